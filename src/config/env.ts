@@ -1,0 +1,69 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Thrown when configuration is invalid; lists every problem at once. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix the variables above (see .env.example).`);
+  }
+}
+
+const intString = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+const schema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
+    .optional(),
+  RTREC_DATA_DIR: z.string().min(1).default('.data'),
+  EMBEDDED_PG_PORT: intString('EMBEDDED_PG_PORT', 1024, 65535).default(5433),
+  EMBEDDED_PG_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'EMBEDDED_PG_DATABASE must be a lowercase identifier').default('rtrec'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: intString('PORT', 0, 65535).default(4000),
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(10),
+  GRAPHQL_MAX_TOKENS: intString('GRAPHQL_MAX_TOKENS', 100, 100000).default(2000),
+  GRAPHQL_MAX_PAGE_SIZE: intString('GRAPHQL_MAX_PAGE_SIZE', 1, 10000).default(100),
+});
+
+export type Env = z.input<typeof schema>;
+
+/** Validated application configuration. Built once by the composition root; nothing else reads process.env. */
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPg: { port: number; database: string };
+  server: { host: string; port: number; adminToken: string | undefined };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  graphql: { maxDepth: number; maxTokens: number; maxPageSize: number };
+}
+
+/** Parses and validates configuration from an environment map (process.env by default). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: resolve(e.RTREC_DATA_DIR),
+    embeddedPg: { port: e.EMBEDDED_PG_PORT, database: e.EMBEDDED_PG_DATABASE },
+    server: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
+    logLevel: e.LOG_LEVEL,
+    graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxTokens: e.GRAPHQL_MAX_TOKENS, maxPageSize: e.GRAPHQL_MAX_PAGE_SIZE },
+  };
+}
+
+/** True when the host only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

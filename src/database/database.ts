@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import type { Config } from '../config/env.js';
+import { AppError } from '../errors.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { projectRoot } from '../paths.js';
+import { EmbeddedPostgres } from './embedded.js';
+
+export type Db = PrismaClient;
+
+/** Where the database comes from: DATABASE_URL when set, otherwise the embedded server in the data folder. */
+export interface DatabaseLocation {
+  external: boolean;
+  embedded?: EmbeddedPostgres;
+}
+
+export function locateDatabase(config: Config): DatabaseLocation {
+  if (config.databaseUrl) return { external: true };
+  return { external: false, embedded: new EmbeddedPostgres({ dataDir: config.dataDir, ...config.embeddedPg }) };
+}
+
+/** Returns a usable connection string, starting the embedded server first when it is the one in use. */
+export async function ensureDatabaseUrl(config: Config): Promise<string> {
+  const location = locateDatabase(config);
+  if (location.embedded) {
+    await location.embedded.start();
+    return location.embedded.url();
+  }
+  return config.databaseUrl!;
+}
+
+/** A Prisma client on the pure-JS query compiler and node-postgres (no native engine). */
+export function createPrisma(url: string, poolSize = 10): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
+}
+
+/** A raw node-postgres pool for bulk paths (COPY-speed inserts) that Prisma does not serve well. */
+export function createPool(url: string, max = 5): pg.Pool {
+  return new pg.Pool({ connectionString: url, max });
+}
+
+/** Checks that the server answers; throws DB_UNAVAILABLE with the fix when it does not. */
+export async function checkConnection(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (error) {
+    throw new AppError('DB_UNAVAILABLE', `Cannot reach the database (${(error as Error).message}). Check DATABASE_URL or run \`npx rtrec db start\`.`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+/** Runs a Prisma CLI command against `url` (the wasm schema engine through prisma.config.ts). */
+export async function runPrismaCli(args: string[], url: string): Promise<{ code: number; output: string }> {
+  const cli = require.resolve('prisma/build/index.js');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: projectRoot,
+      env: { ...process.env, DATABASE_URL: url, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+/** Applies every committed migration (idempotent: already-applied ones are skipped). */
+export async function migrate(url: string): Promise<string> {
+  const { code, output } = await runPrismaCli(['migrate', 'deploy'], url);
+  if (code !== 0) throw new AppError('MIGRATION_FAILED', `Applying migrations failed:\n${output.trim()}`);
+  return output;
+}

@@ -1,0 +1,35 @@
+import { GraphQLError } from 'graphql';
+
+/** Stable error codes for expected failures; anything else is an internal error and is masked over the wire. */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'OUT_OF_STOCK'
+  | 'EMPTY_CART'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'CONFIG_INVALID'
+  | 'DB_START_FAILED'
+  | 'DB_UNAVAILABLE'
+  | 'MIGRATION_FAILED';
+
+/** An expected, user-facing failure. The message says what to do about it. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const notFound = (what: string, id: number | string) =>
+  new AppError('NOT_FOUND', `${what} ${id} does not exist. Query the list to find a valid id.`, { what, id });
+
+/** Converts an AppError into a GraphQLError with a typed `extensions.code`. */
+export function toGraphQLError(error: AppError): GraphQLError {
+  return new GraphQLError(error.message, { extensions: { code: error.code, ...error.details } });
+}
