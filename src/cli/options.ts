@@ -1,0 +1,27 @@
+import { InvalidArgumentError } from 'commander';
+
+/** A commander argument parser for whole numbers in a range; the message says what is allowed. */
+export function intIn(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** A commander argument parser for decimal numbers in a range. */
+export function numberIn(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number from ${min} to ${max}.`);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+export function isoDate(value: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('expected an ISO date-time such as 2026-01-31T00:00:00Z.');
+  return d;
+}

@@ -1,0 +1,38 @@
+import type pg from 'pg';
+
+export interface BulkColumn {
+  name: string;
+  /** Postgres array element type used in the unnest cast, e.g. 'int4', 'text', 'numeric', 'timestamptz'. */
+  type: string;
+}
+
+/**
+ * Inserts many rows with one `INSERT ... SELECT FROM unnest(...)` per chunk: a single round trip and a
+ * single plan per chunk, an order of magnitude faster than row-by-row inserts.
+ */
+export async function bulkInsert(
+  client: pg.PoolClient | pg.Client,
+  table: string,
+  columns: BulkColumn[],
+  rows: unknown[][],
+  chunkSize = 10_000,
+): Promise<number> {
+  for (let start = 0; start < rows.length; start += chunkSize) {
+    const chunk = rows.slice(start, start + chunkSize);
+    const arrays = columns.map((_, c) => chunk.map((row) => row[c] ?? null));
+    const list = columns.map((c) => `"${c.name}"`).join(', ');
+    const unnest = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
+    await client.query(`INSERT INTO "${table}" (${list}) SELECT * FROM unnest(${unnest})`, arrays);
+  }
+  return rows.length;
+}
+
+/** Reserves `count` ids from a serial column's sequence, so rows can reference each other before insert. */
+export async function reserveIds(client: pg.PoolClient | pg.Client, table: string, column: string, count: number): Promise<number[]> {
+  if (count === 0) return [];
+  const { rows } = await client.query<{ id: string }>(
+    `SELECT nextval(pg_get_serial_sequence($1, $2)) AS id FROM generate_series(1, $3)`,
+    [`"${table}"`, column, count],
+  );
+  return rows.map((r) => Number(r.id));
+}

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { fromCents, toCents } from '../common/money.js';
+import type { Db } from '../database/database.js';
+import { AppError, notFound } from '../errors.js';
+import type { BehaviorEvent, Cart, Order, Prisma, Wishlist } from '../generated/prisma/client.js';
+import { type PaymentGateway, type PaymentMethodName, PAYMENT_METHODS, parseAddress, trackingNumber } from './policy.js';
+
+type Tx = Prisma.TransactionClient;
+
+/** Who did it and when; `at` lets the simulator run on a compressed clock. */
+export interface ActionMeta {
+  sessionId?: string;
+  at?: Date;
+}
+
+export interface StorefrontDeps {
+  db: Db;
+  payments: PaymentGateway;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const MAX_QUANTITY = 100;
+
+function positiveId(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+    throw new AppError('BAD_USER_INPUT', `${name} must be a positive integer, got ${value}.`, { field: name });
+  }
+}
+
+function sessionOf(meta: ActionMeta): string {
+  if (meta.sessionId === undefined) return randomUUID();
+  if (!UUID.test(meta.sessionId)) throw new AppError('BAD_USER_INPUT', `sessionId must be a UUID, got "${meta.sessionId}".`, { field: 'sessionId' });
+  return meta.sessionId;
+}
+
+async function requireCustomer(tx: Tx, customerId: number): Promise<void> {
+  positiveId('customerId', customerId);
+  const found = await tx.customer.findUnique({ where: { customerId }, select: { customerId: true } });
+  if (!found) throw notFound('Customer', customerId);
+}
+
+async function requireProduct(tx: Tx, productId: number) {
+  positiveId('productId', productId);
+  const product = await tx.product.findUnique({ where: { productId }, select: { productId: true, categoryId: true, isActive: true, stock: true, price: true, name: true } });
+  if (!product) throw notFound('Product', productId);
+  return product;
+}
+
+/**
+ * The shop's customer actions. Each runs in one transaction that writes the state change and its
+ * behaviour event together, so CDC never sees one without the other. The simulator and the GraphQL
+ * mutations both call these.
+ */
+export function createStorefront({ db, payments }: StorefrontDeps) {
+  const event = (tx: Tx, data: Prisma.BehaviorEventUncheckedCreateInput) => tx.behaviorEvent.create({ data });
+
+  return {
+    async viewProduct(customerId: number, productId: number, meta: ActionMeta = {}): Promise<BehaviorEvent> {
+      const sessionId = sessionOf(meta);
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        const product = await requireProduct(tx, productId);
+        return event(tx, { customerId, sessionId, eventType: 'view_product', productId, categoryId: product.categoryId, occurredAt: meta.at, context: { price: product.price.toString() } });
+      });
+    },
+
+    async browseCategory(customerId: number, categoryId: number, meta: ActionMeta = {}): Promise<BehaviorEvent> {
+      const sessionId = sessionOf(meta);
+      positiveId('categoryId', categoryId);
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        const category = await tx.category.findUnique({ where: { categoryId }, select: { categoryId: true } });
+        if (!category) throw notFound('Category', categoryId);
+        return event(tx, { customerId, sessionId, eventType: 'browse_category', categoryId, occurredAt: meta.at });
+      });
+    },
+
+    /** Adds to the customer's cart line for the product (quantities add up), within available stock. */
+    async addToCart(customerId: number, productId: number, quantity: number, meta: ActionMeta = {}): Promise<Cart> {
+      const sessionId = sessionOf(meta);
+      if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY) {
+        throw new AppError('BAD_USER_INPUT', `quantity must be an integer from 1 to ${MAX_QUANTITY}, got ${quantity}.`, { field: 'quantity' });
+      }
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        const product = await requireProduct(tx, productId);
+        if (!product.isActive) throw new AppError('BAD_USER_INPUT', `Product ${productId} is no longer sold; pick an active product.`, { field: 'productId' });
+        const existing = await tx.cart.findUnique({ where: { customerId_productId: { customerId, productId } } });
+        const total = (existing?.quantity ?? 0) + quantity;
+        if (total > product.stock) {
+          throw new AppError('OUT_OF_STOCK', `Only ${product.stock} of product ${productId} in stock (cart would hold ${total}). Lower the quantity.`, { productId, stock: product.stock });
+        }
+        const cart = await tx.cart.upsert({
+          where: { customerId_productId: { customerId, productId } },
+          create: { customerId, productId, quantity, addedAt: meta.at },
+          update: { quantity: total },
+        });
+        await event(tx, { customerId, sessionId, eventType: 'add_to_cart', productId, categoryId: product.categoryId, occurredAt: meta.at, context: { quantity, cartQuantity: total } });
+        return cart;
+      });
+    },
+
+    /** Removes the whole cart line; returns the line as it was. */
+    async removeFromCart(customerId: number, productId: number, meta: ActionMeta = {}): Promise<Cart> {
+      const sessionId = sessionOf(meta);
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        const product = await requireProduct(tx, productId);
+        const line = await tx.cart.findUnique({ where: { customerId_productId: { customerId, productId } } });
+        if (!line) throw new AppError('NOT_FOUND', `Product ${productId} is not in customer ${customerId}'s cart. Query the customer's carts first.`, { productId });
+        await tx.cart.delete({ where: { cartId: line.cartId } });
+        await event(tx, { customerId, sessionId, eventType: 'remove_from_cart', productId, categoryId: product.categoryId, occurredAt: meta.at, context: { quantity: line.quantity } });
+        return line;
+      });
+    },
+
+    /** Idempotent: adding a product that is already on the wishlist returns the existing entry (still an event). */
+    async addToWishlist(customerId: number, productId: number, meta: ActionMeta = {}): Promise<Wishlist> {
+      const sessionId = sessionOf(meta);
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        const product = await requireProduct(tx, productId);
+        const wish = await tx.wishlist.upsert({
+          where: { customerId_productId: { customerId, productId } },
+          create: { customerId, productId, addedAt: meta.at },
+          update: {},
+        });
+        await event(tx, { customerId, sessionId, eventType: 'add_to_wishlist', productId, categoryId: product.categoryId, occurredAt: meta.at });
+        return wish;
+      });
+    },
+
+    /**
+     * Orders the cart (or, for "buy now", the given items): reserves stock, charges the payment, and on
+     * success creates the shipment and empties the cart. A declined payment leaves a cancelled order and
+     * the cart untouched, and gives the stock back.
+     */
+    async placeOrder(customerId: number, paymentMethod: PaymentMethodName, meta: ActionMeta & { items?: { productId: number; quantity: number }[] } = {}): Promise<Order> {
+      const sessionId = sessionOf(meta);
+      if (!PAYMENT_METHODS.includes(paymentMethod)) {
+        throw new AppError('BAD_USER_INPUT', `paymentMethod must be one of ${PAYMENT_METHODS.join(', ')}.`, { field: 'paymentMethod' });
+      }
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        const fromCart = meta.items === undefined;
+        const lines = fromCart
+          ? await tx.cart.findMany({ where: { customerId }, select: { productId: true, quantity: true }, orderBy: { cartId: 'asc' } })
+          : meta.items!;
+        if (lines.length === 0) throw new AppError('EMPTY_CART', `Customer ${customerId}'s cart is empty. Add products with addToCart first.`);
+        const at = meta.at ?? new Date();
+        let totalCents = 0;
+        const items: { productId: number; quantity: number; price: string; categoryId: number }[] = [];
+        for (const line of lines) {
+          const product = await requireProduct(tx, line.productId);
+          const reserved = await tx.product.updateMany({
+            where: { productId: line.productId, isActive: true, stock: { gte: line.quantity } },
+            data: { stock: { decrement: line.quantity } },
+          });
+          if (reserved.count === 0) {
+            throw new AppError('OUT_OF_STOCK', `Product ${line.productId} has ${product.stock} in stock, ${line.quantity} ordered. Lower the quantity or remove it from the cart.`, { productId: line.productId, stock: product.stock });
+          }
+          totalCents += toCents(product.price) * line.quantity;
+          items.push({ productId: line.productId, quantity: line.quantity, price: product.price.toString(), categoryId: product.categoryId });
+        }
+        const charge = payments.charge(paymentMethod, totalCents);
+        const payment = await tx.payment.create({
+          data: { paymentMethod, amount: fromCents(totalCents), status: charge.status, transactionId: charge.transactionId, customerId, paymentDate: at },
+        });
+        let shipmentId: number | undefined;
+        if (charge.status === 'completed') {
+          const customer = await tx.customer.findUniqueOrThrow({ where: { customerId }, select: { address: true } });
+          const shipment = await tx.shipment.create({ data: { ...parseAddress(customer.address), status: 'pending', trackingNumber: trackingNumber(), customerId, createdAt: at } });
+          shipmentId = shipment.shipmentId;
+          if (fromCart) await tx.cart.deleteMany({ where: { customerId } });
+        } else {
+          for (const item of items) await tx.product.update({ where: { productId: item.productId }, data: { stock: { increment: item.quantity } } });
+        }
+        const order = await tx.order.create({
+          data: {
+            customerId,
+            orderDate: at,
+            totalPrice: fromCents(totalCents),
+            status: charge.status === 'completed' ? 'paid' : 'cancelled',
+            paymentId: payment.paymentId,
+            shipmentId,
+            items: { create: items.map(({ productId, quantity, price }) => ({ productId, quantity, price })) },
+          },
+        });
+        await event(tx, {
+          customerId, sessionId, eventType: 'place_order', orderId: order.orderId, occurredAt: at,
+          productId: items.length === 1 ? items[0]!.productId : undefined,
+          context: { total: fromCents(totalCents), paymentStatus: charge.status, paymentMethod, items: items.map(({ productId, quantity }) => ({ productId, quantity })) },
+        });
+        return order;
+      });
+    },
+  };
+}
+
+export type Storefront = ReturnType<typeof createStorefront>;

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { createRng, type Rng } from '../common/random.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { advanceFulfilment } from '../shop/fulfilment.js';
+import type { Storefront } from '../shop/storefront.js';
+import { type PlannedAction, Shopper } from './shopper.js';
+import { RunStats } from './stats.js';
+import type { World } from './world.js';
+
+export interface LiveOptions {
+  sessions: number;
+  /** Approximate minutes each session lasts on the simulated clock. */
+  durationMinutes: number;
+  /** Clock compression: 60 runs a 25-minute session in 25 s. */
+  speed: number;
+  concurrency: number;
+  seed: number;
+}
+
+export interface LiveDeps {
+  pool: pg.Pool;
+  storefront: Storefront;
+  world: World;
+  logger: Logger;
+  signal?: AbortSignal;
+  onSessionDone?: (done: number, stats: RunStats) => void;
+}
+
+const SKIPPABLE = new Set(['OUT_OF_STOCK', 'NOT_FOUND', 'EMPTY_CART', 'BAD_USER_INPUT']);
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted || ms <= 0) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
+
+/** Carries out one planned action through the storefront; returns whether the payment went through. */
+async function execute(storefront: Storefront, customerId: number, action: PlannedAction, sessionId: string): Promise<{ paid?: boolean }> {
+  const meta = { sessionId };
+  switch (action.type) {
+    case 'view_product': await storefront.viewProduct(customerId, action.productId, meta); return {};
+    case 'browse_category': await storefront.browseCategory(customerId, action.categoryId, meta); return {};
+    case 'add_to_cart': await storefront.addToCart(customerId, action.productId, action.quantity, meta); return {};
+    case 'remove_from_cart': await storefront.removeFromCart(customerId, action.productId, meta); return {};
+    case 'add_to_wishlist': await storefront.addToWishlist(customerId, action.productId, meta); return {};
+    case 'place_order': {
+      const order = await storefront.placeOrder(customerId, action.paymentMethod, { ...meta, items: action.buyNow ? [action.buyNow] : undefined });
+      return { paid: order.status === 'paid' };
+    }
+  }
+}
+
+async function runSession(deps: LiveDeps, options: LiveOptions, rng: Rng, customerId: number, stats: RunStats): Promise<void> {
+  const tastes = deps.world.customers.find((c) => c.customerId === customerId)!;
+  const shopper = new Shopper(deps.world, tastes, rng);
+  const [cart, wishlist] = await Promise.all([
+    deps.pool.query<{ product_id: number; quantity: number }>('SELECT product_id, quantity FROM carts WHERE customer_id = $1', [customerId]),
+    deps.pool.query<{ product_id: number }>('SELECT product_id FROM wishlists WHERE customer_id = $1', [customerId]),
+  ]);
+  for (const r of cart.rows) shopper.cart.set(r.product_id, r.quantity);
+  for (const r of wishlist.rows) shopper.wishlist.add(r.product_id);
+  const sessionId = randomUUID();
+  const steps = Math.max(1, rng.poisson(tastes.activity));
+  const meanGapMs = (options.durationMinutes * 60_000) / steps / options.speed;
+  for (let step = 0; step < steps && !deps.signal?.aborted; step++) {
+    await sleep(rng.exponential(meanGapMs), deps.signal);
+    if (deps.signal?.aborted) break;
+    const type = shopper.chooseAction();
+    stats.attempt(type);
+    const action = shopper.plan(type);
+    if (!action) {
+      stats.skip(type, 'not_possible');
+      continue;
+    }
+    try {
+      const outcome = await execute(deps.storefront, customerId, action, sessionId);
+      shopper.applied(action, outcome);
+      stats.perform(type);
+      if (action.type === 'place_order') outcome.paid ? stats.ordersPaid++ : stats.ordersFailed++;
+    } catch (error) {
+      if (error instanceof AppError && SKIPPABLE.has(error.code)) stats.skip(type, error.code.toLowerCase());
+      else throw error;
+    }
+  }
+  stats.sessions++;
+}
+
+/**
+ * Runs `sessions` shopping sessions, `concurrency` at a time, each through the storefront (one
+ * transaction per action, events stamped with the real commit time), while orders move through
+ * fulfilment on the same compressed clock.
+ */
+export async function runLive(deps: LiveDeps, options: LiveOptions): Promise<RunStats> {
+  const stats = new RunStats();
+  const rng = createRng(options.seed);
+  const customers = deps.world.customers.map((c) => c.customerId);
+  const busy = new Set<number>();
+  let next = 0;
+  let failure: unknown;
+  const fulfilmentTimer = setInterval(() => {
+    advanceFulfilment(deps.pool, options.speed).catch((error) => deps.logger.warn({ err: error }, 'fulfilment tick failed'));
+  }, Math.max(1000, 60_000 / options.speed));
+  const worker = async () => {
+    while (next < options.sessions && !deps.signal?.aborted && failure === undefined) {
+      const index = next++;
+      const sessionRng = rng.fork(index);
+      // A customer shops in one session at a time when there are enough customers to go round.
+      let customerId = sessionRng.pick(customers);
+      for (let tries = 0; busy.has(customerId) && tries < 20; tries++) customerId = sessionRng.pick(customers);
+      busy.add(customerId);
+      try {
+        await runSession(deps, options, sessionRng, customerId, stats);
+        deps.onSessionDone?.(stats.sessions, stats);
+      } catch (error) {
+        failure ??= error;
+      } finally {
+        busy.delete(customerId);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, options.sessions)) }, worker));
+  } finally {
+    clearInterval(fulfilmentTimer);
+  }
+  if (failure !== undefined) throw failure;
+  await advanceFulfilment(deps.pool, options.speed);
+  return stats;
+}

@@ -1,0 +1,136 @@
+import type pg from 'pg';
+import type { Db } from '../database/database.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { Storefront } from '../shop/storefront.js';
+import { runHistorical } from './historical.js';
+import { runLive } from './live.js';
+import type { RunStats } from './stats.js';
+import { loadWorld } from './world.js';
+
+export interface SimulationParams {
+  sessions: number;
+  durationMinutes: number;
+  speed: number;
+  concurrency: number;
+  seed?: number;
+  historicalDays?: number;
+  sessionsPerDay: number;
+  until?: Date;
+}
+
+export const SIMULATION_DEFAULTS = { sessions: 5, durationMinutes: 5, speed: 1, concurrency: 10, sessionsPerDay: 300 } as const;
+export const SIMULATION_LIMITS = { sessions: 100_000, durationMinutes: 24 * 60, speed: 100_000, concurrency: 200, historicalDays: 3650, sessionsPerDay: 1_000_000 } as const;
+
+export const COUNTED_TABLES = ['categories', 'products', 'customers', 'orders', 'order_items', 'carts', 'wishlists', 'payments', 'shipments', 'behavior_events'] as const;
+
+/** Checks every parameter and names the one that is wrong and its allowed range. */
+export function validateSimulationParams(p: SimulationParams): void {
+  const check = (name: string, value: number | undefined, min: number, max: number, integer = true) => {
+    if (value === undefined) return;
+    if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+      throw new AppError('BAD_USER_INPUT', `${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${value}.`, { field: name });
+    }
+  };
+  check('sessions', p.sessions, 1, SIMULATION_LIMITS.sessions);
+  check('durationMinutes', p.durationMinutes, 0, SIMULATION_LIMITS.durationMinutes, false);
+  check('speed', p.speed, 0.01, SIMULATION_LIMITS.speed, false);
+  check('concurrency', p.concurrency, 1, SIMULATION_LIMITS.concurrency);
+  check('historicalDays', p.historicalDays, 1, SIMULATION_LIMITS.historicalDays);
+  check('sessionsPerDay', p.sessionsPerDay, 1, SIMULATION_LIMITS.sessionsPerDay);
+  check('seed', p.seed, 0, 2 ** 31);
+  if (p.until && Number.isNaN(p.until.getTime())) throw new AppError('BAD_USER_INPUT', 'until must be an ISO date-time such as 2026-01-31T00:00:00Z.', { field: 'until' });
+}
+
+export interface SimulationSummary {
+  runId: string;
+  mode: 'live' | 'historical';
+  sessions: number;
+  rowsByTable: Record<string, number>;
+  eventsByType: Record<string, number>;
+  attemptedByType: Record<string, number>;
+  skipped: Record<string, number>;
+  ordersPaid: number;
+  ordersFailed: number;
+  elapsedMs: number;
+  rowsPerSecond: number;
+}
+
+export interface SimulationDeps {
+  db: Db;
+  pool: pg.Pool;
+  storefront: Storefront;
+  logger: Logger;
+}
+
+async function tableCounts(pool: pg.Pool): Promise<Record<string, number>> {
+  const { rows } = await pool.query<Record<string, string>>(`SELECT ${COUNTED_TABLES.map((t) => `(SELECT count(*) FROM "${t}") AS "${t}"`).join(', ')}`);
+  return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, Number(v)]));
+}
+
+export interface StartedSimulation {
+  runId: string;
+  done: Promise<SimulationSummary>;
+  cancel(): void;
+}
+
+/**
+ * Starts a simulation in the background and returns at once with its run id; progress and the final
+ * status are kept in `simulation_runs` so any process (CLI, API) can follow it.
+ */
+export async function startSimulation(
+  deps: SimulationDeps,
+  params: SimulationParams,
+  onProgress: (fraction: number, stats: RunStats) => void = () => undefined,
+): Promise<StartedSimulation> {
+  validateSimulationParams(params);
+  const world = await loadWorld(deps.pool);
+  const seed = params.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const historical = params.historicalDays !== undefined;
+  const total = historical ? params.historicalDays! : params.sessions;
+  const run = await deps.db.simulationRun.create({
+    data: { mode: historical ? 'historical' : 'live', params: { ...params, seed, until: params.until?.toISOString() }, sessionsTotal: historical ? 0 : total },
+  });
+  const controller = new AbortController();
+  const before = await tableCounts(deps.pool);
+  const started = performance.now();
+  let lastWrite = 0;
+  const progress = (done: number, stats: RunStats) => {
+    onProgress(done / total, stats);
+    const now = Date.now();
+    if (now - lastWrite < 1000 && done < total) return;
+    lastWrite = now;
+    void deps.db.simulationRun
+      .update({ where: { id: run.id }, data: { progress: done / total, sessionsDone: stats.sessions, eventsWritten: stats.events } })
+      .catch((error) => deps.logger.warn({ err: error, runId: run.id }, 'could not record simulation progress'));
+  };
+  const done = (async (): Promise<SimulationSummary> => {
+    try {
+      const stats = historical
+        ? await runHistorical({ pool: deps.pool, world, signal: controller.signal, onDay: progress }, { days: params.historicalDays!, sessionsPerDay: params.sessionsPerDay, seed, until: params.until })
+        : await runLive({ pool: deps.pool, storefront: deps.storefront, world, logger: deps.logger, signal: controller.signal, onSessionDone: progress },
+          { sessions: params.sessions, durationMinutes: params.durationMinutes, speed: params.speed, concurrency: params.concurrency, seed });
+      const after = await tableCounts(deps.pool);
+      const elapsedMs = performance.now() - started;
+      const rowsByTable = Object.fromEntries(COUNTED_TABLES.map((t) => [t, after[t]! - before[t]!]));
+      const written = historical ? stats.totalRows : Object.values(rowsByTable).reduce((a, b) => a + Math.max(0, b), 0);
+      const summary: SimulationSummary = {
+        runId: run.id, mode: historical ? 'historical' : 'live', sessions: stats.sessions, rowsByTable, eventsByType: { ...stats.performed },
+        attemptedByType: { ...stats.attempted }, skipped: { ...stats.skipped }, ordersPaid: stats.ordersPaid, ordersFailed: stats.ordersFailed,
+        elapsedMs, rowsPerSecond: written / (elapsedMs / 1000),
+      };
+      await deps.db.simulationRun.update({
+        where: { id: run.id },
+        data: { status: controller.signal.aborted ? 'cancelled' : 'completed', progress: controller.signal.aborted ? undefined : 1, sessionsDone: stats.sessions, eventsWritten: stats.events, finishedAt: new Date() },
+      });
+      return summary;
+    } catch (error) {
+      deps.logger.error({ err: error, runId: run.id }, 'simulation failed');
+      await deps.db.simulationRun
+        .update({ where: { id: run.id }, data: { status: 'failed', error: error instanceof AppError ? error.message : 'internal error (see server log)', finishedAt: new Date() } })
+        .catch(() => undefined);
+      throw error;
+    }
+  })();
+  return { runId: run.id, done, cancel: () => controller.abort() };
+}
