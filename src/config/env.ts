@@ -28,9 +28,8 @@ const schema = z.object({
   PORT: intString('PORT', 0, 65535).default(4000),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(10),
+  GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(16),
   GRAPHQL_MAX_TOKENS: intString('GRAPHQL_MAX_TOKENS', 100, 100000).default(2000),
-  GRAPHQL_MAX_PAGE_SIZE: intString('GRAPHQL_MAX_PAGE_SIZE', 1, 10000).default(100),
 });
 
 export type Env = z.input<typeof schema>;
@@ -42,7 +41,7 @@ export interface Config {
   embeddedPg: { port: number; database: string };
   server: { host: string; port: number; adminToken: string | undefined };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  graphql: { maxDepth: number; maxTokens: number; maxPageSize: number };
+  graphql: { maxDepth: number; maxTokens: number };
 }
 
 /** Parses and validates configuration from an environment map (process.env by default). */
@@ -59,7 +58,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedPg: { port: e.EMBEDDED_PG_PORT, database: e.EMBEDDED_PG_DATABASE },
     server: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
     logLevel: e.LOG_LEVEL,
-    graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxTokens: e.GRAPHQL_MAX_TOKENS, maxPageSize: e.GRAPHQL_MAX_PAGE_SIZE },
+    graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxTokens: e.GRAPHQL_MAX_TOKENS },
   };
 }
 

@@ -4,6 +4,8 @@ export interface BulkColumn {
   name: string;
   /** Postgres array element type used in the unnest cast, e.g. 'int4', 'text', 'numeric', 'timestamptz'. */
   type: string;
+  /** Cast applied after unnest, for array-valued columns passed as text literals (e.g. 'int4[]'). */
+  cast?: string;
 }
 
 /**
@@ -22,7 +24,9 @@ export async function bulkInsert(
     const arrays = columns.map((_, c) => chunk.map((row) => row[c] ?? null));
     const list = columns.map((c) => `"${c.name}"`).join(', ');
     const unnest = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
-    await client.query(`INSERT INTO "${table}" (${list}) SELECT * FROM unnest(${unnest})`, arrays);
+    const select = columns.map((c, i) => (c.cast ? `c${i}::${c.cast}` : `c${i}`)).join(', ');
+    const aliases = columns.map((_, i) => `c${i}`).join(', ');
+    await client.query(`INSERT INTO "${table}" (${list}) SELECT ${select} FROM unnest(${unnest}) AS u(${aliases})`, arrays);
   }
   return rows.length;
 }

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { Config } from '../config/env.js';
@@ -73,8 +75,29 @@ export async function runPrismaCli(args: string[], url: string): Promise<{ code:
   });
 }
 
-/** Applies every committed migration (idempotent: already-applied ones are skipped). */
+/** Names of the committed migrations that the database has not applied yet. */
+export async function pendingMigrations(url: string): Promise<string[]> {
+  const committed = readdirSync(join(projectRoot, 'prisma', 'migrations'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const table = await client.query(`SELECT to_regclass('public._prisma_migrations') AS t`);
+    if (!table.rows[0]?.t) return committed;
+    const { rows } = await client.query<{ migration_name: string }>('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
+    const applied = new Set(rows.map((r) => r.migration_name));
+    return committed.filter((name) => !applied.has(name));
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Applies every committed migration through `prisma migrate deploy` (idempotent). Loading the schema
+ * engine takes seconds, so it only runs when a migration is actually pending.
+ */
 export async function migrate(url: string): Promise<string> {
+  const pending = await pendingMigrations(url);
+  if (pending.length === 0) return 'No pending migrations to apply.';
   const { code, output } = await runPrismaCli(['migrate', 'deploy'], url);
   if (code !== 0) throw new AppError('MIGRATION_FAILED', `Applying migrations failed:\n${output.trim()}`);
   return output;

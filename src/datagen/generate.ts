@@ -138,7 +138,7 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
       for (let k = rng.int(1, 3); k > 0 && pool.length; k--) complements.add(rng.pick(pool));
       return [p.id, popularity[i]!, `{${[...complements].join(',')}}`];
     });
-    await bulkInsert(client, 'sim_product_traits', [{ name: 'product_id', type: 'int4' }, { name: 'popularity', type: 'float8' }, { name: 'complements', type: 'text' }], traitRows);
+    await bulkInsert(client, 'sim_product_traits', [{ name: 'product_id', type: 'int4' }, { name: 'popularity', type: 'float8' }, { name: 'complements', type: 'text', cast: 'int4[]' }], traitRows);
 
     // Customers with hidden tastes
     const customerIds = await reserveIds(client, 'customers', 'customer_id', options.customers);
@@ -177,7 +177,7 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
       { name: 'created_at', type: 'timestamptz' }, { name: 'updated_at', type: 'timestamptz' }], customerRows);
     await bulkInsert(client, 'sim_customer_tastes', [
       { name: 'customer_id', type: 'int4' }, { name: 'category_weights', type: 'jsonb' }, { name: 'price_sensitivity', type: 'float8' },
-      { name: 'favorite_products', type: 'text' }, { name: 'activity', type: 'float8' }], tasteRows);
+      { name: 'favorite_products', type: 'text', cast: 'int4[]' }, { name: 'activity', type: 'float8' }], tasteRows);
     progress('customers', options.customers, options.customers);
     await client.query('COMMIT');
     return { categories: options.categories, products: options.products, customers: options.customers, elapsedMs: performance.now() - started };

@@ -102,4 +102,4 @@ export function parseAddress(full: string | null): PostalAddress {
 }
 
 /** Stock below this is topped up by the shop's restocking (a business process, not a customer action). */
-export const RESTOCK = { threshold: 5, quantity: 100 };
+export const RESTOCK = { threshold: 25, quantity: 150 };

@@ -4,7 +4,7 @@ import { fromCents } from '../common/money.js';
 import { createRng, type Rng } from '../common/random.js';
 import { bulkInsert, reserveIds } from '../database/bulk.js';
 import { createSimulatedGateway, fulfilmentAt, parseAddress, RESTOCK, trackingNumber } from '../shop/policy.js';
-import { Shopper } from './shopper.js';
+import { MixBalancer, Shopper } from './shopper.js';
 import { RunStats } from './stats.js';
 import type { World } from './world.js';
 
@@ -54,6 +54,7 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
   const until = options.until ?? new Date();
   const start = until.getTime() - options.days * DAY_MS;
   const { world, pool } = deps;
+  const balancer = new MixBalancer();
 
   const addresses = new Map((await pool.query<{ customer_id: number; address: string | null }>('SELECT customer_id, address FROM customers')).rows.map((r) => [r.customer_id, r.address]));
   const carts = new Map<number, Map<number, { quantity: number; addedAt: Date }>>();
@@ -90,7 +91,7 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
       const tastes = dayRng.pick(world.customers);
       const customerId = tastes.customerId;
       touchedCustomers.add(customerId);
-      const shopper = new Shopper(world, tastes, dayRng);
+      const shopper = new Shopper(world, tastes, dayRng, balancer);
       const cart = carts.get(customerId) ?? new Map<number, { quantity: number; addedAt: Date }>();
       carts.set(customerId, cart);
       const wishes = wishlists.get(customerId) ?? new Map<number, Date>();
@@ -108,6 +109,7 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
         const action = shopper.plan(type);
         if (!action) {
           stats.skip(type, 'not_possible');
+          shopper.couldNot(type);
           continue;
         }
         let paid: boolean | undefined;
@@ -126,6 +128,7 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
             const total = (line?.quantity ?? 0) + action.quantity;
             if (total > p.stock) {
               stats.skip(type, 'out_of_stock');
+              shopper.couldNot(type);
               continue;
             }
             cart.set(p.productId, { quantity: total, addedAt: line?.addedAt ?? at });
@@ -150,6 +153,7 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
             const products = lines.map((l) => world.products.get(l.productId)!);
             if (products.some((p, i) => !p.isActive || p.stock < lines[i]!.quantity)) {
               stats.skip(type, 'out_of_stock');
+              shopper.couldNot(type);
               continue;
             }
             const totalCents = products.reduce((sum, p, i) => sum + p.priceCents * lines[i]!.quantity, 0);
@@ -202,13 +206,12 @@ async function writeDay(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const [orderIds, paymentIds, shipmentIds] = await Promise.all([
-      reserveIds(client, 'orders', 'order_id', buf.orders.length),
-      reserveIds(client, 'payments', 'payment_id', buf.payments.length),
-      reserveIds(client, 'shipments', 'shipment_id', buf.shipments.length),
-    ]);
-    const payments = buf.payments.map((row, i) => [paymentIds[i], ...row]);
-    const shipments = buf.shipments.map((row, i) => [shipmentIds[i], ...row]);
+    const orderIds = await reserveIds(client, 'orders', 'order_id', buf.orders.length);
+    const paymentIds = await reserveIds(client, 'payments', 'payment_id', buf.payments.length);
+    const shipmentIds = await reserveIds(client, 'shipments', 'shipment_id', buf.shipments.length);
+    // Reserved ids make transaction and tracking numbers unique even when a seed is replayed.
+    const payments = buf.payments.map((row, i) => [paymentIds[i], ...row.slice(0, 4), `${row[4]}-${paymentIds[i]!.toString(36)}`, row[5]]);
+    const shipments = buf.shipments.map((row, i) => [shipmentIds[i], ...row.slice(0, 7), `${row[7]}-${shipmentIds[i]!.toString(36)}`, ...row.slice(8)]);
     const orders = buf.orders.map(([at, total, status, customerId, paymentIndex, shipmentIndex], i) =>
       [orderIds[i], at, total, status, customerId, paymentIds[paymentIndex as number], shipmentIndex === null ? null : shipmentIds[shipmentIndex as number]]);
     const items = buf.items.map(([q, price, orderIndex, productId]) => [q, price, orderIds[orderIndex as number], productId]);

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { advanceFulfilment } from '../shop/fulfilment.js';
 import type { Storefront } from '../shop/storefront.js';
-import { type PlannedAction, Shopper } from './shopper.js';
+import { MixBalancer, type PlannedAction, Shopper } from './shopper.js';
 import { RunStats } from './stats.js';
 import type { World } from './world.js';
 
@@ -33,8 +33,15 @@ const SKIPPABLE = new Set(['OUT_OF_STOCK', 'NOT_FOUND', 'EMPTY_CART', 'BAD_USER_
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -54,9 +61,9 @@ async function execute(storefront: Storefront, customerId: number, action: Plann
   }
 }
 
-async function runSession(deps: LiveDeps, options: LiveOptions, rng: Rng, customerId: number, stats: RunStats): Promise<void> {
+async function runSession(deps: LiveDeps, options: LiveOptions, rng: Rng, customerId: number, stats: RunStats, balancer: MixBalancer): Promise<void> {
   const tastes = deps.world.customers.find((c) => c.customerId === customerId)!;
-  const shopper = new Shopper(deps.world, tastes, rng);
+  const shopper = new Shopper(deps.world, tastes, rng, balancer);
   const [cart, wishlist] = await Promise.all([
     deps.pool.query<{ product_id: number; quantity: number }>('SELECT product_id, quantity FROM carts WHERE customer_id = $1', [customerId]),
     deps.pool.query<{ product_id: number }>('SELECT product_id FROM wishlists WHERE customer_id = $1', [customerId]),
@@ -74,6 +81,7 @@ async function runSession(deps: LiveDeps, options: LiveOptions, rng: Rng, custom
     const action = shopper.plan(type);
     if (!action) {
       stats.skip(type, 'not_possible');
+      shopper.couldNot(type);
       continue;
     }
     try {
@@ -82,8 +90,9 @@ async function runSession(deps: LiveDeps, options: LiveOptions, rng: Rng, custom
       stats.perform(type);
       if (action.type === 'place_order') outcome.paid ? stats.ordersPaid++ : stats.ordersFailed++;
     } catch (error) {
-      if (error instanceof AppError && SKIPPABLE.has(error.code)) stats.skip(type, error.code.toLowerCase());
-      else throw error;
+      if (!(error instanceof AppError && SKIPPABLE.has(error.code))) throw error;
+      stats.skip(type, error.code.toLowerCase());
+      shopper.couldNot(type);
     }
   }
   stats.sessions++;
@@ -99,6 +108,7 @@ export async function runLive(deps: LiveDeps, options: LiveOptions): Promise<Run
   const rng = createRng(options.seed);
   const customers = deps.world.customers.map((c) => c.customerId);
   const busy = new Set<number>();
+  const balancer = new MixBalancer();
   let next = 0;
   let failure: unknown;
   const fulfilmentTimer = setInterval(() => {
@@ -113,7 +123,7 @@ export async function runLive(deps: LiveDeps, options: LiveOptions): Promise<Run
       for (let tries = 0; busy.has(customerId) && tries < 20; tries++) customerId = sessionRng.pick(customers);
       busy.add(customerId);
       try {
-        await runSession(deps, options, sessionRng, customerId, stats);
+        await runSession(deps, options, sessionRng, customerId, stats, balancer);
         deps.onSessionDone?.(stats.sessions, stats);
       } catch (error) {
         failure ??= error;

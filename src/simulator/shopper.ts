@@ -12,6 +12,30 @@ export type PlannedAction =
 
 const ACTION_WEIGHT_LIST = ACTION_TYPES.map((t) => ACTION_WEIGHTS[t]);
 
+/**
+ * Keeps the recorded action mix on the seed's weights. An action that could not happen when drawn
+ * (removing from an empty cart, an item out of stock) becomes a debt that is paid the next time it can
+ * happen, for any shopper of the run, so events by type follow the weights rather than drifting.
+ */
+export class MixBalancer {
+  private readonly debts = new Map<ActionType, number>();
+
+  owe(type: ActionType): void {
+    this.debts.set(type, (this.debts.get(type) ?? 0) + 1);
+  }
+
+  /** A debt that `feasible` allows paying now, marked as paid; undefined when there is none. */
+  take(feasible: (type: ActionType) => boolean): ActionType | undefined {
+    for (const [type, count] of this.debts) {
+      if (count > 0 && feasible(type)) {
+        this.debts.set(type, count - 1);
+        return type;
+      }
+    }
+    return undefined;
+  }
+}
+
 /** How strongly a customer's taste shapes each choice, so that behaviour has learnable structure. */
 export function affinity(world: World, tastes: Tastes, product: WorldProduct): number {
   const category = tastes.categoryWeights.get(product.categoryId) ?? 0.001;
@@ -37,10 +61,18 @@ export class Shopper {
     private readonly world: World,
     readonly tastes: Tastes,
     private readonly rng: Rng,
+    private readonly balancer: MixBalancer = new MixBalancer(),
   ) {}
 
+  /** The next action type: an outstanding debt that is possible now, else a draw by the seed's weights. */
   chooseAction(): ActionType {
-    return ACTION_TYPES[this.rng.weightedIndex(ACTION_WEIGHT_LIST)]!;
+    const owed = this.balancer.take((type) => type !== 'remove_from_cart' || this.cart.size > 0);
+    return owed ?? ACTION_TYPES[this.rng.weightedIndex(ACTION_WEIGHT_LIST)]!;
+  }
+
+  /** Executors call this when an action could not be carried out, so that it is made up later. */
+  couldNot(type: ActionType): void {
+    this.balancer.owe(type);
   }
 
   /** The concrete action for `type`, or undefined when it is not possible now (e.g. removing from an empty cart). */

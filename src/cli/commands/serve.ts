@@ -1,0 +1,93 @@
+import { createAppContext, type AppContext } from '../../app/context.js';
+import { isLoopbackHost, loadConfig } from '../../config/env.js';
+import { countRows } from '../../datagen/status.js';
+import { generateData, GENERATE_DEFAULTS } from '../../datagen/generate.js';
+import { createApp } from '../../server/app.js';
+import { listen, type RunningServer } from '../../server/http.js';
+import { createSimulationService, type SimulationService } from '../../simulator/service.js';
+import { print } from '../output.js';
+
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+}
+
+interface Running {
+  ctx: AppContext;
+  http: RunningServer;
+  simulations: SimulationService;
+}
+
+/** Starts the API on the configured (or given) host and port. */
+async function startServer(options: ServeOptions): Promise<Running> {
+  const env = { ...process.env, ...(options.port !== undefined && { PORT: String(options.port) }), ...(options.host && { HOST: options.host }) };
+  const config = loadConfig(env);
+  if (!isLoopbackHost(config.server.host) && !config.server.adminToken) {
+    process.stderr.write(`warning: binding to ${config.server.host} without ADMIN_TOKEN: generate/simulate/clear mutations are disabled.\n`);
+  }
+  const ctx = await createAppContext(config);
+  const simulations = createSimulationService({ db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger });
+  const app = createApp({ config, db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, simulations, logger: ctx.logger });
+  const http = await listen(app, config.server.host, config.server.port);
+  return { ctx, http, simulations };
+}
+
+function printUrls(url: string): void {
+  print(`GraphQL + GraphiQL  ${url}/graphql`);
+  print(`REST API            ${url}/   (e.g. ${url}/customers?limit=5)`);
+  print(`REST docs (OpenAPI) ${url}/docs`);
+  print(`Health              ${url}/health`);
+}
+
+/** Resolves when SIGINT/SIGTERM arrives, then shuts everything down in order. */
+async function runUntilSignal(running: Running): Promise<void> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.stderr.write('shutting down…\n');
+  await running.simulations.stopAll();
+  await running.http.close();
+  await running.ctx.close();
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  const running = await startServer(options);
+  printUrls(running.http.url);
+  print('ready');
+  await runUntilSignal(running);
+}
+
+export interface DemoOptions extends ServeOptions {
+  simulate: boolean;
+  sessions: number;
+  speed: number;
+}
+
+/**
+ * The quick-start demo on embedded defaults: database up and migrated, data generated when empty, the
+ * API serving, and a simulation running in the background.
+ */
+export async function demo(options: DemoOptions): Promise<void> {
+  const running = await startServer(options);
+  const { ctx, simulations } = running;
+  const counts = await countRows(ctx.pool);
+  if (counts.customers === 0 || counts.products === 0) {
+    print(`Generating demo data (${GENERATE_DEFAULTS.categories} categories, ${GENERATE_DEFAULTS.products} products, ${GENERATE_DEFAULTS.customers} customers)…`);
+    await generateData(ctx.pool, { ...GENERATE_DEFAULTS });
+  }
+  print(`Database: ${ctx.config.databaseUrl ? 'DATABASE_URL' : 'embedded PostgreSQL'} — psql "$(npx rtrec db url)"`);
+  printUrls(running.http.url);
+  if (options.simulate) {
+    const startSim = async (): Promise<void> => {
+      const id = await simulations.start(
+        { sessions: options.sessions, durationMinutes: 5, speed: options.speed, concurrency: 5, sessionsPerDay: 1 },
+        () => void startSim().catch((error) => ctx.logger.error({ err: error }, 'could not restart the demo simulation')),
+      );
+      print(`Background simulation ${id}: ${options.sessions} sessions at ${options.speed}× speed (restarts when done)`);
+    };
+    await startSim();
+  }
+  print('ready — press Ctrl-C to stop');
+  await runUntilSignal(running);
+}

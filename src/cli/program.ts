@@ -1,0 +1,71 @@
+import { Command, Option } from 'commander';
+import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/generate.js';
+import { SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/runs.js';
+import { version } from '../version.js';
+import { dbInit, dbReset, dbStart, dbStatus, dbStop, dbUrl } from './commands/db.js';
+import { generate } from './commands/generate.js';
+import { demo, serve } from './commands/serve.js';
+import { simulate } from './commands/simulate.js';
+import { intIn, isoDate, numberIn } from './options.js';
+
+/** The whole command tree in one place; each action lives in its own module. */
+export function createProgram(): Command {
+  const program = new Command('rtrec')
+    .description('Real-time customer-behaviour recommendation platform: shop database, simulator, GraphQL/REST API.')
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false });
+
+  const db = program.command('db').description('Manage the database (embedded PostgreSQL unless DATABASE_URL is set)');
+  db.command('init').description('Create the database and apply migrations (idempotent)').action(dbInit);
+  db.command('reset').description('Drop all tables and data, then re-apply migrations').option('--yes', 'confirm that all data may be deleted').action(dbReset);
+  db.command('start').description('Start the embedded PostgreSQL server (stays up after the command)').action(dbStart);
+  db.command('stop').description('Stop the embedded PostgreSQL server').action(dbStop);
+  db.command('status').description('Show whether the database is running and where').option('--json', 'machine-readable output').action(dbStatus);
+  db.command('url').description('Print the connection string in use, e.g. psql "$(npx rtrec db url)"').action(dbUrl);
+
+  program
+    .command('generate')
+    .description('Add categories, products and customers with realistic fake data (runs again add more)')
+    .addOption(new Option('--categories <n>', 'categories to add').argParser(intIn(0, GENERATE_LIMITS.categories)).default(GENERATE_DEFAULTS.categories))
+    .addOption(new Option('--products <n>', 'products to add').argParser(intIn(0, GENERATE_LIMITS.products)).default(GENERATE_DEFAULTS.products))
+    .addOption(new Option('--customers <n>', 'customers to add').argParser(intIn(0, GENERATE_LIMITS.customers)).default(GENERATE_DEFAULTS.customers))
+    .addOption(new Option('--seed <n>', 'random seed: the same seed on the same data gives the same rows').argParser(intIn(0, 2 ** 31)))
+    .option('--clear', 'delete ALL shop data instead (catalogue, customers and activity)')
+    .option('--json', 'machine-readable output')
+    .action(generate);
+
+  program
+    .command('simulate')
+    .description('Simulate customers shopping (live sessions, or a historical back-fill)')
+    .addOption(new Option('--sessions <n>', 'shopping sessions to run').argParser(intIn(1, SIMULATION_LIMITS.sessions)).default(SIMULATION_DEFAULTS.sessions))
+    .addOption(new Option('--duration <minutes>', 'approximate length of each session').argParser(numberIn(0, SIMULATION_LIMITS.durationMinutes)).default(SIMULATION_DEFAULTS.durationMinutes))
+    .addOption(new Option('--speed <x>', 'clock compression: 60 runs a 5-minute session in 5 s (1 = real time)').argParser(numberIn(0.01, SIMULATION_LIMITS.speed)).default(SIMULATION_DEFAULTS.speed))
+    .addOption(new Option('--concurrency <n>', 'sessions running at the same time').argParser(intIn(1, SIMULATION_LIMITS.concurrency)).default(SIMULATION_DEFAULTS.concurrency))
+    .addOption(new Option('--seed <n>', 'random seed (historical runs with the same seed, data and --until are identical)').argParser(intIn(0, 2 ** 31)))
+    .addOption(new Option('--historical <days>', 'back-fill this many days of history instead of running live').argParser(intIn(1, SIMULATION_LIMITS.historicalDays)))
+    .addOption(new Option('--sessions-per-day <n>', 'average daily sessions for --historical').argParser(intIn(1, SIMULATION_LIMITS.sessionsPerDay)).default(SIMULATION_DEFAULTS.sessionsPerDay))
+    .addOption(new Option('--until <iso-date>', 'end of the --historical window (default now)').argParser(isoDate))
+    .option('--clear', 'delete simulated activity (orders, carts, wishlists, payments, shipments, events) instead')
+    .option('--json', 'print the summary as JSON')
+    .action(simulate);
+
+  program
+    .command('serve')
+    .description('Serve GraphQL (with GraphiQL) at /graphql and the REST API at /')
+    .addOption(new Option('--port <n>', 'port (default PORT or 4000; 0 = any free port)').argParser(intIn(0, 65535)))
+    .option('--host <host>', 'interface to bind (default HOST or 127.0.0.1)')
+    .action(serve);
+
+  program
+    .command('demo')
+    .description('Quick-start demo: database, data, API and a background simulation')
+    .addOption(new Option('--port <n>', 'port (default PORT or 4000; 0 = any free port)').argParser(intIn(0, 65535)))
+    .option('--host <host>', 'interface to bind (default HOST or 127.0.0.1)')
+    .option('--no-simulate', 'do not start the background simulation')
+    .addOption(new Option('--sessions <n>', 'sessions per background simulation round').argParser(intIn(1, 10_000)).default(50))
+    .addOption(new Option('--speed <x>', 'clock compression of the background simulation').argParser(numberIn(0.01, 10_000)).default(30))
+    .action(demo);
+
+  return program;
+}

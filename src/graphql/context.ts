@@ -1,0 +1,16 @@
+import type pg from 'pg';
+import type { Db } from '../database/database.js';
+import type { Logger } from '../logging/logger.js';
+import type { Storefront } from '../shop/storefront.js';
+import type { SimulationService } from '../simulator/service.js';
+
+/** Per-request GraphQL context: explicit dependencies, nothing global. */
+export interface GraphQLContext {
+  db: Db;
+  pool: pg.Pool;
+  storefront: Storefront;
+  simulations: SimulationService;
+  logger: Logger;
+  /** Whether this request may generate, simulate or clear data. */
+  admin: { allowed: boolean; reason?: string };
+}

@@ -1,0 +1,131 @@
+import { GraphQLError } from 'graphql';
+import { clearData, GENERATE_DEFAULTS, generateData } from '../../datagen/generate.js';
+import { SIMULATION_DEFAULTS } from '../../simulator/runs.js';
+import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
+import { enums } from './enums.js';
+import { rethrowTyped } from './models.js';
+
+/** Generating, simulating and clearing data need the admin token when the server is reachable from elsewhere. */
+function requireAdmin(ctx: GraphQLContext): void {
+  if (ctx.admin.allowed) return;
+  throw new GraphQLError(ctx.admin.reason ?? 'Send Authorization: Bearer <ADMIN_TOKEN> to run this mutation.', { extensions: { code: 'UNAUTHENTICATED' } });
+}
+
+builder.prismaObject('SimulationRun', {
+  description: 'A simulation started by the simulate mutation or the CLI; progress is updated while it runs.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    mode: t.exposeString('mode', { description: 'live or historical' }),
+    status: t.expose('status', { type: enums.SimulationStatus }),
+    progress: t.exposeFloat('progress', { description: 'Fraction done, 0 to 1' }),
+    sessionsDone: t.exposeInt('sessionsDone'),
+    sessionsTotal: t.exposeInt('sessionsTotal'),
+    eventsWritten: t.exposeInt('eventsWritten'),
+    params: t.expose('params', { type: 'JSON' }),
+    error: t.exposeString('error', { nullable: true }),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const GenerateResult = builder.objectRef<{ categories: number; products: number; customers: number; elapsedMs: number }>('GenerateResult').implement({
+  fields: (t) => ({
+    categories: t.exposeInt('categories'),
+    products: t.exposeInt('products'),
+    customers: t.exposeInt('customers'),
+    elapsedMs: t.exposeFloat('elapsedMs'),
+  }),
+});
+
+const TableCount = builder.objectRef<{ table: string; rows: number }>('TableCount').implement({
+  fields: (t) => ({ table: t.exposeString('table'), rows: t.exposeInt('rows') }),
+});
+
+const ClearScope = builder.enumType('ClearScope', {
+  values: { ACTIVITY: { value: 'activity', description: 'Orders, carts, wishlists, payments, shipments, events' }, ALL: { value: 'all', description: 'Everything, catalogue and customers included' } } as const,
+});
+
+builder.queryFields((t) => ({
+  simulationRun: t.prismaField({
+    type: 'SimulationRun',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _r, a, ctx) => (/^[0-9a-f-]{36}$/i.test(String(a.id)) ? ctx.db.simulationRun.findUnique({ ...query, where: { id: String(a.id) } }) : null),
+  }),
+  simulationRuns: t.prismaConnection({
+    type: 'SimulationRun',
+    cursor: 'id',
+    totalCount: (_r, _a, ctx) => ctx.db.simulationRun.count(),
+    resolve: (query, _r, _a, ctx) => ctx.db.simulationRun.findMany({ ...query, orderBy: { startedAt: 'desc' } }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  simulate: t.prismaField({
+    type: 'SimulationRun',
+    description: 'Starts simulated shopping sessions (or, with historicalDays, a back-fill) in the background; poll simulationRun(id) for progress.',
+    args: {
+      sessions: t.arg.int({ required: false, defaultValue: SIMULATION_DEFAULTS.sessions }),
+      durationMinutes: t.arg.float({ required: false, defaultValue: SIMULATION_DEFAULTS.durationMinutes }),
+      speed: t.arg.float({ required: false, defaultValue: SIMULATION_DEFAULTS.speed, description: 'Clock compression (60 = a minute per second)' }),
+      concurrency: t.arg.int({ required: false, defaultValue: SIMULATION_DEFAULTS.concurrency }),
+      historicalDays: t.arg.int({ required: false }),
+      sessionsPerDay: t.arg.int({ required: false, defaultValue: SIMULATION_DEFAULTS.sessionsPerDay }),
+      seed: t.arg.int({ required: false }),
+    },
+    resolve: async (query, _r, a, ctx) => {
+      requireAdmin(ctx);
+      const id = await ctx.simulations
+        .start({
+          sessions: a.sessions ?? SIMULATION_DEFAULTS.sessions, durationMinutes: a.durationMinutes ?? SIMULATION_DEFAULTS.durationMinutes,
+          speed: a.speed ?? SIMULATION_DEFAULTS.speed, concurrency: a.concurrency ?? SIMULATION_DEFAULTS.concurrency,
+          historicalDays: a.historicalDays ?? undefined, sessionsPerDay: a.sessionsPerDay ?? SIMULATION_DEFAULTS.sessionsPerDay, seed: a.seed ?? undefined,
+        })
+        .catch(rethrowTyped);
+      return ctx.db.simulationRun.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  cancelSimulation: t.prismaField({
+    type: 'SimulationRun',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _r, a, ctx) => {
+      requireAdmin(ctx);
+      try {
+        ctx.simulations.cancel(String(a.id));
+      } catch (error) {
+        rethrowTyped(error);
+      }
+      await ctx.simulations.wait(String(a.id));
+      return ctx.db.simulationRun.findUniqueOrThrow({ ...query, where: { id: String(a.id) } });
+    },
+  }),
+  generateData: t.field({
+    type: GenerateResult,
+    description: 'Adds categories, products and customers (one transaction).',
+    args: {
+      categories: t.arg.int({ required: false, defaultValue: GENERATE_DEFAULTS.categories }),
+      products: t.arg.int({ required: false, defaultValue: GENERATE_DEFAULTS.products }),
+      customers: t.arg.int({ required: false, defaultValue: GENERATE_DEFAULTS.customers }),
+      seed: t.arg.int({ required: false }),
+    },
+    resolve: async (_r, a, ctx) => {
+      requireAdmin(ctx);
+      return generateData(ctx.pool, {
+        categories: a.categories ?? GENERATE_DEFAULTS.categories, products: a.products ?? GENERATE_DEFAULTS.products,
+        customers: a.customers ?? GENERATE_DEFAULTS.customers, seed: a.seed ?? undefined,
+      }).catch(rethrowTyped);
+    },
+  }),
+  clearData: t.field({
+    type: [TableCount],
+    description: 'Deletes simulated activity (ACTIVITY) or everything (ALL), atomically; returns the rows deleted per table.',
+    args: { scope: t.arg({ type: ClearScope, required: true }) },
+    resolve: async (_r, a, ctx) => {
+      requireAdmin(ctx);
+      await ctx.simulations.stopAll();
+      const counts = await clearData(ctx.pool, a.scope);
+      return Object.entries(counts).map(([table, rows]) => ({ table, rows }));
+    },
+  }),
+}));

@@ -1,0 +1,8 @@
+import { builder } from '../builder.js';
+import './scalars.js';
+import './enums.js';
+import './models.js';
+import './storefront.js';
+import './admin.js';
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,117 @@
+import { GraphQLError } from 'graphql';
+import { HIDDEN_FIELDS, HIDDEN_MODELS, RESOURCES, resourceByModel, buildWhere, type FilterSpec, type Resource } from '../../api/resources.js';
+import { AppError, notFound } from '../../errors.js';
+import { getDatamodel } from '../../generated/prisma/pothos-types.js';
+import { builder } from '../builder.js';
+import { enums, SortOrder } from './enums.js';
+
+/*
+ * Every shop entity is registered from the Prisma datamodel by one generic helper, so the API cannot
+ * drift from the schema: scalar columns become fields (camelCase, with the seed's integer keys),
+ * to-one relations become fields, to-many relations become Relay connections with totalCount.
+ */
+
+type DmmfField = { name: string; kind: string; type: string; isRequired: boolean; isList: boolean };
+const models = getDatamodel().datamodel.models as unknown as Record<string, { fields: DmmfField[] }>;
+
+const SCALARS: Record<string, string> = { Int: 'Int', String: 'String', Boolean: 'Boolean', Float: 'Float', DateTime: 'DateTime', Decimal: 'Decimal', Json: 'JSON', BigInt: 'BigInt' };
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+function scalarType(field: DmmfField): any {
+  const base = field.kind === 'enum' ? (enums as any)[field.type] : SCALARS[field.type];
+  if (!base) throw new Error(`no GraphQL type for ${field.type}`);
+  return field.isList ? [base] : base;
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  Category: 'A product category (department).',
+  Product: 'A product in the catalogue.',
+  Customer: 'A shop customer. The password hash is never exposed.',
+  Order: 'An order with its items, payment and shipment.',
+  OrderItem: 'One line of an order, priced at the time of ordering.',
+  Cart: "One line of a customer's shopping cart.",
+  Wishlist: "An entry on a customer's wishlist.",
+  Payment: 'A payment attempt for an order (completed or failed).',
+  Shipment: 'The shipment of a paid order.',
+  BehaviorEvent: 'One recorded customer action (append-only).',
+};
+
+for (const resource of RESOURCES) {
+  const model = models[resource.model]!;
+  const hidden = new Set(HIDDEN_FIELDS[resource.model] ?? []);
+  builder.prismaObject(resource.model as any, {
+    description: DESCRIPTIONS[resource.model],
+    fields: (t: any) =>
+      Object.fromEntries(
+        model.fields
+          .filter((f) => !hidden.has(f.name) && !(f.kind === 'object' && HIDDEN_MODELS.has(f.type)))
+          .map((f) => {
+            if (f.kind !== 'object') return [f.name, t.expose(f.name, { type: scalarType(f), nullable: !f.isRequired && !f.isList })];
+            if (!f.isList) return [f.name, t.relation(f.name, { nullable: !f.isRequired })];
+            const target = resourceByModel(f.type)!;
+            return [f.name, t.relatedConnection(f.name, { cursor: target.idField, totalCount: true, query: () => ({ orderBy: { [target.idField]: 'asc' } }) })];
+          }),
+      ),
+  });
+}
+
+function filterArgs(t: any, resource: Resource): Record<string, unknown> {
+  const args: Record<string, unknown> = { order: t.arg({ type: SortOrder, required: false, description: 'Sort by id (default ASC)' }) };
+  const typed = (type: string, description: string) => (type in enums ? t.arg({ type: (enums as any)[type], required: false, description }) : t.arg({ type, required: false, description }));
+  for (const f of resource.filters as FilterSpec[]) {
+    if (f.kind === 'eq') args[f.arg] = typed(f.type, f.description);
+    if (f.kind === 'contains') args[f.arg] = t.arg.string({ required: false, description: f.description });
+    if (f.kind === 'range') {
+      args[f.min] = typed(f.type, `${f.description} (lower bound)`);
+      args[f.max] = typed(f.type, `${f.description} (upper bound)`);
+    }
+  }
+  return args;
+}
+
+/** Expected failures become typed GraphQL errors; everything else is masked by the server. */
+export function rethrowTyped(error: unknown): never {
+  if (error instanceof AppError) throw new GraphQLError(error.message, { extensions: { code: error.code, ...error.details } });
+  throw error;
+}
+
+builder.queryFields((t: any) =>
+  Object.fromEntries(
+    RESOURCES.flatMap((r) => [
+      [
+        r.single,
+        t.prismaField({
+          type: r.model,
+          nullable: true,
+          description: `One ${r.model} by ${r.idField}; NOT_FOUND when it does not exist.`,
+          args: { [r.idField]: t.arg({ type: r.idField === 'eventId' ? 'BigInt' : 'Int', required: true }) },
+          resolve: async (query: object, _root: unknown, args: Record<string, number>, ctx: any) => {
+            const row = await ctx.db[r.delegate].findUnique({ ...query, where: { [r.idField]: args[r.idField] } });
+            if (!row) rethrowTyped(notFound(r.model, String(args[r.idField])));
+            return row;
+          },
+        }),
+      ],
+      [
+        r.list,
+        t.prismaConnection({
+          type: r.model,
+          cursor: r.idField,
+          description: `${r.model} list as a Relay connection (first/after, last/before; at most 100 per page).`,
+          args: filterArgs(t, r),
+          totalCount: (_root: unknown, args: Record<string, unknown>, ctx: any) => ctx.db[r.delegate].count({ where: safeWhere(r, args) }),
+          resolve: (query: object, _root: unknown, args: Record<string, unknown>, ctx: any) =>
+            ctx.db[r.delegate].findMany({ ...query, where: safeWhere(r, args), orderBy: { [r.idField]: args.order ?? 'asc' } }),
+        }),
+      ],
+    ]),
+  ),
+);
+
+function safeWhere(r: Resource, args: Record<string, unknown>) {
+  try {
+    return buildWhere(r, args);
+  } catch (error) {
+    rethrowTyped(error);
+  }
+}

@@ -1,0 +1,27 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { AppError } from '../errors.js';
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on host:port (port 0 picks a free one) and resolves with the base URL. */
+export async function listen(app: YogaServerInstance<any, any>, host: string, port: number): Promise<RunningServer> {
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new AppError('BAD_USER_INPUT', `Port ${port} on ${host} is in use: pass --port with a free port (or 0 for any).`) : error));
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${shownHost}:${address.port}`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
