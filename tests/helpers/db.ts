@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createPool, createPrisma, type Db } from '../../src/database/database.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { createRng } from '../../src/common/random.js';
+import { createSimulatedGateway } from '../../src/shop/policy.js';
+import { createStorefront, type Storefront } from '../../src/shop/storefront.js';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  db: Db;
+  pool: pg.Pool;
+  storefront: Storefront;
+  logger: ReturnType<typeof createLogger>;
+  drop(): Promise<void>;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** A fresh, migrated database on the run's real PostgreSQL (cloned from the template in ~100 ms). */
+export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
+  const adminUrl = inject('pgAdminUrl');
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(inject('pgTemplate'))}`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(adminUrl, name);
+  const db = createPrisma(url, 5);
+  const pool = createPool(url, 5);
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const storefront = createStorefront({ db, payments: createSimulatedGateway(createRng(42)) });
+  return {
+    name, url, db, pool, storefront, logger,
+    async drop() {
+      await Promise.allSettled([db.$disconnect(), pool.end()]);
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`).finally(() => c.end());
+    },
+  };
+}

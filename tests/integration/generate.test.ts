@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clearData, generateData } from '../../src/datagen/generate.js';
+import { AppError } from '../../src/errors.js';
+import { verifyPassword } from '../../src/security/password.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+let t: TestDatabase;
+beforeAll(async () => { t = await createTestDatabase('gen'); });
+afterAll(() => t.drop());
+
+const count = async (table: string) => Number((await t.pool.query(`SELECT count(*) n FROM ${table}`)).rows[0].n);
+
+describe('data generator', () => {
+  it("creates the seed's default 15 categories, 200 products and 100 customers", async () => {
+    const result = await generateData(t.pool, { categories: 15, products: 200, customers: 100, seed: 1 });
+    expect(result).toMatchObject({ categories: 15, products: 200, customers: 100 });
+    expect([await count('categories'), await count('products'), await count('customers')]).toEqual([15, 200, 100]);
+    expect(await count('sim_customer_tastes')).toBe(100);
+    expect(await count('sim_product_traits')).toBe(200);
+  });
+
+  it('adds more rows with unique SKUs and emails when run again', async () => {
+    await generateData(t.pool, { categories: 3, products: 50, customers: 30, seed: 1 });
+    expect([await count('categories'), await count('products'), await count('customers')]).toEqual([18, 250, 130]);
+    const dupes = await t.pool.query(`SELECT (SELECT count(*) - count(DISTINCT sku) FROM products) s, (SELECT count(*) - count(DISTINCT email) FROM customers) e`);
+    expect(dupes.rows[0]).toEqual({ s: '0', e: '0' });
+  });
+
+  it('stores only salted password hashes that verify, never plain passwords', async () => {
+    const { rows } = await t.pool.query<{ password_hash: string }>('SELECT password_hash FROM customers');
+    expect(rows.every((r) => r.password_hash.startsWith('scrypt$'))).toBe(true);
+    expect(new Set(rows.map((r) => r.password_hash.split('$')[4])).size).toBe(rows.length);
+    expect(await verifyPassword('guess', rows[0]!.password_hash)).toBe(false);
+  });
+
+  it('skews popularity: the top tenth of products carries most of the weight', async () => {
+    const { rows } = await t.pool.query<{ popularity: number }>('SELECT popularity FROM sim_product_traits ORDER BY popularity DESC');
+    const total = rows.reduce((s, r) => s + r.popularity, 0);
+    const top = rows.slice(0, Math.ceil(rows.length / 10)).reduce((s, r) => s + r.popularity, 0);
+    expect(top / total).toBeGreaterThan(0.4);
+  });
+
+  it('gives every customer hidden tastes that sum to one over categories', async () => {
+    const { rows } = await t.pool.query<{ category_weights: Record<string, number>; price_sensitivity: number }>('SELECT category_weights, price_sensitivity FROM sim_customer_tastes');
+    for (const r of rows) {
+      const sum = Object.values(r.category_weights).reduce((a, b) => a + b, 0);
+      expect(sum).toBeCloseTo(1, 5);
+      expect(r.price_sensitivity).toBeGreaterThanOrEqual(0);
+      expect(r.price_sensitivity).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('produces the same rows for the same seed on the same starting data', async () => {
+    const other = await createTestDatabase('gen2');
+    const third = await createTestDatabase('gen3');
+    try {
+      await generateData(other.pool, { categories: 4, products: 30, customers: 20, seed: 99 });
+      await generateData(third.pool, { categories: 4, products: 30, customers: 20, seed: 99 });
+      const snapshot = async (p: TestDatabase) => ({
+        products: (await p.pool.query('SELECT product_id, sku, name, price::text, stock, category_id, is_active FROM products ORDER BY product_id')).rows,
+        customers: (await p.pool.query('SELECT customer_id, first_name, last_name, email, address FROM customers ORDER BY customer_id')).rows,
+        tastes: (await p.pool.query('SELECT * FROM sim_customer_tastes ORDER BY customer_id')).rows,
+      });
+      expect(await snapshot(third)).toEqual(await snapshot(other));
+    } finally {
+      await other.drop();
+      await third.drop();
+    }
+  });
+
+  it('rejects negative or absurd counts before writing anything', async () => {
+    const before = await count('products');
+    await expect(generateData(t.pool, { categories: -1, products: 5, customers: 5 })).rejects.toThrow(/categories must be an integer from 0/);
+    await expect(generateData(t.pool, { categories: 1, products: 10_000_000, customers: 5 })).rejects.toBeInstanceOf(AppError);
+    expect(await count('products')).toBe(before);
+  });
+
+  it('writes nothing when it fails half-way (one transaction)', async () => {
+    const empty = await createTestDatabase('gen4');
+    try {
+      await expect(generateData(empty.pool, { categories: 0, products: 10, customers: 10 })).rejects.toThrow(/at least one category/);
+      const n = await empty.pool.query('SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM customers) AS n');
+      expect(n.rows[0].n).toBe('0');
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it('clears everything with --clear', async () => {
+    const deleted = await clearData(t.pool, 'all');
+    expect(deleted.customers).toBe(130);
+    expect(await count('customers')).toBe(0);
+    expect(await count('categories')).toBe(0);
+  });
+});

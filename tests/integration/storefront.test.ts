@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateData } from '../../src/datagen/generate.js';
+import { AppError } from '../../src/errors.js';
+import type { PaymentGateway } from '../../src/shop/policy.js';
+import { createStorefront } from '../../src/shop/storefront.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+let t: TestDatabase;
+let productId: number;
+let otherProductId: number;
+beforeAll(async () => {
+  t = await createTestDatabase('shop');
+  await generateData(t.pool, { categories: 3, products: 10, customers: 5, seed: 3 });
+  await t.pool.query('UPDATE products SET is_active = true, stock = 10');
+  productId = (await t.db.product.findFirstOrThrow({ orderBy: { productId: 'asc' } })).productId;
+  otherProductId = productId + 1;
+});
+afterAll(() => t.drop());
+
+const events = (customerId: number, type: string) => t.db.behaviorEvent.count({ where: { customerId, eventType: type as never } });
+const always = (status: 'completed' | 'failed'): PaymentGateway => ({ charge: () => ({ status, transactionId: `txn_${status}_${Math.random().toString(36).slice(2)}` }) });
+
+describe('storefront actions', () => {
+  it('records a view and a category browse as behaviour events', async () => {
+    const view = await t.storefront.viewProduct(1, productId);
+    expect(view).toMatchObject({ customerId: 1, productId, eventType: 'view_product' });
+    const browse = await t.storefront.browseCategory(1, view.categoryId!);
+    expect(browse.eventType).toBe('browse_category');
+  });
+
+  it('adds to the cart (quantities add up) with one event per action', async () => {
+    await t.storefront.addToCart(2, productId, 2);
+    const line = await t.storefront.addToCart(2, productId, 1);
+    expect(line.quantity).toBe(3);
+    expect(await events(2, 'add_to_cart')).toBe(2);
+  });
+
+  it('refuses more than the stock with OUT_OF_STOCK and changes nothing', async () => {
+    await expect(t.storefront.addToCart(2, productId, 8)).rejects.toMatchObject({ code: 'OUT_OF_STOCK' });
+    expect((await t.db.cart.findFirstOrThrow({ where: { customerId: 2, productId } })).quantity).toBe(3);
+    expect(await events(2, 'add_to_cart')).toBe(2);
+  });
+
+  it('rejects unknown ids and bad quantities with typed errors', async () => {
+    await expect(t.storefront.viewProduct(1, 999_999)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(t.storefront.viewProduct(999_999, productId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(t.storefront.addToCart(1, productId, 0)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(t.storefront.addToCart(1, productId, 1.5)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(t.storefront.viewProduct(1, productId, { sessionId: 'nope' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(t.storefront.placeOrder(1, 'bitcoin' as never)).rejects.toBeInstanceOf(AppError);
+  });
+
+  it('places an order: stock reserved, total = Σ price × quantity, payment = total, shipment created, cart emptied', async () => {
+    const paid = createStorefront({ db: t.db, payments: always('completed') });
+    await paid.addToCart(3, productId, 2);
+    await paid.addToCart(3, otherProductId, 1);
+    const stockBefore = await t.db.product.findMany({ where: { productId: { in: [productId, otherProductId] } }, orderBy: { productId: 'asc' } });
+    const order = await paid.placeOrder(3, 'paypal');
+    const full = await t.db.order.findUniqueOrThrow({ where: { orderId: order.orderId }, include: { items: true, payment: true, shipment: true } });
+    const sum = full.items.reduce((s, i) => s + Number(i.price) * i.quantity, 0);
+    expect(Number(full.totalPrice)).toBeCloseTo(sum, 2);
+    expect(full.payment).toMatchObject({ status: 'completed', paymentMethod: 'paypal' });
+    expect(Number(full.payment!.amount)).toBe(Number(full.totalPrice));
+    expect(full.status).toBe('paid');
+    expect(full.shipment?.status).toBe('pending');
+    expect(await t.db.cart.count({ where: { customerId: 3 } })).toBe(0);
+    const stockAfter = await t.db.product.findMany({ where: { productId: { in: [productId, otherProductId] } }, orderBy: { productId: 'asc' } });
+    expect(stockAfter.map((p) => p.stock)).toEqual([stockBefore[0]!.stock - 2, stockBefore[1]!.stock - 1]);
+    expect(await t.db.behaviorEvent.count({ where: { orderId: order.orderId, eventType: 'place_order' } })).toBe(1);
+  });
+
+  it('cancels the order, keeps the cart and returns the stock when the payment is declined', async () => {
+    const declined = createStorefront({ db: t.db, payments: always('failed') });
+    await declined.addToCart(4, productId, 1);
+    const before = (await t.db.product.findUniqueOrThrow({ where: { productId } })).stock;
+    const order = await declined.placeOrder(4, 'credit_card');
+    expect(order.status).toBe('cancelled');
+    expect(order.shipmentId).toBeNull();
+    expect((await t.db.payment.findUniqueOrThrow({ where: { paymentId: order.paymentId! } })).status).toBe('failed');
+    expect(await t.db.cart.count({ where: { customerId: 4 } })).toBe(1);
+    expect((await t.db.product.findUniqueOrThrow({ where: { productId } })).stock).toBe(before);
+  });
+
+  it('writes nothing when an order cannot be fulfilled (out of stock part-way through)', async () => {
+    await t.storefront.addToCart(5, productId, 1);
+    await t.storefront.addToCart(5, otherProductId, 1);
+    await t.pool.query('UPDATE products SET stock = 0 WHERE product_id = $1', [otherProductId]);
+    const before = await t.pool.query('SELECT (SELECT count(*) FROM orders) o, (SELECT count(*) FROM payments) p, (SELECT stock FROM products WHERE product_id = $1) s', [productId]);
+    await expect(t.storefront.placeOrder(5, 'paypal')).rejects.toMatchObject({ code: 'OUT_OF_STOCK' });
+    const after = await t.pool.query('SELECT (SELECT count(*) FROM orders) o, (SELECT count(*) FROM payments) p, (SELECT stock FROM products WHERE product_id = $1) s', [productId]);
+    expect(after.rows[0]).toEqual(before.rows[0]);
+    await t.pool.query('UPDATE products SET stock = 10 WHERE product_id = $1', [otherProductId]);
+  });
+
+  it('refuses to order an empty cart with EMPTY_CART', async () => {
+    await expect(t.storefront.placeOrder(1, 'paypal')).rejects.toMatchObject({ code: 'EMPTY_CART' });
+  });
+
+  it('removes a cart line and adds to the wishlist idempotently, each with its event', async () => {
+    const removed = await t.storefront.removeFromCart(5, productId);
+    expect(removed.productId).toBe(productId);
+    await expect(t.storefront.removeFromCart(5, productId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const a = await t.storefront.addToWishlist(5, productId);
+    const b = await t.storefront.addToWishlist(5, productId);
+    expect(b.wishlistId).toBe(a.wishlistId);
+    expect(await events(5, 'remove_from_cart')).toBe(1);
+    expect(await events(5, 'add_to_wishlist')).toBe(2);
+  });
+});
