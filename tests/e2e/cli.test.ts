@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { runCli, startCli } from '../helpers/cli.js';
+
+let t: TestDatabase;
+let env: Record<string, string>;
+beforeAll(async () => {
+  t = await createTestDatabase('cli');
+  env = { DATABASE_URL: t.url };
+});
+afterAll(() => t.drop());
+
+describe('rtrec CLI', () => {
+  it('prints --help for every command', async () => {
+    for (const command of [[], ['db'], ['db', 'init'], ['db', 'reset'], ['db', 'start'], ['db', 'stop'], ['db', 'status'], ['db', 'url'], ['generate'], ['simulate'], ['serve'], ['demo']]) {
+      const result = await runCli([...command, '--help']);
+      expect(result.code, command.join(' ')).toBe(0);
+      expect(result.stdout).toMatch(/Usage: rtrec/);
+    }
+  });
+
+  it('exits 2 with a clear message on user mistakes', async () => {
+    const cases: [string[], RegExp][] = [
+      [['generate', '--products', 'lots'], /--products <n>' argument 'lots' is invalid. expected a whole number/],
+      [['generate', '--customers', '-5'], /must be from 0 to/],
+      [['simulate', '--sessions', '1000000000'], /must be from 1 to 100000/],
+      [['simulate', '--speed', '0'], /--speed <x>' argument '0' is invalid/],
+      [['simulate', '--historical', '2', '--until', 'someday'], /ISO date-time/],
+      [['simulate', '--frobnicate'], /unknown option '--frobnicate'/],
+      [['nonsense'], /unknown command 'nonsense'/],
+      [['db', 'reset'], /Re-run with --yes/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(args, env);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('reports invalid configuration and exits 2', async () => {
+    const result = await runCli(['db', 'url'], { DATABASE_URL: 'mysql://nope', PORT: 'x' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/DATABASE_URL must start with postgres/);
+    expect(result.stderr).toMatch(/PORT must be a whole number/);
+  });
+
+  it('initialises, generates, simulates and clears data against the configured database', async () => {
+    const init = await runCli(['db', 'init'], env);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toMatch(/up to date|migrated/);
+    expect((await runCli(['db', 'url'], env)).stdout.trim()).toBe(t.url);
+    const generated = await runCli(['generate', '--categories', '3', '--products', '20', '--customers', '10', '--seed', '4', '--json'], env);
+    expect(generated.code).toBe(0);
+    expect(JSON.parse(generated.stdout)).toMatchObject({ categories: 3, products: 20, customers: 10 });
+    const sim = await runCli(['simulate', '--sessions', '3', '--duration', '0.2', '--speed', '1000', '--concurrency', '3'], env);
+    expect(sim.code).toBe(0);
+    expect(sim.stdout).toMatch(/Rows written by table/);
+    expect(sim.stdout).toMatch(/Behaviour events by type/);
+    expect(sim.stdout).toMatch(/rows\/s/);
+    const hist = await runCli(['simulate', '--historical', '2', '--sessions-per-day', '30', '--json'], env);
+    expect(hist.code).toBe(0);
+    const summary = JSON.parse(hist.stdout);
+    expect(summary.mode).toBe('historical');
+    expect(summary.rowsByTable.behavior_events).toBeGreaterThan(50);
+    const cleared = await runCli(['simulate', '--clear', '--json'], env);
+    expect(JSON.parse(cleared.stdout).deleted.behavior_events).toBeGreaterThan(0);
+    expect(await t.db.behaviorEvent.count()).toBe(0);
+    expect(await t.db.customer.count()).toBe(10);
+  });
+
+  it('refuses to simulate an empty shop with advice', async () => {
+    const empty = await createTestDatabase('clie');
+    try {
+      const result = await runCli(['simulate', '--sessions', '1'], { DATABASE_URL: empty.url });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/Run `npx rtrec generate` first/);
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it('serves GraphQL and REST until SIGTERM, then exits cleanly', async () => {
+    const server = await startCli(['serve', '--port', '0'], env, /ready/);
+    try {
+      const base = /GraphQL \+ GraphiQL\s+(http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(server.output())![1]!;
+      const gql = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }) });
+      expect((await gql.json()).data.customers.totalCount).toBe(10);
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('runs the demo: data, API and a background simulation', async () => {
+    const demoDb = await createTestDatabase('demo');
+    const demo = await startCli(['demo', '--port', '0', '--speed', '600', '--sessions', '5'], { DATABASE_URL: demoDb.url }, /ready/);
+    try {
+      expect(demo.output()).toMatch(/Generating demo data/);
+      expect(demo.output()).toMatch(/Background simulation/);
+      const base = /GraphQL \+ GraphiQL\s+(http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(demo.output())![1]!;
+      let events = 0;
+      for (let i = 0; i < 60 && events === 0; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        const r = await fetch(`${base}/behavior_events?limit=1`);
+        events = (await r.json()).pagination.total;
+      }
+      expect(events).toBeGreaterThan(0);
+      const page = await fetch(`${base}/graphql`, { headers: { accept: 'text/html' } });
+      expect(await page.text()).toMatch(/graphiql/i);
+    } finally {
+      expect(await demo.stop()).toBe(0);
+      await demoDb.drop();
+    }
+  });
+
+  it('starts, reports and stops an embedded PostgreSQL of its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtrec-cli-'));
+    chmodSync(dir, 0o755);
+    const own = { RTREC_DATA_DIR: dir, EMBEDDED_PG_PORT: String(56000 + Math.floor(Math.random() * 1000)), DATABASE_URL: '' };
+    try {
+      expect((await runCli(['db', 'status'], own)).stdout).toMatch(/not initialised/);
+      const started = await runCli(['db', 'start'], own);
+      expect(started.code, started.stderr).toBe(0);
+      expect(started.stdout).toMatch(/Embedded PostgreSQL running/);
+      const status = JSON.parse((await runCli(['db', 'status', '--json'], own)).stdout);
+      expect(status).toMatchObject({ mode: 'embedded', running: true, initialized: true });
+      expect((await runCli(['db', 'init'], own)).code).toBe(0);
+      expect((await runCli(['db', 'url'], own)).stdout).toMatch(/^postgresql:\/\/postgres:.+@127\.0\.0\.1:\d+\/rtrec/);
+      const reset = await runCli(['db', 'reset', '--yes'], own);
+      expect(reset.code, reset.stderr).toBe(0);
+      expect((await runCli(['db', 'stop'], own)).stdout).toMatch(/stopped/);
+      expect(JSON.parse((await runCli(['db', 'status', '--json'], own)).stdout).running).toBe(false);
+    } finally {
+      await runCli(['db', 'stop'], own);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
