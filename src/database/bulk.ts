@@ -1,4 +1,7 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 
 export interface BulkColumn {
   name: string;
@@ -39,4 +42,34 @@ export async function reserveIds(client: pg.PoolClient | pg.Client, table: strin
     [`"${table}"`, column, count],
   );
   return rows.map((r) => Number(r.id));
+}
+
+/** One value in COPY text format: \N for NULL, ISO dates, and backslash escapes for the special characters. */
+function copyValue(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  return /[\\\t\n\r]/.test(text) ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : text;
+}
+
+/**
+ * Streams rows into a table with `COPY ... FROM STDIN`: the fastest way PostgreSQL loads data, about
+ * twice an unnest insert. Column types come from the table, so enums, arrays ('{1,2}') and jsonb work
+ * as text. Runs inside the caller's transaction.
+ */
+export async function copyRows(client: pg.PoolClient | pg.Client, table: string, columns: string[], rows: unknown[][]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const stream = client.query(copyFrom(`COPY "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) FROM STDIN`));
+  const chunks = function* () {
+    let batch = '';
+    for (const row of rows) {
+      batch += `${row.map(copyValue).join('\t')}\n`;
+      if (batch.length > 1 << 16) {
+        yield batch;
+        batch = '';
+      }
+    }
+    if (batch) yield batch;
+  };
+  await pipeline(Readable.from(chunks()), stream);
+  return rows.length;
 }

@@ -88,6 +88,8 @@ export class EmbeddedPostgres {
           '-c max_replication_slots=10',
           '-c max_connections=200',
           '-c shared_buffers=256MB',
+          // Bulk back-fills write GBs of WAL; fewer forced checkpoints keep them fast.
+          '-c max_wal_size=4GB',
           '-c synchronous_commit=on',
           '-c fsync=on',
         ].join(' '),

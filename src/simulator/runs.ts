@@ -113,7 +113,8 @@ export async function startSimulation(
       const after = await tableCounts(deps.pool);
       const elapsedMs = performance.now() - started;
       const rowsByTable = Object.fromEntries(COUNTED_TABLES.map((t) => [t, after[t]! - before[t]!]));
-      const written = historical ? stats.totalRows : Object.values(rowsByTable).reduce((a, b) => a + Math.max(0, b), 0);
+      // Net new rows: a cart line rewritten or deleted is not throughput.
+      const written = Object.values(rowsByTable).reduce((a, b) => a + Math.max(0, b), 0);
       const summary: SimulationSummary = {
         runId: run.id, mode: historical ? 'historical' : 'live', sessions: stats.sessions, rowsByTable, eventsByType: { ...stats.performed },
         attemptedByType: { ...stats.attempted }, skipped: { ...stats.skipped }, ordersPaid: stats.ordersPaid, ordersFailed: stats.ordersFailed,

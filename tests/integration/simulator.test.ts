@@ -64,6 +64,21 @@ describe('historical back-fill', () => {
     expect(await one(`SELECT count(*) n FROM orders o JOIN payments p USING (payment_id) WHERE (p.status = 'failed') <> (o.status = 'cancelled')`)).toEqual({ n: '0' });
   });
 
+  it('keeps referential integrity (the bulk writer skips per-row FK triggers)', async () => {
+    const orphans = await one(`SELECT
+        (SELECT count(*) FROM behavior_events e WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = e.customer_id))
+      + (SELECT count(*) FROM behavior_events e WHERE e.product_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM products p WHERE p.product_id = e.product_id))
+      + (SELECT count(*) FROM behavior_events e WHERE e.category_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.category_id = e.category_id))
+      + (SELECT count(*) FROM behavior_events e WHERE e.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = e.order_id))
+      + (SELECT count(*) FROM order_items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = i.order_id))
+      + (SELECT count(*) FROM order_items i WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.product_id = i.product_id))
+      + (SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.payment_id = o.payment_id))
+      + (SELECT count(*) FROM orders o WHERE o.shipment_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.shipment_id = o.shipment_id))
+      + (SELECT count(*) FROM carts c WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.product_id = c.product_id))
+      + (SELECT count(*) FROM wishlists w WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = w.customer_id)) AS n`);
+    expect(orphans.n).toBe('0');
+  });
+
   it('moves old orders through the lifecycle and uses several payment methods, some declined', async () => {
     const statuses = (await t.pool.query<{ status: string }>('SELECT DISTINCT status::text FROM orders')).rows.map((r) => r.status).sort();
     expect(statuses).toEqual(['cancelled', 'delivered', 'paid', 'shipped'].filter((s) => statuses.includes(s)));

@@ -1,0 +1,143 @@
+/**
+ * Benchmarks (not timed tests): each figure is printed next to a baseline measured in the same run on the
+ * same machine, because these machines are noisy and ratios travel better than absolute times.
+ *
+ *   npm run bench                         # everything
+ *   npm run bench -- historical [--days 30] [--sessions-per-day 3000]
+ *   npm run bench -- graphql [--seconds 10] [--connections 20]
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { loadConfig } from '../src/config/env.js';
+import { createPool, createPrisma, ensureDatabaseUrl, migrate } from '../src/database/database.js';
+import { generateData } from '../src/datagen/generate.js';
+import { createLogger } from '../src/logging/logger.js';
+import { createRng } from '../src/common/random.js';
+import { createSimulatedGateway } from '../src/shop/policy.js';
+import { createStorefront } from '../src/shop/storefront.js';
+import { startSimulation } from '../src/simulator/runs.js';
+import { projectRoot } from '../src/paths.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const which = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'all';
+
+async function benchDatabase(): Promise<string> {
+  const base = await ensureDatabaseUrl(loadConfig());
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query('DROP DATABASE IF EXISTS rtrec_bench WITH (FORCE)');
+  await admin.query('CREATE DATABASE rtrec_bench');
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = '/rtrec_bench';
+  await migrate(u.toString());
+  return u.toString();
+}
+
+function line(label: string, value: string) {
+  process.stdout.write(`${label.padEnd(58)} ${value}\n`);
+}
+
+async function historical(url: string) {
+  const days = flag('days', 30);
+  const perDay = flag('sessions-per-day', 3000);
+  const db = createPrisma(url);
+  const pool = createPool(url, 5);
+  const logger = createLogger('warn');
+  const storefront = createStorefront({ db, payments: createSimulatedGateway(createRng(1)) });
+  const deps = { db, pool, storefront, logger };
+  await generateData(pool, { categories: 30, products: 2000, customers: 2000, seed: 1 });
+  process.stdout.write(`\n## Historical back-fill: ${days} days × ${perDay} sessions/day (30 categories, 2000 products, 2000 customers)\n`);
+  const run = await startSimulation(deps, { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: perDay, historicalDays: days, seed: 7 });
+  const summary = await run.done;
+  const rows = Object.values(summary.rowsByTable).reduce((a, b) => a + b, 0);
+  line('behaviour events written', summary.rowsByTable.behavior_events!.toLocaleString('en'));
+  line('rows written (all tables)', rows.toLocaleString('en'));
+  line('elapsed', `${(summary.elapsedMs / 1000).toFixed(1)} s`);
+  line('back-fill throughput (rows/s)', Math.round(summary.rowsPerSecond).toLocaleString('en'));
+  line('back-fill throughput (events/s)', Math.round(summary.rowsByTable.behavior_events! / (summary.elapsedMs / 1000)).toLocaleString('en'));
+
+  // Baseline in the same run: the same shoppers through the per-action storefront (one transaction per action).
+  const live = await startSimulation(deps, { sessions: 300, durationMinutes: 0, speed: 100_000, concurrency: 8, sessionsPerDay: 1, seed: 9 });
+  const liveSummary = await live.done;
+  const liveRows = Object.values(liveSummary.rowsByTable).reduce((a, b) => a + Math.max(0, b), 0);
+  line('baseline: per-action transactions (rows/s)', Math.round(liveSummary.rowsPerSecond).toLocaleString('en'));
+  line('baseline: rows written', liveRows.toLocaleString('en'));
+  line('ratio back-fill / per-action', `${(summary.rowsPerSecond / liveSummary.rowsPerSecond).toFixed(1)}×`);
+  await db.$disconnect();
+  await pool.end();
+}
+
+async function startServer(url: string): Promise<{ base: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'rtrec.js'), 'serve', '--port', '0'], {
+    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /GraphQL \+ GraphiQL\s+(http:\/\/[^/\s]+)\/graphql/.exec(out);
+      if (m && out.includes('ready')) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return { base, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+}
+
+async function load(base: string, query: string, seconds: number, connections: number) {
+  const result = await autocannon({
+    url: `${base}/graphql`, method: 'POST', connections, duration: seconds,
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }),
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`load test saw ${result.non2xx} non-2xx responses and ${result.errors} errors`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+async function graphql(url: string) {
+  const seconds = flag('seconds', 10);
+  const connections = flag('connections', 20);
+  const pool = createPool(url, 2);
+  const { rows } = await pool.query('SELECT count(*) n FROM orders');
+  await pool.end();
+  if (Number(rows[0].n) === 0) throw new Error('run the historical benchmark first (it fills the bench database)');
+  const server = await startServer(url);
+  try {
+    const noop = '{ __typename }';
+    const list = '{ orders(first: 20, order: DESC) { totalCount edges { node { orderId orderDate status totalPrice customer { firstName lastName } } } } }';
+    await load(server.base, list, 2, connections);
+    process.stdout.write(`\n## GraphQL over HTTP: ${connections} connections, ${seconds} s each, server in its own process\n`);
+    const a = await load(server.base, noop, seconds, connections);
+    const b = await load(server.base, list, seconds, connections);
+    line('no-op query { __typename }: requests/s', Math.round(a.rps).toLocaleString('en'));
+    line('no-op query: latency p50 / p99 (ms)', `${a.p50} / ${a.p99}`);
+    line('list query orders(first: 20) + customer: requests/s', Math.round(b.rps).toLocaleString('en'));
+    line('list query: latency p50 / p99 (ms)', `${b.p50} / ${b.p99}`);
+    line('list / no-op requests/s', `${((b.rps / a.rps) * 100).toFixed(0)}%`);
+  } finally {
+    await server.stop();
+  }
+}
+
+const url = await benchDatabase();
+process.stdout.write(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, database ${new URL(url).host}\n`);
+if (which === 'all' || which === 'historical') await historical(url);
+if (which === 'all' || which === 'graphql') {
+  if (which === 'graphql') {
+    const pool = createPool(url, 2);
+    await generateData(pool, { categories: 30, products: 2000, customers: 2000, seed: 1 });
+    const db = createPrisma(url);
+    await (await startSimulation({ db, pool, storefront: createStorefront({ db, payments: createSimulatedGateway(createRng(1)) }), logger: createLogger('warn') },
+      { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1000, historicalDays: 10, seed: 7 })).done;
+    await db.$disconnect();
+    await pool.end();
+  }
+  await graphql(url);
+}
+process.exit(0);

@@ -1,0 +1,3 @@
+-- DropIndex
+DROP INDEX "behavior_events_event_type_idx";
+
