@@ -4,13 +4,23 @@ import { type SimulationDeps, type SimulationParams, type SimulationSummary, typ
 /** Keeps the simulations this process runs, so they can be cancelled and drained on shutdown. */
 export function createSimulationService(deps: SimulationDeps) {
   const running = new Map<string, StartedSimulation>();
+  let stopping = false;
+  /** Cancels every run and waits for each to record its final status. */
+  const cancelAll = async (): Promise<void> => {
+    const all = [...running.values()];
+    for (const run of all) run.cancel();
+    await Promise.allSettled(all.map((r) => r.done));
+  };
   return {
-    /** Starts a run in the background and returns its id at once. */
+    /** Starts a run in the background and returns its id at once; `onDone` follows a run that finished by itself. */
     async start(params: SimulationParams, onDone?: (summary: SimulationSummary) => void): Promise<string> {
+      if (stopping) throw new AppError('CONFLICT', 'The server is shutting down; no new simulations are started.');
       const started = await startSimulation(deps, params);
       running.set(started.runId, started);
       started.done
-        .then((summary) => onDone?.(summary))
+        .then((summary) => {
+          if (!stopping) onDone?.(summary);
+        })
         .catch(() => undefined)
         .finally(() => running.delete(started.runId));
       return started.runId;
@@ -23,11 +33,11 @@ export function createSimulationService(deps: SimulationDeps) {
     async wait(runId: string): Promise<SimulationSummary | undefined> {
       return running.get(runId)?.done;
     },
-    /** Cancels every run and waits for each to record its final status. */
-    async stopAll(): Promise<void> {
-      const all = [...running.values()];
-      for (const run of all) run.cancel();
-      await Promise.allSettled(all.map((r) => r.done));
+    cancelAll,
+    /** For shutdown: cancels every run and refuses new ones from then on. */
+    async shutdown(): Promise<void> {
+      stopping = true;
+      await cancelAll();
     },
   };
 }

@@ -22,7 +22,7 @@ describe.skipIf(!chromiumState.ok)('in a real browser (headless Chromium)', () =
     t = await createTestDatabase('web');
     await generateData(t.pool, { categories: 3, products: 20, customers: 10, seed: 2 });
     const test = createTestApp(t);
-    stopSims = () => test.simulations.stopAll();
+    stopSims = () => test.simulations.shutdown();
     server = await listen(test.app, '127.0.0.1', 0);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   }, 300_000);

@@ -114,6 +114,9 @@ describe('rtrec CLI', () => {
       expect(await demo.stop()).toBe(0);
       await demoDb.drop();
     }
+    // Shutting down must not restart the background simulation on a closing pool, nor log any error.
+    expect(demo.output()).toMatch(/shutting down/);
+    expect(demo.output()).not.toMatch(/"level":50|simulation failed/);
   });
 
   it('starts, reports and stops an embedded PostgreSQL of its own', async () => {

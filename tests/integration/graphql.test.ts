@@ -21,7 +21,7 @@ beforeAll(async () => {
     { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 60, historicalDays: 5, seed: 3 })).done;
   const test = createTestApp(t);
   app = test.app;
-  stopSims = () => test.simulations.stopAll();
+  stopSims = () => test.simulations.shutdown();
 });
 afterAll(async () => {
   await stopSims();
@@ -198,6 +198,8 @@ describe('GraphQL admin mutations', () => {
     expect(counts.behavior_events).toBeGreaterThan(0);
     expect(await t.db.behaviorEvent.count()).toBe(0);
     expect(await t.db.customer.count()).toBe(45);
+    const again = await gql(app, SimulateDocument, { sessions: 1, speed: 5000, durationMinutes: 0.1 });
+    expect(again.data!.simulate.status).toBe('running');
   });
 
   it('requires the admin token when the server is reachable from elsewhere', async () => {
@@ -215,7 +217,7 @@ describe('GraphQL admin mutations', () => {
       const disabled = await gql(noToken.app, SimulateDocument, { sessions: 1 });
       expect(disabled.errors![0]!.message).toMatch(/ADMIN_TOKEN/);
     } finally {
-      await exposed.simulations.stopAll();
+      await exposed.simulations.shutdown();
     }
   });
 });

@@ -46,7 +46,7 @@ async function runUntilSignal(running: Running): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   process.stderr.write('shutting down…\n');
-  await running.simulations.stopAll();
+  await running.simulations.shutdown();
   await running.http.close();
   await running.ctx.close();
 }

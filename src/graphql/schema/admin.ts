@@ -123,7 +123,7 @@ builder.mutationFields((t) => ({
     args: { scope: t.arg({ type: ClearScope, required: true }) },
     resolve: async (_r, a, ctx) => {
       requireAdmin(ctx);
-      await ctx.simulations.stopAll();
+      await ctx.simulations.cancelAll();
       const counts = await clearData(ctx.pool, a.scope);
       return Object.entries(counts).map(([table, rows]) => ({ table, rows }));
     },
