@@ -31,3 +31,10 @@ export function progressBar(label: string, total: number) {
     },
   };
 }
+
+/** Prints what a clear deleted, per table (or as JSON). */
+export function printDeleted(counts: Record<string, number>, json: boolean | undefined, title: string): void {
+  if (json) return print(JSON.stringify({ deleted: counts }));
+  print(title);
+  printTable(Object.entries(counts).map(([table, rows]) => ({ table, rows })));
+}

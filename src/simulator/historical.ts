@@ -113,14 +113,8 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
       for (let step = 0; step < steps; step++) {
         clock += 5_000 + dayRng.exponential(40_000);
         const at = new Date(Math.min(clock, until.getTime() - 1));
-        const type = shopper.chooseAction();
-        stats.attempt(type);
-        const action = shopper.plan(type);
-        if (!action) {
-          stats.skip(type, 'not_possible');
-          shopper.couldNot(type);
-          continue;
-        }
+        const { type, action } = shopper.step(stats);
+        if (!action) continue;
         let paid: boolean | undefined;
         switch (action.type) {
           case 'view_product': {

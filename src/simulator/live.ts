@@ -76,14 +76,8 @@ async function runSession(deps: LiveDeps, options: LiveOptions, rng: Rng, custom
   for (let step = 0; step < steps && !deps.signal?.aborted; step++) {
     await sleep(rng.exponential(meanGapMs), deps.signal);
     if (deps.signal?.aborted) break;
-    const type = shopper.chooseAction();
-    stats.attempt(type);
-    const action = shopper.plan(type);
-    if (!action) {
-      stats.skip(type, 'not_possible');
-      shopper.couldNot(type);
-      continue;
-    }
+    const { type, action } = shopper.step(stats);
+    if (!action) continue;
     try {
       const outcome = await execute(deps.storefront, customerId, action, sessionId);
       shopper.applied(action, outcome);

@@ -1,5 +1,6 @@
 import { type Rng, WeightedSampler } from '../common/random.js';
 import { ACTION_TYPES, ACTION_WEIGHTS, type ActionType, type PaymentMethodName, pickPaymentMethod } from '../shop/policy.js';
+import type { RunStats } from './stats.js';
 import type { Tastes, World, WorldProduct } from './world.js';
 
 export type PlannedAction =
@@ -68,6 +69,21 @@ export class Shopper {
   chooseAction(): ActionType {
     const owed = this.balancer.take((type) => type !== 'remove_from_cart' || this.cart.size > 0);
     return owed ?? ACTION_TYPES[this.rng.weightedIndex(ACTION_WEIGHT_LIST)]!;
+  }
+
+  /**
+   * One step of a session: draws the next action and plans it. An impossible action is counted as
+   * skipped and owed, and comes back undefined.
+   */
+  step(stats: RunStats): { type: ActionType; action?: PlannedAction } {
+    const type = this.chooseAction();
+    stats.attempt(type);
+    const action = this.plan(type);
+    if (!action) {
+      stats.skip(type, 'not_possible');
+      this.couldNot(type);
+    }
+    return { type, action };
   }
 
   /** Executors call this when an action could not be carried out, so that it is made up later. */

@@ -1,16 +1,13 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
 import { clearData, generateData, type GenerateOptions } from '../../datagen/generate.js';
-import { print, printTable, progressBar } from '../output.js';
+import { print, printDeleted, printTable, progressBar } from '../output.js';
 
 export async function generate(options: GenerateOptions & { clear?: boolean; json?: boolean }): Promise<void> {
   const ctx = await createAppContext(loadConfig());
   try {
     if (options.clear) {
-      const counts = await clearData(ctx.pool, 'all');
-      if (options.json) return print(JSON.stringify({ deleted: counts }));
-      print('Deleted all shop data:');
-      return printTable(Object.entries(counts).map(([table, rows]) => ({ table, rows })));
+      return printDeleted(await clearData(ctx.pool, 'all'), options.json, 'Deleted all shop data:');
     }
     const bar = progressBar('generate', options.categories + options.products + options.customers);
     const phases: Record<string, number> = { categories: 0, products: options.categories, customers: options.categories + options.products };

@@ -2,7 +2,7 @@ import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
 import { clearData } from '../../datagen/generate.js';
 import { type SimulationParams, type SimulationSummary, startSimulation } from '../../simulator/runs.js';
-import { print, printTable, progressBar } from '../output.js';
+import { print, printDeleted, printTable, progressBar } from '../output.js';
 
 export interface SimulateCliOptions {
   sessions: number;
@@ -35,10 +35,7 @@ export async function simulate(options: SimulateCliOptions): Promise<void> {
   const ctx = await createAppContext(loadConfig());
   try {
     if (options.clear) {
-      const counts = await clearData(ctx.pool, 'activity');
-      if (options.json) return print(JSON.stringify({ deleted: counts }));
-      print('Deleted simulated activity (catalogue and customers kept):');
-      return printTable(Object.entries(counts).map(([table, rows]) => ({ table, rows })));
+      return printDeleted(await clearData(ctx.pool, 'activity'), options.json, 'Deleted simulated activity (catalogue and customers kept):');
     }
     const params: SimulationParams = {
       sessions: options.sessions, durationMinutes: options.duration, speed: options.speed, concurrency: options.concurrency,
