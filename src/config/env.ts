@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /** Thrown when configuration is invalid; lists every problem at once. */
@@ -28,6 +29,18 @@ const schema = z.object({
   PORT: intString('PORT', 0, 65535).default(4000),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, 'KAFKA_BROKERS must be host:port[,host:port...]')
+    .optional(),
+  CONNECT_URL: z.string().regex(/^https?:\/\//, 'CONNECT_URL must start with http:// or https://').optional(),
+  KAFKA_PORT: intString('KAFKA_PORT', 1024, 65535).default(9092),
+  KAFKA_CONTROLLER_PORT: intString('KAFKA_CONTROLLER_PORT', 1024, 65535).default(9093),
+  CONNECT_PORT: intString('CONNECT_PORT', 1024, 65535).default(8083),
+  KAFKA_HEAP: z.string().regex(/^\d+[mg]$/, 'KAFKA_HEAP must look like 512m or 1g').default('512m'),
+  CONNECT_HEAP: z.string().regex(/^\d+[mg]$/, 'CONNECT_HEAP must look like 512m or 1g').default('512m'),
+  RTREC_ENGINE_CACHE: z.string().min(1).optional(),
+  CDC_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'CDC_TOPIC_PREFIX may contain letters, digits, _ and -').default('shop'),
   GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(16),
   GRAPHQL_MAX_TOKENS: intString('GRAPHQL_MAX_TOKENS', 100, 100000).default(2000),
 });
@@ -42,6 +55,13 @@ export interface Config {
   server: { host: string; port: number; adminToken: string | undefined };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   graphql: { maxDepth: number; maxTokens: number };
+  /** Kafka: `external` when KAFKA_BROKERS is set, otherwise the broker `rtrec stack` starts. */
+  kafka: { brokers: string[]; external: boolean; port: number; controllerPort: number; heap: string };
+  /** Kafka Connect REST: `external` when CONNECT_URL is set. */
+  connect: { url: string; external: boolean; port: number; heap: string };
+  /** Where Maven artifacts of the JVM engines are cached, shared by every clone (user-level). */
+  engineCache: string;
+  cdc: { topicPrefix: string };
 }
 
 /** Parses and validates configuration from an environment map (process.env by default). */
@@ -59,6 +79,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     server: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
     logLevel: e.LOG_LEVEL,
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxTokens: e.GRAPHQL_MAX_TOKENS },
+    kafka: {
+      brokers: e.KAFKA_BROKERS ? e.KAFKA_BROKERS.split(',') : [`127.0.0.1:${e.KAFKA_PORT}`],
+      external: e.KAFKA_BROKERS !== undefined,
+      port: e.KAFKA_PORT,
+      controllerPort: e.KAFKA_CONTROLLER_PORT,
+      heap: e.KAFKA_HEAP,
+    },
+    connect: { url: (e.CONNECT_URL ?? `http://127.0.0.1:${e.CONNECT_PORT}`).replace(/\/+$/, ''), external: e.CONNECT_URL !== undefined, port: e.CONNECT_PORT, heap: e.CONNECT_HEAP },
+    engineCache: resolve(e.RTREC_ENGINE_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rtrec', 'engines')),
+    cdc: { topicPrefix: e.CDC_TOPIC_PREFIX },
   };
 }
 
