@@ -12,7 +12,10 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'DB_START_FAILED'
   | 'DB_UNAVAILABLE'
-  | 'MIGRATION_FAILED';
+  | 'MIGRATION_FAILED'
+  | 'CONNECT_UNAVAILABLE'
+  | 'CONNECT_FAILED'
+  | 'KAFKA_UNAVAILABLE';
 
 /** An expected, user-facing failure. The message says what to do about it. */
 export class AppError extends Error {

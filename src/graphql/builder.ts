@@ -38,3 +38,4 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({ description: 'Read the shop: every entity, with Relay pagination and filters.' });
 builder.mutationType({ description: 'Drive the shop: storefront actions, data generation and simulation.' });
+builder.subscriptionType({ description: 'Live changes captured from the database log (Debezium → Kafka), over WebSocket (graphql-ws) or SSE.' });

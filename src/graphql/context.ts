@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ChangePubSub } from '../cdc/pubsub.js';
 import type { Db } from '../database/database.js';
 import type { Logger } from '../logging/logger.js';
 import type { Storefront } from '../shop/storefront.js';
@@ -11,6 +12,8 @@ export interface GraphQLContext {
   storefront: Storefront;
   simulations: SimulationService;
   logger: Logger;
+  /** Row changes captured by CDC, for subscriptions. */
+  changes: ChangePubSub;
   /** Whether this request may generate, simulate or clear data. */
   admin: { allowed: boolean; reason?: string };
 }

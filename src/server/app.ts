@@ -4,6 +4,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type pg from 'pg';
+import type { ChangePubSub } from '../cdc/pubsub.js';
 import { isLoopbackHost, type Config } from '../config/env.js';
 import type { Db } from '../database/database.js';
 import { MAX_PAGE_SIZE } from '../api/resources.js';
@@ -24,6 +25,7 @@ export interface AppDeps {
   storefront: Storefront;
   simulations: SimulationService;
   logger: Logger;
+  changes: ChangePubSub;
 }
 
 const DEFAULT_QUERY = `# Start a background simulation of 50 shopping sessions:
@@ -103,7 +105,7 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
       }),
     ],
     context: ({ request }) => ({
-      db: deps.db, pool: deps.pool, storefront: deps.storefront, simulations: deps.simulations, logger: deps.logger,
+      db: deps.db, pool: deps.pool, storefront: deps.storefront, simulations: deps.simulations, logger: deps.logger, changes: deps.changes,
       admin: adminAccess(request, deps.config.server),
     }),
   });

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { AppError } from '../errors.js';
+import { attachWebSocket } from './websocket.js';
 
 export interface RunningServer {
   server: Server;
@@ -17,11 +18,15 @@ export async function listen(app: YogaServerInstance<any, any>, host: string, po
       reject(error.code === 'EADDRINUSE' ? new AppError('BAD_USER_INPUT', `Port ${port} on ${host} is in use: pass --port with a free port (or 0 for any).`) : error));
     server.listen(port, host, () => resolve());
   });
+  const closeWebSocket = attachWebSocket(server, app);
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     server,
     url: `http://${shownHost}:${address.port}`,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: async () => {
+      await closeWebSocket();
+      await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+    },
   };
 }

@@ -1,5 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import { createChangePubSub } from '../../src/cdc/pubsub.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createApp } from '../../src/server/app.js';
 import { createSimulationService } from '../../src/simulator/service.js';
@@ -11,8 +12,9 @@ export type App = ReturnType<typeof createApp>;
 export function createTestApp(t: TestDatabase, env: Record<string, string> = {}) {
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
   const simulations = createSimulationService({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger });
-  const app = createApp({ config, db: t.db, pool: t.pool, storefront: t.storefront, simulations, logger: t.logger });
-  return { app, simulations };
+  const changes = createChangePubSub();
+  const app = createApp({ config, db: t.db, pool: t.pool, storefront: t.storefront, simulations, logger: t.logger, changes });
+  return { app, simulations, changes };
 }
 
 export interface GqlResult<T> {

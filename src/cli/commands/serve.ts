@@ -1,4 +1,6 @@
 import { createAppContext, type AppContext } from '../../app/context.js';
+import { createCdcBridge, type CdcBridge } from '../../cdc/bridge.js';
+import { createChangePubSub } from '../../cdc/pubsub.js';
 import { isLoopbackHost, loadConfig } from '../../config/env.js';
 import { countRows } from '../../datagen/status.js';
 import { generateData, GENERATE_DEFAULTS } from '../../datagen/generate.js';
@@ -10,12 +12,15 @@ import { print } from '../output.js';
 export interface ServeOptions {
   port?: number;
   host?: string;
+  /** Bridge CDC topics into subscriptions (default on; commander's --no-cdc sets false). */
+  cdc?: boolean;
 }
 
 interface Running {
   ctx: AppContext;
   http: RunningServer;
   simulations: SimulationService;
+  bridge?: CdcBridge;
 }
 
 /** Starts the API on the configured (or given) host and port. */
@@ -27,9 +32,15 @@ async function startServer(options: ServeOptions): Promise<Running> {
   }
   const ctx = await createAppContext(config);
   const simulations = createSimulationService({ db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger });
-  const app = createApp({ config, db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, simulations, logger: ctx.logger });
+  const changes = createChangePubSub();
+  const app = createApp({ config, db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, simulations, logger: ctx.logger, changes });
   const http = await listen(app, config.server.host, config.server.port);
-  return { ctx, http, simulations };
+  let bridge: CdcBridge | undefined;
+  if (options.cdc !== false) {
+    bridge = createCdcBridge({ brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix }, { logger: ctx.logger, publish: changes.publish });
+    bridge.start();
+  }
+  return { ctx, http, simulations, bridge };
 }
 
 function printUrls(url: string): void {
@@ -47,6 +58,7 @@ async function runUntilSignal(running: Running): Promise<void> {
   });
   process.stderr.write('shutting down…\n');
   await running.simulations.shutdown();
+  await running.bridge?.stop();
   await running.http.close();
   await running.ctx.close();
 }

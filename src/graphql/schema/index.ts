@@ -4,5 +4,6 @@ import './enums.js';
 import './models.js';
 import './storefront.js';
 import './admin.js';
+import './subscriptions.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import type { Logger } from '../logging/logger.js';
+import { type ChangeEvent, PoisonMessageError, processMessage } from './envelope.js';
+import { CDC_TABLES, type CdcTable, topicOf } from './tables.js';
+
+export interface CdcBridgeConfig {
+  brokers: string[];
+  topicPrefix: string;
+}
+
+export interface CdcBridgeDeps {
+  logger: Logger;
+  /** Called for every change, in commit order per table. */
+  publish(event: ChangeEvent): void;
+}
+
+export interface BridgeReadiness {
+  connected: boolean;
+  received: number;
+  poisoned: number;
+  lastMessageAt: Date | null;
+  lastError: string | null;
+}
+
+/** The dead-letter topic for messages the bridge cannot use. */
+export const deadLetterTopic = (prefix: string) => `${prefix}.dlq`;
+
+/**
+ * Bridges Debezium topics into the process's pubsub: one consumer per server process, in a group of its
+ * own that starts at the latest offsets (subscribers see changes from now on). Topics that do not exist
+ * yet are created empty so the subscription never fails. If Kafka is down or goes away the server keeps
+ * serving and the bridge reconnects with backoff.
+ */
+export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
+  const kafka = new Kafka({
+    clientId: `rtrec-api-${hostname()}-${process.pid}`,
+    brokers: config.brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { initialRetryTime: 200, retries: 5 },
+  });
+  const topics = Object.keys(CDC_TABLES).map((t) => topicOf(config.topicPrefix, t as CdcTable));
+  const dlq = deadLetterTopic(config.topicPrefix);
+  const state: BridgeReadiness = { connected: false, received: 0, poisoned: 0, lastMessageAt: null, lastError: null };
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let stopped = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let attempt = 0;
+
+  async function ensureTopics(): Promise<void> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = [...topics, dlq].filter((t) => !existing.has(t));
+      if (missing.length) await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 1 })), waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async function deadLetter(topic: string, partition: number, offset: string, value: Buffer | null, reason: string): Promise<void> {
+    state.poisoned++;
+    deps.logger.warn({ topic, partition, offset, reason }, 'poison message skipped to the dead-letter topic');
+    await producer!.send({
+      topic: dlq,
+      messages: [{ value, headers: { 'rtrec.source.topic': topic, 'rtrec.source.partition': String(partition), 'rtrec.source.offset': offset, 'rtrec.error': reason } }],
+    });
+  }
+
+  async function connect(): Promise<void> {
+    await ensureTopics();
+    producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    consumer = kafka.consumer({ groupId: `rtrec-api-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+    consumer.on(consumer.events.CRASH, (event) => {
+      state.connected = false;
+      state.lastError = String(event.payload.error?.message ?? event.payload.error);
+      if (!event.payload.restart && !stopped) scheduleReconnect();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: false });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        try {
+          const event = processMessage({ topic, value: message.value }, config.topicPrefix);
+          if (!event) return;
+          state.received++;
+          state.lastMessageAt = event.receivedAt;
+          deps.publish(event);
+        } catch (error) {
+          if (!(error instanceof PoisonMessageError)) throw error;
+          await deadLetter(topic, partition, message.offset, message.value, error.reason);
+        }
+      },
+    });
+    state.connected = true;
+    state.lastError = null;
+    if (attempt > 0) deps.logger.info({ brokers: config.brokers }, 'CDC bridge reconnected to Kafka');
+    attempt = 0;
+  }
+
+  async function teardown(): Promise<void> {
+    await Promise.allSettled([consumer?.disconnect(), producer?.disconnect()]);
+    consumer = undefined;
+    producer = undefined;
+  }
+
+  function scheduleReconnect(): void {
+    if (stopped || retryTimer) return;
+    const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+    attempt++;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void teardown().then(() => start());
+    }, delay);
+  }
+
+  async function start(): Promise<void> {
+    if (stopped) return;
+    try {
+      await connect();
+    } catch (error) {
+      state.connected = false;
+      state.lastError = (error as Error).message;
+      // Log the first failure and then stay quiet while retrying: the API keeps serving without CDC.
+      if (attempt === 0) deps.logger.warn({ brokers: config.brokers, err: error }, 'CDC bridge cannot reach Kafka; subscriptions resume when it is back');
+      await teardown();
+      scheduleReconnect();
+    }
+  }
+
+  return {
+    /** Starts in the background; never throws (see readiness()). */
+    start(): void {
+      void start();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      await teardown();
+      state.connected = false;
+    },
+    readiness: (): BridgeReadiness => ({ ...state }),
+    topics,
+  };
+}
+
+export type CdcBridge = ReturnType<typeof createCdcBridge>;

@@ -1,0 +1,73 @@
+import { type CdcTable, isCdcTable, rowToEntity, tableOfTopic } from './tables.js';
+
+export type ChangeOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'SNAPSHOT';
+
+/** One captured row change, in the entity's shape, as the GraphQL subscriptions publish it. */
+export interface ChangeEvent {
+  table: CdcTable;
+  operation: ChangeOperation;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  /** When the transaction committed in PostgreSQL (Debezium `source.ts_ms`). */
+  committedAt: Date;
+  /** The WAL position of the change. */
+  lsn: string | null;
+  /** When the bridge received it; latency = delivery time − committedAt. */
+  receivedAt: Date;
+}
+
+/** A message that cannot be a change event; it goes to the dead-letter topic with this reason. */
+export class PoisonMessageError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'PoisonMessageError';
+  }
+}
+
+const OPERATIONS: Record<string, ChangeOperation> = { c: 'CREATE', u: 'UPDATE', d: 'DELETE', r: 'SNAPSHOT' };
+
+export interface RawMessage {
+  topic: string;
+  value: Buffer | string | null;
+}
+
+/**
+ * Parses one Debezium JSON envelope (schemas disabled). Returns null for tombstones (the null value
+ * Debezium writes after a delete for log compaction); throws PoisonMessageError for anything that is not
+ * a change of a captured table. Pure: no broker needed to test it.
+ */
+export function processMessage(message: RawMessage, topicPrefix: string, now = new Date()): ChangeEvent | null {
+  if (message.value === null || message.value.length === 0) return null;
+  const table = tableOfTopic(topicPrefix, message.topic);
+  if (!table || !isCdcTable(table)) throw new PoisonMessageError(`unknown table for topic ${message.topic}`);
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(message.value.toString());
+  } catch {
+    throw new PoisonMessageError('value is not JSON');
+  }
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) throw new PoisonMessageError('value is not a JSON object');
+  const e = envelope as Record<string, unknown>;
+  // A converter with schemas enabled wraps the envelope in {schema, payload}; accept it too.
+  const body = (typeof e.payload === 'object' && e.payload !== null && 'op' in (e.payload as object) ? e.payload : e) as Record<string, unknown>;
+  const operation = OPERATIONS[String(body.op)];
+  if (!operation) throw new PoisonMessageError(`missing or unknown op ${JSON.stringify(body.op)}`);
+  const source = body.source as Record<string, unknown> | undefined;
+  const rowOf = (name: 'before' | 'after') => {
+    const row = body[name];
+    if (row === null || row === undefined) return null;
+    if (typeof row !== 'object' || Array.isArray(row)) throw new PoisonMessageError(`${name} is not a row object`);
+    return rowToEntity(table, row as Record<string, unknown>);
+  };
+  const before = rowOf('before');
+  const after = rowOf('after');
+  if (operation === 'DELETE' ? before === null : after === null) throw new PoisonMessageError(`${operation} without the ${operation === 'DELETE' ? 'before' : 'after'} row`);
+  const committedMs = Number(source?.ts_ms ?? body.ts_ms);
+  if (!Number.isFinite(committedMs)) throw new PoisonMessageError('missing source.ts_ms');
+  return {
+    table, operation, before, after,
+    committedAt: new Date(committedMs),
+    lsn: source?.lsn === undefined || source.lsn === null ? null : String(source.lsn),
+    receivedAt: now,
+  };
+}

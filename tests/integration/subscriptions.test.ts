@@ -1,0 +1,109 @@
+import { createClient, type Client } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { ChangeEvent } from '../../src/cdc/envelope.js';
+import { generateData } from '../../src/datagen/generate.js';
+import { listen, type RunningServer } from '../../src/server/http.js';
+import { createTestApp } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+let t: TestDatabase;
+let server: RunningServer;
+let publish: (e: ChangeEvent) => void;
+let client: Client;
+
+beforeAll(async () => {
+  t = await createTestDatabase('subs');
+  await generateData(t.pool, { categories: 2, products: 5, customers: 3, seed: 1 });
+  const test = createTestApp(t);
+  publish = test.changes.publish;
+  server = await listen(test.app, '127.0.0.1', 0);
+  client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+});
+afterAll(async () => {
+  await client?.dispose();
+  await server?.close();
+  await t?.drop();
+});
+
+function change(table: ChangeEvent['table'], operation: ChangeEvent['operation'], before: Record<string, unknown> | null, after: Record<string, unknown> | null): ChangeEvent {
+  return { table, operation, before, after, committedAt: new Date(Date.now() - 5), lsn: '42', receivedAt: new Date() };
+}
+
+/** Subscribes over graphql-ws and resolves with the first `count` results. */
+function collect(query: string, count: number): { results: Promise<any[]>; ready: Promise<void> } {
+  const results: any[] = [];
+  let ready!: () => void;
+  const readyPromise = new Promise<void>((r) => (ready = r));
+  const promise = new Promise<any[]>((resolve, reject) => {
+    const dispose = client.subscribe({ query }, {
+      next: (value) => {
+        results.push(value);
+        if (results.length === count) {
+          dispose();
+          resolve(results);
+        }
+      },
+      error: reject,
+      complete: () => resolve(results),
+    });
+    // graphql-ws has no "subscribed" ack; give the server a moment to register the listener.
+    setTimeout(ready, 300);
+  });
+  return { results: promise, ready: readyPromise };
+}
+
+describe('GraphQL subscriptions over WebSocket (graphql-ws)', () => {
+  it('delivers customerChanged with typed before/after, filtered by customerId', async () => {
+    const customer = await t.db.customer.findFirstOrThrow();
+    const sub = collect(`subscription { customerChanged(customerId: ${customer.customerId}) { operation before { firstName } after { customerId firstName email orders { totalCount } } committedAt lsn latencyMs } }`, 2);
+    await sub.ready;
+    publish(change('customers', 'UPDATE', { customerId: 999, firstName: 'Other' }, { customerId: 999, firstName: 'Other2' }));
+    publish(change('customers', 'UPDATE', { customerId: customer.customerId, firstName: 'Old' }, { customerId: customer.customerId, firstName: 'New', email: customer.email }));
+    publish(change('customers', 'DELETE', { customerId: customer.customerId, firstName: 'New' }, null));
+    const [update, del] = await sub.results;
+    expect(update.data.customerChanged).toMatchObject({ operation: 'UPDATE', before: { firstName: 'Old' }, after: { customerId: customer.customerId, firstName: 'New', orders: { totalCount: 0 } }, lsn: '42' });
+    expect(update.data.customerChanged.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(del.data.customerChanged).toMatchObject({ operation: 'DELETE', before: { firstName: 'New' }, after: null });
+  });
+
+  it('filters behaviour events by customer and type', async () => {
+    const sub = collect('subscription { behaviorEvent(customerId: 1, eventType: add_to_cart) { operation after { eventId eventType customerId } } }', 1);
+    await sub.ready;
+    publish(change('behavior_events', 'CREATE', null, { eventId: 1n, customerId: 1, eventType: 'view_product' }));
+    publish(change('behavior_events', 'CREATE', null, { eventId: 2n, customerId: 2, eventType: 'add_to_cart' }));
+    publish(change('behavior_events', 'CREATE', null, { eventId: 3n, customerId: 1, eventType: 'add_to_cart' }));
+    const [first] = await sub.results;
+    expect(first.data.behaviorEvent.after).toEqual({ eventId: '3', eventType: 'add_to_cart', customerId: 1 });
+  });
+
+  it('streams any table through tableChanged and rejects unknown tables', async () => {
+    const sub = collect('subscription { tableChanged(table: "orders") { table operation after } }', 1);
+    await sub.ready;
+    publish(change('orders', 'CREATE', null, { orderId: 5, totalPrice: '10.00' }));
+    const [first] = await sub.results;
+    expect(first.data.tableChanged).toEqual({ table: 'orders', operation: 'CREATE', after: { orderId: 5, totalPrice: '10.00' } });
+    const bad = collect('subscription { tableChanged(table: "secrets") { table } }', 1);
+    const [error] = await bad.results;
+    expect(error.errors[0]).toMatchObject({ message: expect.stringMatching(/Unknown table "secrets"/), extensions: { code: 'BAD_USER_INPUT' } });
+  });
+});
+
+describe('GraphQL subscriptions over SSE', () => {
+  it('delivers productChanged as server-sent events', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { productChanged { operation after { productId price } } }' }),
+      signal: controller.signal,
+    });
+    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+    setTimeout(() => publish(change('products', 'UPDATE', { productId: 1, price: '1.00' }, { productId: 1, price: '2.00' })), 300);
+    const reader = response.body!.getReader();
+    let text = '';
+    while (!text.includes('"price"')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    expect(text).toMatch(/"productChanged":\{"operation":"UPDATE","after":\{"productId":1,"price":"2.00"\}\}/);
+  });
+});
