@@ -3,9 +3,11 @@ import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/generate.js';
 import { SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/runs.js';
 import { version } from '../version.js';
 import { dbInit, dbReset, dbStart, dbStatus, dbStop, dbUrl } from './commands/db.js';
+import { cdcDelete, cdcList, cdcRegister, cdcRender, cdcSmoke, cdcStatus } from './commands/cdc.js';
 import { generate } from './commands/generate.js';
 import { demo, serve } from './commands/serve.js';
 import { simulate } from './commands/simulate.js';
+import { topicList, topicTail } from './commands/topic.js';
 import { intIn, isoDate, numberIn } from './options.js';
 
 /** The whole command tree in one place; each action lives in its own module. */
@@ -50,11 +52,32 @@ export function createProgram(): Command {
     .option('--json', 'print the summary as JSON')
     .action(simulate);
 
+  const cdc = program.command('cdc').description('Change data capture: the Debezium connector on Kafka Connect (CONNECT_URL, default :8083)');
+  cdc.command('register').description('Register (or update) the Debezium connector and wait until it streams').argument('[file]', 'connector JSON (default connectors/postgresql-cdc.json)')
+    .option('--no-wait', 'return without waiting for the RUNNING state').action(cdcRegister);
+  cdc.command('delete').description('Delete a connector').argument('<name>', 'connector name, e.g. shop-cdc')
+    .option('--drop-slot', "also drop its replication slot (otherwise PostgreSQL keeps WAL for it)").action(cdcDelete);
+  cdc.command('status').description('Connector and task state, with the failure trace when failed').argument('[name]', 'connector name (default: the one in connectors/postgresql-cdc.json)')
+    .option('--json', 'machine-readable output').action(cdcStatus);
+  cdc.command('list').description('All connectors and their state').option('--json', 'machine-readable output').action(cdcList);
+  cdc.command('smoke').description('Insert, update and delete a customer and show the three change events arriving on Kafka, with latency')
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for the events').argParser(intIn(1, 600)).default(30)).action(cdcSmoke);
+  cdc.command('render').description('Print the connector JSON with placeholders filled (for curl; contains the database password)').argument('[file]', 'connector JSON').action(cdcRender);
+
+  const topic = program.command('topic').description('Kafka topics (KAFKA_BROKERS, default 127.0.0.1:9092)');
+  topic.command('list').description('Topics with partition and message counts').option('--all', 'include internal topics').option('--json', 'machine-readable output').action(topicList);
+  topic.command('tail').description('Print messages of a topic, pretty-printing Debezium envelopes')
+    .requiredOption('--topic <topic>', 'topic name, e.g. shop.public.orders')
+    .option('--from-beginning', 'start at the oldest message instead of now')
+    .addOption(new Option('--limit <n>', 'stop after n messages').argParser(intIn(1, 10_000_000)))
+    .option('--json', 'one JSON object per message').action(topicTail);
+
   program
     .command('serve')
     .description('Serve GraphQL (with GraphiQL) at /graphql and the REST API at /')
     .addOption(new Option('--port <n>', 'port (default PORT or 4000; 0 = any free port)').argParser(intIn(0, 65535)))
     .option('--host <host>', 'interface to bind (default HOST or 127.0.0.1)')
+    .option('--no-cdc', 'do not bridge Kafka CDC topics into GraphQL subscriptions')
     .action(serve);
 
   program
@@ -63,6 +86,7 @@ export function createProgram(): Command {
     .addOption(new Option('--port <n>', 'port (default PORT or 4000; 0 = any free port)').argParser(intIn(0, 65535)))
     .option('--host <host>', 'interface to bind (default HOST or 127.0.0.1)')
     .option('--no-simulate', 'do not start the background simulation')
+    .option('--no-cdc', 'do not bridge Kafka CDC topics into GraphQL subscriptions')
     .addOption(new Option('--sessions <n>', 'sessions per background simulation round').argParser(intIn(1, 10_000)).default(50))
     .addOption(new Option('--speed <x>', 'clock compression of the background simulation').argParser(numberIn(0.01, 10_000)).default(30))
     .action(demo);
