@@ -1,0 +1,256 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createCdcBridge, type CdcBridge, deadLetterTopic } from '../../src/cdc/bridge.js';
+import { generateData } from '../../src/datagen/generate.js';
+import { listen, type RunningServer } from '../../src/server/http.js';
+import { createTestApp, gql } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { ensureDebianTool, pidListeningOn } from '../helpers/debian.js';
+
+/*
+ * Change data capture on the real engines the project starts: `rtrec stack up` (Kafka KRaft + Kafka
+ * Connect with Debezium), `rtrec cdc register`, and the API's bridge into GraphQL subscriptions.
+ */
+
+const base = 21000 + Math.floor(Math.random() * 400) * 10;
+const ports = { kafka: base, controller: base + 1, connect: base + 2 };
+const prefix = 'cdctest';
+let dataDir: string;
+let env: Record<string, string>;
+let t: TestDatabase;
+let server: RunningServer;
+let bridge: CdcBridge;
+let client: Client;
+let app: ReturnType<typeof createTestApp>['app'];
+const brokers = [`127.0.0.1:${ports.kafka}`];
+const kafka = new Kafka({ clientId: 'cdc-test', brokers, logLevel: logLevel.NOTHING });
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'rtrec-cdc-'));
+  chmodSync(dataDir, 0o755);
+  t = await createTestDatabase('cdc');
+  await generateData(t.pool, { categories: 3, products: 20, customers: 20, seed: 5 });
+  env = {
+    DATABASE_URL: t.url, RTREC_DATA_DIR: dataDir, CDC_TOPIC_PREFIX: prefix,
+    KAFKA_PORT: String(ports.kafka), KAFKA_CONTROLLER_PORT: String(ports.controller), CONNECT_PORT: String(ports.connect),
+    KAFKA_HEAP: '384m', CONNECT_HEAP: '384m',
+  };
+  const up = await runCli(['stack', 'up'], env, 600_000);
+  expect(up.code, up.stderr).toBe(0);
+  const registered = await runCli(['cdc', 'register'], env, 120_000);
+  expect(registered.code, registered.stderr).toBe(0);
+  const test = createTestApp(t);
+  app = test.app;
+  bridge = createCdcBridge({ brokers, topicPrefix: prefix }, { logger: t.logger, publish: test.changes.publish });
+  bridge.start();
+  server = await listen(test.app, '127.0.0.1', 0);
+  client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  for (let i = 0; i < 100 && !bridge.readiness().connected; i++) await new Promise((r) => setTimeout(r, 200));
+  expect(bridge.readiness().connected).toBe(true);
+}, 900_000);
+
+afterAll(async () => {
+  await client?.dispose();
+  await bridge?.stop();
+  await server?.close();
+  if (env) {
+    const down = await runCli(['stack', 'down'], env, 120_000);
+    expect(down.code, down.stderr).toBe(0);
+    for (const port of Object.values(ports)) expect(pidListeningOn(port), `port ${port} still open`).toBeUndefined();
+  }
+  await t?.drop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}, 300_000);
+
+/** Subscribes and collects results until `done(results)` says so. */
+function subscribe(query: string, done: (results: any[]) => boolean, timeoutMs = 30_000) {
+  const results: any[] = [];
+  let subscribed!: () => void;
+  const ready = new Promise<void>((r) => (subscribed = r));
+  const finished = new Promise<any[]>((resolve, reject) => {
+    const timer = setTimeout(() => { dispose(); reject(new Error(`timed out with ${results.length} results: ${JSON.stringify(results).slice(0, 500)}`)); }, timeoutMs);
+    const dispose = client.subscribe({ query }, {
+      next: (value) => {
+        results.push(value);
+        if (done(results)) { clearTimeout(timer); dispose(); resolve(results); }
+      },
+      error: (error) => { clearTimeout(timer); reject(error); },
+      complete: () => { clearTimeout(timer); resolve(results); },
+    });
+    setTimeout(subscribed, 500);
+  });
+  return { ready, finished };
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe('change data capture', () => {
+  it('delivers SQL inserts, updates and deletes to a graphql-ws subscriber with before and after', async () => {
+    const sub = subscribe('subscription { customerChanged { operation before { customerId firstName } after { customerId firstName email } committedAt lsn latencyMs } }',
+      (r) => r.some((x) => x.data?.customerChanged.operation === 'DELETE'));
+    await sub.ready;
+    const { rows } = await t.pool.query<{ customer_id: number }>(
+      `INSERT INTO customers (first_name, last_name, email, password_hash) VALUES ('Ada', 'Lovelace', 'ada.cdc@example.com', 'scrypt$x') RETURNING customer_id`);
+    const id = rows[0]!.customer_id;
+    await t.pool.query(`UPDATE customers SET first_name = 'Augusta' WHERE customer_id = $1`, [id]);
+    await t.pool.query('DELETE FROM customers WHERE customer_id = $1', [id]);
+    const events = (await sub.finished).map((r) => r.data.customerChanged);
+    expect(events.map((e) => e.operation)).toEqual(['CREATE', 'UPDATE', 'DELETE']);
+    expect(events[0]).toMatchObject({ before: null, after: { customerId: id, firstName: 'Ada', email: 'ada.cdc@example.com' } });
+    expect(events[1]).toMatchObject({ before: { firstName: 'Ada' }, after: { firstName: 'Augusta' } });
+    expect(events[2]).toMatchObject({ before: { customerId: id, firstName: 'Augusta' }, after: null });
+    for (const e of events) {
+      expect(e.lsn).toMatch(/^\d+$/);
+      expect(e.latencyMs).toBeGreaterThanOrEqual(0);
+      expect(e.latencyMs).toBeLessThan(10_000);
+    }
+  });
+
+  it('delivers GraphQL storefront mutations to filtered cart and behaviour-event subscriptions', async () => {
+    const [mine, other] = await t.db.customer.findMany({ take: 2, orderBy: { customerId: 'asc' } });
+    const product = await t.db.product.findFirstOrThrow({ where: { isActive: true, stock: { gt: 5 } } });
+    const carts = subscribe(`subscription { cartChanged(customerId: ${mine!.customerId}) { operation after { customerId quantity product { name } } } }`, (r) => r.length >= 1);
+    const events = subscribe(`subscription { behaviorEvent(customerId: ${mine!.customerId}, eventType: add_to_cart) { after { customerId eventType productId } } }`, (r) => r.length >= 1);
+    await Promise.all([carts.ready, events.ready]);
+    await gql(app, `mutation { addToCart(customerId: ${other!.customerId}, productId: ${product.productId}, quantity: 1) { cartId } }`);
+    await gql(app, `mutation { viewProduct(customerId: ${mine!.customerId}, productId: ${product.productId}) { eventId } }`);
+    await gql(app, `mutation { addToCart(customerId: ${mine!.customerId}, productId: ${product.productId}, quantity: 2) { cartId } }`);
+    const [cart] = (await carts.finished).map((r) => r.data.cartChanged);
+    expect(cart).toMatchObject({ operation: 'CREATE', after: { customerId: mine!.customerId, quantity: 2, product: { name: product.name } } });
+    const [event] = (await events.finished).map((r) => r.data.behaviorEvent);
+    expect(event.after).toEqual({ customerId: mine!.customerId, eventType: 'add_to_cart', productId: product.productId });
+  });
+
+  it('passes the seed smoke test from the CLI: three change events with latency, no password hash', async () => {
+    const smoke = await runCli(['cdc', 'smoke'], env, 120_000);
+    expect(smoke.code, smoke.stderr).toBe(0);
+    expect(smoke.stdout).toMatch(/CREATE[\s\S]*UPDATE[\s\S]*DELETE/);
+    expect(smoke.stdout).toMatch(/password_hash in messages: false/);
+  });
+
+  it('lets an independent Kafka client (kcat) read the same topic, money as readable strings', async () => {
+    const tool = ensureDebianTool('/usr/bin/kcat', 'kcat');
+    expect(tool.ok, tool.ok ? '' : tool.reason).toBe(true);
+    await t.pool.query(`UPDATE products SET price = 12.34 WHERE product_id = (SELECT min(product_id) FROM products)`);
+    await waitFor(async () => {
+      const out = execFileSync('kcat', ['-b', brokers[0]!, '-t', `${prefix}.public.products`, '-C', '-o', 'beginning', '-e', '-q'], { encoding: 'utf8', timeout: 30_000 });
+      return out.includes('"price":"12.34"');
+    }, 30_000, 'kcat to read the price change');
+    const out = execFileSync('kcat', ['-b', brokers[0]!, '-t', `${prefix}.public.customers`, '-C', '-o', 'beginning', '-e', '-q'], { encoding: 'utf8', timeout: 30_000 });
+    expect(out).toContain('"before"');
+    expect(out).not.toContain('password_hash');
+  });
+
+  it('lists and tails topics from the CLI', async () => {
+    const list = await runCli(['topic', 'list', '--json'], env);
+    const topics = JSON.parse(list.stdout) as { topic: string; messages: number }[];
+    expect(topics.find((x) => x.topic === `${prefix}.public.customers`)!.messages).toBeGreaterThan(20);
+    const tail = await runCli(['topic', 'tail', '--topic', `${prefix}.public.categories`, '--from-beginning', '--limit', '2'], env);
+    expect(tail.code).toBe(0);
+    expect(tail.stdout.trim().split('\n')).toHaveLength(2);
+    expect(tail.stdout).toMatch(/READ\s+categories category_id=\d+/);
+    const missing = await runCli(['topic', 'tail', '--topic', 'no.such.topic', '--limit', '1'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/does not exist/);
+  });
+
+  it('sends poison messages to the dead-letter topic and keeps streaming', async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const before = bridge.readiness().poisoned;
+    await producer.send({ topic: `${prefix}.public.customers`, messages: [{ value: 'this is not json' }, { value: JSON.stringify({ op: 'c', after: null }) }] });
+    await producer.disconnect();
+    const sub = subscribe('subscription { categoryChanged { operation after { name } } }', (r) => r.length >= 1);
+    await sub.ready;
+    await waitFor(async () => bridge.readiness().poisoned >= before + 2, 20_000, 'poison messages to be counted');
+    await t.pool.query(`UPDATE categories SET description = 'after poison' WHERE category_id = (SELECT min(category_id) FROM categories)`);
+    expect((await sub.finished)[0].data.categoryChanged.operation).toBe('UPDATE');
+    const consumer = kafka.consumer({ groupId: `dlq-${Date.now()}` });
+    const dead: { value: string; headers: Record<string, string> }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topics: [deadLetterTopic(prefix)], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        dead.push({ value: message.value?.toString() ?? '', headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
+      },
+    });
+    await waitFor(async () => dead.length >= 2, 20_000, 'dead letters');
+    await consumer.disconnect();
+    expect(dead[0]).toMatchObject({ value: 'this is not json', headers: { 'rtrec.source.topic': `${prefix}.public.customers`, 'rtrec.error': 'value is not JSON' } });
+    expect(dead[0]!.headers['rtrec.source.offset']).toMatch(/^\d+$/);
+    expect(dead[1]!.headers['rtrec.error']).toMatch(/CREATE without the after row/);
+  });
+
+  it('keeps serving queries while Kafka is down, and subscriptions resume when it returns', async () => {
+    const pid = pidListeningOn(ports.kafka)!;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => pidListeningOn(ports.kafka) === undefined, 20_000, 'Kafka to die');
+    const query = await gql(app, '{ customers(first: 1) { totalCount } }');
+    expect(query.data).toBeTruthy();
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    const up = await runCli(['stack', 'up'], env, 300_000);
+    expect(up.code, up.stderr).toBe(0);
+    await waitFor(async () => bridge.readiness().connected, 60_000, 'the bridge to reconnect');
+    const sub = subscribe('subscription { productChanged { operation after { productId stock } } }', (r) => r.length >= 1, 90_000);
+    await sub.ready;
+    // Connect may still be re-establishing its producer after the broker restart: keep changing until one arrives.
+    const writer = setInterval(() => void t.pool.query('UPDATE products SET stock = stock + 1 WHERE product_id = (SELECT min(product_id) FROM products)'), 1000);
+    try {
+      expect((await sub.finished)[0].data.productChanged.operation).toBe('UPDATE');
+    } finally {
+      clearInterval(writer);
+    }
+  }, 240_000);
+
+  it('loses no change when Kafka Connect is killed (-9) mid-stream and restarted', async () => {
+    const marker = `kill9-${Date.now()}`;
+    await t.pool.query(`INSERT INTO categories (name, description) VALUES ($1, 'marker')`, [marker]);
+    const total = 300;
+    let written = 0;
+    const writer = (async () => {
+      for (let i = 0; i < total; i++) {
+        await t.pool.query(`UPDATE categories SET description = $2 WHERE name = $1`, [marker, `v${i}`]);
+        written++;
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    await waitFor(async () => written > total / 3, 30_000, 'writes to start');
+    const connectPid = pidListeningOn(ports.connect)!;
+    process.kill(connectPid, 'SIGKILL');
+    await writer;
+    const up = await runCli(['stack', 'up'], env, 300_000);
+    expect(up.code, up.stderr).toBe(0);
+    const consumer = kafka.consumer({ groupId: `kill9-${Date.now()}` });
+    const versions = new Set<string>();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${prefix}.public.categories`], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const value = message.value ? JSON.parse(message.value.toString()) : null;
+        if (value?.after?.name === marker && /^v\d+$/.test(value.after.description)) versions.add(value.after.description);
+      },
+    });
+    try {
+      await waitFor(async () => versions.size >= total, 120_000, `all ${total} changes (have ${versions.size})`);
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(versions.size).toBe(total);
+    const status = await runCli(['cdc', 'status', '--json'], env);
+    expect(JSON.parse(status.stdout).connector.state).toBe('RUNNING');
+  }, 400_000);
+});
