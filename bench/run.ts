@@ -75,7 +75,7 @@ async function historical(url: string) {
 }
 
 async function startServer(url: string): Promise<{ base: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'rtrec.js'), 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'rtrec.js'), 'serve', '--port', '0', '--no-cdc'], {
     env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -83,7 +83,7 @@ describe('rtrec CLI', () => {
   });
 
   it('serves GraphQL and REST until SIGTERM, then exits cleanly', async () => {
-    const server = await startCli(['serve', '--port', '0'], env, /ready/);
+    const server = await startCli(['serve', '--port', '0', '--no-cdc'], env, /ready/);
     try {
       const base = /GraphQL \+ GraphiQL\s+(http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(server.output())![1]!;
       const gql = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }) });
@@ -96,7 +96,7 @@ describe('rtrec CLI', () => {
 
   it('runs the demo: data, API and a background simulation', async () => {
     const demoDb = await createTestDatabase('demo');
-    const demo = await startCli(['demo', '--port', '0', '--speed', '600', '--sessions', '5'], { DATABASE_URL: demoDb.url }, /ready/);
+    const demo = await startCli(['demo', '--port', '0', '--speed', '600', '--sessions', '5', '--no-cdc'], { DATABASE_URL: demoDb.url }, /ready/);
     try {
       expect(demo.output()).toMatch(/Generating demo data/);
       expect(demo.output()).toMatch(/Background simulation/);
