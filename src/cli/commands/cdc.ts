@@ -1,51 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createConnectClient, type ConnectClient } from '../../cdc/connect-client.js';
-import { DEFAULT_CONNECTOR_FILE, loadConnector, placeholdersFor } from '../../cdc/connector.js';
+import { createConnectClient } from '../../cdc/connect-client.js';
+import { registerConnector, resolveConnector } from '../../cdc/register.js';
 import { createKafka, withKafka } from '../../cdc/kafka.js';
 import { topicOf } from '../../cdc/tables.js';
-import { loadConfig, type Config } from '../../config/env.js';
+import { loadConfig } from '../../config/env.js';
 import { ensureDatabaseUrl } from '../../database/database.js';
 import { AppError } from '../../errors.js';
 import { print, printTable } from '../output.js';
 
-const POSTGRES_CONNECTOR = 'io.debezium.connector.postgresql.PostgresConnector';
-
-async function connector(config: Config, file = DEFAULT_CONNECTOR_FILE) {
-  return loadConnector(file, placeholdersFor(await ensureDatabaseUrl(config), config.cdc.topicPrefix));
-}
-
-/** Polls until the connector and its tasks are RUNNING, or reports the failure trace. */
-async function waitRunning(client: ConnectClient, name: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await client.status(name);
-    const states = status ? [status.connector.state, ...status.tasks.map((t) => t.state)] : [];
-    if (states.includes('FAILED')) {
-      const trace = status!.connector.trace ?? status!.tasks.find((t) => t.trace)?.trace ?? '';
-      throw new AppError('CONNECT_FAILED', `Connector ${name} failed:\n${trace.split('\n').slice(0, 8).join('\n')}\nFix the cause, then run \`npx rtrec cdc register\` again.`);
-    }
-    if (status && states.length > 1 && states.every((s) => s === 'RUNNING')) return;
-    if (Date.now() > deadline) throw new AppError('CONNECT_FAILED', `Connector ${name} is not RUNNING after ${timeoutMs / 1000} s (states: ${states.join(', ') || 'none'}). See \`npx rtrec cdc status ${name}\`.`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 /** Registers (or updates) the Debezium connector and waits until it streams. */
 export async function cdcRegister(file: string | undefined, options: { wait?: boolean }): Promise<void> {
   const config = loadConfig();
-  const definition = await connector(config, file);
-  const client = createConnectClient(config.connect.url);
-  const plugins = await client.plugins();
-  if (definition.config['connector.class'] === POSTGRES_CONNECTOR && !plugins.some((p) => p.class === POSTGRES_CONNECTOR)) {
-    throw new AppError('CONNECT_FAILED', `Kafka Connect at ${config.connect.url} has no Debezium PostgreSQL connector plugin. \`npx rtrec stack up\` starts a worker that has it.`);
-  }
-  const { created } = await client.upsert(definition);
+  const { definition, created } = await registerConnector(config, { file, wait: options.wait });
   print(`${created ? 'Registered' : 'Updated'} connector ${definition.name} at ${config.connect.url}`);
-  if (options.wait !== false) {
-    await waitRunning(client, definition.name);
-    print(`${definition.name} is RUNNING: topics ${definition.config['topic.prefix']}.public.<table>`);
-  }
+  if (options.wait !== false) print(`${definition.name} is RUNNING: topics ${definition.config['topic.prefix']}.public.<table>`);
 }
 
 export async function cdcDelete(name: string, options: { dropSlot?: boolean }): Promise<void> {
@@ -82,7 +51,7 @@ export async function cdcDelete(name: string, options: { dropSlot?: boolean }): 
 export async function cdcStatus(name: string | undefined, options: { json?: boolean }): Promise<void> {
   const config = loadConfig();
   const client = createConnectClient(config.connect.url);
-  const target = name ?? (await connector(config)).name;
+  const target = name ?? (await resolveConnector(config)).name;
   const status = await client.status(target);
   if (!status) throw new AppError('NOT_FOUND', `No connector named ${target} at ${config.connect.url}. Register it with \`npx rtrec cdc register\`.`);
   if (options.json) return print(JSON.stringify(status));
@@ -107,7 +76,7 @@ export async function cdcList(options: { json?: boolean }): Promise<void> {
 
 /** Prints the connector with its placeholders filled (for curl users, e.g. scripts/cdc-connect.sh). */
 export async function cdcRender(file: string | undefined): Promise<void> {
-  print(JSON.stringify(await connector(loadConfig(), file), null, 2));
+  print(JSON.stringify(await resolveConnector(loadConfig(), file), null, 2));
 }
 
 /**
