@@ -7,6 +7,7 @@ import { cdcDelete, cdcList, cdcRegister, cdcRender, cdcSmoke, cdcStatus } from 
 import { generate } from './commands/generate.js';
 import { demo, serve } from './commands/serve.js';
 import { simulate } from './commands/simulate.js';
+import { stackDown, stackLogs, stackStatus, stackUp } from './commands/stack.js';
 import { topicList, topicTail } from './commands/topic.js';
 import { intIn, isoDate, numberIn } from './options.js';
 
@@ -71,6 +72,18 @@ export function createProgram(): Command {
     .option('--from-beginning', 'start at the oldest message instead of now')
     .addOption(new Option('--limit <n>', 'stop after n messages').argParser(intIn(1, 10_000_000)))
     .option('--json', 'one JSON object per message').action(topicTail);
+
+  const stack = program.command('stack').description('Run the local engines: PostgreSQL, Kafka (KRaft) and Kafka Connect with Debezium (unless DATABASE_URL, KAFKA_BROKERS, CONNECT_URL are set)');
+  stack.command('up').description('Fetch the engines once (Maven Central, user cache), then start what is not running (idempotent)').option('--json', 'machine-readable output').action(stackUp);
+  stack.command('down').description('Stop every engine the stack started and check that none is left').action(stackDown);
+  stack.command('status').description("Show each engine's health, pid and ports").option('--json', 'machine-readable output').action(stackStatus);
+  stack
+    .command('logs')
+    .description('Print the end of an engine log (postgres, kafka or connect)')
+    .argument('<engine>', 'postgres, kafka or connect')
+    .addOption(new Option('--lines <n>', 'lines to print').argParser(intIn(0, 100_000)).default(50))
+    .option('--follow', 'keep printing new lines until Ctrl-C')
+    .action(stackLogs);
 
   program
     .command('serve')

@@ -1,0 +1,65 @@
+import type { ResolvedArtifacts } from './artifacts.js';
+
+/**
+ * The engines `rtrec stack` supervises, in start order (stop order is the reverse). A new engine —
+ * Flink's job manager, task manager and SQL gateway — is one more name here and one more factory in
+ * stack.ts implementing `Engine`.
+ */
+export const ENGINE_NAMES = ['postgres', 'kafka', 'connect'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+export function isEngineName(name: string): name is EngineName {
+  return (ENGINE_NAMES as readonly string[]).includes(name);
+}
+
+/** What `status` reports per engine (also the `--json` shape). */
+export interface EngineStatus {
+  engine: EngineName;
+  /** `managed`: started by the stack; `external`: configured by URL (DATABASE_URL, KAFKA_BROKERS, CONNECT_URL). */
+  mode: 'managed' | 'external';
+  /** A managed process is alive (always false for external engines). */
+  running: boolean;
+  /** The engine answers its health check. */
+  healthy: boolean;
+  pid?: number;
+  ports: Record<string, number>;
+  endpoint: string;
+  version?: string;
+  logFile?: string;
+  /** Why it is not healthy, or what the health check saw. */
+  detail?: string;
+}
+
+export interface StartContext {
+  /** Resolved jar sets by name (only those the engine declared in `artifacts`). */
+  artifacts: Record<string, ResolvedArtifacts>;
+}
+
+export type StartOutcome = 'started' | 'already running' | 'external';
+
+export interface StopOutcome {
+  engine: EngineName;
+  /** Pids that were running and are now gone. */
+  stopped: number[];
+  /** Some process needed SIGKILL. */
+  forced: boolean;
+  /** Set when the engine was deliberately left running, with the reason (it was not started by the stack). */
+  leftRunning?: string;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  readonly external: boolean;
+  /** Artifact sets (stack/engines.json) that must be in the cache before `start`. */
+  readonly artifacts: readonly string[];
+  /** Engines that must be healthy before this one starts. */
+  readonly dependsOn: readonly EngineName[];
+  /** Whether it runs on the JVM (the stack then checks for Java 17+ first). */
+  readonly jvm: boolean;
+  readonly logFile: string | undefined;
+  /** Idempotent: waits for health and returns 'already running' when it is up. */
+  start(context: StartContext): Promise<StartOutcome>;
+  /** Stops every process of this engine and verifies that none is left. */
+  stop(): Promise<StopOutcome>;
+  status(): Promise<EngineStatus>;
+}

@@ -1,0 +1,134 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { findProcesses, isAlive, portOpen } from '../../src/stack/process.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+
+interface StatusJson {
+  engines: { engine: string; mode: string; running: boolean; healthy: boolean; pid?: number; ports: Record<string, number>; detail?: string }[];
+}
+
+/** A port nobody listens on right now (the OS picks it), so the test never meets a developer's stack. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const ENGINE_START_TIMEOUT = 900_000; // the first run on a machine downloads ~100 MB of jars
+
+let root: string;
+let env: Record<string, string>;
+let ports: { kafka: number; controller: number; connect: number; pg: number };
+let firstUp: CliResult;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'rtrec-stack-'));
+  chmodSync(root, 0o755); // as root, the embedded PostgreSQL runs as the postgres user, which must reach its data
+  ports = { kafka: await freePort(), controller: await freePort(), connect: await freePort(), pg: await freePort() };
+  env = {
+    RTREC_DATA_DIR: join(root, 'data'),
+    DATABASE_URL: '',
+    KAFKA_BROKERS: '',
+    CONNECT_URL: '',
+    EMBEDDED_PG_PORT: String(ports.pg),
+    KAFKA_PORT: String(ports.kafka),
+    KAFKA_CONTROLLER_PORT: String(ports.controller),
+    CONNECT_PORT: String(ports.connect),
+    KAFKA_HEAP: '256m',
+    CONNECT_HEAP: '256m',
+  };
+  firstUp = await runCli(['stack', 'up'], env, ENGINE_START_TIMEOUT);
+}, ENGINE_START_TIMEOUT);
+
+afterAll(async () => {
+  // Whatever happened above, leave no engine behind.
+  await runCli(['stack', 'down'], env, 180_000).catch(() => undefined);
+  rmSync(root, { recursive: true, force: true });
+}, 200_000);
+
+const status = async (extraEnv: Record<string, string> = {}): Promise<StatusJson> => {
+  const result = await runCli(['stack', 'status', '--json'], { ...env, ...extraEnv });
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as StatusJson;
+};
+
+describe('rtrec stack', () => {
+  it('brings PostgreSQL, Kafka and Kafka Connect up healthy on the configured ports', async () => {
+    expect(firstUp.code, firstUp.stderr).toBe(0);
+    expect(firstUp.stdout).toMatch(/postgres: started/);
+    expect(firstUp.stdout).toMatch(/kafka: started/);
+    expect(firstUp.stdout).toMatch(/connect: started/);
+    expect(await portOpen(ports.kafka)).toBe(true);
+    expect(await portOpen(ports.connect)).toBe(true);
+  });
+
+  it('reports each engine healthy with its pid and ports in status --json', async () => {
+    const { engines } = await status();
+    expect(engines.map((e) => e.engine)).toEqual(['postgres', 'kafka', 'connect']);
+    for (const engine of engines) {
+      expect(engine, engine.engine).toMatchObject({ mode: 'managed', running: true, healthy: true });
+      expect(isAlive(engine.pid!)).toBe(true);
+    }
+    expect(engines[0]!.ports).toEqual({ postgres: ports.pg });
+    expect(engines[1]!.ports).toEqual({ broker: ports.kafka, controller: ports.controller });
+    expect(engines[2]!.ports).toEqual({ rest: ports.connect });
+  });
+
+  it('runs Connect with the Debezium PostgresConnector plugin', async () => {
+    const plugins = (await (await fetch(`http://127.0.0.1:${ports.connect}/connector-plugins`)).json()) as { class: string; version: string }[];
+    expect(plugins).toContainEqual(expect.objectContaining({ class: 'io.debezium.connector.postgresql.PostgresConnector', version: '3.7.0.Final' }));
+  });
+
+  it('does nothing when up runs again', async () => {
+    const before = await status();
+    const again = await runCli(['stack', 'up', '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    const { results } = JSON.parse(again.stdout) as { results: { engine: string; outcome: string }[] };
+    expect(results.map((r) => r.outcome)).toEqual(['already running', 'already running', 'already running']);
+    expect((await status()).engines.map((e) => e.pid)).toEqual(before.engines.map((e) => e.pid));
+  });
+
+  it('starts nothing for services given by KAFKA_BROKERS, CONNECT_URL and DATABASE_URL', async () => {
+    const externalEnv = {
+      ...env,
+      RTREC_DATA_DIR: join(root, 'external'),
+      KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
+      CONNECT_URL: `http://127.0.0.1:${ports.connect}`,
+      DATABASE_URL: inject('pgAdminUrl'),
+    };
+    const up = await runCli(['stack', 'up', '--json'], externalEnv);
+    expect(up.code, up.stderr).toBe(0);
+    expect((JSON.parse(up.stdout) as { results: { outcome: string }[] }).results.map((r) => r.outcome)).toEqual(['external', 'external', 'external']);
+    expect(findProcesses(`-Drtrec.stack.dir=${join(root, 'external')}`)).toEqual([]);
+    const { engines } = await status(externalEnv);
+    expect(engines.map((e) => [e.engine, e.mode, e.healthy])).toEqual([['postgres', 'external', true], ['kafka', 'external', true], ['connect', 'external', true]]);
+  });
+
+  it('prints the end of an engine log, and exits 2 for an unknown engine', async () => {
+    const logs = await runCli(['stack', 'logs', 'kafka', '--lines', '5'], env);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout.trim().split('\n')).toHaveLength(5);
+    const bad = await runCli(['stack', 'logs', 'zookeeper'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown engine 'zookeeper': choose one of postgres, kafka, connect/);
+  });
+
+  it('stops every engine on down: no process left, no port open', async () => {
+    const pids = (await status()).engines.map((e) => e.pid!);
+    const down = await runCli(['stack', 'down'], env, 180_000);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).toMatch(/connect: stopped[\s\S]*kafka: stopped[\s\S]*postgres: stopped/);
+    for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    expect(findProcesses(`-Drtrec.stack.dir=${env.RTREC_DATA_DIR}`)).toEqual([]);
+    for (const port of Object.values(ports)) expect(await portOpen(port), `port ${port}`).toBe(false);
+    expect((await status()).engines.map((e) => e.running)).toEqual([false, false, false]);
+  }, 200_000);
+});
