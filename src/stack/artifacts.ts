@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -72,12 +72,19 @@ async function fetchSet(set: ArtifactSet, dir: string, pomSha256: string, option
     throw new Error(`stack/engines.json pins ${set.name} ${set.version}, but ${set.pom} does not mention that version: update both together`);
   }
   const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
+  // Left by an interrupted run (Ctrl-C mid-download); we hold the lock, so nobody is writing them.
+  const prefix = `${basename(dir)}.tmp-`;
+  for (const stale of readdirSync(dirname(dir)).filter((f) => f.startsWith(prefix))) rmSync(join(dirname(dir), stale), { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const log = `${dir}.mvn.log`;
   const started = Date.now();
   options.logger.info({ set: set.name, version: set.version, pom: set.pom, log }, `fetching ${set.name} ${set.version} jars with Maven (once per user)`);
-  await runMaven(set, join(tmp, 'lib'), log, options);
+  try {
+    await runMaven(set, join(tmp, 'lib'), log, options);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
   const jars = readdirSync(join(tmp, 'lib')).filter((f) => f.endsWith('.jar'));
   if (jars.length === 0) throw new AppError('ENGINE_RESOLVE_FAILED', `mvn resolved no jars for ${set.name} ${set.version}: see ${log}`);
   const bytes = jars.reduce((sum, f) => sum + statSync(join(tmp, 'lib', f)).size, 0);

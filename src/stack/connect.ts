@@ -4,9 +4,9 @@ import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus, StartContext } from './engine.js';
-import { assertPortsFree, JvmDaemon } from './jvm.js';
+import { JvmDaemon } from './jvm.js';
 import { stackHome } from './manifest.js';
-import { readIfExists, waitUntil } from './process.js';
+import { assertPortsFree, readIfExists, waitUntil } from './process.js';
 
 /** The connector class the platform's CDC needs; Connect is only healthy when it can load it. */
 export const DEBEZIUM_POSTGRES_CONNECTOR = 'io.debezium.connector.postgresql.PostgresConnector';
@@ -26,6 +26,7 @@ export function createConnectEngine(config: Config, logger: Logger, version: str
       args: [join(dir, 'worker.properties')],
     });
   const probe = daemon();
+  const portsToCheck = [{ port, variable: 'CONNECT_PORT', what: 'Kafka Connect REST' }];
 
   const health = async (): Promise<{ healthy: boolean; detail: string; version?: string }> => {
     try {
@@ -47,6 +48,11 @@ export function createConnectEngine(config: Config, logger: Logger, version: str
     jvm: true,
     logFile: config.connect.external ? undefined : probe.logFile,
 
+    async preflight() {
+      if (config.connect.external || probe.pid() !== undefined) return;
+      await assertPortsFree(portsToCheck);
+    },
+
     async start(context: StartContext) {
       if (config.connect.external) return 'external';
       const engine = daemon([context.artifacts.connect!.lib]);
@@ -56,7 +62,7 @@ export function createConnectEngine(config: Config, logger: Logger, version: str
         throw new AppError('STACK_START_FAILED', `Kafka Connect (pid ${running}) is running with other settings (CONNECT_PORT, KAFKA_BROKERS or plugins changed): run \`npx rtrec stack down\` first.`);
       }
       if (running === undefined) {
-        await assertPortsFree([{ port, variable: 'CONNECT_PORT', what: 'Kafka Connect REST' }]);
+        await assertPortsFree(portsToCheck);
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'worker.properties'), properties);
       }

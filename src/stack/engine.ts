@@ -57,6 +57,8 @@ export interface Engine {
   /** Whether it runs on the JVM (the stack then checks for Java 17+ first). */
   readonly jvm: boolean;
   readonly logFile: string | undefined;
+  /** Checks, before anything starts, what would make `start` fail (ports taken by other processes). */
+  preflight(): Promise<void>;
   /** Idempotent: waits for health and returns 'already running' when it is up. */
   start(context: StartContext): Promise<StartOutcome>;
   /** Stops every process of this engine and verifies that none is left. */

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
-import { clearStalePidFile, findProcesses, isAlive, portOpen, readPidFile, spawnDetached, terminate } from './process.js';
+import { clearStalePidFile, findProcesses, isAlive, readPidFile, spawnDetached, terminate } from './process.js';
 
 export interface JvmSpec {
   /** Engine name: also the log file name. */
@@ -71,15 +71,6 @@ export class JvmDaemon {
     const left = findProcesses(this.marker);
     if (left.length > 0) throw new AppError('STACK_START_FAILED', `${this.spec.name} processes ${left.join(', ')} are still running after SIGKILL.`);
     return { stopped: [...pids], forced };
-  }
-}
-
-/** Fails with the variable to change when a port the engine needs is already taken by something else. */
-export async function assertPortsFree(ports: { port: number; variable: string; what: string }[]): Promise<void> {
-  for (const { port, variable, what } of ports) {
-    if (await portOpen(port)) {
-      throw new AppError('PORT_IN_USE', `port ${port} (${what}) is in use by another process: stop it or set ${variable} to a free port.`);
-    }
   }
 }
 

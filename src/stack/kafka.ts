@@ -8,9 +8,9 @@ import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus, StartContext } from './engine.js';
-import { assertPortsFree, JvmDaemon } from './jvm.js';
+import { JvmDaemon } from './jvm.js';
 import { stackHome } from './manifest.js';
-import { portOpen, readIfExists, waitUntil } from './process.js';
+import { assertPortsFree, portOpen, readIfExists, waitUntil } from './process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -32,6 +32,10 @@ export function createKafkaEngine(config: Config, logger: Logger, version: strin
       args: [join(dir, 'server.properties')],
     });
   const probe = daemon();
+  const portsToCheck = [
+    { port, variable: 'KAFKA_PORT', what: 'Kafka broker' },
+    { port: controllerPort, variable: 'KAFKA_CONTROLLER_PORT', what: 'Kafka controller' },
+  ];
 
   const health = async (): Promise<{ healthy: boolean; detail: string }> => {
     if (!config.kafka.external && !(await portOpen(port))) return { healthy: false, detail: `nothing listens on ${port}` };
@@ -51,6 +55,11 @@ export function createKafkaEngine(config: Config, logger: Logger, version: strin
     jvm: true,
     logFile: config.kafka.external ? undefined : probe.logFile,
 
+    async preflight() {
+      if (config.kafka.external || probe.pid() !== undefined) return;
+      await assertPortsFree(portsToCheck);
+    },
+
     async start(context: StartContext) {
       if (config.kafka.external) return 'external';
       const libs = [context.artifacts.kafka!.lib];
@@ -61,10 +70,7 @@ export function createKafkaEngine(config: Config, logger: Logger, version: strin
         throw new AppError('STACK_START_FAILED', `Kafka (pid ${running}) is running with other settings than KAFKA_PORT=${port} / KAFKA_CONTROLLER_PORT=${controllerPort}: run \`npx rtrec stack down\` first.`);
       }
       if (running === undefined) {
-        await assertPortsFree([
-          { port, variable: 'KAFKA_PORT', what: 'Kafka broker' },
-          { port: controllerPort, variable: 'KAFKA_CONTROLLER_PORT', what: 'Kafka controller' },
-        ]);
+        await assertPortsFree(portsToCheck);
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'server.properties'), properties);
         await formatStorage(libs[0]!, dir, logDir, logger);

@@ -5,7 +5,7 @@ import type { Config } from '../config/env.js';
 import { EmbeddedPostgres } from '../database/embedded.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus } from './engine.js';
-import { findProcesses, isAlive, portOpen } from './process.js';
+import { assertPortsFree, findProcesses, isAlive, portOpen } from './process.js';
 
 /** The shop database: the embedded PostgreSQL (pg_ctl daemon) unless DATABASE_URL points elsewhere. */
 export function createPostgresEngine(config: Config, logger: Logger): Engine {
@@ -36,6 +36,11 @@ export function createPostgresEngine(config: Config, logger: Logger): Engine {
     dependsOn: [],
     jvm: false,
     logFile: external ? undefined : embedded.logFile,
+
+    async preflight() {
+      if (external || (await embedded.status()).running) return;
+      await assertPortsFree([{ port: config.embeddedPg.port, variable: 'EMBEDDED_PG_PORT', what: 'embedded PostgreSQL' }]);
+    },
 
     async start() {
       if (external) return 'external';

@@ -153,3 +153,12 @@ export function clearStalePidFile(file: string): void {
 export function readIfExists(file: string): string | undefined {
   return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
 }
+
+/** Fails with the variable to change when a port the engine needs is already taken by something else. */
+export async function assertPortsFree(ports: { port: number; variable: string; what: string }[]): Promise<void> {
+  for (const { port, variable, what } of ports) {
+    if (await portOpen(port)) {
+      throw new AppError('PORT_IN_USE', `port ${port} (${what}) is in use by another process: stop it or set ${variable} to a free port.`);
+    }
+  }
+}

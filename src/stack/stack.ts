@@ -75,6 +75,8 @@ export function createStack(config: Config, logger: Logger, deps: StackDependenc
       const wanted = withDependencies(options.engines ?? [...ENGINE_NAMES], engines);
       const selected = ordered.filter((e) => wanted.has(e.name));
       const managed = selected.filter((e) => !e.external);
+      // Fail before anything starts or downloads: a half-started stack is worse than none.
+      for (const engine of managed) await engine.preflight();
       if (managed.some((e) => e.jvm)) await checkJava();
       const sets = [...new Set(managed.flatMap((e) => e.artifacts))].map((name) => artifactSet(manifest, name));
       const artifacts = await resolveArtifacts(sets, { cacheDir: config.engineCache, manifest, logger, progress });
