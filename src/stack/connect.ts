@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus, StartContext } from './engine.js';
 import { JvmDaemon } from './jvm.js';
+import { describeCluster } from './kafka.js';
 import { stackHome } from './manifest.js';
 import { assertPortsFree, readIfExists, waitUntil } from './process.js';
 
@@ -63,6 +64,10 @@ export function createConnectEngine(config: Config, logger: Logger, version: str
       }
       if (running === undefined) {
         await assertPortsFree(portsToCheck);
+        // A worker without its Kafka keeps retrying silently; say so now instead of after the health timeout.
+        await describeCluster(config.kafka.brokers).catch((error: Error) => {
+          throw new AppError('KAFKA_UNAVAILABLE', `Kafka Connect needs Kafka, which does not answer at ${config.kafka.brokers.join(',')} (${error.message}). Check KAFKA_BROKERS, or unset it to let the stack start one.`);
+        });
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'worker.properties'), properties);
       }
