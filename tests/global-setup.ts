@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { EmbeddedPostgres } from '../src/database/embedded.js';
@@ -7,14 +8,44 @@ import { projectRoot } from '../src/paths.js';
 
 export const TEMPLATE_DB = 'rtrec_template';
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * One real PostgreSQL for the whole run, on its own port and data folder (never the developer's), with
- * a template database migrated by the committed Prisma migrations. Test files clone the template.
+ * One real PostgreSQL for the whole run, on a free port and a data folder of its own (never the
+ * developer's, never another run's), with a template database migrated by the committed Prisma
+ * migrations. Test files clone the template.
  */
 export default async function setup(project: TestProject) {
-  const dataDir = join(projectRoot, '.data', 'test-run');
+  const root = join(projectRoot, '.data');
+  // Folders of earlier runs that died without their teardown.
+  for (const name of existsSync(root) ? readdirSync(root) : []) {
+    const pid = /^test-run-(\d+)$/.exec(name)?.[1];
+    if (!pid || alive(Number(pid))) continue;
+    // Its PostgreSQL may have outlived it.
+    await new EmbeddedPostgres({ dataDir: join(root, name), port: 0, database: TEMPLATE_DB }).stop().catch(() => undefined);
+    rmSync(join(root, name), { recursive: true, force: true });
+  }
+  const dataDir = join(root, `test-run-${process.pid}`);
   rmSync(dataDir, { recursive: true, force: true });
-  const port = Number(process.env.TEST_PG_PORT ?? 55433);
+  const port = process.env.TEST_PG_PORT ? Number(process.env.TEST_PG_PORT) : await freePort();
   const server = new EmbeddedPostgres({ dataDir, port, database: TEMPLATE_DB });
   await server.start();
   await migrate(server.url(TEMPLATE_DB));

@@ -76,8 +76,18 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
     producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     consumer = kafka.consumer({ groupId: `rtrec-api-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+    // kafkajs restarts a crashed consumer by itself while the error is retriable; readiness follows its
+    // events, and only a crash it gives up on makes the bridge rebuild everything.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (!state.connected && attempt > 0) deps.logger.info({ brokers: config.brokers }, 'CDC bridge reconnected to Kafka');
+      state.connected = true;
+      state.lastError = null;
+      attempt = 0;
+    });
     consumer.on(consumer.events.CRASH, (event) => {
+      if (state.connected) deps.logger.warn({ err: event.payload.error }, 'CDC bridge lost Kafka; retrying');
       state.connected = false;
+      attempt++;
       state.lastError = String(event.payload.error?.message ?? event.payload.error);
       if (!event.payload.restart && !stopped) scheduleReconnect();
     });
@@ -97,10 +107,6 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
         }
       },
     });
-    state.connected = true;
-    state.lastError = null;
-    if (attempt > 0) deps.logger.info({ brokers: config.brokers }, 'CDC bridge reconnected to Kafka');
-    attempt = 0;
   }
 
   async function teardown(): Promise<void> {
