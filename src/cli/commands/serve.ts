@@ -1,5 +1,8 @@
 import { createAppContext, type AppContext } from '../../app/context.js';
 import { createCdcBridge, type CdcBridge } from '../../cdc/bridge.js';
+import { registerConnector } from '../../cdc/register.js';
+import { createLogger } from '../../logging/logger.js';
+import { ensureStack } from '../../stack/stack.js';
 import { createChangePubSub } from '../../cdc/pubsub.js';
 import { isLoopbackHost, loadConfig } from '../../config/env.js';
 import { countRows } from '../../datagen/status.js';
@@ -81,6 +84,11 @@ export interface DemoOptions extends ServeOptions {
  * API serving, and a simulation running in the background.
  */
 export async function demo(options: DemoOptions): Promise<void> {
+  if (options.cdc !== false) {
+    const config = loadConfig(process.env);
+    print('Starting Kafka and Kafka Connect with Debezium (the first run fetches them from Maven Central into the user cache)…');
+    await ensureStack(config, createLogger(config.logLevel), { kafka: true, connect: true });
+  }
   const running = await startServer(options);
   const { ctx, simulations } = running;
   const counts = await countRows(ctx.pool);
@@ -89,6 +97,11 @@ export async function demo(options: DemoOptions): Promise<void> {
     await generateData(ctx.pool, { ...GENERATE_DEFAULTS });
   }
   print(`Database: ${ctx.config.databaseUrl ? 'DATABASE_URL' : 'embedded PostgreSQL'} — psql "$(npx rtrec db url)"`);
+  if (options.cdc !== false) {
+    const { definition } = await registerConnector(ctx.config);
+    print(`Change data capture: connector ${definition.name} RUNNING → Kafka ${ctx.config.kafka.brokers.join(',')} topics ${ctx.config.cdc.topicPrefix}.public.<table>`);
+    print('  try in GraphiQL: subscription { customerChanged { operation before { firstName } after { firstName } latencyMs } }');
+  }
   printUrls(running.http.url);
   if (options.simulate) {
     const startSim = async (): Promise<void> => {
