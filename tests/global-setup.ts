@@ -1,23 +1,13 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { EmbeddedPostgres } from '../src/database/embedded.js';
 import { migrate } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
+import { freePort } from './helpers/net.js';
 
 export const TEMPLATE_DB = 'rtrec_template';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function alive(pid: number): boolean {
   try {

@@ -1,26 +1,15 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findProcesses, isAlive, portOpen } from '../../src/stack/process.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
+import { freePort } from '../helpers/net.js';
 
 interface StatusJson {
   engines: { engine: string; mode: string; running: boolean; healthy: boolean; pid?: number; ports: Record<string, number>; detail?: string }[];
 }
 
-/** A port nobody listens on right now (the OS picks it), so the test never meets a developer's stack. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const ENGINE_START_TIMEOUT = 900_000; // the first run on a machine downloads ~100 MB of jars
 
