@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
+import { createPool } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
 
 const args = process.argv.slice(2);
@@ -146,7 +147,7 @@ await cli(['stack', 'up']);
 await cli(['cdc', 'register']);
 await waitForQuietTopics();
 const url = (await cli(['db', 'url'])).trim();
-const pool = new pg.Pool({ connectionString: url, max: 8 });
+const pool = createPool(url, 8);
 const { rows } = await pool.query<{ customer_id: number }>('SELECT customer_id FROM customers ORDER BY customer_id LIMIT 500');
 if (rows.length === 0) throw new Error('no customers: run `npx rtrec generate` first');
 const customerIds = rows.map((r) => r.customer_id);

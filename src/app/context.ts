@@ -29,8 +29,7 @@ export async function createAppContext(config: Config, options: ContextOptions =
   const databaseUrl = await ensureDatabaseUrl(config);
   if (options.migrate ?? true) await migrate(databaseUrl);
   const db = createPrisma(databaseUrl);
-  const pool = createPool(databaseUrl, 10);
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  const pool = createPool(databaseUrl, 10, (error) => logger.warn({ err: error }, 'idle database connection failed'));
   const storefront = createStorefront({ db, payments: createSimulatedGateway(createRng(Date.now() % 2 ** 31)) });
   return {
     config, logger, databaseUrl, db, pool, storefront,

@@ -38,9 +38,14 @@ export function createPrisma(url: string, poolSize = 10): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
 }
 
-/** A raw node-postgres pool for bulk paths (COPY-speed inserts) that Prisma does not serve well. */
-export function createPool(url: string, max = 5): pg.Pool {
-  return new pg.Pool({ connectionString: url, max });
+/**
+ * A raw node-postgres pool for bulk paths (COPY-speed inserts) that Prisma does not serve well. An idle
+ * connection the server closes (restart, DROP DATABASE ... FORCE) is reported, never an uncaught exception.
+ */
+export function createPool(url: string, max = 5, onError: (error: Error) => void = () => undefined): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', onError);
+  return pool;
 }
 
 /** Checks that the server answers; throws DB_UNAVAILABLE with the fix when it does not. */
