@@ -280,4 +280,16 @@ describe('change data capture', () => {
     const status = await runCli(['cdc', 'status', '--json'], env);
     expect(JSON.parse(status.stdout).connector.state).toBe('RUNNING');
   }, 400_000);
+
+  it('manages the connector with the seed-compatible curl script', async () => {
+    const script = join(process.cwd(), 'scripts', 'cdc-connect.sh');
+    const run = (...args: string[]) => execFileSync('bash', [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env, CONNECT_URL: `http://127.0.0.1:${ports.connect}`, LOG_LEVEL: 'warn' }, timeout: 60_000 });
+    expect(run('delete_connector', 'shop-cdc')).toMatch(/HTTP\/1.1 204/);
+    const registered = run('register_connector', 'connectors/postgresql-cdc.json');
+    expect(registered).toMatch(/HTTP\/1.1 201 Created/);
+    expect(registered).toMatch(/"database.password":"\*\*\*"/);
+    expect(registered).not.toContain(new URL(t.url).password);
+    await waitFor(async () => JSON.parse((await runCli(['cdc', 'status', '--json'], env)).stdout).connector?.state === 'RUNNING', 60_000, 'the connector to run again');
+    expect(() => run('register_connector', 'no/such/file.json')).toThrow(/not found/);
+  }, 120_000);
 });
