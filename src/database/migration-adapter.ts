@@ -16,7 +16,6 @@ export function connectionFields(url: string): pg.PoolConfig {
 const PG_NAME = 19;
 const PG_CHAR = 18;
 const PG_TEXT = 25;
-const COLUMN_TYPE_TEXT = 7;
 const COLUMN_TYPE_CHARACTER = 6;
 
 type RawResult = { columnNames: string[]; columnTypes: number[]; rows: unknown[][] };
@@ -57,7 +56,6 @@ function patchQueryablePrototype(adapter: object): void {
       delete (this as Partial<Queryable>).performIO;
     }
   };
-  void COLUMN_TYPE_TEXT;
 }
 
 /** Adapter factory for the Prisma CLI only (migrate deploy/dev/reset/diff); the app uses the stock PrismaPg. */

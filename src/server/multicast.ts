@@ -70,7 +70,5 @@ export function createMulticaster<T>() {
       };
       return iterator;
     },
-    /** Number of distinct shared executions (for tests and metrics). */
-    size: () => groups.size,
   };
 }

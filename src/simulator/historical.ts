@@ -211,7 +211,7 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
     };
     await pending;
     const daysDone = day + 1;
-    pending = writeDay(pool, batch, stats, superuser).then(() => deps.onDay?.(daysDone, stats));
+    pending = writeDay(pool, batch, superuser).then(() => deps.onDay?.(daysDone, stats));
     // A failed write surfaces at the next await; keep it from being reported as unhandled meanwhile.
     pending.catch(() => undefined);
   }
@@ -225,7 +225,7 @@ function uuidFrom(rng: Rng): string {
 }
 
 /** One transaction per simulated day: ids are reserved from the sequences so rows can reference each other. */
-async function writeDay(pool: pg.Pool, buf: DayBatch, stats: RunStats, skipForeignKeyChecks: boolean): Promise<void> {
+async function writeDay(pool: pg.Pool, buf: DayBatch, skipForeignKeyChecks: boolean): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -244,11 +244,11 @@ async function writeDay(pool: pg.Pool, buf: DayBatch, stats: RunStats, skipForei
     const items = buf.items.map(([q, price, orderIndex, productId]) => [q, price, orderIds[orderIndex as number], productId]);
     const events = buf.events.map((row) => (row[5] === null ? row : [...row.slice(0, 5), orderIds[row[5] as number], ...row.slice(6)]));
 
-    stats.addRows('payments', await copyRows(client, 'payments', ['payment_id', 'payment_date', 'payment_method', 'amount', 'status', 'transaction_id', 'customer_id'], payments));
-    stats.addRows('shipments', await copyRows(client, 'shipments', ['shipment_id', 'shipment_date', 'address', 'city', 'state', 'country', 'zip_code', 'status', 'tracking_number', 'customer_id', 'created_at', 'updated_at'], shipments));
-    stats.addRows('orders', await copyRows(client, 'orders', ['order_id', 'order_date', 'total_price', 'status', 'customer_id', 'payment_id', 'shipment_id'], orders));
-    stats.addRows('order_items', await copyRows(client, 'order_items', ['quantity', 'price', 'order_id', 'product_id'], items));
-    stats.addRows('behavior_events', await copyRows(client, 'behavior_events', EVENT_COLUMNS, events));
+    await copyRows(client, 'payments', ['payment_id', 'payment_date', 'payment_method', 'amount', 'status', 'transaction_id', 'customer_id'], payments);
+    await copyRows(client, 'shipments', ['shipment_id', 'shipment_date', 'address', 'city', 'state', 'country', 'zip_code', 'status', 'tracking_number', 'customer_id', 'created_at', 'updated_at'], shipments);
+    await copyRows(client, 'orders', ['order_id', 'order_date', 'total_price', 'status', 'customer_id', 'payment_id', 'shipment_id'], orders);
+    await copyRows(client, 'order_items', ['quantity', 'price', 'order_id', 'product_id'], items);
+    await copyRows(client, 'behavior_events', EVENT_COLUMNS, events);
 
     if (buf.cartKeys.length) {
       await client.query(
@@ -256,8 +256,8 @@ async function writeDay(pool: pg.Pool, buf: DayBatch, stats: RunStats, skipForei
         [buf.cartKeys.map(([c]) => c), buf.cartKeys.map(([, p]) => p)],
       );
     }
-    stats.addRows('carts', await copyRows(client, 'carts', ['quantity', 'added_at', 'customer_id', 'product_id'], buf.cartRows));
-    stats.addRows('wishlists', await copyRows(client, 'wishlists', ['added_at', 'customer_id', 'product_id'], buf.wishRows));
+    await copyRows(client, 'carts', ['quantity', 'added_at', 'customer_id', 'product_id'], buf.cartRows);
+    await copyRows(client, 'wishlists', ['added_at', 'customer_id', 'product_id'], buf.wishRows);
     if (buf.stock.length) {
       await client.query(
         `UPDATE products p SET stock = s.stock, updated_at = now() FROM unnest($1::int4[], $2::int4[]) AS s(product_id, stock) WHERE p.product_id = s.product_id`,

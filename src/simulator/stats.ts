@@ -5,7 +5,6 @@ export class RunStats {
   readonly attempted: Record<string, number> = {};
   readonly performed: Record<string, number> = {};
   readonly skipped: Record<string, number> = {};
-  readonly rows: Record<string, number> = {};
   sessions = 0;
   ordersPaid = 0;
   ordersFailed = 0;
@@ -20,13 +19,7 @@ export class RunStats {
     const key = `${type}:${reason}`;
     this.skipped[key] = (this.skipped[key] ?? 0) + 1;
   }
-  addRows(table: string, n: number): void {
-    this.rows[table] = (this.rows[table] ?? 0) + n;
-  }
   get events(): number {
     return Object.values(this.performed).reduce((a, b) => a + b, 0);
-  }
-  get totalRows(): number {
-    return Object.values(this.rows).reduce((a, b) => a + b, 0);
   }
 }
