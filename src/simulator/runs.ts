@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { countRows } from '../database/counts.js';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -63,11 +64,6 @@ export interface SimulationDeps {
   logger: Logger;
 }
 
-async function tableCounts(pool: pg.Pool): Promise<Record<string, number>> {
-  const { rows } = await pool.query<Record<string, string>>(`SELECT ${COUNTED_TABLES.map((t) => `(SELECT count(*) FROM "${t}") AS "${t}"`).join(', ')}`);
-  return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, Number(v)]));
-}
-
 export interface StartedSimulation {
   runId: string;
   done: Promise<SimulationSummary>;
@@ -92,7 +88,7 @@ export async function startSimulation(
     data: { mode: historical ? 'historical' : 'live', params: { ...params, seed, until: params.until?.toISOString() }, sessionsTotal: historical ? 0 : total },
   });
   const controller = new AbortController();
-  const before = await tableCounts(deps.pool);
+  const before = await countRows(deps.pool, COUNTED_TABLES);
   const started = performance.now();
   let lastWrite = 0;
   const progress = (done: number, stats: RunStats) => {
@@ -110,7 +106,7 @@ export async function startSimulation(
         ? await runHistorical({ pool: deps.pool, world, signal: controller.signal, onDay: progress }, { days: params.historicalDays!, sessionsPerDay: params.sessionsPerDay, seed, until: params.until })
         : await runLive({ pool: deps.pool, storefront: deps.storefront, world, logger: deps.logger, signal: controller.signal, onSessionDone: progress },
           { sessions: params.sessions, durationMinutes: params.durationMinutes, speed: params.speed, concurrency: params.concurrency, seed });
-      const after = await tableCounts(deps.pool);
+      const after = await countRows(deps.pool, COUNTED_TABLES);
       const elapsedMs = performance.now() - started;
       const rowsByTable = Object.fromEntries(COUNTED_TABLES.map((t) => [t, after[t]! - before[t]!]));
       // Net new rows: a cart line rewritten or deleted is not throughput.

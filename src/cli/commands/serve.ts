@@ -5,7 +5,7 @@ import { createLogger } from '../../logging/logger.js';
 import { ensureStack } from '../../stack/stack.js';
 import { createChangePubSub } from '../../cdc/pubsub.js';
 import { isLoopbackHost, loadConfig } from '../../config/env.js';
-import { countRows } from '../../datagen/status.js';
+import { countRows } from '../../database/counts.js';
 import { generateData, GENERATE_DEFAULTS } from '../../datagen/generate.js';
 import { createApp } from '../../server/app.js';
 import { listen, type RunningServer } from '../../server/http.js';
@@ -91,7 +91,7 @@ export async function demo(options: DemoOptions): Promise<void> {
   }
   const running = await startServer(options);
   const { ctx, simulations } = running;
-  const counts = await countRows(ctx.pool);
+  const counts = await countRows(ctx.pool, ['products', 'customers']);
   if (counts.customers === 0 || counts.products === 0) {
     print(`Generating demo data (${GENERATE_DEFAULTS.categories} categories, ${GENERATE_DEFAULTS.products} products, ${GENERATE_DEFAULTS.customers} customers)…`);
     await generateData(ctx.pool, { ...GENERATE_DEFAULTS });

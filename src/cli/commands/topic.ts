@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createKafka, withKafka } from '../../cdc/kafka.js';
+import { parseJsonOr } from '../../common/json.js';
 import { loadConfig } from '../../config/env.js';
 import { AppError } from '../../errors.js';
 import { print, printTable } from '../output.js';
@@ -64,11 +65,11 @@ export async function topicTail(options: { topic: string; fromBeginning?: boolea
       count++;
       const text = message.value?.toString() ?? null;
       if (options.json) {
-        print(JSON.stringify({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: text === null ? null : safeParse(text) }));
+        print(JSON.stringify({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: text === null ? null : parseJsonOr(text) }));
       } else if (text === null) {
         print(`(tombstone) partition ${partition} offset ${message.offset}`);
       } else {
-        const value = safeParse(text);
+        const value = parseJsonOr(text);
         print(typeof value === 'object' && value !== null && 'op' in value ? describeEnvelope(value as Record<string, any>) : text);
       }
       if (options.limit !== undefined && count >= options.limit) finish();
@@ -81,12 +82,4 @@ export async function topicTail(options: { topic: string; fromBeginning?: boolea
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   await consumer.disconnect();
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
