@@ -39,6 +39,15 @@ const schema = z.object({
   CONNECT_PORT: intString('CONNECT_PORT', 1024, 65535).default(8083),
   KAFKA_HEAP: z.string().regex(/^\d+[mg]$/, 'KAFKA_HEAP must look like 512m or 1g').default('512m'),
   CONNECT_HEAP: z.string().regex(/^\d+[mg]$/, 'CONNECT_HEAP must look like 512m or 1g').default('512m'),
+  FLINK_REST_URL: z.string().regex(/^https?:\/\//, 'FLINK_REST_URL must start with http:// or https://').optional(),
+  FLINK_SQL_GATEWAY_URL: z.string().regex(/^https?:\/\//, 'FLINK_SQL_GATEWAY_URL must start with http:// or https://').optional(),
+  FLINK_PORT: intString('FLINK_PORT', 1024, 65535).default(8081),
+  FLINK_SQL_GATEWAY_PORT: intString('FLINK_SQL_GATEWAY_PORT', 1024, 65535).default(8084),
+  FLINK_RPC_PORT: intString('FLINK_RPC_PORT', 1024, 65520).default(6123),
+  FLINK_JM_MEMORY: z.string().regex(/^\d+[mg]$/, 'FLINK_JM_MEMORY must look like 768m or 1g').default('768m'),
+  FLINK_TM_MEMORY: z.string().regex(/^\d+[mg]$/, 'FLINK_TM_MEMORY must look like 1024m or 2g').default('1024m'),
+  FLINK_TM_SLOTS: intString('FLINK_TM_SLOTS', 1, 64).default(4),
+  FLINK_GATEWAY_HEAP: z.string().regex(/^\d+[mg]$/, 'FLINK_GATEWAY_HEAP must look like 384m or 1g').default('384m'),
   RTREC_ENGINE_CACHE: z.string().min(1).optional(),
   CDC_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'CDC_TOPIC_PREFIX may contain letters, digits, _ and -').default('shop'),
   GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(16),
@@ -59,6 +68,24 @@ export interface Config {
   kafka: { brokers: string[]; external: boolean; port: number; controllerPort: number; heap: string };
   /** Kafka Connect REST: `external` when CONNECT_URL is set. */
   connect: { url: string; external: boolean; port: number; heap: string };
+  /**
+   * Flink: the JobManager REST API (`restExternal` when FLINK_REST_URL is set) and the SQL gateway
+   * (`gatewayExternal` when FLINK_SQL_GATEWAY_URL is set). A managed cluster uses FLINK_RPC_PORT and the
+   * next 12 ports for RPC, blob, data and metrics.
+   */
+  flink: {
+    restUrl: string;
+    restExternal: boolean;
+    gatewayUrl: string;
+    gatewayExternal: boolean;
+    restPort: number;
+    gatewayPort: number;
+    rpcPort: number;
+    jobManagerMemory: string;
+    taskManagerMemory: string;
+    slots: number;
+    gatewayHeap: string;
+  };
   /** Where Maven artifacts of the JVM engines are cached, shared by every clone (user-level). */
   engineCache: string;
   cdc: { topicPrefix: string };
@@ -87,6 +114,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       heap: e.KAFKA_HEAP,
     },
     connect: { url: (e.CONNECT_URL ?? `http://127.0.0.1:${e.CONNECT_PORT}`).replace(/\/+$/, ''), external: e.CONNECT_URL !== undefined, port: e.CONNECT_PORT, heap: e.CONNECT_HEAP },
+    flink: {
+      restUrl: (e.FLINK_REST_URL ?? `http://127.0.0.1:${e.FLINK_PORT}`).replace(/\/+$/, ''),
+      restExternal: e.FLINK_REST_URL !== undefined,
+      gatewayUrl: (e.FLINK_SQL_GATEWAY_URL ?? `http://127.0.0.1:${e.FLINK_SQL_GATEWAY_PORT}`).replace(/\/+$/, ''),
+      gatewayExternal: e.FLINK_SQL_GATEWAY_URL !== undefined,
+      restPort: e.FLINK_PORT,
+      gatewayPort: e.FLINK_SQL_GATEWAY_PORT,
+      rpcPort: e.FLINK_RPC_PORT,
+      jobManagerMemory: e.FLINK_JM_MEMORY,
+      taskManagerMemory: e.FLINK_TM_MEMORY,
+      slots: e.FLINK_TM_SLOTS,
+      gatewayHeap: e.FLINK_GATEWAY_HEAP,
+    },
     engineCache: resolve(e.RTREC_ENGINE_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rtrec', 'engines')),
     cdc: { topicPrefix: e.CDC_TOPIC_PREFIX },
   };

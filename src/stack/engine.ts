@@ -1,11 +1,10 @@
 import type { ResolvedArtifacts } from './artifacts.js';
 
 /**
- * The engines `rtrec stack` supervises, in start order (stop order is the reverse). A new engine —
- * Flink's job manager, task manager and SQL gateway — is one more name here and one more factory in
- * stack.ts implementing `Engine`.
+ * The engines `rtrec stack` supervises, in start order (stop order is the reverse). A new engine is one
+ * more name here and one more factory in stack.ts implementing `Engine`.
  */
-export const ENGINE_NAMES = ['postgres', 'kafka', 'connect'] as const;
+export const ENGINE_NAMES = ['postgres', 'kafka', 'connect', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export function isEngineName(name: string): name is EngineName {
@@ -15,7 +14,7 @@ export function isEngineName(name: string): name is EngineName {
 /** What `status` reports per engine (also the `--json` shape). */
 export interface EngineStatus {
   engine: EngineName;
-  /** `managed`: started by the stack; `external`: configured by URL (DATABASE_URL, KAFKA_BROKERS, CONNECT_URL). */
+  /** `managed`: started by the stack; `external`: configured by URL (DATABASE_URL, KAFKA_BROKERS, CONNECT_URL, FLINK_REST_URL, FLINK_SQL_GATEWAY_URL). */
   mode: 'managed' | 'external';
   /** A managed process is alive (always false for external engines). */
   running: boolean;

@@ -11,8 +11,14 @@ export interface JvmSpec {
   mainClass: string;
   /** Folders whose jars form the classpath (`<dir>/*` each, expanded by the JVM, never by a shell). */
   classpath: string[];
-  /** Maximum heap, e.g. 512m. */
-  heap: string;
+  /** Maximum heap, e.g. 512m (the JVM starts at 128m and grows). */
+  heap?: string;
+  /** Memory flags computed by the engine itself (Flink's process-memory model); replaces `heap`. */
+  memoryOptions?: string[];
+  /** JVM options placed before the system properties (e.g. an @argfile). */
+  jvmOptions?: string[];
+  /** Extra environment variables for the process. */
+  env?: Record<string, string>;
   properties?: Record<string, string>;
   args: string[];
 }
@@ -40,9 +46,10 @@ export class JvmDaemon {
 
   start(): number {
     mkdirSync(this.spec.dir, { recursive: true });
+    const memory = this.spec.memoryOptions ?? (this.spec.heap ? [`-Xms${initialHeap(this.spec.heap)}`, `-Xmx${this.spec.heap}`] : []);
     const args = [
-      `-Xms${initialHeap(this.spec.heap)}`,
-      `-Xmx${this.spec.heap}`,
+      ...memory,
+      ...(this.spec.jvmOptions ?? []),
       '-XX:+UseG1GC',
       '-XX:MaxGCPauseMillis=20',
       // A JVM out of memory keeps its ports open but stops working; exiting lets `status` see it.
@@ -55,7 +62,8 @@ export class JvmDaemon {
       this.spec.mainClass,
       ...this.spec.args,
     ];
-    const pid = spawnDetached('java', args, { logFile: this.logFile, cwd: this.spec.dir });
+    const env = this.spec.env ? { ...process.env, ...this.spec.env } : undefined;
+    const pid = spawnDetached('java', args, { logFile: this.logFile, cwd: this.spec.dir, env });
     writeFileSync(this.pidFile, `${pid}\n`);
     return pid;
   }

@@ -6,6 +6,7 @@ import { resolveArtifacts, type ResolvedArtifacts } from './artifacts.js';
 import { createConnectEngine } from './connect.js';
 import { ENGINE_NAMES, isEngineName, type Engine, type EngineName, type EngineStatus, type StopOutcome } from './engine.js';
 import { checkJava } from './java.js';
+import { createFlinkEngines } from './flink.js';
 import { createKafkaEngine } from './kafka.js';
 import { withLock } from './lock.js';
 import { artifactSet, loadManifest } from './manifest.js';
@@ -57,6 +58,7 @@ export function createStack(config: Config, logger: Logger, deps: StackDependenc
     postgres: createPostgresEngine(config, logger),
     kafka: createKafkaEngine(config, logger, artifactSet(manifest, 'kafka').version),
     connect: createConnectEngine(config, logger, artifactSet(manifest, 'connect').version),
+    ...createFlinkEngines(config, logger, artifactSet(manifest, 'flink').version),
   };
   const ordered = ENGINE_NAMES.map((name) => engines[name]);
   const stackLock = join(config.dataDir, 'stack', 'stack.lock');
@@ -128,19 +130,26 @@ export function createStack(config: Config, logger: Logger, deps: StackDependenc
  * Brings up only what a command needs — e.g. `{ kafka: true, connect: false }` for a consumer — and
  * leaves external services alone: for them this is a no-op, and reaching them is the caller's business.
  */
-export async function ensureStack(config: Config, logger: Logger, needs: { kafka: boolean; connect: boolean; postgres?: boolean }, deps: StackDependencies = {}): Promise<UpResult[]> {
-  const engines = ENGINE_NAMES.filter((name) => needs[name] === true);
+export async function ensureStack(config: Config, logger: Logger, needs: { kafka: boolean; connect: boolean; postgres?: boolean; flink?: boolean }, deps: StackDependencies = {}): Promise<UpResult[]> {
+  const engines = ENGINE_NAMES.filter((name) => (name.startsWith('flink-') ? needs.flink === true : needs[name as 'kafka' | 'connect' | 'postgres'] === true));
   const local = engines.filter((name) => !isExternal(config, name));
   if (local.length === 0) return engines.map((engine) => ({ engine, outcome: 'external', ms: 0 }));
   return createStack(config, logger, deps).up({ engines: local });
 }
 
 function isExternal(config: Config, name: EngineName): boolean {
-  return name === 'postgres' ? config.databaseUrl !== undefined : name === 'kafka' ? config.kafka.external : config.connect.external;
+  return {
+    postgres: config.databaseUrl !== undefined,
+    kafka: config.kafka.external,
+    connect: config.connect.external,
+    'flink-jobmanager': config.flink.restExternal,
+    'flink-taskmanager': config.flink.restExternal,
+    'flink-sql-gateway': config.flink.gatewayExternal,
+  }[name];
 }
 
 function externalVariable(name: EngineName): string {
-  return name === 'postgres' ? 'DATABASE_URL' : name === 'kafka' ? 'KAFKA_BROKERS' : 'CONNECT_URL';
+  return { postgres: 'DATABASE_URL', kafka: 'KAFKA_BROKERS', connect: 'CONNECT_URL', 'flink-jobmanager': 'FLINK_REST_URL', 'flink-taskmanager': 'FLINK_REST_URL', 'flink-sql-gateway': 'FLINK_SQL_GATEWAY_URL' }[name];
 }
 
 /** The requested engines plus everything they depend on (a managed Connect needs a Kafka). */

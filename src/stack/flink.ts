@@ -1,0 +1,308 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Config } from '../config/env.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { Engine, EngineName, EngineStatus, StartContext } from './engine.js';
+import { JvmDaemon, type JvmSpec } from './jvm.js';
+import { stackHome } from './manifest.js';
+import { assertPortsFree, readIfExists, waitUntil } from './process.js';
+
+const execFileAsync = promisify(execFile);
+
+/** Flink's own names for the three processes of a session cluster with its SQL gateway. */
+const MAIN_CLASS = {
+  'flink-jobmanager': 'org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint',
+  'flink-taskmanager': 'org.apache.flink.runtime.taskexecutor.TaskManagerRunner',
+  'flink-sql-gateway': 'org.apache.flink.table.gateway.SqlGateway',
+} as const;
+type FlinkEngineName = keyof typeof MAIN_CLASS;
+
+/** Ports of a managed cluster: FLINK_RPC_PORT and the next 12 (Flink's defaults would collide with another Flink). */
+export function flinkPorts(config: Config) {
+  const base = config.flink.rpcPort;
+  return { rest: config.flink.restPort, gateway: config.flink.gatewayPort, jobManagerRpc: base, blob: base + 1, taskManagerRpc: base + 2, taskManagerData: base + 3, metrics: `${base + 4}-${base + 12}` };
+}
+
+/** Where the managed cluster keeps its configuration, checkpoints and savepoints. */
+export function flinkHome(config: Config) {
+  const home = join(config.dataDir, 'stack', 'flink');
+  return { home, conf: join(home, 'conf'), checkpoints: join(home, 'checkpoints'), savepoints: join(home, 'savepoints'), tmp: join(home, 'tmp'), upload: join(home, 'web-upload') };
+}
+
+/**
+ * Apache Flink as three engines of the stack — JobManager (REST + web UI), TaskManager, SQL gateway —
+ * each its own JVM from the cached jars, sharing one generated config.yaml. The Kafka and JDBC
+ * connectors are on every classpath (the JobManager runs the Kafka split enumerator).
+ */
+export function createFlinkEngines(config: Config, logger: Logger, version: string): Record<FlinkEngineName, Engine> {
+  const paths = flinkHome(config);
+  const ports = flinkPorts(config);
+  const restExternal = config.flink.restExternal;
+  const gatewayExternal = config.flink.gatewayExternal;
+  const log4j = join(stackHome, 'config', 'log4j2-flink.properties');
+  const opens = `@${join(stackHome, 'config', 'flink-java17-opens.args')}`;
+
+  const spec = (name: FlinkEngineName, classpath: string[] = [], extra: Partial<JvmSpec> = {}): JvmSpec => ({
+    name,
+    dir: join(config.dataDir, 'stack', name),
+    mainClass: MAIN_CLASS[name],
+    classpath,
+    jvmOptions: [opens],
+    properties: { 'log4j.configurationFile': `file:${log4j}`, 'log.file': join(config.dataDir, 'stack', name, `${name}.log`) },
+    args: [],
+    ...extra,
+  });
+  const probes = {
+    'flink-jobmanager': new JvmDaemon(spec('flink-jobmanager')),
+    'flink-taskmanager': new JvmDaemon(spec('flink-taskmanager')),
+    'flink-sql-gateway': new JvmDaemon(spec('flink-sql-gateway')),
+  };
+  const anyRunning = () => Object.values(probes).map((p) => p.pid()).find((pid) => pid !== undefined);
+
+  /** Writes config.yaml, or refuses when a running process was started with different settings. */
+  const ensureConfig = () => {
+    const file = join(paths.conf, 'config.yaml');
+    const wanted = configYaml(config, paths);
+    const current = readIfExists(file);
+    if (current === wanted) return;
+    const running = anyRunning();
+    if (running !== undefined && current !== undefined) {
+      throw new AppError('STACK_START_FAILED', `Flink (pid ${running}) is running with other settings (FLINK_* ports, memory or slots changed): run \`npx rtrec stack down\` first.`);
+    }
+    for (const dir of Object.values(paths)) mkdirSync(dir, { recursive: true });
+    writeFileSync(file, wanted);
+  };
+
+  const restHealth = async (): Promise<{ healthy: boolean; detail: string; taskManagers: number; version?: string }> => {
+    try {
+      const overview = (await getJson(`${config.flink.restUrl}/overview`)) as { taskmanagers: number; 'slots-total': number; 'jobs-running': number; 'flink-version': string };
+      return { healthy: true, taskManagers: overview.taskmanagers, version: overview['flink-version'], detail: `${overview.taskmanagers} task manager(s), ${overview['slots-total']} slots, ${overview['jobs-running']} running job(s); web UI ${config.flink.restUrl}` };
+    } catch (error) {
+      return { healthy: false, taskManagers: 0, detail: (error as Error).message };
+    }
+  };
+
+  const gatewayHealth = async (): Promise<{ healthy: boolean; detail: string; version?: string }> => {
+    try {
+      const info = (await getJson(`${config.flink.gatewayUrl}/v1/info`)) as { productName: string; version: string };
+      return { healthy: true, detail: `${info.productName} ${info.version} SQL gateway`, version: info.version };
+    } catch (error) {
+      return { healthy: false, detail: (error as Error).message };
+    }
+  };
+
+  const base = (name: FlinkEngineName, external: boolean, dependsOn: EngineName[], portList: Record<string, number>, variables: { port: number; variable: string; what: string }[]) => {
+    const probe = probes[name];
+    return {
+      name,
+      external,
+      artifacts: ['flink', 'flink-connectors'],
+      dependsOn,
+      jvm: true,
+      logFile: external ? undefined : probe.logFile,
+      async preflight() {
+        if (external || probe.pid() !== undefined) return;
+        await assertPortsFree(variables);
+      },
+      async stop() {
+        if (external) return { engine: name, stopped: [], forced: false };
+        return { engine: name, ...(await probe.stop(30_000)) };
+      },
+      status: async (check: () => Promise<{ healthy: boolean; detail: string; version?: string }>): Promise<EngineStatus> => {
+        const pid = external ? undefined : probe.pid();
+        const checked = external || pid !== undefined ? await check() : { healthy: false, detail: 'not running', version: undefined };
+        return {
+          engine: name,
+          mode: external ? 'external' : 'managed',
+          running: pid !== undefined,
+          healthy: checked.healthy,
+          pid,
+          ports: external ? {} : portList,
+          endpoint: name === 'flink-sql-gateway' ? config.flink.gatewayUrl : name === 'flink-jobmanager' ? config.flink.restUrl : `task manager of ${config.flink.restUrl}`,
+          version: checked.version ?? (external ? undefined : version),
+          logFile: external ? undefined : probe.logFile,
+          detail: checked.detail,
+        };
+      },
+      probe,
+    };
+  };
+
+  const classpath = (context: StartContext) => [context.artifacts.flink!.lib, context.artifacts['flink-connectors']!.lib];
+
+  const jm = base('flink-jobmanager', restExternal, [], { rest: ports.rest, rpc: ports.jobManagerRpc, blob: ports.blob }, [
+    { port: ports.rest, variable: 'FLINK_PORT', what: 'Flink REST / web UI' },
+    { port: ports.jobManagerRpc, variable: 'FLINK_RPC_PORT', what: 'Flink JobManager RPC' },
+    { port: ports.blob, variable: 'FLINK_RPC_PORT', what: 'Flink blob server (FLINK_RPC_PORT + 1)' },
+  ]);
+  const tm = base('flink-taskmanager', restExternal, ['flink-jobmanager'], { rpc: ports.taskManagerRpc, data: ports.taskManagerData }, [
+    { port: ports.taskManagerRpc, variable: 'FLINK_RPC_PORT', what: 'Flink TaskManager RPC (FLINK_RPC_PORT + 2)' },
+    { port: ports.taskManagerData, variable: 'FLINK_RPC_PORT', what: 'Flink TaskManager data (FLINK_RPC_PORT + 3)' },
+  ]);
+  const gw = base('flink-sql-gateway', gatewayExternal, restExternal ? [] : ['flink-jobmanager'], { rest: ports.gateway }, [
+    { port: ports.gateway, variable: 'FLINK_SQL_GATEWAY_PORT', what: 'Flink SQL gateway REST' },
+  ]);
+
+  return {
+    'flink-jobmanager': {
+      ...jm,
+      async start(context) {
+        if (restExternal) return 'external';
+        ensureConfig();
+        const running = jm.probe.pid();
+        if (running === undefined) await jm.preflight();
+        const [memory, dynamic] = running === undefined ? await memoryParameters(context.artifacts.flink!.lib, 'GET_JM_RESOURCE_PARAMS', paths.conf) : [[], []];
+        const daemon = new JvmDaemon(spec('flink-jobmanager', classpath(context), { memoryOptions: memory, args: ['--configDir', paths.conf, ...dynamic] }));
+        const pid = running ?? daemon.start();
+        if (running === undefined) logger.info({ engine: 'flink-jobmanager', pid, port: ports.rest }, 'Flink JobManager starting');
+        await waitUntil(async () => (await restHealth()).healthy, { what: 'Flink JobManager', pid, logFile: daemon.logFile, timeoutMs: 180_000 });
+        return running === undefined ? 'started' : 'already running';
+      },
+      status: () => jm.status(restHealth),
+    },
+    'flink-taskmanager': {
+      ...tm,
+      async start(context) {
+        if (restExternal) return 'external';
+        ensureConfig();
+        const running = tm.probe.pid();
+        if (running === undefined) await tm.preflight();
+        const [memory, dynamic] = running === undefined ? await memoryParameters(context.artifacts.flink!.lib, 'GET_TM_RESOURCE_PARAMS', paths.conf) : [[], []];
+        const daemon = new JvmDaemon(spec('flink-taskmanager', classpath(context), { memoryOptions: memory, args: ['--configDir', paths.conf, ...dynamic] }));
+        const pid = running ?? daemon.start();
+        if (running === undefined) logger.info({ engine: 'flink-taskmanager', pid, slots: config.flink.slots }, 'Flink TaskManager starting');
+        await waitUntil(async () => (await restHealth()).taskManagers > 0, { what: 'Flink TaskManager (registration with the JobManager)', pid, logFile: daemon.logFile, timeoutMs: 180_000 });
+        return running === undefined ? 'started' : 'already running';
+      },
+      status: () =>
+        tm.status(async () => {
+          const checked = await restHealth();
+          return checked.healthy && checked.taskManagers === 0 ? { healthy: false, detail: 'not registered with the JobManager' } : checked;
+        }),
+    },
+    'flink-sql-gateway': {
+      ...gw,
+      async start(context) {
+        if (gatewayExternal) return 'external';
+        ensureConfig();
+        const running = gw.probe.pid();
+        if (running === undefined) await gw.preflight();
+        // The gateway has no --configDir: it reads $FLINK_CONF_DIR/config.yaml.
+        const daemon = new JvmDaemon(spec('flink-sql-gateway', classpath(context), { heap: config.flink.gatewayHeap, env: { FLINK_CONF_DIR: paths.conf } }));
+        const pid = running ?? daemon.start();
+        if (running === undefined) logger.info({ engine: 'flink-sql-gateway', pid, port: ports.gateway }, 'Flink SQL gateway starting');
+        await waitUntil(async () => (await gatewayHealth()).healthy, { what: 'Flink SQL gateway', pid, logFile: daemon.logFile, timeoutMs: 180_000 });
+        return running === undefined ? 'started' : 'already running';
+      },
+      status: () => gw.status(gatewayHealth),
+    },
+  };
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  if (!response.ok) throw new Error(`GET ${url} → ${response.status}`);
+  return response.json();
+}
+
+/**
+ * JVM flags and dynamic properties for Flink's memory model, computed by Flink's own BashJavaUtils from
+ * config.yaml (what bin/jobmanager.sh and bin/taskmanager.sh do): the heap, direct and metaspace sizes
+ * follow from `*.memory.process.size`, so FLINK_JM_MEMORY / FLINK_TM_MEMORY are the only knobs.
+ */
+async function memoryParameters(lib: string, command: 'GET_JM_RESOURCE_PARAMS' | 'GET_TM_RESOURCE_PARAMS', confDir: string): Promise<[string[], string[]]> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileAsync('java', ['-Xmx128m', '-cp', join(lib, '*'), 'org.apache.flink.runtime.util.bash.BashJavaUtils', command, '--configDir', confDir], { timeout: 120_000 }));
+  } catch (error) {
+    const output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;
+    throw new AppError('STACK_START_FAILED', `Flink could not compute its memory layout (${command}): ${output.split('\n').find((l) => /Exception|rror/.test(l)) ?? (error as Error).message}\nCheck FLINK_JM_MEMORY / FLINK_TM_MEMORY (e.g. 768m and 1024m).`);
+  }
+  const results = stdout.split('\n').filter((l) => l.startsWith('BASH_JAVA_UTILS_EXEC_RESULT:')).map((l) => l.slice('BASH_JAVA_UTILS_EXEC_RESULT:'.length).trim());
+  if (results.length < 2) throw new AppError('STACK_START_FAILED', `Unexpected output of Flink's BashJavaUtils ${command}:\n${stdout.slice(-2000)}`);
+  const jvm = results[0]!.split(/\s+/).filter(Boolean);
+  // "-D key=value -D key=value": keep the pairs as separate argv elements, as the shell scripts do.
+  const dynamic = results[1]!.split(/\s+/).filter(Boolean);
+  return [jvm, dynamic];
+}
+
+/** config.yaml of the managed cluster: loopback only, explicit ports, bounded restarts, local checkpoints. */
+function configYaml(config: Config, paths: ReturnType<typeof flinkHome>): string {
+  const ports = flinkPorts(config);
+  const rest = new URL(config.flink.restUrl);
+  return `# Written by \`rtrec stack up\` from the FLINK_* variables on every start; edits are overwritten.
+# Flink 1.20 session cluster + SQL gateway on loopback; every port explicit so another Flink on the machine does not collide.
+jobmanager:
+  rpc:
+    address: 127.0.0.1
+    port: ${ports.jobManagerRpc}
+  bind-host: 127.0.0.1
+  memory:
+    process:
+      size: ${config.flink.jobManagerMemory}
+  execution:
+    failover-strategy: region
+taskmanager:
+  host: 127.0.0.1
+  bind-host: 127.0.0.1
+  rpc:
+    port: ${ports.taskManagerRpc}
+  data:
+    port: ${ports.taskManagerData}
+  numberOfTaskSlots: ${config.flink.slots}
+  memory:
+    process:
+      size: ${config.flink.taskManagerMemory}
+    # Heap state backend, no batch sorting: managed memory is mostly unused, give the room to the heap.
+    managed:
+      fraction: 0.1
+blob:
+  server:
+    port: ${ports.blob}
+rest:
+  address: ${rest.hostname}
+  bind-address: 127.0.0.1
+  port: ${rest.port || (rest.protocol === 'https:' ? 443 : 80)}
+web:
+  upload:
+    dir: ${paths.upload}
+io:
+  tmp:
+    dirs: ${paths.tmp}
+parallelism:
+  default: 1
+# With checkpointing on, Flink's default restarts forever; a broken job should fail visibly instead.
+restart-strategy:
+  type: fixed-delay
+  fixed-delay:
+    attempts: 10
+    delay: 2 s
+state:
+  backend:
+    type: hashmap
+execution:
+  checkpointing:
+    interval: 5s
+    mode: EXACTLY_ONCE
+    dir: file://${paths.checkpoints}
+    savepoint-dir: file://${paths.savepoints}
+    externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
+    num-retained: 2
+  runtime-mode: streaming
+sql-gateway:
+  endpoint:
+    rest:
+      address: 127.0.0.1
+      bind-address: 127.0.0.1
+      port: ${ports.gateway}
+  session:
+    idle-timeout: 30 min
+metrics:
+  internal:
+    query-service:
+      port: "${ports.metrics}"
+`;
+}
