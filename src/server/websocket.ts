@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import { print } from 'graphql';
-import { createMulticaster } from './multicast.js';
+import { WebSocket, WebSocketServer } from 'ws';
+import { print, type ExecutionResult } from 'graphql';
+import { createMulticaster, type Membership } from './multicast.js';
 
 /**
  * GraphQL over WebSocket (graphql-ws protocol) on the same path as HTTP, executed through yoga's own
@@ -11,25 +11,30 @@ import { createMulticaster } from './multicast.js';
  */
 export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, any>): () => Promise<void> {
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
-  const shared = createMulticaster<unknown>();
+  // One JSON serialisation per event, shared by every subscriber of the operation (see multicast.ts).
+  const shared = createMulticaster<ExecutionResult, string>((result) => JSON.stringify(result));
+  // The socket and subscription id of each operation, for the subscribe hook (which only gets the args).
+  const deliveries = new WeakMap<object, { socket: WebSocket; id: string }>();
   const disposable = useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
-      // Clients with the same operation share one execution per event (see multicast.ts). Subscription
-      // resolvers read nothing caller-specific from the context, so sharing cannot leak between clients.
+      // Clients with the same operation share one execution per event. Subscription resolvers read nothing
+      // caller-specific from the context, so sharing cannot leak between clients.
       subscribe: async (args: any) => {
+        const { socket, id } = deliveries.get(args)!;
         const key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}]);
-        if (shared.has(key)) return shared.subscribe(key);
+        const deliver = nextFrames(socket, id);
+        if (shared.has(key)) return untilEnded(shared.join(key, deliver));
         const result = await args.rootValue.subscribe(args);
         if (!(Symbol.asyncIterator in result)) return result;
         if (shared.has(key)) {
           // Another client opened the same operation meanwhile: join it and close this source.
           await result.return?.();
-          return shared.subscribe(key);
+          return untilEnded(shared.join(key, deliver));
         }
-        return shared.subscribe(key, () => result);
+        return untilEnded(shared.join(key, deliver, () => result));
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const upgrade = ctx.extra.request;
         const headers = new Headers();
         for (const [name, value] of Object.entries(upgrade.headers)) if (typeof value === 'string') headers.set(name, value);
@@ -45,6 +50,7 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, an
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
+        deliveries.set(args, { socket: ctx.extra.socket, id });
         return args;
       },
     },
@@ -55,4 +61,30 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, an
     await disposable.dispose();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
+}
+
+/**
+ * Writes graphql-ws `next` messages for subscription `id` straight to the socket: the frame is the shared
+ * payload JSON with this subscriber's envelope around it, byte for byte what graphql-ws would send
+ * (`{"id","type":"next","payload"}`, errors as GraphQLError#toJSON), without a stringify per subscriber.
+ */
+function nextFrames(socket: WebSocket, id: string): (payload: string) => void {
+  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return (payload) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(`${head}${payload}}`);
+  };
+}
+
+/**
+ * What graphql-ws iterates for a shared subscription: it yields nothing (the frames are written directly)
+ * and finishes when the shared source ends, so graphql-ws then sends `complete`. graphql-ws calls
+ * `return()` when the client completes the subscription or disconnects.
+ */
+function untilEnded(membership: Membership): AsyncIterableIterator<never> {
+  const iterator: AsyncIterableIterator<never> = {
+    next: () => membership.ended.then(() => ({ done: true, value: undefined })),
+    return: () => membership.leave().then(() => ({ done: true, value: undefined })),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

@@ -87,6 +87,30 @@ describe('GraphQL subscriptions over WebSocket (graphql-ws)', () => {
     const [error] = await bad.results;
     expect(error.errors[0]).toMatchObject({ message: expect.stringMatching(/Unknown table "secrets"/), extensions: { code: 'BAD_USER_INPUT' } });
   });
+
+  it('delivers a shared operation to each connection under its own id, and keeps delivering after one completes', async () => {
+    const other = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const query = 'subscription { orderChanged(orderId: 77) { operation after { orderId } } }';
+      const first: any[] = [];
+      const second: any[] = [];
+      const stopFirst = client.subscribe({ query }, { next: (v) => first.push(v), error: () => undefined, complete: () => undefined });
+      let secondDone!: () => void;
+      const secondGot = new Promise<void>((r) => (secondDone = r));
+      other.subscribe({ query }, { next: (v) => second.push(v) === 2 && secondDone(), error: () => undefined, complete: () => undefined });
+      await new Promise((r) => setTimeout(r, 300));
+      publish(change('orders', 'UPDATE', { orderId: 77 }, { orderId: 77 }));
+      await expect.poll(() => first.length).toBe(1);
+      stopFirst();
+      await new Promise((r) => setTimeout(r, 100));
+      publish(change('orders', 'DELETE', { orderId: 77 }, null));
+      await secondGot;
+      expect(first).toEqual([{ data: { orderChanged: { operation: 'UPDATE', after: { orderId: 77 } } } }]);
+      expect(second.map((v) => v.data.orderChanged.operation)).toEqual(['UPDATE', 'DELETE']);
+    } finally {
+      await other.dispose();
+    }
+  });
 });
 
 describe('GraphQL subscriptions over SSE', () => {

@@ -18,36 +18,80 @@ function source<T>() {
       };
     },
   };
-  return { iterable, emit: (value: T) => pending.shift()?.({ done: false, value }), stats: () => ({ opened, returned }) };
+  return {
+    iterable,
+    emit: (value: T) => pending.shift()?.({ done: false, value }),
+    end: async () => pending.shift()?.({ done: true, value: undefined }),
+    stats: () => ({ opened, returned }),
+  };
 }
 
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
 describe('subscription multicaster', () => {
-  it('executes one source per operation and hands every result to all its subscribers', async () => {
-    const m = createMulticaster<{ n: number }>();
+  it('executes one source per operation, prepares each event once and hands it to every member', async () => {
+    let prepared = 0;
+    const m = createMulticaster<{ n: number }, string>((value) => (prepared++, JSON.stringify(value)));
     const s = source<{ n: number }>();
-    const a = m.subscribe('op', () => s.iterable);
-    const b = m.subscribe('op');
+    const a: string[] = [];
+    const b: string[] = [];
+    m.join('op', (v) => a.push(v), () => s.iterable);
+    m.join('op', (v) => b.push(v));
     expect(m.has('op')).toBe(true);
-    const nextA = a.next();
-    const nextB = b.next();
-    await new Promise((r) => setTimeout(r, 0));
+    await tick();
     s.emit({ n: 1 });
-    const [ra, rb] = await Promise.all([nextA, nextB]);
-    expect(ra.value).toEqual({ n: 1 });
-    expect(rb.value).toBe(ra.value);
+    await tick();
+    s.emit({ n: 2 });
+    await tick();
+    expect(a).toEqual(['{"n":1}', '{"n":2}']);
+    expect(b).toEqual(a);
+    expect(prepared).toBe(2);
     expect(s.stats()).toEqual({ opened: 1, returned: 0 });
   });
 
-  it('closes the shared source when the last subscriber leaves, and not before', async () => {
+  it('closes the shared source when the last member leaves, and not before', async () => {
     const m = createMulticaster<number>();
     const s = source<number>();
-    const a = m.subscribe('op', () => s.iterable);
-    const b = m.subscribe('op');
-    await a.return!();
+    const a = m.join('op', () => undefined, () => s.iterable);
+    const b = m.join('op', () => undefined);
+    await a.leave();
+    await a.ended;
     expect(s.stats().returned).toBe(0);
-    await b.return!();
+    await b.leave();
     expect(s.stats().returned).toBe(1);
     expect(m.has('op')).toBe(false);
-    expect(() => m.subscribe('op')).toThrow(/no shared subscription/);
+    expect(() => m.join('op', () => undefined)).toThrow(/no shared subscription/);
+  });
+
+  it('ends every membership when the source completes or fails', async () => {
+    const m = createMulticaster<number>();
+    const completing = source<number>();
+    const a = m.join('done', () => undefined, () => completing.iterable);
+    await tick();
+    await completing.end();
+    await a.ended;
+    expect(m.has('done')).toBe(false);
+
+    const failing: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('boom')) }) };
+    const b = m.join('fail', () => undefined, () => failing);
+    await b.ended;
+    expect(m.has('fail')).toBe(false);
+  });
+
+  it('drops a member whose listener throws and keeps delivering to the others', async () => {
+    const m = createMulticaster<number>();
+    const s = source<number>();
+    const got: number[] = [];
+    const broken = m.join('op', () => {
+      throw new Error('socket gone');
+    }, () => s.iterable);
+    m.join('op', (v) => got.push(v));
+    await tick();
+    s.emit(1);
+    await broken.ended;
+    await tick();
+    s.emit(2);
+    await tick();
+    expect(got).toEqual([1, 2]);
   });
 });
