@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'CONNECT_UNAVAILABLE'
   | 'CONNECT_FAILED'
-  | 'KAFKA_UNAVAILABLE';
+  | 'KAFKA_UNAVAILABLE'
+  | 'FLINK_UNAVAILABLE'
+  | 'FLINK_SQL_ERROR';
 
 /** An expected, user-facing failure. The message says what to do about it. */
 export class AppError extends Error {

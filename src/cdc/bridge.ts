@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import { type ChangeEvent, PoisonMessageError, processMessage } from './envelope.js';
+import { ensureTopics } from './kafka.js';
 import { CDC_TABLES, type CdcTable, topicOf } from './tables.js';
 
 export interface CdcBridgeConfig {
@@ -50,17 +51,6 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
   let retryTimer: NodeJS.Timeout | undefined;
   let attempt = 0;
 
-  async function ensureTopics(): Promise<void> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = [...topics, dlq].filter((t) => !existing.has(t));
-      if (missing.length) await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 1 })), waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
-    }
-  }
 
   async function deadLetter(topic: string, partition: number, offset: string, value: Buffer | null, reason: string): Promise<void> {
     state.poisoned++;
@@ -72,7 +62,7 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
   }
 
   async function connect(): Promise<void> {
-    await ensureTopics();
+    await ensureTopics(kafka, [...topics, dlq]);
     producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     consumer = kafka.consumer({ groupId: `rtrec-api-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });

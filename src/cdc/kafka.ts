@@ -19,3 +19,20 @@ export async function withKafka<T>(config: Config, fn: () => Promise<T>): Promis
     throw error;
   }
 }
+
+/**
+ * Creates the topics that do not exist yet (one partition each). Consumers subscribe before the first
+ * change of a table has created its topic: a missing topic must not be an error for them.
+ */
+export async function ensureTopics(kafka: Kafka, topics: string[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = [...new Set(topics)].filter((t) => !existing.has(t));
+    if (missing.length) await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 1 })), waitForLeaders: true });
+    return missing;
+  } finally {
+    await admin.disconnect();
+  }
+}

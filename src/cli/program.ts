@@ -8,6 +8,7 @@ import { generate } from './commands/generate.js';
 import { demo, serve } from './commands/serve.js';
 import { simulate } from './commands/simulate.js';
 import { stackDown, stackLogs, stackStatus, stackUp } from './commands/stack.js';
+import { jobsCancel, jobsDeploy, jobsList, jobsRender } from './commands/jobs.js';
 import { topicList, topicTail } from './commands/topic.js';
 import { intIn, isoDate, numberIn } from './options.js';
 
@@ -73,14 +74,23 @@ export function createProgram(): Command {
     .addOption(new Option('--limit <n>', 'stop after n messages').argParser(intIn(1, 10_000_000)))
     .option('--json', 'one JSON object per message').action(topicTail);
 
-  const stack = program.command('stack').description('Run the local engines: PostgreSQL, Kafka (KRaft) and Kafka Connect with Debezium (unless DATABASE_URL, KAFKA_BROKERS, CONNECT_URL are set)');
+  const jobs = program.command('jobs').description('Flink SQL jobs of flink/ (fraud detection, revenue statistics, top products) on the session cluster (FLINK_SQL_GATEWAY_URL, FLINK_REST_URL)');
+  jobs.command('deploy').description('Submit a job through the SQL gateway unless it is already running; a redeploy resumes from its last checkpoint')
+    .argument('[name]', 'job name = file name in flink/ without .sql, e.g. fraud-detection')
+    .option('--all', 'deploy every job in flink/')
+    .option('--fresh', 'start from the beginning of the topics instead of the last checkpoint').action(jobsDeploy);
+  jobs.command('list').description('State, uptime, records in/out and last checkpoint of each job').option('--json', 'machine-readable output').action(jobsList);
+  jobs.command('cancel').description('Cancel a running job (its last checkpoint is kept for the next deploy)').argument('<name>', 'job name, e.g. fraud-detection').action(jobsCancel);
+  jobs.command('render').description('Print the statements of a job with placeholders filled (contains the database password)').argument('<name>', 'job name').action(jobsRender);
+
+  const stack = program.command('stack').description('Run the local engines: PostgreSQL, Kafka (KRaft), Kafka Connect with Debezium and a Flink session cluster with its SQL gateway (unless DATABASE_URL, KAFKA_BROKERS, CONNECT_URL, FLINK_REST_URL, FLINK_SQL_GATEWAY_URL are set)');
   stack.command('up').description('Fetch the engines once (Maven Central, user cache), then start what is not running (idempotent)').option('--json', 'machine-readable output').action(stackUp);
   stack.command('down').description('Stop every engine the stack started and check that none is left').action(stackDown);
   stack.command('status').description("Show each engine's health, pid and ports").option('--json', 'machine-readable output').action(stackStatus);
   stack
     .command('logs')
-    .description('Print the end of an engine log (postgres, kafka or connect)')
-    .argument('<engine>', 'postgres, kafka or connect')
+    .description('Print the end of an engine log')
+    .argument('<engine>', 'postgres, kafka, connect, flink-jobmanager, flink-taskmanager or flink-sql-gateway')
     .addOption(new Option('--lines <n>', 'lines to print').argParser(intIn(0, 100_000)).default(50))
     .option('--follow', 'keep printing new lines until Ctrl-C')
     .action(stackLogs);

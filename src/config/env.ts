@@ -45,9 +45,17 @@ const schema = z.object({
   FLINK_SQL_GATEWAY_PORT: intString('FLINK_SQL_GATEWAY_PORT', 1024, 65535).default(8084),
   FLINK_RPC_PORT: intString('FLINK_RPC_PORT', 1024, 65520).default(6123),
   FLINK_JM_MEMORY: z.string().regex(/^\d+[mg]$/, 'FLINK_JM_MEMORY must look like 768m or 1g').default('768m'),
-  FLINK_TM_MEMORY: z.string().regex(/^\d+[mg]$/, 'FLINK_TM_MEMORY must look like 1024m or 2g').default('1024m'),
+  FLINK_TM_MEMORY: z.string().regex(/^\d+[mg]$/, 'FLINK_TM_MEMORY must look like 1536m or 2g').default('1536m'),
   FLINK_TM_SLOTS: intString('FLINK_TM_SLOTS', 1, 64).default(4),
   FLINK_GATEWAY_HEAP: z.string().regex(/^\d+[mg]$/, 'FLINK_GATEWAY_HEAP must look like 384m or 1g').default('384m'),
+  FLINK_WATERMARK_DELAY_MS: intString('FLINK_WATERMARK_DELAY_MS', 0, 600000).default(500),
+  FRAUD_VELOCITY_MAX_ORDERS: intString('FRAUD_VELOCITY_MAX_ORDERS', 1, 1000).default(5),
+  FRAUD_HIGH_VALUE: z.string().regex(/^\d+(\.\d{1,2})?$/, 'FRAUD_HIGH_VALUE must be an amount like 2000 or 1999.99').transform(Number).default(2000),
+  FRAUD_BURST_COUNT: intString('FRAUD_BURST_COUNT', 2, 1000).default(3),
+  FRAUD_BURST_WINDOW_SECONDS: intString('FRAUD_BURST_WINDOW_SECONDS', 1, 86400).default(300),
+  REVENUE_WINDOW_SECONDS: intString('REVENUE_WINDOW_SECONDS', 1, 86400).default(60),
+  TOP_PRODUCTS_N: intString('TOP_PRODUCTS_N', 1, 100).default(10),
+  ALERT_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'ALERT_WEBHOOK_URL must start with http:// or https://').optional(),
   RTREC_ENGINE_CACHE: z.string().min(1).optional(),
   CDC_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'CDC_TOPIC_PREFIX may contain letters, digits, _ and -').default('shop'),
   GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(16),
@@ -85,6 +93,17 @@ export interface Config {
     taskManagerMemory: string;
     slots: number;
     gatewayHeap: string;
+  };
+  /** Settings of the Flink jobs in flink/ (their `${...}` placeholders) and of the alert webhook. */
+  jobs: {
+    watermarkDelayMs: number;
+    fraudVelocityMaxOrders: number;
+    fraudHighValue: number;
+    fraudBurstCount: number;
+    fraudBurstWindowSeconds: number;
+    revenueWindowSeconds: number;
+    topN: number;
+    alertWebhookUrl: string | undefined;
   };
   /** Where Maven artifacts of the JVM engines are cached, shared by every clone (user-level). */
   engineCache: string;
@@ -126,6 +145,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       taskManagerMemory: e.FLINK_TM_MEMORY,
       slots: e.FLINK_TM_SLOTS,
       gatewayHeap: e.FLINK_GATEWAY_HEAP,
+    },
+    jobs: {
+      watermarkDelayMs: e.FLINK_WATERMARK_DELAY_MS,
+      fraudVelocityMaxOrders: e.FRAUD_VELOCITY_MAX_ORDERS,
+      fraudHighValue: e.FRAUD_HIGH_VALUE,
+      fraudBurstCount: e.FRAUD_BURST_COUNT,
+      fraudBurstWindowSeconds: e.FRAUD_BURST_WINDOW_SECONDS,
+      revenueWindowSeconds: e.REVENUE_WINDOW_SECONDS,
+      topN: e.TOP_PRODUCTS_N,
+      alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     },
     engineCache: resolve(e.RTREC_ENGINE_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rtrec', 'engines')),
     cdc: { topicPrefix: e.CDC_TOPIC_PREFIX },

@@ -82,6 +82,9 @@ export class EmbeddedPostgres {
           '-c wal_level=logical',
           '-c max_wal_senders=10',
           '-c max_replication_slots=10',
+          // Commit times of rows (pg_xact_commit_timestamp): the ground truth that Flink's event time (Debezium's
+          // source.ts_ms, the commit time) is checked against.
+          '-c track_commit_timestamp=on',
           '-c max_connections=200',
           '-c shared_buffers=256MB',
           // Bulk back-fills write GBs of WAL; fewer forced checkpoints keep them fast.

@@ -1,0 +1,71 @@
+import { loadConfig } from '../../config/env.js';
+import { ensureDatabaseUrl, migrate } from '../../database/database.js';
+import { AppError } from '../../errors.js';
+import { createJobManager } from '../../flink/jobs.js';
+import { createLogger } from '../../logging/logger.js';
+import { print, printTable } from '../output.js';
+
+async function jobsFromEnv() {
+  const config = loadConfig();
+  const url = await ensureDatabaseUrl(config);
+  return { config, url, jobs: createJobManager(config, url, createLogger(config.logLevel, { component: 'jobs' })) };
+}
+
+/** `rtrec jobs deploy [name] [--all]`: submits the job(s) of flink/ unless a copy is already running. */
+export async function jobsDeploy(name: string | undefined, options: { all?: boolean; fresh?: boolean }): Promise<void> {
+  if (!name && !options.all) throw new AppError('BAD_USER_INPUT', 'Name a job (e.g. `npx rtrec jobs deploy fraud-detection`) or pass --all.');
+  if (name && options.all) throw new AppError('BAD_USER_INPUT', 'Give either a job name or --all, not both.');
+  const { url, jobs } = await jobsFromEnv();
+  // The jobs write their results into tables of the shop database.
+  await migrate(url);
+  const names = name ? [name] : jobs.definitions().map((d) => d.name);
+  for (const job of names) {
+    const outcome = await jobs.deploy(job, { fresh: options.fresh });
+    print(`${outcome.name}: ${outcome.outcome} (job ${outcome.jobId}${outcome.resumedFrom ? `, resumed from ${outcome.resumedFrom}` : ''})`);
+  }
+}
+
+/** `rtrec jobs list`: state, uptime, records in/out and last checkpoint of each job. */
+export async function jobsList(options: { json?: boolean }): Promise<void> {
+  const { jobs } = await jobsFromEnv();
+  const list = await jobs.list();
+  if (options.json) return print(JSON.stringify({ jobs: list }));
+  printTable(
+    list.map((j) => ({
+      job: j.name,
+      state: j.state,
+      uptime: j.uptimeMs === undefined ? '' : formatDuration(j.uptimeMs),
+      'records in': j.recordsIn ?? '',
+      'records out': j.recordsOut ?? '',
+      lag: j.lag ?? '',
+      'late dropped': j.lateDropped ?? '',
+      'last checkpoint': j.lastCheckpoint ? `#${j.lastCheckpoint.id} ${j.lastCheckpoint.at}` : '',
+      'flink job id': j.jobId ?? '',
+    })),
+  );
+}
+
+/** `rtrec jobs cancel <name>`: cancels the running job, keeping its checkpoint for the next deploy. */
+export async function jobsCancel(name: string): Promise<void> {
+  const { jobs } = await jobsFromEnv();
+  const cancelled = await jobs.cancel(name);
+  if (!cancelled) {
+    print(`${name}: not running`);
+    return;
+  }
+  print(`${cancelled.name}: cancelled (job ${cancelled.jobId}); \`npx rtrec jobs deploy ${cancelled.name}\` resumes from its last checkpoint`);
+}
+
+/** `rtrec jobs render <name>`: the statements as they would be sent to the SQL gateway. */
+export async function jobsRender(name: string): Promise<void> {
+  const config = loadConfig();
+  const { jobs } = { jobs: createJobManager(config, config.databaseUrl ?? (await ensureDatabaseUrl(config)), createLogger('silent')) };
+  for (const statement of jobs.render(name)) print(`${statement};\n`);
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s % 60}s` : `${s}s`;
+}

@@ -1,0 +1,157 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '../errors.js';
+
+/** A statement's result rows as the SQL gateway returns them (JSON row format). */
+export interface StatementResult {
+  columns: string[];
+  rows: unknown[][];
+  /** Set for INSERT / EXECUTE STATEMENT SET once the job is submitted. */
+  jobId?: string;
+}
+
+interface ResultPage {
+  resultType: 'NOT_READY' | 'PAYLOAD' | 'EOS';
+  results?: { columns?: { name: string }[]; data?: { kind: string; fields: unknown[] }[] };
+  nextResultUri?: string;
+  jobID?: string;
+}
+
+/** The Flink SQL gateway's REST API (v1): sessions and statements. */
+export class SqlGateway {
+  constructor(readonly url: string) {}
+
+  async openSession(name: string, properties: Record<string, string> = {}): Promise<string> {
+    const body = (await this.request('POST', '/v1/sessions', { sessionName: name, properties })) as { sessionHandle: string };
+    return body.sessionHandle;
+  }
+
+  async closeSession(session: string): Promise<void> {
+    await this.request('DELETE', `/v1/sessions/${session}`).catch(() => undefined);
+  }
+
+  /** Runs one statement (no trailing ';') and reads its whole result; SQL errors come back as FLINK_SQL_ERROR. */
+  async execute(session: string, statement: string, timeoutMs = 120_000): Promise<StatementResult> {
+    const { operationHandle } = (await this.request('POST', `/v1/sessions/${session}/statements`, { statement })) as { operationHandle: string };
+    let uri = `/v1/sessions/${session}/operations/${operationHandle}/result/0?rowFormat=JSON`;
+    const result: StatementResult = { columns: [], rows: [] };
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const page = (await this.request('GET', uri)) as ResultPage;
+      if (page.jobID) result.jobId = page.jobID;
+      if (page.results?.columns?.length) result.columns = page.results.columns.map((c) => c.name);
+      for (const row of page.results?.data ?? []) result.rows.push(row.fields);
+      if (page.resultType === 'EOS' || !page.nextResultUri) break;
+      // A job-submitting statement has its answer (the job id) once the first payload arrives.
+      if (result.jobId && result.rows.length > 0) break;
+      if (Date.now() > deadline) throw new AppError('FLINK_UNAVAILABLE', `The SQL gateway did not finish the statement in ${timeoutMs / 1000} s.`);
+      if (page.resultType === 'NOT_READY') await sleep(100);
+      uri = page.nextResultUri;
+    }
+    await this.request('DELETE', `/v1/sessions/${session}/operations/${operationHandle}/close`).catch(() => undefined);
+    return result;
+  }
+
+  private async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(60_000),
+      });
+    } catch (error) {
+      throw new AppError('FLINK_UNAVAILABLE', `The Flink SQL gateway does not answer at ${this.url} (${(error as Error).message}): start it with \`npx rtrec stack up\` or set FLINK_SQL_GATEWAY_URL.`);
+    }
+    const text = await response.text();
+    if (!response.ok) throw new AppError('FLINK_SQL_ERROR', gatewayError(text) || `${method} ${path} → HTTP ${response.status}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+}
+
+/**
+ * The gateway wraps the planner's message in layers of Java stack traces; the useful line is the
+ * innermost "Caused by" (or a SqlValidatorException / ParseException line).
+ */
+export function gatewayError(body: string): string {
+  let errors: string[];
+  try {
+    errors = ((JSON.parse(body) as { errors?: string[] }).errors ?? []).map(String);
+  } catch {
+    return body.slice(0, 500);
+  }
+  const text = errors.join('\n');
+  const lines = text.split('\n').map((l) => l.trim());
+  const causes = lines.filter((l) => l.startsWith('Caused by:')).map((l) => l.replace(/^Caused by:\s*/, '').replace(/^[\w.$]+(Exception|Error):\s*/, ''));
+  const message = causes.at(-1) ?? lines.find((l) => /Exception:/.test(l))?.replace(/^[\w.$]+(Exception|Error):\s*/, '') ?? lines[0] ?? '';
+  return message.slice(0, 1000);
+}
+
+/** A job as the JobManager's REST API lists it, with the figures `jobs list` shows. */
+export interface FlinkJob {
+  id: string;
+  name: string;
+  state: string;
+  startTime: number;
+  durationMs: number;
+}
+
+/** The JobManager's REST API: jobs, their metrics and checkpoints, cancel. */
+export class FlinkRest {
+  constructor(readonly url: string) {}
+
+  async jobs(): Promise<FlinkJob[]> {
+    const body = (await this.get('/jobs/overview')) as { jobs: { jid: string; name: string; state: string; 'start-time': number; duration: number }[] };
+    return body.jobs.map((j) => ({ id: j.jid, name: j.name, state: j.state, startTime: j['start-time'], durationMs: j.duration }));
+  }
+
+  /**
+   * Records read from the sources (the source operators' numRecordsOut), records written to the sinks
+   * (what the sink tasks received) and the Kafka consumer lag of the sources, summed over subtasks.
+   */
+  async records(jobId: string): Promise<{ in: number; out: number; lag: number; lateDropped: number }> {
+    const body = (await this.get(`/jobs/${jobId}`)) as { vertices: { id: string; name: string; metrics: { 'read-records': number } }[] };
+    let recordsIn = 0;
+    let lag = 0;
+    let lateDropped = 0;
+    for (const vertex of body.vertices) {
+      const base = `/jobs/${jobId}/vertices/${vertex.id}/subtasks/metrics`;
+      const names = ((await this.get(base)) as { id: string }[]).map((m) => m.id);
+      const wanted = names.filter((n) => /^Source__.*\.numRecordsOut$/.test(n) || /records-lag-max$/.test(n) || /numLateRecordsDropped$/.test(n));
+      if (wanted.length === 0) continue;
+      const values = (await this.get(`${base}?get=${wanted.map(encodeURIComponent).join(',')}&agg=sum`)) as { id: string; sum: number }[];
+      for (const v of values) {
+        if (/numRecordsOut$/.test(v.id)) recordsIn += v.sum;
+        else if (/records-lag-max$/.test(v.id)) lag += Number.isFinite(v.sum) ? Math.max(0, v.sum) : 0;
+        else lateDropped += v.sum;
+      }
+    }
+    const out = body.vertices.filter((v) => /Sink|Writer/.test(v.name)).reduce((n, v) => n + (v.metrics['read-records'] ?? 0), 0);
+    return { in: recordsIn, out, lag, lateDropped };
+  }
+
+  /** The latest completed checkpoint: its id, time and external path (to resume from it). */
+  async lastCheckpoint(jobId: string): Promise<{ id: number; at: number; path: string } | undefined> {
+    const body = (await this.get(`/jobs/${jobId}/checkpoints`)) as { latest?: { completed?: { id: number; latest_ack_timestamp: number; external_path: string } | null } };
+    const completed = body.latest?.completed;
+    return completed ? { id: completed.id, at: completed.latest_ack_timestamp, path: completed.external_path } : undefined;
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    const response = await fetch(`${this.url}/jobs/${jobId}?mode=cancel`, { method: 'PATCH', signal: AbortSignal.timeout(10_000) }).catch((error: Error) => {
+      throw new AppError('FLINK_UNAVAILABLE', `The Flink JobManager does not answer at ${this.url} (${error.message}).`);
+    });
+    if (!response.ok && response.status !== 202) throw new AppError('FLINK_SQL_ERROR', `Cancelling job ${jobId} failed: HTTP ${response.status} ${await response.text()}`);
+  }
+
+  private async get(path: string): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+    } catch (error) {
+      throw new AppError('FLINK_UNAVAILABLE', `The Flink JobManager does not answer at ${this.url} (${(error as Error).message}): start it with \`npx rtrec stack up\` or set FLINK_REST_URL.`);
+    }
+    if (!response.ok) throw new AppError('FLINK_UNAVAILABLE', `GET ${this.url}${path} → HTTP ${response.status}`);
+    return response.json();
+  }
+}

@@ -1,0 +1,272 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Config } from '../config/env.js';
+import { createKafka, ensureTopics, withKafka } from '../cdc/kafka.js';
+import { connectionFields } from '../database/url.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { projectRoot } from '../paths.js';
+import { FlinkRest, SqlGateway, type FlinkJob } from './gateway.js';
+
+/** The checked-in jobs: one Flink SQL file per job in flink/, the job named after the file. */
+export const JOBS_DIR = join(projectRoot, 'flink');
+/** Running job names carry this prefix, so `jobs list` and idempotent deploys can tell ours from others. */
+export const JOB_PREFIX = 'rtrec-';
+
+/** Job states in which a job counts as deployed: a second copy must not be started. */
+const ACTIVE = new Set(['INITIALIZING', 'CREATED', 'RUNNING', 'RESTARTING', 'FAILING', 'CANCELLING', 'RECONCILING']);
+
+export interface JobDefinition {
+  name: string;
+  file: string;
+}
+
+export function jobDefinitions(dir = JOBS_DIR): JobDefinition[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => ({ name: basename(f, '.sql'), file: join(dir, f) }));
+}
+
+/** Values for the `${name}` placeholders of the job files, from the configuration in use. */
+export function jobPlaceholders(config: Config, databaseUrl: string): Record<string, string> {
+  const db = connectionFields(databaseUrl);
+  const jobs = config.jobs;
+  return {
+    'kafka.brokers': config.kafka.brokers.join(','),
+    'topic.prefix': config.cdc.topicPrefix,
+    'jdbc.url': `jdbc:postgresql://${db.host}:${db.port}/${db.database}`,
+    'jdbc.user': db.user,
+    'jdbc.password': db.password,
+    'watermark.delay': (jobs.watermarkDelayMs / 1000).toFixed(3),
+    'fraud.velocity.max_orders': String(jobs.fraudVelocityMaxOrders),
+    'fraud.high_value': jobs.fraudHighValue.toFixed(2),
+    'fraud.burst.count': String(jobs.fraudBurstCount),
+    'fraud.burst.window_seconds': String(jobs.fraudBurstWindowSeconds),
+    'fraud.burst.window': dayToSecond(jobs.fraudBurstWindowSeconds),
+    'revenue.window_seconds': String(jobs.revenueWindowSeconds),
+    'revenue.window': dayToSecond(jobs.revenueWindowSeconds),
+    'top.n': String(jobs.topN),
+  };
+}
+
+/**
+ * A duration as the body of a Flink `INTERVAL '…' DAY TO SECOND` literal: `INTERVAL '300' SECOND` is
+ * refused (the default SECOND precision is 2 digits, and Flink supports no other), `'0 00:05:00'` is not.
+ */
+export function dayToSecond(seconds: number): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${Math.floor(seconds / 86400)} ${pad(Math.floor((seconds % 86400) / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(seconds % 60)}`;
+}
+
+/**
+ * Fills the placeholders and splits a job file into statements: comments removed, split on `;` outside
+ * quotes, an `EXECUTE STATEMENT SET BEGIN ... END` block kept whole. Every problem names the file and line.
+ */
+export function renderJob(file: string, placeholders: Record<string, string>, text = readFileSync(file, 'utf8')): string[] {
+  const unknown = new Set<string>();
+  const lines = text.split('\n');
+  const filled = lines
+    .map((line, index) =>
+      // Comments may mention placeholders (documentation); they are dropped below anyway.
+      line.trimStart().startsWith('--') ? line : line.replace(/\$\{([\w.]+)\}/g, (_, key: string) => {
+        const value = placeholders[key];
+        if (value === undefined) unknown.add(`\${${key}} (line ${index + 1})`);
+        return value ?? '';
+      }),
+    )
+    .join('\n');
+  if (unknown.size > 0) {
+    throw new AppError('BAD_USER_INPUT', `${file}: unknown placeholder ${[...unknown].join(', ')}. Known: ${Object.keys(placeholders).map((k) => `\${${k}}`).join(', ')}.`);
+  }
+  const statements: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  let inSet = false;
+  for (let i = 0; i < filled.length; i++) {
+    const c = filled[i]!;
+    if (quote) {
+      current += c;
+      if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '-' && filled[i + 1] === '-') {
+      while (i < filled.length && filled[i] !== '\n') i++;
+      current += '\n';
+      continue;
+    }
+    if (c === "'" || c === '`' || c === '"') {
+      quote = c;
+      current += c;
+      continue;
+    }
+    if (c === ';') {
+      const statement = current.trim();
+      if (/^EXECUTE\s+STATEMENT\s+SET\s+BEGIN\b/i.test(statement) && !/\bEND$/i.test(statement)) {
+        inSet = true;
+        current += ';';
+        continue;
+      }
+      if (statement) statements.push(statement);
+      current = '';
+      inSet = false;
+      continue;
+    }
+    current += c;
+  }
+  if (quote) throw new AppError('BAD_USER_INPUT', `${file}: unterminated ${quote} quote.`);
+  if (inSet || /^EXECUTE\s+STATEMENT\s+SET/i.test(current.trim())) throw new AppError('BAD_USER_INPUT', `${file}: EXECUTE STATEMENT SET BEGIN ... without a closing END;`);
+  if (current.trim()) statements.push(current.trim());
+  const jobs = statements.filter(submitsJob);
+  if (jobs.length !== 1) {
+    throw new AppError('BAD_USER_INPUT', `${file}: a job file must end in exactly one INSERT INTO or EXECUTE STATEMENT SET (found ${jobs.length}); put each job in its own file.`);
+  }
+  if (!submitsJob(statements.at(-1)!)) throw new AppError('BAD_USER_INPUT', `${file}: the INSERT INTO / EXECUTE STATEMENT SET must be the last statement.`);
+  return statements;
+}
+
+function submitsJob(statement: string): boolean {
+  return /^(INSERT\s+INTO|EXECUTE\s+STATEMENT\s+SET|EXECUTE\s+INSERT)/i.test(statement);
+}
+
+export interface JobStatus {
+  name: string;
+  jobId?: string;
+  state: string;
+  uptimeMs?: number;
+  recordsIn?: number;
+  recordsOut?: number;
+  /** Kafka consumer lag of the sources (records not yet read). */
+  lag?: number;
+  /** Changes that arrived after the watermark had passed their window (the late-data policy drops them). */
+  lateDropped?: number;
+  lastCheckpoint?: { id: number; at: string };
+  file?: string;
+}
+
+export interface DeployOutcome {
+  name: string;
+  outcome: 'deployed' | 'already running';
+  jobId: string;
+  /** The checkpoint the new job resumed from, when an earlier run of the job left one. */
+  resumedFrom?: string;
+}
+
+/** Deploys, lists and cancels the jobs of flink/ through the SQL gateway and the JobManager's REST API. */
+export function createJobManager(config: Config, databaseUrl: string, logger: Logger, dir = JOBS_DIR) {
+  const gateway = new SqlGateway(config.flink.gatewayUrl);
+  const rest = new FlinkRest(config.flink.restUrl);
+  const definitions = () => jobDefinitions(dir);
+
+  const definition = (name: string): JobDefinition => {
+    const found = definitions().find((d) => d.name === name || `${JOB_PREFIX}${d.name}` === name);
+    if (!found) throw new AppError('BAD_USER_INPUT', `No job '${name}' in ${dir}: choose one of ${definitions().map((d) => d.name).join(', ') || '(none)'}.`);
+    return found;
+  };
+
+  /** The newest completed checkpoint of an earlier, finished run of the job: where a redeploy resumes. */
+  const resumePoint = async (jobName: string, jobs: FlinkJob[]): Promise<string | undefined> => {
+    const earlier = jobs.filter((j) => j.name === jobName && (j.state === 'CANCELED' || j.state === 'FAILED')).sort((a, b) => b.startTime - a.startTime);
+    for (const job of earlier) {
+      const checkpoint = await rest.lastCheckpoint(job.id).catch(() => undefined);
+      if (checkpoint?.path && existsSync(checkpoint.path.replace(/^file:/, ''))) return checkpoint.path;
+    }
+    return undefined;
+  };
+
+  return {
+    definitions,
+
+    render(name: string): string[] {
+      const d = definition(name);
+      return renderJob(d.file, jobPlaceholders(config, databaseUrl));
+    },
+
+    /** Submits a job unless a copy of it is active; every statement runs in a fresh gateway session. */
+    async deploy(name: string, options: { fresh?: boolean } = {}): Promise<DeployOutcome> {
+      const d = definition(name);
+      const statements = renderJob(d.file, jobPlaceholders(config, databaseUrl));
+      const jobName = `${JOB_PREFIX}${d.name}`;
+      const jobs = await rest.jobs();
+      const active = jobs.find((j) => j.name === jobName && ACTIVE.has(j.state));
+      if (active) return { name: d.name, outcome: 'already running', jobId: active.id };
+      const resumedFrom = options.fresh ? undefined : await resumePoint(jobName, jobs);
+      // Flink's Kafka source fails the job on a topic that does not exist yet (a table without changes so far).
+      const topics = statements.flatMap((s) => [...s.matchAll(/'topic'\s*=\s*'([^']+)'/g)].map((m) => m[1]!));
+      const created = await withKafka(config, () => ensureTopics(createKafka(config, 'rtrec-jobs'), topics));
+      if (created.length) logger.info({ job: jobName, topics: created }, 'created topics the job reads or writes');
+      const session = await gateway.openSession(jobName, { 'execution.runtime-mode': 'streaming' });
+      try {
+        const settings = [`SET 'pipeline.name' = '${jobName}'`, ...(resumedFrom ? [`SET 'execution.savepoint.path' = '${resumedFrom}'`] : [])];
+        for (const statement of settings) await gateway.execute(session, statement);
+        let jobId: string | undefined;
+        for (const [index, statement] of statements.entries()) {
+          try {
+            const result = await gateway.execute(session, statement);
+            jobId = result.jobId ?? jobId;
+          } catch (error) {
+            if (error instanceof AppError && error.code === 'FLINK_SQL_ERROR') {
+              const head = statement.split('\n').find((l) => l.trim())!.trim().slice(0, 80);
+              throw new AppError('FLINK_SQL_ERROR', `${d.file}: statement ${index + 1} (${head}…) was rejected by Flink: ${error.message}`);
+            }
+            throw error;
+          }
+        }
+        if (!jobId) throw new AppError('FLINK_SQL_ERROR', `${d.file}: Flink accepted the statements but returned no job id.`);
+        logger.info({ job: jobName, jobId, resumedFrom }, 'Flink job submitted');
+        return { name: d.name, outcome: 'deployed', jobId, resumedFrom };
+      } finally {
+        await gateway.closeSession(session);
+      }
+    },
+
+    /** Every job of ours the cluster knows (newest run per name), plus the defined ones never deployed. */
+    async list(): Promise<JobStatus[]> {
+      const jobs = (await rest.jobs()).filter((j) => j.name.startsWith(JOB_PREFIX)).sort((a, b) => b.startTime - a.startTime);
+      const latest = new Map<string, FlinkJob>();
+      for (const job of jobs) {
+        const name = job.name.slice(JOB_PREFIX.length);
+        const seen = latest.get(name);
+        if (!seen || (!ACTIVE.has(seen.state) && ACTIVE.has(job.state))) latest.set(name, job);
+      }
+      const statuses: JobStatus[] = [];
+      for (const d of definitions()) if (!latest.has(d.name)) statuses.push({ name: d.name, state: 'NOT DEPLOYED', file: d.file });
+      for (const [name, job] of latest) {
+        const [records, checkpoint] = await Promise.all([rest.records(job.id).catch(() => undefined), rest.lastCheckpoint(job.id).catch(() => undefined)]);
+        statuses.push({
+          name,
+          jobId: job.id,
+          state: job.state,
+          uptimeMs: ACTIVE.has(job.state) ? job.durationMs : undefined,
+          recordsIn: records?.in,
+          recordsOut: records?.out,
+          lag: records?.lag,
+          lateDropped: records?.lateDropped,
+          lastCheckpoint: checkpoint ? { id: checkpoint.id, at: new Date(checkpoint.at).toISOString() } : undefined,
+          file: definitions().find((d) => d.name === name)?.file,
+        });
+      }
+      return statuses.sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    /** Cancels the active run of a job; its last checkpoint stays so that the next deploy resumes from it. */
+    async cancel(name: string): Promise<{ name: string; jobId: string } | undefined> {
+      const jobName = name.startsWith(JOB_PREFIX) ? name : `${JOB_PREFIX}${name}`;
+      const active = (await rest.jobs()).find((j) => j.name === jobName && ACTIVE.has(j.state));
+      if (!active) {
+        if (!definitions().some((d) => `${JOB_PREFIX}${d.name}` === jobName)) definition(name);
+        return undefined;
+      }
+      await rest.cancel(active.id);
+      for (let i = 0; i < 100; i++) {
+        const state = (await rest.jobs()).find((j) => j.id === active.id)?.state;
+        if (state === 'CANCELED' || state === 'FAILED' || state === 'FINISHED') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return { name: jobName.slice(JOB_PREFIX.length), jobId: active.id };
+    },
+  };
+}
+
+export type JobManager = ReturnType<typeof createJobManager>;
