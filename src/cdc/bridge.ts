@@ -4,6 +4,7 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import { type ChangeEvent, PoisonMessageError, processMessage } from './envelope.js';
 import { ensureTopics } from './kafka.js';
+import { parseResult, RESULT_KINDS, resultKindOfTopic, resultTopic, type StreamResult } from './results.js';
 import { CDC_TABLES, type CdcTable, topicOf } from './tables.js';
 
 export interface CdcBridgeConfig {
@@ -15,6 +16,8 @@ export interface CdcBridgeDeps {
   logger: Logger;
   /** Called for every change, in commit order per table. */
   publish(event: ChangeEvent): void;
+  /** Called for every row the Flink jobs write to their output topics (alerts, revenue windows, rankings). */
+  publishResult?(result: StreamResult): void;
 }
 
 export interface BridgeReadiness {
@@ -42,7 +45,10 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
     connectionTimeout: 3000,
     retry: { initialRetryTime: 200, retries: 5 },
   });
-  const topics = Object.keys(CDC_TABLES).map((t) => topicOf(config.topicPrefix, t as CdcTable));
+  const topics = [
+    ...Object.keys(CDC_TABLES).map((t) => topicOf(config.topicPrefix, t as CdcTable)),
+    ...(deps.publishResult ? RESULT_KINDS.map((kind) => resultTopic(config.topicPrefix, kind)) : []),
+  ];
   const dlq = deadLetterTopic(config.topicPrefix);
   const state: BridgeReadiness = { connected: false, received: 0, poisoned: 0, lastMessageAt: null, lastError: null };
   let consumer: Consumer | undefined;
@@ -86,6 +92,13 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
         try {
+          const kind = resultKindOfTopic(config.topicPrefix, topic);
+          if (kind) {
+            const result = parseResult(kind, message.value);
+            state.received++;
+            deps.publishResult!(result);
+            return;
+          }
           const event = processMessage({ topic, value: message.value }, config.topicPrefix);
           if (!event) return;
           state.received++;

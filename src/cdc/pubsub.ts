@@ -1,8 +1,9 @@
 import { createPubSub } from 'graphql-yoga';
 import type { ChangeEvent } from './envelope.js';
+import type { ResultKind, StreamResult } from './results.js';
 import type { CdcTable } from './tables.js';
 
-type Channels = { [K in `change:${CdcTable}`]: [ChangeEvent] };
+type Channels = { [K in `change:${CdcTable}`]: [ChangeEvent] } & { [K in `result:${ResultKind}`]: [StreamResult] };
 
 /**
  * The in-process pubsub the CDC bridge publishes to and subscriptions read from (yoga's pluggable
@@ -13,6 +14,9 @@ export function createChangePubSub() {
   return {
     publish: (event: ChangeEvent) => pubsub.publish(`change:${event.table}`, event),
     subscribe: (table: CdcTable) => pubsub.subscribe(`change:${table}`),
+    /** Rows of the Flink jobs' output topics. */
+    publishResult: (result: StreamResult) => pubsub.publish(`result:${result.kind}`, result),
+    subscribeResult: (kind: ResultKind) => pubsub.subscribe(`result:${kind}`),
   };
 }
 

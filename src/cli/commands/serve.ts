@@ -1,6 +1,8 @@
 import { createAppContext, type AppContext } from '../../app/context.js';
 import { createCdcBridge, type CdcBridge } from '../../cdc/bridge.js';
 import { registerConnector } from '../../cdc/register.js';
+import { createAlertWebhook } from '../../cdc/webhook.js';
+import { createJobManager } from '../../flink/jobs.js';
 import { createLogger } from '../../logging/logger.js';
 import { ensureStack } from '../../stack/stack.js';
 import { createChangePubSub } from '../../cdc/pubsub.js';
@@ -40,7 +42,18 @@ async function startServer(options: ServeOptions): Promise<Running> {
   const http = await listen(app, config.server.host, config.server.port);
   let bridge: CdcBridge | undefined;
   if (options.cdc !== false) {
-    bridge = createCdcBridge({ brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix }, { logger: ctx.logger, publish: changes.publish });
+    const webhook = config.jobs.alertWebhookUrl ? createAlertWebhook(config.jobs.alertWebhookUrl, ctx.logger) : undefined;
+    bridge = createCdcBridge(
+      { brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix },
+      {
+        logger: ctx.logger,
+        publish: changes.publish,
+        publishResult: (result) => {
+          changes.publishResult(result);
+          webhook?.onResult(result);
+        },
+      },
+    );
     bridge.start();
   }
   return { ctx, http, simulations, bridge };
@@ -86,8 +99,8 @@ export interface DemoOptions extends ServeOptions {
 export async function demo(options: DemoOptions): Promise<void> {
   if (options.cdc !== false) {
     const config = loadConfig(process.env);
-    print('Starting Kafka and Kafka Connect with Debezium (the first run fetches them from Maven Central into the user cache)…');
-    await ensureStack(config, createLogger(config.logLevel), { kafka: true, connect: true });
+    print('Starting Kafka, Kafka Connect with Debezium and Flink (the first run fetches them from Maven Central into the user cache)…');
+    await ensureStack(config, createLogger(config.logLevel), { kafka: true, connect: true, flink: true });
   }
   const running = await startServer(options);
   const { ctx, simulations } = running;
@@ -101,6 +114,12 @@ export async function demo(options: DemoOptions): Promise<void> {
     const { definition } = await registerConnector(ctx.config);
     print(`Change data capture: connector ${definition.name} RUNNING → Kafka ${ctx.config.kafka.brokers.join(',')} topics ${ctx.config.cdc.topicPrefix}.public.<table>`);
     print('  try in GraphiQL: subscription { customerChanged { operation before { firstName } after { firstName } latencyMs } }');
+    const jobs = createJobManager(ctx.config, ctx.databaseUrl, ctx.logger);
+    for (const definition of jobs.definitions()) {
+      const outcome = await jobs.deploy(definition.name);
+      print(`Flink job ${definition.name}: ${outcome.outcome}${outcome.resumedFrom ? ' (resumed from its last checkpoint)' : ''}`);
+    }
+    print(`  Flink web UI ${ctx.config.flink.restUrl}; try: subscription { fraudAlert { rule detail amount } } or { revenueUpdated { windowStart revenue orderCount } }`);
   }
   printUrls(running.http.url);
   if (options.simulate) {

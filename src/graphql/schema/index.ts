@@ -5,5 +5,6 @@ import './models.js';
 import './storefront.js';
 import './admin.js';
 import './subscriptions.js';
+import './analytics.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
