@@ -7,13 +7,13 @@
  *   npm run bench:cdc -- --seconds 10 --fanout 10000 [--fanout-only]   # plus the fan-out run
  *
  * It brings up the local stack (`rtrec stack up`), registers the connector, and starts `rtrec serve` in
- * its own process; everything shares this machine's cores, clients included.
+ * its own process. The subscribers run in `--client-procs` (default 2) child processes of their own
+ * (bench/subscribers.ts), so the server's event loop serves only the server; the cores are still shared.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createClient } from 'graphql-ws';
 import pg from 'pg';
-import WebSocket from 'ws';
 import { createPool } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
 
@@ -24,6 +24,8 @@ const flag = (name: string, fallback: number) => {
 };
 const seconds = flag('seconds', 10);
 const fanout = flag('fanout', 0);
+// Subscriber processes: apart from the server, so its event loop is not the clients' too.
+const clientProcs = flag('client-procs', 2);
 const BIN = join(projectRoot, 'bin', 'rtrec.js');
 
 function cli(argv: string[]): Promise<string> {
@@ -39,7 +41,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : Number.NaN;
 }
 
-async function startServer(): Promise<{ ws: string; stop: () => Promise<void> }> {
+interface Server {
+  ws: string;
+  pid: number | undefined;
+  stop: () => Promise<void>;
+}
+
+async function startServer(): Promise<Server> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -50,7 +58,7 @@ async function startServer(): Promise<{ ws: string; stop: () => Promise<void> }>
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
-  return { ws: url, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+  return { ws: url, pid: child.pid, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
 }
 
 interface Run {
@@ -60,54 +68,116 @@ interface Run {
   delivered: number;
   expected: number;
   elapsedS: number;
+  /** CPU time / wall time over the run, for the server process and for all client processes together. */
+  serverCpu: number;
+  clientCpu: number;
+}
+
+const CLOCK_TICKS = 100;
+
+/** utime + stime of a process in ms, from /proc (Linux); NaN where that is not readable. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Report {
+  delivered: number;
+  lastDelivery: number;
+  latencies: number[];
+}
+
+/** The subscribers of one run, spread over child processes (bench/subscribers.ts) apart from the server. */
+async function startSubscribers(wsUrl: string, subscribers: number) {
+  const procs = Math.min(clientProcs, subscribers);
+  const sampleEvery = subscribers <= 100 ? 1 : Math.ceil(subscribers / 100);
+  const children = Array.from({ length: procs }, (_, i) => {
+    const count = Math.floor(subscribers / procs) + (i < subscribers % procs ? 1 : 0);
+    return fork(join(projectRoot, 'bench', 'subscribers.ts'), [wsUrl, String(count), String(sampleEvery)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  });
+  const request = (child: ChildProcess, type: string) => new Promise<Report>((resolve) => {
+    child.once('message', (m: Report) => resolve(m));
+    child.send({ type });
+  });
+  const ready = Promise.all(children.map((child) => new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`subscriber process exited ${code}`)));
+  })));
+  try {
+    await Promise.race([ready, new Promise((_, reject) => setTimeout(() => reject(new Error('subscribers did not all connect within 120 s')), 120_000).unref())]);
+  } catch (error) {
+    for (const child of children) child.kill();
+    throw error;
+  }
+  return {
+    cpuMs: () => children.reduce((sum, child) => sum + cpuMs(child.pid), 0),
+    reset: () => children.forEach((child) => child.send({ type: 'reset' })),
+    report: async (): Promise<Report> => {
+      const reports = await Promise.all(children.map((child) => request(child, 'report')));
+      return {
+        delivered: reports.reduce((sum, r) => sum + r.delivered, 0),
+        lastDelivery: Math.max(...reports.map((r) => r.lastDelivery)),
+        latencies: reports.flatMap((r) => r.latencies),
+      };
+    },
+    stop: () => Promise.all(children.map((child) => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.once('exit', () => { clearTimeout(timer); resolve(); });
+      child.send({ type: 'stop' });
+    }))),
+  };
 }
 
 /** Opens `subscribers` graphql-ws connections, writes `rate` committed changes/s for `seconds`, collects latencies. */
-async function measure(wsUrl: string, pool: pg.Pool, customerIds: number[], rate: number, subscribers: number): Promise<Run> {
-  const latencies: number[] = [];
-  let delivered = 0;
-  let lastDelivery = 0;
-  const clients = Array.from({ length: subscribers }, () => createClient({ url: wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 }));
-  const query = 'subscription { customerChanged { committedAt } }';
-  for (const [i, client] of clients.entries()) {
-    client.subscribe({ query }, {
-      next: (value) => {
-        const committed = Date.parse((value.data as { customerChanged: { committedAt: string } }).customerChanged.committedAt);
-        delivered++;
-        lastDelivery = performance.now();
-        // Sample latency from every subscriber when few, from a fixed subset when many.
-        if (subscribers <= 100 || i % Math.ceil(subscribers / 100) === 0) latencies.push(Date.now() - committed);
-      },
-      error: () => undefined,
-      complete: () => undefined,
+async function measure(server: Server, pool: pg.Pool, customerIds: number[], rate: number, subscribers: number): Promise<Run> {
+  const clients = await startSubscribers(server.ws, subscribers);
+  try {
+    // Connected is not yet subscribed: give the server time to register every subscription.
+    await new Promise((r) => setTimeout(r, 2000 + subscribers / 5));
+    clients.reset();
+    const total = rate * seconds;
+    const started = Date.now();
+    const cpuAtStart = { server: cpuMs(server.pid), clients: clients.cpuMs() };
+    let issued = 0;
+    // Open-loop writer: each change is its own committed transaction, paced to the target rate.
+    await new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * rate));
+        for (; issued < due; issued++) {
+          void pool.query('UPDATE customers SET updated_at = now() WHERE customer_id = $1', [customerIds[issued % customerIds.length]]);
+        }
+        if (issued >= total) {
+          clearInterval(tick);
+          resolve();
+        }
+      }, 5);
     });
+    const expected = total * subscribers;
+    const deadline = Date.now() + 30_000;
+    let report = await clients.report();
+    while (report.delivered < expected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      report = await clients.report();
+    }
+    // Throughput up to the last delivery: a server that falls behind delivers late, not faster.
+    const end = report.delivered > 0 ? report.lastDelivery : Date.now();
+    const wallMs = Date.now() - started;
+    return {
+      rate, subscribers, delivered: report.delivered, expected,
+      latencies: report.latencies.sort((a, b) => a - b),
+      elapsedS: (end - started) / 1000,
+      serverCpu: (cpuMs(server.pid) - cpuAtStart.server) / wallMs,
+      clientCpu: (clients.cpuMs() - cpuAtStart.clients) / wallMs,
+    };
+  } finally {
+    await clients.stop();
   }
-  await new Promise((r) => setTimeout(r, 2000 + subscribers));
-  latencies.length = 0;
-  delivered = 0;
-  const total = rate * seconds;
-  const started = performance.now();
-  let issued = 0;
-  // Open-loop writer: each change is its own committed transaction, paced to the target rate.
-  await new Promise<void>((resolve) => {
-    const tick = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-      for (; issued < due; issued++) {
-        void pool.query('UPDATE customers SET updated_at = now() WHERE customer_id = $1', [customerIds[issued % customerIds.length]]);
-      }
-      if (issued >= total) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 5);
-  });
-  const expected = total * subscribers;
-  const deadline = Date.now() + 30_000;
-  while (delivered < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  // Throughput up to the last delivery: a server that falls behind delivers late, not faster.
-  const elapsedS = (Math.max(lastDelivery, performance.now() - 1) - started) / 1000;
-  await Promise.all(clients.map((c) => c.dispose()));
-  return { rate, subscribers, latencies: latencies.sort((a, b) => a - b), delivered, expected, elapsedS };
 }
 
 function report(run: Run): void {
@@ -115,7 +185,8 @@ function report(run: Run): void {
   process.stdout.write(
     `${String(run.rate).padStart(5)}/s  ${String(run.subscribers).padStart(6)} subs  delivered ${run.delivered}/${run.expected}  ` +
       `p50 ${percentile(l, 50)} ms  p95 ${percentile(l, 95)} ms  p99 ${percentile(l, 99)} ms  max ${l.at(-1)} ms  ` +
-      `(${Math.round(run.delivered / run.elapsedS).toLocaleString('en')} msgs/s)\n`,
+      `(${Math.round(run.delivered / run.elapsedS).toLocaleString('en')} msgs/s)  ` +
+      `CPU server ${Math.round(run.serverCpu * 100)}%, clients ${Math.round(run.clientCpu * 100)}%\n`,
   );
 }
 
@@ -152,17 +223,17 @@ const { rows } = await pool.query<{ customer_id: number }>('SELECT customer_id F
 if (rows.length === 0) throw new Error('no customers: run `npx rtrec generate` first');
 const customerIds = rows.map((r) => r.customer_id);
 const server = await startServer();
-process.stdout.write(`\n## Commit → graphql-ws subscriber latency (${seconds} s per run; writer, PostgreSQL, Kafka, Connect, API and clients on one 2-core machine)\n`);
+process.stdout.write(`\n## Commit → graphql-ws subscriber latency (${seconds} s per run; writer, PostgreSQL, Kafka, Connect, API and ${clientProcs} client processes on one machine)\n`);
 try {
   if (!args.includes('--fanout-only')) {
     for (const subscribers of [1, 1000]) {
-      for (const rate of [100, 1000]) report(await measure(server.ws, pool, customerIds, rate, subscribers));
+      for (const rate of [100, 1000]) report(await measure(server, pool, customerIds, rate, subscribers));
     }
   }
   if (fanout > 0) {
     process.stdout.write(`\n## Fan-out: ${fanout} WebSocket subscribers on one server process\n`);
-    for (const rate of [1, 2, 5]) {
-      report(await measure(server.ws, pool, customerIds, rate, fanout));
+    for (const rate of [1, 2, 5, 6, 10]) {
+      report(await measure(server, pool, customerIds, rate, fanout));
       // Let the previous run's sockets finish closing before opening as many again.
       await new Promise((r) => setTimeout(r, 5000));
     }
