@@ -1,0 +1,281 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createCdcBridge, type CdcBridge } from '../../src/cdc/bridge.js';
+import { loadConfig } from '../../src/config/env.js';
+import { generateData } from '../../src/datagen/generate.js';
+import { createJobManager } from '../../src/flink/jobs.js';
+import { listen, type RunningServer } from '../../src/server/http.js';
+import { isAlive } from '../../src/stack/process.js';
+import { createTestApp, gql } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { pidListeningOn } from '../helpers/debian.js';
+
+/*
+ * The Flink jobs on the real engines the project starts (PostgreSQL → Debezium → Kafka → Flink →
+ * PostgreSQL/Kafka → GraphQL): each job's closed windows equal the same computation in SQL over the
+ * commit timestamps PostgreSQL recorded (track_commit_timestamp), also across a kill -9 of the
+ * TaskManager mid-stream; alerts reach a graphql-ws subscriber; a bad SQL file is named with its problem.
+ */
+
+const base = 30000 + Math.floor(Math.random() * 200) * 20;
+const ports = { kafka: base, controller: base + 1, connect: base + 2, flink: base + 3, gateway: base + 4, rpc: base + 5 };
+const prefix = 'flinktest';
+const REVENUE_WINDOW = 5;
+let dataDir: string;
+let env: Record<string, string>;
+let t: TestDatabase;
+let server: RunningServer;
+let bridge: CdcBridge;
+let client: Client;
+let app: ReturnType<typeof createTestApp>['app'];
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'rtrec-flink-'));
+  chmodSync(dataDir, 0o755);
+  t = await createTestDatabase('flink');
+  await generateData(t.pool, { categories: 3, products: 30, customers: 20, seed: 7 });
+  env = {
+    DATABASE_URL: t.url, RTREC_DATA_DIR: dataDir, CDC_TOPIC_PREFIX: prefix,
+    KAFKA_PORT: String(ports.kafka), KAFKA_CONTROLLER_PORT: String(ports.controller), CONNECT_PORT: String(ports.connect),
+    FLINK_PORT: String(ports.flink), FLINK_SQL_GATEWAY_PORT: String(ports.gateway), FLINK_RPC_PORT: String(ports.rpc),
+    KAFKA_HEAP: '384m', CONNECT_HEAP: '384m',
+    REVENUE_WINDOW_SECONDS: String(REVENUE_WINDOW), FLINK_WATERMARK_DELAY_MS: '200', FRAUD_HIGH_VALUE: '900', FRAUD_VELOCITY_MAX_ORDERS: '5',
+  };
+  const up = await runCli(['stack', 'up'], env, 900_000);
+  expect(up.code, up.stderr).toBe(0);
+  const registered = await runCli(['cdc', 'register'], env, 120_000);
+  expect(registered.code, registered.stderr).toBe(0);
+  const deployed = await runCli(['jobs', 'deploy', '--all'], env, 300_000);
+  expect(deployed.code, deployed.stderr).toBe(0);
+  expect(deployed.stdout).toMatch(/fraud-detection: deployed/);
+  expect(deployed.stdout).toMatch(/revenue-stats: deployed/);
+  expect(deployed.stdout).toMatch(/top-products: deployed/);
+
+  const test = createTestApp(t, env);
+  app = test.app;
+  bridge = createCdcBridge({ brokers: [`127.0.0.1:${ports.kafka}`], topicPrefix: prefix }, { logger: t.logger, publish: test.changes.publish, publishResult: test.changes.publishResult });
+  bridge.start();
+  server = await listen(test.app, '127.0.0.1', 0);
+  client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  for (let i = 0; i < 100 && !bridge.readiness().connected; i++) await new Promise((r) => setTimeout(r, 200));
+  expect(bridge.readiness().connected).toBe(true);
+}, 1_200_000);
+
+afterAll(async () => {
+  await client?.dispose();
+  await bridge?.stop();
+  await server?.close();
+  if (env) {
+    const down = await runCli(['stack', 'down'], env, 180_000);
+    expect(down.code, down.stderr).toBe(0);
+    for (const port of [ports.kafka, ports.connect, ports.flink, ports.gateway, ports.rpc]) expect(pidListeningOn(port), `port ${port} still open`).toBeUndefined();
+  }
+  await t?.drop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}, 300_000);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One order with its lines in one transaction, as the storefront writes them. */
+async function placeOrder(pool: pg.Pool, customerId: number, lines: { productId: number; quantity: number; price: number }[]): Promise<number> {
+  const db = await pool.connect();
+  try {
+    await db.query('BEGIN');
+    const total = lines.reduce((sum, l) => sum + l.price * l.quantity, 0);
+    const { rows } = await db.query<{ order_id: number }>("INSERT INTO orders (total_price, status, customer_id) VALUES ($1, 'pending', $2) RETURNING order_id", [total.toFixed(2), customerId]);
+    for (const l of lines) await db.query('INSERT INTO order_items (quantity, price, order_id, product_id) VALUES ($1, $2, $3, $4)', [l.quantity, l.price.toFixed(2), rows[0]!.order_id, l.productId]);
+    await db.query('COMMIT');
+    return rows[0]!.order_id;
+  } catch (error) {
+    await db.query('ROLLBACK');
+    throw error;
+  } finally {
+    db.release();
+  }
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(500);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+async function taskManagerPid(): Promise<number> {
+  const status = await runCli(['stack', 'status', '--json'], env);
+  const tm = (JSON.parse(status.stdout) as { engines: { engine: string; pid?: number }[] }).engines.find((e) => e.engine === 'flink-taskmanager');
+  return tm!.pid!;
+}
+
+describe('Flink jobs on the real stack', () => {
+  it('jobs deploy is idempotent and jobs list shows the running jobs', async () => {
+    const again = await runCli(['jobs', 'deploy', '--all'], env, 120_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.match(/already running/g)).toHaveLength(3);
+    const list = await runCli(['jobs', 'list', '--json'], env);
+    const jobs = (JSON.parse(list.stdout) as { jobs: { name: string; state: string }[] }).jobs;
+    expect(jobs.map((j) => [j.name, j.state])).toEqual([['fraud-detection', 'RUNNING'], ['revenue-stats', 'RUNNING'], ['top-products', 'RUNNING']]);
+  });
+
+  it('closed windows equal the same computation in SQL over the commit timestamps, across a kill -9 of the TaskManager', async () => {
+    const { rows: products } = await t.pool.query<{ product_id: number; price: string }>('SELECT product_id, price FROM products ORDER BY product_id');
+    // A fraud alert to receive live: subscribe before the history starts.
+    const alerts: any[] = [];
+    const unsubscribe = client.subscribe({ query: 'subscription { fraudAlert(rule: "high_value") { rule orderId amount detail } }' }, { next: (v) => alerts.push(v.data?.fraudAlert), error: () => undefined, complete: () => undefined });
+    await sleep(500);
+
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const started = Date.now();
+    // Run past the next minute boundary so that at least one 1-minute window closes, and at least 25 s.
+    const nextMinute = Math.ceil((Date.now() + 1000) / 60_000) * 60_000;
+    const until = Math.max(started + 25_000, nextMinute + 3_000);
+    let killed = false;
+    let restarted = false;
+    let velocityOrders: number[] = [];
+    let highValueOrder = 0;
+    let placed = 0;
+    while (Date.now() < until) {
+      const elapsed = Date.now() - started;
+      if (placed === 3) {
+        // Six orders by one customer in a few seconds: the 6th trips the velocity rule (more than 5 per minute).
+        for (let i = 0; i < 6; i++) velocityOrders.push(await placeOrder(t.pool, 20, [{ productId: products[0]!.product_id, quantity: 1, price: Number(products[0]!.price) }]));
+        velocityOrders = velocityOrders.slice(5);
+        highValueOrder = await placeOrder(t.pool, 19, [{ productId: products[1]!.product_id, quantity: 100, price: 10 }]);
+      }
+      const lines = Array.from({ length: 1 + Math.floor(random() * 3) }, () => {
+        const p = products[Math.floor(random() * products.length)]!;
+        return { productId: p.product_id, quantity: 1 + Math.floor(random() * 3), price: Number(p.price) };
+      });
+      await placeOrder(t.pool, 1 + Math.floor(random() * 18), lines);
+      placed++;
+      if (!killed && elapsed > 8_000) {
+        process.kill(await taskManagerPid(), 'SIGKILL');
+        killed = true;
+      }
+      if (killed && !restarted && elapsed > 12_000) {
+        const up = await runCli(['stack', 'up'], env, 180_000);
+        expect(up.code, up.stderr).toBe(0);
+        expect(up.stdout).toMatch(/flink-taskmanager: started/);
+        restarted = true;
+      }
+      await sleep(150);
+    }
+    expect(restarted).toBe(true);
+    const lastCommit = (await t.pool.query<{ at: Date }>('SELECT max(pg_xact_commit_timestamp(xmin)) AS at FROM orders')).rows[0]!.at.getTime();
+    // One more order after a pause moves the watermark past every window that ended before it.
+    await sleep(1500);
+    await placeOrder(t.pool, 1, [{ productId: products[2]!.product_id, quantity: 1, price: Number(products[2]!.price) }]);
+
+    // Revenue windows: every window that ended before the last commit of the history.
+    const { rows: truth } = await t.pool.query<{ window_start: Date; revenue: string; order_count: number }>(
+      `SELECT window_start, sum(total_price)::text AS revenue, count(*)::int AS order_count
+       FROM (SELECT total_price, to_timestamp(floor(extract(epoch FROM date_trunc('milliseconds', pg_xact_commit_timestamp(xmin))) / $1) * $1) AS window_start FROM orders) o
+       WHERE window_start + make_interval(secs => $1) <= $2::timestamptz
+       GROUP BY window_start ORDER BY window_start`,
+      [REVENUE_WINDOW, new Date(lastCommit)],
+    );
+    expect(truth.length).toBeGreaterThanOrEqual(4);
+    const flink = await poll('every closed revenue window', async () => {
+      const { rows } = await t.pool.query<{ window_start: Date; revenue: string; order_count: number }>('SELECT window_start, revenue::text, order_count FROM revenue_stats WHERE window_seconds = $1 AND window_start <= $2 ORDER BY window_start', [REVENUE_WINDOW, truth.at(-1)!.window_start]);
+      return rows.length >= truth.length ? rows : undefined;
+    });
+    expect(flink.map((r) => [r.window_start.toISOString(), r.revenue, r.order_count])).toEqual(truth.map((r) => [r.window_start.toISOString(), r.revenue, r.order_count]));
+
+    // Top products: the closed 1-minute windows, ranked by quantity and by revenue over all categories.
+    const topTruth = await t.pool.query<{ window_start: Date; ranked_by: string; rank: number; product_id: number; quantity: number; revenue: string }>(
+      `WITH sales AS (
+         SELECT date_trunc('minute', pg_xact_commit_timestamp(xmin)) AS window_start, product_id, sum(quantity)::int AS quantity, sum(price * quantity) AS revenue
+         FROM order_items GROUP BY 1, 2),
+       ranked AS (
+         SELECT window_start, 'quantity' AS ranked_by, row_number() OVER (PARTITION BY window_start ORDER BY quantity DESC, product_id)::int AS rank, product_id, quantity, revenue FROM sales
+         UNION ALL
+         SELECT window_start, 'revenue', row_number() OVER (PARTITION BY window_start ORDER BY revenue DESC, product_id)::int, product_id, quantity, revenue FROM sales)
+       SELECT window_start, ranked_by, rank, product_id, quantity, revenue::text FROM ranked
+       WHERE rank <= 10 AND window_start + interval '1 minute' <= $1 ORDER BY 1, 2, 3`,
+      [new Date(lastCommit)],
+    );
+    expect(topTruth.rows.length).toBeGreaterThan(0);
+    const lastWindow = topTruth.rows.at(-1)!.window_start;
+    const top = await poll('the closed 1-minute top-products windows', async () => {
+      const { rows } = await t.pool.query<{ window_start: Date; ranked_by: string; rank: number; product_id: number; quantity: number; revenue: string }>(
+        "SELECT window_start, ranked_by, rank, product_id, quantity, revenue::text FROM top_products WHERE window_size = '1m' AND category_id = 0 AND window_start <= $1 ORDER BY 1, 2, 3",
+        [lastWindow],
+      );
+      return rows.length >= topTruth.rows.length ? rows : undefined;
+    });
+    const key = (r: { window_start: Date; ranked_by: string; rank: number; product_id: number; quantity: number; revenue: string }) => `${r.window_start.toISOString()} ${r.ranked_by} #${r.rank} p${r.product_id} q${r.quantity} ${Number(r.revenue).toFixed(2)}`;
+    expect(top.map(key)).toEqual(topTruth.rows.map(key));
+
+    // Fraud: the velocity rule fired for the 6th rapid order, the high-value rule for the large one, in the table and live.
+    const { rows: fired } = await poll('the fraud alerts', async () => {
+      const result = await t.pool.query<{ alert_id: string }>('SELECT alert_id FROM fraud_alerts ORDER BY alert_id');
+      const ids = result.rows.map((r) => r.alert_id);
+      return ids.includes(`velocity:${velocityOrders[0]}`) && ids.includes(`high_value:${highValueOrder}`) ? result : undefined;
+    });
+    expect(fired.map((r) => r.alert_id)).not.toContain(`velocity:${velocityOrders[0]! - 1}`); // the 5th order was within the limit
+    await poll('the high_value alert on the subscription', async () => (alerts.some((a) => a?.orderId === highValueOrder) ? true : undefined), 30_000);
+    expect(alerts.find((a) => a?.orderId === highValueOrder)).toMatchObject({ rule: 'high_value', amount: '1000.00' });
+    unsubscribe();
+
+    // And through the GraphQL queries.
+    const response = await gql<any, any>(app, `{ revenueStats(window: ${REVENUE_WINDOW}, first: 3) { edges { node { windowStart revenue orderCount } } }
+      topProducts(window: ONE_MINUTE, by: REVENUE, first: 3) { edges { node { rank productId revenue product { name } } } }
+      fraudAlerts(rule: "velocity", customerId: 20, first: 5) { edges { node { orderId customerId order { customerId } } } } }`);
+    expect(response.errors).toBeUndefined();
+    expect(response.data.revenueStats.edges.length).toBe(3);
+    expect(response.data.topProducts.edges[0].node.rank).toBe(1);
+    expect(response.data.topProducts.edges[0].node.product.name).toEqual(expect.any(String));
+    expect(response.data.fraudAlerts.edges.map((e: any) => [e.node.orderId, e.node.order.customerId])).toEqual([[velocityOrders[0], 20]]);
+  }, 600_000);
+
+  it('jobs cancel keeps the checkpoint and a redeploy resumes from it', async () => {
+    await sleep(6000); // at least one checkpoint (every 5 s) after the last test's data
+    const cancelled = await runCli(['jobs', 'cancel', 'revenue-stats'], env, 120_000);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toMatch(/revenue-stats: cancelled/);
+    const redeployed = await runCli(['jobs', 'deploy', 'revenue-stats'], env, 120_000);
+    expect(redeployed.code, redeployed.stderr).toBe(0);
+    expect(redeployed.stdout).toMatch(/revenue-stats: deployed .*resumed from .*chk-\d+/);
+  }, 300_000);
+
+  it('a bad SQL file is refused with its name and Flink’s reason; bad names and placeholders are named too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtrec-badjobs-'));
+    try {
+      writeFileSync(join(dir, 'broken.sql'), "CREATE TABLE src (id INT) WITH ('connector' = 'datagen');\nINSERT INTO nowhere SELECT id FROM src;\n");
+      writeFileSync(join(dir, 'unknown.sql'), "INSERT INTO x SELECT * FROM y WHERE a = '${no.such}';\n");
+      const jobs = createJobManager(loadConfig(env), t.url, t.logger, dir);
+      await expect(jobs.deploy('broken')).rejects.toThrow(/broken\.sql: statement 2 \(INSERT INTO nowhere.*rejected by Flink: .*nowhere/s);
+      await expect(jobs.deploy('unknown')).rejects.toThrow(/unknown\.sql: unknown placeholder \$\{no\.such\} \(line 1\)/);
+      const missing = await runCli(['jobs', 'deploy', 'no-such-job'], env);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/No job 'no-such-job'.*fraud-detection, revenue-stats, top-products/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('stack status shows the Flink processes healthy', async () => {
+    const status = await runCli(['stack', 'status', '--json'], env);
+    const engines = (JSON.parse(status.stdout) as { engines: { engine: string; healthy: boolean; pid?: number }[] }).engines;
+    for (const name of ['flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway']) {
+      const engine = engines.find((e) => e.engine === name)!;
+      expect(engine.healthy, name).toBe(true);
+      expect(isAlive(engine.pid!)).toBe(true);
+    }
+  });
+});
