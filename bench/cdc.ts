@@ -214,7 +214,7 @@ async function waitForQuietTopics(): Promise<void> {
   await admin.disconnect();
 }
 
-await cli(['stack', 'up']);
+await cli(['stack', 'up', 'kafka', 'connect']);
 await cli(['cdc', 'register']);
 await waitForQuietTopics();
 const url = (await cli(['db', 'url'])).trim();

@@ -84,7 +84,9 @@ export function createProgram(): Command {
   jobs.command('render').description('Print the statements of a job with placeholders filled (contains the database password)').argument('<name>', 'job name').action(jobsRender);
 
   const stack = program.command('stack').description('Run the local engines: PostgreSQL, Kafka (KRaft), Kafka Connect with Debezium and a Flink session cluster with its SQL gateway (unless DATABASE_URL, KAFKA_BROKERS, CONNECT_URL, FLINK_REST_URL, FLINK_SQL_GATEWAY_URL are set)');
-  stack.command('up').description('Fetch the engines once (Maven Central, user cache), then start what is not running (idempotent)').option('--json', 'machine-readable output').action(stackUp);
+  stack.command('up').description('Fetch the engines once (Maven Central, user cache), then start what is not running (idempotent)')
+    .argument('[engines...]', 'only these engines and what they depend on (postgres, kafka, connect, flink-jobmanager, flink-taskmanager, flink-sql-gateway); all by default')
+    .option('--json', 'machine-readable output').action(stackUp);
   stack.command('down').description('Stop every engine the stack started and check that none is left').action(stackDown);
   stack.command('status').description("Show each engine's health, pid and ports").option('--json', 'machine-readable output').action(stackStatus);
   stack

@@ -42,7 +42,7 @@ beforeAll(async () => {
     KAFKA_PORT: String(ports.kafka), KAFKA_CONTROLLER_PORT: String(ports.controller), CONNECT_PORT: String(ports.connect),
     KAFKA_HEAP: '384m', CONNECT_HEAP: '384m',
   };
-  const up = await runCli(['stack', 'up'], env, 600_000);
+  const up = await runCli(['stack', 'up', 'kafka', 'connect'], env, 600_000);
   expect(up.code, up.stderr).toBe(0);
   const registered = await runCli(['cdc', 'register'], env, 120_000);
   expect(registered.code, registered.stderr).toBe(0);
@@ -229,7 +229,7 @@ describe('change data capture', () => {
     const query = await gql(app, '{ customers(first: 1) { totalCount } }');
     expect(query.data).toBeTruthy();
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
-    const up = await runCli(['stack', 'up'], env, 300_000);
+    const up = await runCli(['stack', 'up', 'kafka', 'connect'], env, 300_000);
     expect(up.code, up.stderr).toBe(0);
     await waitFor(async () => bridge.readiness().connected, 60_000, 'the bridge to reconnect');
     const sub = subscribe('subscription { productChanged { operation after { productId stock } } }', (r) => r.length >= 1, 90_000);
@@ -259,7 +259,7 @@ describe('change data capture', () => {
     const connectPid = pidListeningOn(ports.connect)!;
     process.kill(connectPid, 'SIGKILL');
     await writer;
-    const up = await runCli(['stack', 'up'], env, 300_000);
+    const up = await runCli(['stack', 'up', 'kafka', 'connect'], env, 300_000);
     expect(up.code, up.stderr).toBe(0);
     const consumer = kafka.consumer({ groupId: `kill9-${Date.now()}` });
     const versions = new Set<string>();

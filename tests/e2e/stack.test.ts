@@ -15,13 +15,15 @@ const ENGINE_START_TIMEOUT = 900_000; // the first run on a machine downloads ~1
 
 let root: string;
 let env: Record<string, string>;
-let ports: { kafka: number; controller: number; connect: number; pg: number };
+let ports: { kafka: number; controller: number; connect: number; pg: number; flink: number; gateway: number; rpc: number };
 let firstUp: CliResult;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'rtrec-stack-'));
   chmodSync(root, 0o755); // as root, the embedded PostgreSQL runs as the postgres user, which must reach its data
-  ports = { kafka: await freePort(), controller: await freePort(), connect: await freePort(), pg: await freePort() };
+  // Flink's managed cluster takes FLINK_RPC_PORT and the next 12 ports.
+  const rpc = 34000 + Math.floor(Math.random() * 100) * 20;
+  ports = { kafka: await freePort(), controller: await freePort(), connect: await freePort(), pg: await freePort(), flink: await freePort(), gateway: await freePort(), rpc };
   env = {
     RTREC_DATA_DIR: join(root, 'data'),
     DATABASE_URL: '',
@@ -31,6 +33,11 @@ beforeAll(async () => {
     KAFKA_PORT: String(ports.kafka),
     KAFKA_CONTROLLER_PORT: String(ports.controller),
     CONNECT_PORT: String(ports.connect),
+    FLINK_REST_URL: '',
+    FLINK_SQL_GATEWAY_URL: '',
+    FLINK_PORT: String(ports.flink),
+    FLINK_SQL_GATEWAY_PORT: String(ports.gateway),
+    FLINK_RPC_PORT: String(ports.rpc),
     KAFKA_HEAP: '256m',
     CONNECT_HEAP: '256m',
   };
@@ -50,18 +57,21 @@ const status = async (extraEnv: Record<string, string> = {}): Promise<StatusJson
 };
 
 describe('rtrec stack', () => {
-  it('brings PostgreSQL, Kafka and Kafka Connect up healthy on the configured ports', async () => {
+  it('brings PostgreSQL, Kafka, Kafka Connect and Flink up healthy on the configured ports', async () => {
     expect(firstUp.code, firstUp.stderr).toBe(0);
-    expect(firstUp.stdout).toMatch(/postgres: started/);
-    expect(firstUp.stdout).toMatch(/kafka: started/);
-    expect(firstUp.stdout).toMatch(/connect: started/);
+    for (const engine of ['postgres', 'kafka', 'connect', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway']) expect(firstUp.stdout).toMatch(new RegExp(`${engine}: started`));
     expect(await portOpen(ports.kafka)).toBe(true);
     expect(await portOpen(ports.connect)).toBe(true);
+    expect(await portOpen(ports.flink)).toBe(true);
+    expect(await portOpen(ports.gateway)).toBe(true);
+    // The Flink web UI answers on FLINK_PORT, and the SQL gateway names the version pinned in stack/engines.json.
+    expect(((await (await fetch(`http://127.0.0.1:${ports.flink}/overview`)).json()) as { taskmanagers: number }).taskmanagers).toBe(1);
+    expect(await (await fetch(`http://127.0.0.1:${ports.gateway}/v1/info`)).json()).toEqual({ productName: 'Apache Flink', version: '1.20.3' });
   });
 
   it('reports each engine healthy with its pid and ports in status --json', async () => {
     const { engines } = await status();
-    expect(engines.map((e) => e.engine)).toEqual(['postgres', 'kafka', 'connect']);
+    expect(engines.map((e) => e.engine)).toEqual(['postgres', 'kafka', 'connect', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway']);
     for (const engine of engines) {
       expect(engine, engine.engine).toMatchObject({ mode: 'managed', running: true, healthy: true });
       expect(isAlive(engine.pid!)).toBe(true);
@@ -69,6 +79,9 @@ describe('rtrec stack', () => {
     expect(engines[0]!.ports).toEqual({ postgres: ports.pg });
     expect(engines[1]!.ports).toEqual({ broker: ports.kafka, controller: ports.controller });
     expect(engines[2]!.ports).toEqual({ rest: ports.connect });
+    expect(engines[3]!.ports).toEqual({ rest: ports.flink, rpc: ports.rpc, blob: ports.rpc + 1 });
+    expect(engines[4]!.ports).toEqual({ rpc: ports.rpc + 2, data: ports.rpc + 3 });
+    expect(engines[5]!.ports).toEqual({ rest: ports.gateway });
   });
 
   it('runs Connect with the Debezium PostgresConnector plugin', async () => {
@@ -81,24 +94,29 @@ describe('rtrec stack', () => {
     const again = await runCli(['stack', 'up', '--json'], env);
     expect(again.code, again.stderr).toBe(0);
     const { results } = JSON.parse(again.stdout) as { results: { engine: string; outcome: string }[] };
-    expect(results.map((r) => r.outcome)).toEqual(['already running', 'already running', 'already running']);
+    expect(results.map((r) => r.outcome)).toEqual(Array(6).fill('already running'));
     expect((await status()).engines.map((e) => e.pid)).toEqual(before.engines.map((e) => e.pid));
   });
 
-  it('starts nothing for services given by KAFKA_BROKERS, CONNECT_URL and DATABASE_URL', async () => {
+  it('starts nothing for services given by KAFKA_BROKERS, CONNECT_URL, DATABASE_URL, FLINK_REST_URL and FLINK_SQL_GATEWAY_URL', async () => {
     const externalEnv = {
       ...env,
       RTREC_DATA_DIR: join(root, 'external'),
       KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
       CONNECT_URL: `http://127.0.0.1:${ports.connect}`,
       DATABASE_URL: inject('pgAdminUrl'),
+      FLINK_REST_URL: `http://127.0.0.1:${ports.flink}`,
+      FLINK_SQL_GATEWAY_URL: `http://127.0.0.1:${ports.gateway}`,
     };
     const up = await runCli(['stack', 'up', '--json'], externalEnv);
     expect(up.code, up.stderr).toBe(0);
-    expect((JSON.parse(up.stdout) as { results: { outcome: string }[] }).results.map((r) => r.outcome)).toEqual(['external', 'external', 'external']);
+    expect((JSON.parse(up.stdout) as { results: { outcome: string }[] }).results.map((r) => r.outcome)).toEqual(Array(6).fill('external'));
     expect(findProcesses(`-Drtrec.stack.dir=${join(root, 'external')}`)).toEqual([]);
     const { engines } = await status(externalEnv);
-    expect(engines.map((e) => [e.engine, e.mode, e.healthy])).toEqual([['postgres', 'external', true], ['kafka', 'external', true], ['connect', 'external', true]]);
+    expect(engines.map((e) => [e.engine, e.mode, e.healthy])).toEqual([
+      ['postgres', 'external', true], ['kafka', 'external', true], ['connect', 'external', true],
+      ['flink-jobmanager', 'external', true], ['flink-taskmanager', 'external', true], ['flink-sql-gateway', 'external', true],
+    ]);
   });
 
   it('prints the end of an engine log, and exits 2 for an unknown engine', async () => {
@@ -114,7 +132,7 @@ describe('rtrec stack', () => {
     const pids = (await status()).engines.map((e) => e.pid!);
     const down = await runCli(['stack', 'down'], env, 180_000);
     expect(down.code, down.stderr).toBe(0);
-    expect(down.stdout).toMatch(/connect: stopped[\s\S]*kafka: stopped[\s\S]*postgres: stopped/);
+    expect(down.stdout).toMatch(/flink-sql-gateway: stopped[\s\S]*flink-taskmanager: stopped[\s\S]*flink-jobmanager: stopped[\s\S]*connect: stopped[\s\S]*kafka: stopped[\s\S]*postgres: stopped/);
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
     expect(findProcesses(`-Drtrec.stack.dir=${env.RTREC_DATA_DIR}`)).toEqual([]);
     for (const port of Object.values(ports)) expect(await portOpen(port), `port ${port}`).toBe(false);

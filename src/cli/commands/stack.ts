@@ -2,7 +2,9 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../config/env.js';
 import { createLogger } from '../../logging/logger.js';
-import { createStack, type EngineStatus } from '../../stack/stack.js';
+import { AppError } from '../../errors.js';
+import { isEngineName } from '../../stack/engine.js';
+import { createStack, ENGINE_NAMES, type EngineName, type EngineStatus } from '../../stack/stack.js';
 import { print, printTable } from '../output.js';
 
 function stackFromEnv() {
@@ -11,10 +13,12 @@ function stackFromEnv() {
 }
 
 /** `rtrec stack up`: fetch the engines once, start what is not running, print the resulting status. */
-export async function stackUp(options: { json?: boolean }): Promise<void> {
+export async function stackUp(engines: string[], options: { json?: boolean }): Promise<void> {
   const stack = stackFromEnv();
   const started = Date.now();
-  const results = await stack.up();
+  const unknown = engines.filter((e) => !isEngineName(e));
+  if (unknown.length) throw new AppError('BAD_USER_INPUT', `Unknown engine ${unknown.join(', ')}: choose from ${ENGINE_NAMES.join(', ')}.`);
+  const results = await stack.up(engines.length ? { engines: engines as EngineName[] } : {});
   const status = await stack.status();
   if (options.json) return print(JSON.stringify({ results, engines: status }));
   for (const r of results) print(`${r.engine}: ${r.outcome}${r.outcome === 'started' ? ` in ${(r.ms / 1000).toFixed(1)} s` : ''}`);
