@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -13,17 +14,19 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, an
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
   // One JSON serialisation per event, shared by every subscriber of the operation (see multicast.ts).
   const shared = createMulticaster<ExecutionResult, string>((result) => JSON.stringify(result));
-  // The socket and subscription id of each operation, for the subscribe hook (which only gets the args).
-  const deliveries = new WeakMap<object, { socket: WebSocket; id: string }>();
+  // The socket, its TCP stream (the upgrade request's, which ws writes to) and the subscription id of each
+  // operation, for the subscribe hook (which only gets the args).
+  const deliveries = new WeakMap<object, { socket: WebSocket; stream: Duplex; id: string }>();
+  const inBursts = createBurstWriter();
   const disposable = useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
       // Clients with the same operation share one execution per event. Subscription resolvers read nothing
       // caller-specific from the context, so sharing cannot leak between clients.
       subscribe: async (args: any) => {
-        const { socket, id } = deliveries.get(args)!;
+        const { socket, stream, id } = deliveries.get(args)!;
         const key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}]);
-        const deliver = nextFrames(socket, id);
+        const deliver = nextFrames(socket, id, () => inBursts(stream));
         if (shared.has(key)) return untilEnded(shared.join(key, deliver));
         const result = await args.rootValue.subscribe(args);
         if (!(Symbol.asyncIterator in result)) return result;
@@ -50,7 +53,7 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, an
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
-        deliveries.set(args, { socket: ctx.extra.socket, id });
+        deliveries.set(args, { socket: ctx.extra.socket, stream: upgrade.socket, id });
         return args;
       },
     },
@@ -68,10 +71,30 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, an
  * payload JSON with this subscriber's envelope around it, byte for byte what graphql-ws would send
  * (`{"id","type":"next","payload"}`, errors as GraphQLError#toJSON), without a stringify per subscriber.
  */
-function nextFrames(socket: WebSocket, id: string): (payload: string) => void {
+function nextFrames(socket: WebSocket, id: string, beforeWrite: () => void): (payload: string) => void {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   return (payload) => {
-    if (socket.readyState === WebSocket.OPEN) socket.send(`${head}${payload}}`);
+    if (socket.readyState !== WebSocket.OPEN) return;
+    beforeWrite();
+    socket.send(`${head}${payload}}`);
+  };
+}
+
+/**
+ * Corks a connection's stream at its first write in this turn of the event loop and uncorks every corked
+ * stream when the turn ends (setImmediate), so the frames of a burst of events (a Kafka batch) leave as one
+ * write per connection instead of one per event and connection; a lone event costs one cork/uncork.
+ */
+function createBurstWriter(): (stream: Duplex) => void {
+  const corked: Duplex[] = [];
+  const uncorkAll = () => {
+    for (const stream of corked) stream.uncork();
+    corked.length = 0;
+  };
+  return (stream) => {
+    if (stream.writableCorked > 0) return;
+    stream.cork();
+    if (corked.push(stream) === 1) setImmediate(uncorkAll);
   };
 }
 
