@@ -68,6 +68,7 @@ interface Run {
   delivered: number;
   expected: number;
   elapsedS: number;
+  failed: number;
   /** CPU time / wall time over the run, for the server process and for all client processes together. */
   serverCpu: number;
   clientCpu: number;
@@ -104,17 +105,20 @@ async function startSubscribers(wsUrl: string, subscribers: number) {
     child.once('message', (m: Report) => resolve(m));
     child.send({ type });
   });
-  const ready = Promise.all(children.map((child) => new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
+  const ready = Promise.all(children.map((child) => new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { failed: number }) => resolve(m.failed));
     child.once('exit', (code) => reject(new Error(`subscriber process exited ${code}`)));
   })));
+  let failed = 0;
   try {
-    await Promise.race([ready, new Promise((_, reject) => setTimeout(() => reject(new Error('subscribers did not all connect within 120 s')), 120_000).unref())]);
+    failed = (await Promise.race([ready, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('subscribers did not all connect within 120 s')), 120_000).unref())])).reduce((a, b) => a + b, 0);
   } catch (error) {
     for (const child of children) child.kill();
     throw error;
   }
   return {
+    /** Clients that could not connect (their messages count as not delivered). */
+    failed,
     cpuMs: () => children.reduce((sum, child) => sum + cpuMs(child.pid), 0),
     reset: () => children.forEach((child) => child.send({ type: 'reset' })),
     report: async (): Promise<Report> => {
@@ -169,7 +173,7 @@ async function measure(server: Server, pool: pg.Pool, customerIds: number[], rat
     const end = report.delivered > 0 ? report.lastDelivery : Date.now();
     const wallMs = Date.now() - started;
     return {
-      rate, subscribers, delivered: report.delivered, expected,
+      rate, subscribers, delivered: report.delivered, expected, failed: clients.failed,
       latencies: report.latencies.sort((a, b) => a - b),
       elapsedS: (end - started) / 1000,
       serverCpu: (cpuMs(server.pid) - cpuAtStart.server) / wallMs,
@@ -183,7 +187,7 @@ async function measure(server: Server, pool: pg.Pool, customerIds: number[], rat
 function report(run: Run): void {
   const l = run.latencies;
   process.stdout.write(
-    `${String(run.rate).padStart(5)}/s  ${String(run.subscribers).padStart(6)} subs  delivered ${run.delivered}/${run.expected}  ` +
+    `${String(run.rate).padStart(5)}/s  ${String(run.subscribers).padStart(6)} subs${run.failed ? ` (${run.failed} failed to connect)` : ''}  delivered ${run.delivered}/${run.expected}  ` +
       `p50 ${percentile(l, 50)} ms  p95 ${percentile(l, 95)} ms  p99 ${percentile(l, 99)} ms  max ${l.at(-1)} ms  ` +
       `(${Math.round(run.delivered / run.elapsedS).toLocaleString('en')} msgs/s)  ` +
       `CPU server ${Math.round(run.serverCpu * 100)}%, clients ${Math.round(run.clientCpu * 100)}%\n`,
