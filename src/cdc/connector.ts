@@ -31,11 +31,12 @@ export interface Placeholders {
   'db.password': string;
   'db.name': string;
   'topic.prefix': string;
+  'slot.name': string;
 }
 
-export function placeholdersFor(databaseUrl: string, topicPrefix: string): Placeholders {
+export function placeholdersFor(databaseUrl: string, topicPrefix: string, slotName = 'rtrec_cdc'): Placeholders {
   const db = connectionFields(databaseUrl);
-  return { 'db.host': db.host, 'db.port': String(db.port), 'db.user': db.user, 'db.password': db.password, 'db.name': db.database, 'topic.prefix': topicPrefix };
+  return { 'db.host': db.host, 'db.port': String(db.port), 'db.user': db.user, 'db.password': db.password, 'db.name': db.database, 'topic.prefix': topicPrefix, 'slot.name': slotName };
 }
 
 /**

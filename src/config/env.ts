@@ -58,6 +58,7 @@ const schema = z.object({
   ALERT_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'ALERT_WEBHOOK_URL must start with http:// or https://').optional(),
   RTREC_ENGINE_CACHE: z.string().min(1).optional(),
   CDC_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'CDC_TOPIC_PREFIX may contain letters, digits, _ and -').default('shop'),
+  CDC_SLOT_NAME: z.string().regex(/^[a-z0-9_]{1,63}$/, 'CDC_SLOT_NAME may contain lowercase letters, digits and _ (at most 63)').default('rtrec_cdc'),
   GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(16),
   GRAPHQL_MAX_TOKENS: intString('GRAPHQL_MAX_TOKENS', 100, 100000).default(2000),
 });
@@ -107,7 +108,8 @@ export interface Config {
   };
   /** Where Maven artifacts of the JVM engines are cached, shared by every clone (user-level). */
   engineCache: string;
-  cdc: { topicPrefix: string };
+  /** Debezium topic prefix and PostgreSQL replication slot (one slot per connector on a server). */
+  cdc: { topicPrefix: string; slotName: string };
 }
 
 /** Parses and validates configuration from an environment map (process.env by default). */
@@ -157,7 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     },
     engineCache: resolve(e.RTREC_ENGINE_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rtrec', 'engines')),
-    cdc: { topicPrefix: e.CDC_TOPIC_PREFIX },
+    cdc: { topicPrefix: e.CDC_TOPIC_PREFIX, slotName: e.CDC_SLOT_NAME },
   };
 }
 

@@ -12,9 +12,10 @@ import { createJobManager } from '../../src/flink/jobs.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
 import { isAlive } from '../../src/stack/process.js';
 import { createTestApp, gql } from '../helpers/app.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { pidListeningOn } from '../helpers/debian.js';
+import { freePortBlock } from '../helpers/net.js';
 
 /*
  * The Flink jobs on the real engines the project starts (PostgreSQL → Debezium → Kafka → Flink →
@@ -23,8 +24,7 @@ import { pidListeningOn } from '../helpers/debian.js';
  * TaskManager mid-stream; alerts reach a graphql-ws subscriber; a bad SQL file is named with its problem.
  */
 
-const base = 30000 + Math.floor(Math.random() * 200) * 20;
-const ports = { kafka: base, controller: base + 1, connect: base + 2, flink: base + 3, gateway: base + 4, rpc: base + 5 };
+let ports: { kafka: number; controller: number; connect: number; flink: number; gateway: number; rpc: number };
 const prefix = 'flinktest';
 const REVENUE_WINDOW = 5;
 let dataDir: string;
@@ -36,12 +36,15 @@ let client: Client;
 let app: ReturnType<typeof createTestApp>['app'];
 
 beforeAll(async () => {
+  // Flink's managed cluster takes FLINK_RPC_PORT and the next 12 ports.
+  const base = await freePortBlock(20);
+  ports = { kafka: base, controller: base + 1, connect: base + 2, flink: base + 3, gateway: base + 4, rpc: base + 5 };
   dataDir = mkdtempSync(join(tmpdir(), 'rtrec-flink-'));
   chmodSync(dataDir, 0o755);
   t = await createTestDatabase('flink');
   await generateData(t.pool, { categories: 3, products: 30, customers: 20, seed: 7 });
   env = {
-    DATABASE_URL: t.url, RTREC_DATA_DIR: dataDir, CDC_TOPIC_PREFIX: prefix,
+    DATABASE_URL: t.url, RTREC_DATA_DIR: dataDir, CDC_TOPIC_PREFIX: prefix, CDC_SLOT_NAME: 'rtrec_flinktest',
     KAFKA_PORT: String(ports.kafka), KAFKA_CONTROLLER_PORT: String(ports.controller), CONNECT_PORT: String(ports.connect),
     FLINK_PORT: String(ports.flink), FLINK_SQL_GATEWAY_PORT: String(ports.gateway), FLINK_RPC_PORT: String(ports.rpc),
     KAFKA_HEAP: '384m', CONNECT_HEAP: '384m',
@@ -268,6 +271,37 @@ describe('Flink jobs on the real stack', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('runs the npm start demo on the whole stack: jobs deployed, simulation visible in CDC and in the jobs\' output', async () => {
+    const demo = await startCli(['demo', '--port', '0', '--speed', '600', '--sessions', '40'], env, /ready — press Ctrl-C/, 300_000);
+    try {
+      expect(demo.output()).toMatch(/connector shop-cdc RUNNING/);
+      for (const job of ['fraud-detection', 'revenue-stats', 'top-products']) expect(demo.output()).toMatch(new RegExp(`Flink job ${job}: (already running|deployed)`));
+      const url = /GraphQL \+ GraphiQL\s+http:\/\/([^/\s]+)\/graphql/.exec(demo.output())![1]!;
+      const demoClient = createClient({ url: `ws://${url}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+      const first = (query: string) =>
+        new Promise<any>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`nothing from the demo simulation on ${query}`)), 90_000);
+          const dispose = demoClient.subscribe({ query }, {
+            next: (value) => { clearTimeout(timer); dispose(); resolve(value); },
+            error: reject,
+            complete: () => undefined,
+          });
+        });
+      try {
+        const [event, revenue] = await Promise.all([
+          first('subscription { behaviorEvent { operation after { eventType customerId } latencyMs } }'),
+          first(`subscription { revenueUpdated(window: ${REVENUE_WINDOW}) { windowStart windowEnd revenue orderCount } }`),
+        ]);
+        expect(event.data.behaviorEvent).toMatchObject({ operation: 'CREATE', after: { eventType: expect.any(String) } });
+        expect(revenue.data.revenueUpdated.orderCount).toBeGreaterThan(0);
+      } finally {
+        await demoClient.dispose();
+      }
+    } finally {
+      expect(await demo.stop()).toBe(0);
+    }
+  }, 400_000);
 
   it('stack status shows the Flink processes healthy', async () => {
     const status = await runCli(['stack', 'status', '--json'], env);

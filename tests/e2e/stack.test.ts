@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findProcesses, isAlive, portOpen } from '../../src/stack/process.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { freePort } from '../helpers/net.js';
+import { freePort, freePortBlock } from '../helpers/net.js';
 
 interface StatusJson {
   engines: { engine: string; mode: string; running: boolean; healthy: boolean; pid?: number; ports: Record<string, number>; detail?: string }[];
@@ -22,7 +22,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'rtrec-stack-'));
   chmodSync(root, 0o755); // as root, the embedded PostgreSQL runs as the postgres user, which must reach its data
   // Flink's managed cluster takes FLINK_RPC_PORT and the next 12 ports.
-  const rpc = 34000 + Math.floor(Math.random() * 100) * 20;
+  const rpc = await freePortBlock(13);
   ports = { kafka: await freePort(), controller: await freePort(), connect: await freePort(), pg: await freePort(), flink: await freePort(), gateway: await freePort(), rpc };
   env = {
     RTREC_DATA_DIR: join(root, 'data'),
@@ -136,6 +136,6 @@ describe('rtrec stack', () => {
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
     expect(findProcesses(`-Drtrec.stack.dir=${env.RTREC_DATA_DIR}`)).toEqual([]);
     for (const port of Object.values(ports)) expect(await portOpen(port), `port ${port}`).toBe(false);
-    expect((await status()).engines.map((e) => e.running)).toEqual([false, false, false]);
+    expect((await status()).engines.map((e) => e.running)).toEqual(Array(6).fill(false));
   }, 200_000);
 });
