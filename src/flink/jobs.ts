@@ -1,11 +1,12 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/env.js';
 import { createKafka, ensureTopics, withKafka } from '../cdc/kafka.js';
 import { connectionFields } from '../database/url.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { projectRoot } from '../paths.js';
+import { flinkHome } from '../stack/flink.js';
 import { FlinkRest, SqlGateway, type FlinkJob } from './gateway.js';
 
 /** The checked-in jobs: one Flink SQL file per job in flink/, the job named after the file. */
@@ -165,12 +166,43 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
     return found;
   };
 
-  /** The newest completed checkpoint of an earlier, finished run of the job: where a redeploy resumes. */
+  // The job ids of earlier runs, per job: a restarted cluster has forgotten them, its checkpoints are still on disk.
+  const historyFile = join(config.dataDir, 'stack', 'flink', 'job-runs.json');
+  const history = (): Record<string, string[]> => {
+    try {
+      return JSON.parse(readFileSync(historyFile, 'utf8')) as Record<string, string[]>;
+    } catch {
+      return {};
+    }
+  };
+  const remember = (jobName: string, jobId: string) => {
+    const all = history();
+    all[jobName] = [jobId, ...(all[jobName] ?? []).filter((id) => id !== jobId)].slice(0, 10);
+    mkdirSync(dirname(historyFile), { recursive: true });
+    writeFileSync(historyFile, `${JSON.stringify(all, null, 2)}\n`);
+  };
+
+  /**
+   * The newest completed checkpoint of an earlier run of the job: where a redeploy resumes. The cluster
+   * knows the runs it has seen; for a managed cluster that was restarted, the retained checkpoints of the
+   * runs recorded in job-runs.json are found in its checkpoint directory.
+   */
   const resumePoint = async (jobName: string, jobs: FlinkJob[]): Promise<string | undefined> => {
     const earlier = jobs.filter((j) => j.name === jobName && (j.state === 'CANCELED' || j.state === 'FAILED')).sort((a, b) => b.startTime - a.startTime);
     for (const job of earlier) {
       const checkpoint = await rest.lastCheckpoint(job.id).catch(() => undefined);
       if (checkpoint?.path && existsSync(checkpoint.path.replace(/^file:/, ''))) return checkpoint.path;
+    }
+    if (config.flink.restExternal) return undefined;
+    const known = new Set(jobs.map((j) => j.id));
+    for (const jobId of history()[jobName] ?? []) {
+      if (known.has(jobId)) continue;
+      const dir = join(flinkHome(config).checkpoints, jobId);
+      if (!existsSync(dir)) continue;
+      const completed = readdirSync(dir)
+        .filter((f) => /^chk-\d+$/.test(f) && existsSync(join(dir, f, '_metadata')))
+        .sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
+      if (completed[0]) return `file://${join(dir, completed[0])}`;
     }
     return undefined;
   };
@@ -208,12 +240,14 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
           } catch (error) {
             if (error instanceof AppError && error.code === 'FLINK_SQL_ERROR') {
               const head = statement.split('\n').find((l) => l.trim())!.trim().slice(0, 80);
-              throw new AppError('FLINK_SQL_ERROR', `${d.file}: statement ${index + 1} (${head}…) was rejected by Flink: ${error.message}`);
+              const hint = resumedFrom ? ` (it was resuming from ${resumedFrom}: if the job's SQL changed, its state may not fit; deploy with --fresh)` : '';
+              throw new AppError('FLINK_SQL_ERROR', `${d.file}: statement ${index + 1} (${head}…) was rejected by Flink: ${error.message}${hint}`);
             }
             throw error;
           }
         }
         if (!jobId) throw new AppError('FLINK_SQL_ERROR', `${d.file}: Flink accepted the statements but returned no job id.`);
+        remember(jobName, jobId);
         logger.info({ job: jobName, jobId, resumedFrom }, 'Flink job submitted');
         return { name: d.name, outcome: 'deployed', jobId, resumedFrom };
       } finally {
