@@ -26,7 +26,7 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, an
       subscribe: async (args: any) => {
         const { socket, stream, id } = deliveries.get(args)!;
         const key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}]);
-        const deliver = nextFrames(socket, id, () => inBursts(stream));
+        const deliver = nextFrames(socket, stream, id, () => inBursts(stream));
         if (shared.has(key)) return untilEnded(shared.join(key, deliver));
         const result = await args.rootValue.subscribe(args);
         if (!(Symbol.asyncIterator in result)) return result;
@@ -66,15 +66,30 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, an
   };
 }
 
+/** A subscriber that lets this much pile up unsent (it reads slower than changes arrive) is disconnected. */
+export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+
 /**
  * Writes graphql-ws `next` messages for subscription `id` straight to the socket: the frame is the shared
  * payload JSON with this subscriber's envelope around it, byte for byte what graphql-ws would send
  * (`{"id","type":"next","payload"}`, errors as GraphQLError#toJSON), without a stringify per subscriber.
+ * A client that cannot keep up is closed with 1013 (try again later) once MAX_UNSENT_BYTES wait in its
+ * buffers, instead of letting the server's memory grow without bound.
  */
-function nextFrames(socket: WebSocket, id: string, beforeWrite: () => void): (payload: string) => void {
+export function nextFrames(
+  socket: Pick<WebSocket, 'readyState' | 'send' | 'close' | 'bufferedAmount'>,
+  stream: Pick<Duplex, 'writableLength'>,
+  id: string,
+  beforeWrite: () => void,
+  maxUnsent = MAX_UNSENT_BYTES,
+): (payload: string) => void {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   return (payload) => {
     if (socket.readyState !== WebSocket.OPEN) return;
+    if (stream.writableLength + socket.bufferedAmount > maxUnsent) {
+      socket.close(1013, `subscriber too slow: more than ${Math.round(maxUnsent / 1048576)} MiB of unsent messages`);
+      return;
+    }
     beforeWrite();
     socket.send(`${head}${payload}}`);
   };

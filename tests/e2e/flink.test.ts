@@ -139,6 +139,8 @@ describe('Flink jobs on the real stack', () => {
     // A fraud alert to receive live: subscribe before the history starts.
     const alerts: any[] = [];
     const unsubscribe = client.subscribe({ query: 'subscription { fraudAlert(rule: "high_value") { rule orderId amount detail } }' }, { next: (v) => alerts.push(v.data?.fraudAlert), error: () => undefined, complete: () => undefined });
+    const rankings: any[] = [];
+    const unsubscribeTop = client.subscribe({ query: 'subscription { topProductsUpdated(window: ONE_MINUTE, by: QUANTITY) { windowStart categoryId by products { rank productId quantity } } }' }, { next: (v) => rankings.push(v.data?.topProductsUpdated), error: () => undefined, complete: () => undefined });
     await sleep(500);
 
     let seed = 42;
@@ -223,6 +225,30 @@ describe('Flink jobs on the real stack', () => {
     });
     const key = (r: { window_start: Date; ranked_by: string; rank: number; product_id: number; quantity: number; revenue: string }) => `${r.window_start.toISOString()} ${r.ranked_by} #${r.rank} p${r.product_id} q${r.quantity} ${Number(r.revenue).toFixed(2)}`;
     expect(top.map(key)).toEqual(topTruth.rows.map(key));
+
+    // Per category, by quantity.
+    const categoryTruth = await t.pool.query<{ window_start: Date; category_id: number; rank: number; product_id: number; quantity: number }>(
+      `WITH sales AS (
+         SELECT date_trunc('minute', pg_xact_commit_timestamp(i.xmin)) AS window_start, p.category_id, i.product_id, sum(i.quantity)::int AS quantity
+         FROM order_items i JOIN products p USING (product_id) GROUP BY 1, 2, 3)
+       SELECT window_start, category_id, rank, product_id, quantity FROM (
+         SELECT *, row_number() OVER (PARTITION BY window_start, category_id ORDER BY quantity DESC, product_id)::int AS rank FROM sales) r
+       WHERE rank <= 10 AND window_start <= $1 ORDER BY 1, 2, 3`,
+      [lastWindow],
+    );
+    const { rows: perCategory } = await t.pool.query<{ window_start: Date; category_id: number; rank: number; product_id: number; quantity: number }>(
+      "SELECT window_start, category_id, rank, product_id, quantity FROM top_products WHERE window_size = '1m' AND category_id <> 0 AND ranked_by = 'quantity' AND window_start <= $1 ORDER BY 1, 2, 3",
+      [lastWindow],
+    );
+    const categoryKey = (r: { window_start: Date; category_id: number; rank: number; product_id: number; quantity: number }) => `${r.window_start.toISOString()} c${r.category_id} #${r.rank} p${r.product_id} q${r.quantity}`;
+    expect(perCategory.map(categoryKey)).toEqual(categoryTruth.rows.map(categoryKey));
+
+    // The closed window's overall ranking was pushed whole to the subscriber.
+    const pushed = await poll('the topProductsUpdated push', async () => rankings.find((r) => r && new Date(r.windowStart).getTime() === lastWindow.getTime() && r.categoryId === null), 30_000);
+    expect(pushed.products.map((p: any) => `#${p.rank} p${p.productId} q${p.quantity}`)).toEqual(
+      topTruth.rows.filter((r) => r.window_start.getTime() === lastWindow.getTime() && r.ranked_by === 'quantity').map((r) => `#${r.rank} p${r.product_id} q${r.quantity}`),
+    );
+    unsubscribeTop();
 
     // Fraud: the velocity rule fired for the 6th rapid order, the high-value rule for the large one, in the table and live.
     const { rows: fired } = await poll('the fraud alerts', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMulticaster } from '../../src/server/multicast.js';
+import { nextFrames } from '../../src/server/websocket.js';
 
 function source<T>() {
   const pending: ((r: IteratorResult<T>) => void)[] = [];
@@ -93,5 +94,25 @@ describe('subscription multicaster', () => {
     s.emit(2);
     await tick();
     expect(got).toEqual([1, 2]);
+  });
+});
+
+describe('nextFrames', () => {
+  it('writes graphql-ws next frames around the shared payload, and closes a subscriber that falls too far behind', () => {
+    const sent: string[] = [];
+    const closed: [number, string][] = [];
+    const socket = { readyState: 1, bufferedAmount: 0, send: (d: string) => void sent.push(d), close: (code: number, reason: string) => void closed.push([code, reason]) } as any;
+    const stream = { writableLength: 0 };
+    let writes = 0;
+    const deliver = nextFrames(socket, stream, 'sub-1', () => writes++, 1000);
+    deliver('{"data":{"x":1}}');
+    expect(sent).toEqual(['{"id":"sub-1","type":"next","payload":{"data":{"x":1}}}']);
+    expect(JSON.parse(sent[0]!)).toEqual({ id: 'sub-1', type: 'next', payload: { data: { x: 1 } } });
+    stream.writableLength = 900;
+    socket.bufferedAmount = 200;
+    deliver('{"data":{"x":2}}');
+    expect(sent).toHaveLength(1);
+    expect(writes).toBe(1);
+    expect(closed).toEqual([[1013, 'subscriber too slow: more than 0 MiB of unsent messages']]);
   });
 });

@@ -1,0 +1,103 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { parseResult } from '../../src/cdc/results.js';
+import { createAlertWebhook } from '../../src/cdc/webhook.js';
+import { loadConfig } from '../../src/config/env.js';
+import { dayToSecond, jobDefinitions, jobPlaceholders, renderJob } from '../../src/flink/jobs.js';
+import { gatewayError } from '../../src/flink/gateway.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { PoisonMessageError } from '../../src/cdc/envelope.js';
+
+const placeholders = jobPlaceholders(loadConfig({}), 'postgresql://app:s%40cret@db.local:5544/shop');
+
+describe('Flink job files', () => {
+  it('renders every job in flink/ into statements ending in one job-submitting statement', () => {
+    const names = jobDefinitions().map((d) => d.name);
+    expect(names).toEqual(['fraud-detection', 'revenue-stats', 'top-products']);
+    for (const d of jobDefinitions()) {
+      const statements = renderJob(d.file, placeholders);
+      expect(statements.at(-1), d.name).toMatch(/^EXECUTE STATEMENT SET\s+BEGIN[\s\S]*END$/);
+      expect(statements.join('\n'), d.name).not.toMatch(/\$\{|^\s*--/m);
+      expect(statements.join('\n')).toContain("'password' = 's@cret'");
+      expect(statements.join('\n')).toContain("'url' = 'jdbc:postgresql://db.local:5544/shop'");
+    }
+  });
+
+  it('splits on semicolons outside quotes and comments, keeping a statement set whole', () => {
+    const text = "-- a comment; with a semicolon\nSET 'a' = 'x;y';\nCREATE TABLE t (s STRING) WITH ('connector' = 'datagen');\nEXECUTE STATEMENT SET\nBEGIN\nINSERT INTO a SELECT * FROM t;\nINSERT INTO b SELECT * FROM t;\nEND;\n";
+    expect(renderJob('job.sql', {}, text)).toEqual([
+      "SET 'a' = 'x;y'",
+      "CREATE TABLE t (s STRING) WITH ('connector' = 'datagen')",
+      'EXECUTE STATEMENT SET\nBEGIN\nINSERT INTO a SELECT * FROM t;\nINSERT INTO b SELECT * FROM t;\nEND',
+    ]);
+  });
+
+  it('names the file and the problem for unknown placeholders, a missing END, or not exactly one job', () => {
+    expect(() => renderJob('x.sql', {}, "INSERT INTO a SELECT '${nope}';")).toThrow(/x\.sql: unknown placeholder \$\{nope\} \(line 1\)/);
+    expect(() => renderJob('x.sql', {}, 'EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1;')).toThrow(/x\.sql: EXECUTE STATEMENT SET BEGIN \.\.\. without a closing END/);
+    expect(() => renderJob('x.sql', {}, "CREATE TABLE t (a INT) WITH ('connector' = 'datagen');")).toThrow(/exactly one INSERT INTO .*found 0/);
+    expect(() => renderJob('x.sql', {}, 'INSERT INTO a SELECT 1; INSERT INTO b SELECT 1;')).toThrow(/found 2/);
+    expect(() => renderJob('x.sql', {}, "INSERT INTO a SELECT 'x;")).toThrow(/unterminated ' quote/);
+  });
+
+  it('writes durations as DAY TO SECOND literals', () => {
+    expect(dayToSecond(60)).toBe('0 00:01:00');
+    expect(dayToSecond(300)).toBe('0 00:05:00');
+    expect(dayToSecond(90061)).toBe('1 01:01:01');
+  });
+
+  it('extracts the planner message from a gateway error body', () => {
+    const body = JSON.stringify({ errors: ['Internal server error.', 'org.apache.flink.table.gateway.service.utils.SqlExecutionException: Failed to execute the operation.\n\tat x\nCaused by: org.apache.flink.table.api.ValidationException: Object \'nowhere\' not found\n\tat y'] });
+    expect(gatewayError(body)).toBe("Object 'nowhere' not found");
+  });
+});
+
+describe('job results from Kafka', () => {
+  it('parses the rows Flink writes, and sends anything else to the dead-letter path', () => {
+    const alert = parseResult('fraud-alerts', Buffer.from(JSON.stringify({ alert_id: 'high_value:7', rule: 'high_value', customer_id: 3, order_id: 7, amount: 2500.5, order_count: 1, detail: 'x', event_time: '2026-11-24T09:00:00.123Z', detected_at: '2026-11-24T09:00:00.456Z' })));
+    expect(alert).toEqual({ kind: 'fraud-alerts', row: { alertId: 'high_value:7', rule: 'high_value', customerId: 3, orderId: 7, amount: '2500.50', orderCount: 1, detail: 'x', eventTime: new Date('2026-11-24T09:00:00.123Z'), detectedAt: new Date('2026-11-24T09:00:00.456Z') } });
+    const window = parseResult('revenue-stats', Buffer.from(JSON.stringify({ window_start: '2026-11-24T09:00:00', window_end: '2026-11-24T09:01:00', window_seconds: 60, revenue: 10, order_count: 2, avg_order_value: 5, previous_revenue: null, revenue_change: null, revenue_change_pct: null })));
+    expect(window.row).toMatchObject({ windowStart: new Date('2026-11-24T09:00:00Z'), revenue: '10.00', previousRevenue: null });
+    expect(() => parseResult('top-products', Buffer.from('{"rank": "first"}'))).toThrow(PoisonMessageError);
+    expect(() => parseResult('revenue-stats', Buffer.from('not json'))).toThrow(PoisonMessageError);
+    expect(() => parseResult('fraud-alerts', null)).toThrow(PoisonMessageError);
+  });
+});
+
+describe('alert webhook', () => {
+  it('posts Slack/Discord-compatible JSON, retries once, and never throws when the hook fails', async () => {
+    const received: { status: number; body: any }[] = [];
+    let answer = 500;
+    const server = createServer((request: IncomingMessage, response) => {
+      let body = '';
+      request.on('data', (d: Buffer) => (body += d.toString()));
+      request.on('end', () => {
+        received.push({ status: answer, body: JSON.parse(body) });
+        response.writeHead(answer).end();
+        answer = 200;
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const webhook = createAlertWebhook(url, createLogger('silent'));
+      const row = { alertId: 'velocity:9', rule: 'velocity', customerId: 4, orderId: 9, amount: '12.00', orderCount: 6, detail: 'customer 4 placed 6 orders within one minute', eventTime: new Date(0), detectedAt: new Date(0) };
+      webhook.onResult({ kind: 'revenue-stats', row: {} as any }); // not an alert: nothing posted
+      webhook.onResult({ kind: 'fraud-alerts', row });
+      for (let i = 0; i < 50 && webhook.stats().delivered === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(webhook.stats()).toMatchObject({ delivered: 1, failed: 0, inFlight: 0 });
+      expect(received.map((r) => r.status)).toEqual([500, 200]);
+      expect(received[1]!.body.text).toMatch(/Fraud alert \(velocity\) on order 9 by customer 4: customer 4 placed 6 orders/);
+      expect(received[1]!.body.content).toBe(received[1]!.body.text);
+
+      // A webhook nobody answers: logged as failed, onResult returns at once and never throws.
+      const dead = createAlertWebhook('http://127.0.0.1:1/nothing', createLogger('silent'));
+      expect(() => dead.onResult({ kind: 'fraud-alerts', row })).not.toThrow();
+      for (let i = 0; i < 50 && dead.stats().failed === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(dead.stats()).toMatchObject({ delivered: 0, failed: 1 });
+    } finally {
+      server.close();
+    }
+  });
+});
