@@ -1,0 +1,189 @@
+-- Features of the recommender, maintained continuously from the shop's change events and written to PostgreSQL
+-- with idempotent upserts (each table keyed like its aggregate, so a restart from a checkpoint rewrites rows):
+--   rec_customer_product   each customer's interactions per product: views, carts, wishlists, purchases, last time
+--   rec_customer_category  each customer's affinity to each category (weighted interactions)
+--   rec_product_stats      all-time popularity per product (distinct viewers' sessions, carts, purchases)
+--   rec_product_trend      popularity of live interactions over a sliding hour (1-minute slide): "popular this hour"
+--   rec_cooccurrence       item-to-item co-occurrence: co-view (same session) and co-purchase (same order), counted
+--                          once per session / order; rec_item_support holds each item's own count, so the API
+--                          normalises (cosine: n(a,b) / sqrt(n(a) n(b))) instead of ranking by raw counts.
+-- Interaction weights: view 1, wishlist 2, cart 3, purchase 5 (per order line).
+-- Rows of the connector's snapshot (history) count like live changes: features cover the whole history. Event
+-- time is when the customer acted (behavior_events.occurred_at, orders.order_date); the hourly trend window
+-- drops changes that arrive more than ${watermark.delay} s after the watermark (late data).
+
+SET 'table.local-time-zone' = 'UTC';
+
+CREATE TABLE events_cdc (
+  op STRING,
+  `after` ROW<event_id BIGINT, customer_id INT, session_id STRING, event_type STRING, product_id INT, category_id INT, occurred_at TIMESTAMP_LTZ(3)>,
+  event_time AS `after`.occurred_at,
+  WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${topic.prefix}.public.behavior_events',
+  'properties.bootstrap.servers' = '${kafka.brokers}',
+  'properties.group.id' = 'rtrec-flink-recommendation-features',
+  'scan.startup.mode' = 'earliest-offset',
+  'format' = 'json',
+  'json.timestamp-format.standard' = 'ISO-8601',
+  'json.ignore-parse-errors' = 'true'
+);
+
+CREATE TABLE orders_cdc (
+  op STRING,
+  `after` ROW<order_id INT, customer_id INT, order_date TIMESTAMP_LTZ(3)>
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${topic.prefix}.public.orders',
+  'properties.bootstrap.servers' = '${kafka.brokers}',
+  'properties.group.id' = 'rtrec-flink-recommendation-features',
+  'scan.startup.mode' = 'earliest-offset',
+  'format' = 'json',
+  'json.timestamp-format.standard' = 'ISO-8601',
+  'json.ignore-parse-errors' = 'true'
+);
+
+CREATE TABLE order_items_cdc (
+  op STRING,
+  `after` ROW<order_item_id INT, quantity INT, order_id INT, product_id INT>
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${topic.prefix}.public.order_items',
+  'properties.bootstrap.servers' = '${kafka.brokers}',
+  'properties.group.id' = 'rtrec-flink-recommendation-features',
+  'scan.startup.mode' = 'earliest-offset',
+  'format' = 'json',
+  'json.ignore-parse-errors' = 'true'
+);
+
+CREATE TABLE products_dim (
+  product_id INT,
+  category_id INT,
+  PRIMARY KEY (product_id) NOT ENFORCED
+) WITH (
+  'connector' = 'jdbc',
+  'url' = '${jdbc.url}',
+  'table-name' = 'products',
+  'username' = '${jdbc.user}',
+  'password' = '${jdbc.password}',
+  'lookup.cache' = 'PARTIAL',
+  'lookup.partial-cache.max-rows' = '100000',
+  'lookup.partial-cache.expire-after-write' = '10 min'
+);
+
+CREATE TABLE rec_customer_product (
+  customer_id INT, product_id INT, views BIGINT, carts BIGINT, wishlists BIGINT, purchases BIGINT, last_at TIMESTAMP(3),
+  PRIMARY KEY (customer_id, product_id) NOT ENFORCED
+) WITH ('connector' = 'jdbc', 'url' = '${jdbc.url}', 'table-name' = 'rec_customer_product', 'username' = '${jdbc.user}', 'password' = '${jdbc.password}',
+        'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
+
+CREATE TABLE rec_customer_category (
+  customer_id INT, category_id INT, score DOUBLE,
+  PRIMARY KEY (customer_id, category_id) NOT ENFORCED
+) WITH ('connector' = 'jdbc', 'url' = '${jdbc.url}', 'table-name' = 'rec_customer_category', 'username' = '${jdbc.user}', 'password' = '${jdbc.password}',
+        'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
+
+CREATE TABLE rec_product_stats (
+  product_id INT, views BIGINT, carts BIGINT, wishlists BIGINT, purchases BIGINT, score DOUBLE,
+  PRIMARY KEY (product_id) NOT ENFORCED
+) WITH ('connector' = 'jdbc', 'url' = '${jdbc.url}', 'table-name' = 'rec_product_stats', 'username' = '${jdbc.user}', 'password' = '${jdbc.password}',
+        'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
+
+CREATE TABLE rec_product_trend (
+  product_id INT, window_end TIMESTAMP(3), score DOUBLE,
+  PRIMARY KEY (product_id) NOT ENFORCED
+) WITH ('connector' = 'jdbc', 'url' = '${jdbc.url}', 'table-name' = 'rec_product_trend', 'username' = '${jdbc.user}', 'password' = '${jdbc.password}',
+        'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
+
+CREATE TABLE rec_cooccurrence (
+  product_a INT, product_b INT, kind STRING, together BIGINT,
+  PRIMARY KEY (product_a, product_b, kind) NOT ENFORCED
+) WITH ('connector' = 'jdbc', 'url' = '${jdbc.url}', 'table-name' = 'rec_cooccurrence', 'username' = '${jdbc.user}', 'password' = '${jdbc.password}',
+        'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
+
+CREATE TABLE rec_item_support (
+  product_id INT, kind STRING, support BIGINT,
+  PRIMARY KEY (product_id, kind) NOT ENFORCED
+) WITH ('connector' = 'jdbc', 'url' = '${jdbc.url}', 'table-name' = 'rec_item_support', 'username' = '${jdbc.user}', 'password' = '${jdbc.password}',
+        'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
+
+CREATE TEMPORARY VIEW product_events AS
+SELECT `after`.customer_id AS customer_id, `after`.session_id AS session_id, `after`.event_type AS event_type,
+       `after`.product_id AS product_id, `after`.category_id AS category_id, `after`.occurred_at AS occurred_at
+FROM events_cdc
+WHERE op IN ('c', 'r') AND `after`.product_id IS NOT NULL AND `after`.event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist');
+
+-- Purchases: an order's lines with its customer and date. Lines and order are written in one transaction, so
+-- the join state only needs to live briefly (an hour).
+CREATE TEMPORARY VIEW purchases AS
+SELECT /*+ STATE_TTL('o' = '1h', 'i' = '1h') */ o.`after`.customer_id AS customer_id, o.`after`.order_id AS order_id,
+       i.`after`.product_id AS product_id, i.`after`.quantity AS quantity, o.`after`.order_date AS occurred_at
+FROM order_items_cdc AS i
+JOIN orders_cdc AS o ON i.`after`.order_id = o.`after`.order_id
+WHERE i.op IN ('c', 'r') AND o.op IN ('c', 'r');
+
+CREATE TEMPORARY VIEW product_events_weighted AS
+SELECT customer_id, CAST(category_id AS INT) AS category_id,
+       CASE event_type WHEN 'view_product' THEN 1.0 WHEN 'add_to_wishlist' THEN 2.0 ELSE 3.0 END AS weight
+FROM product_events
+WHERE category_id IS NOT NULL;
+
+-- Live interactions only (op = 'c'): the history of the snapshot is not "this hour".
+CREATE TEMPORARY VIEW timed_interactions AS
+SELECT `after`.product_id AS product_id,
+       CASE `after`.event_type WHEN 'view_product' THEN 1.0 WHEN 'add_to_wishlist' THEN 2.0 ELSE 3.0 END AS weight,
+       event_time
+FROM events_cdc
+WHERE op = 'c' AND `after`.product_id IS NOT NULL AND `after`.event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist');
+
+CREATE TEMPORARY VIEW interactions AS
+SELECT customer_id, product_id, CAST(category_id AS INT) AS category_id,
+       CASE event_type WHEN 'view_product' THEN 1 ELSE 0 END AS views,
+       CASE event_type WHEN 'add_to_cart' THEN 1 ELSE 0 END AS carts,
+       CASE event_type WHEN 'add_to_wishlist' THEN 1 ELSE 0 END AS wishlists,
+       0 AS purchases,
+       CASE event_type WHEN 'view_product' THEN 1.0 WHEN 'add_to_wishlist' THEN 2.0 ELSE 3.0 END AS weight,
+       occurred_at
+FROM product_events
+UNION ALL
+SELECT customer_id, product_id, CAST(NULL AS INT), 0, 0, 0, 1, 5.0, occurred_at
+FROM purchases;
+
+EXECUTE STATEMENT SET
+BEGIN
+INSERT INTO rec_customer_product
+SELECT customer_id, product_id, SUM(CAST(views AS BIGINT)), SUM(CAST(carts AS BIGINT)), SUM(CAST(wishlists AS BIGINT)), SUM(CAST(purchases AS BIGINT)),
+       CAST(MAX(occurred_at) AS TIMESTAMP(3))
+FROM interactions GROUP BY customer_id, product_id;
+
+INSERT INTO rec_customer_category
+SELECT customer_id, category_id, SUM(weight)
+FROM product_events_weighted GROUP BY customer_id, category_id;
+
+INSERT INTO rec_product_stats
+SELECT product_id, SUM(CAST(views AS BIGINT)), SUM(CAST(carts AS BIGINT)), SUM(CAST(wishlists AS BIGINT)), SUM(CAST(purchases AS BIGINT)), SUM(weight)
+FROM interactions GROUP BY product_id;
+
+INSERT INTO rec_product_trend
+SELECT product_id, window_end, SUM(weight)
+FROM TABLE(HOP(TABLE timed_interactions, DESCRIPTOR(event_time), INTERVAL '1' MINUTE, INTERVAL '1' HOUR))
+GROUP BY product_id, window_start, window_end;
+
+INSERT INTO rec_cooccurrence
+SELECT /*+ STATE_TTL('a' = '2h', 'b' = '2h') */ a.product_id, b.product_id, 'view', COUNT(DISTINCT a.session_id)
+FROM product_events AS a JOIN product_events AS b ON a.session_id = b.session_id AND a.product_id <> b.product_id
+WHERE a.event_type = 'view_product' AND b.event_type = 'view_product'
+GROUP BY a.product_id, b.product_id;
+
+INSERT INTO rec_cooccurrence
+SELECT /*+ STATE_TTL('a' = '1h', 'b' = '1h') */ a.product_id, b.product_id, 'purchase', COUNT(DISTINCT a.order_id)
+FROM purchases AS a JOIN purchases AS b ON a.order_id = b.order_id AND a.product_id <> b.product_id
+GROUP BY a.product_id, b.product_id;
+
+INSERT INTO rec_item_support
+SELECT product_id, 'view', COUNT(DISTINCT session_id) FROM product_events WHERE event_type = 'view_product' GROUP BY product_id;
+
+INSERT INTO rec_item_support
+SELECT product_id, 'purchase', COUNT(DISTINCT order_id) FROM purchases GROUP BY product_id;
+END;
