@@ -61,6 +61,29 @@ await cli(['cdc', 'register']);
 for (const job of ['fraud-detection', 'revenue-stats', 'top-products']) await cli(['jobs', 'cancel', job]);
 console.log((await cli(['jobs', 'deploy', '--all', '--fresh'])).trim());
 
+// The fresh jobs first read the topics' history: measure only once they have caught up.
+const rest = new FlinkRest(config.flink.restUrl);
+async function jobLag(): Promise<{ lag: number; in: number }> {
+  const jobs = (await rest.jobs()).filter((j) => j.name.startsWith(JOB_PREFIX) && j.state === 'RUNNING');
+  let lag = 0;
+  let recordsIn = 0;
+  for (const job of jobs) {
+    const r = await rest.records(job.id);
+    lag += r.lag;
+    recordsIn += r.in;
+  }
+  return { lag, in: recordsIn };
+}
+const catchUp = Date.now();
+for (let previous = -1; ; ) {
+  await new Promise((r) => setTimeout(r, 5000));
+  const { lag, in: recordsIn } = await jobLag().catch(() => ({ lag: -1, in: -1 }));
+  if (lag === 0 && recordsIn === previous) break;
+  previous = recordsIn;
+  if (Date.now() - catchUp > 600_000) throw new Error('the jobs did not catch up with the topics in 10 minutes');
+}
+console.log(`jobs caught up with the topics' history in ${((Date.now() - catchUp) / 1000).toFixed(0)} s`);
+
 const { rows: products } = await pool.query<{ product_id: number; price: string }>('SELECT product_id, price FROM products WHERE price < 100 ORDER BY product_id LIMIT 200');
 const { rows: customers } = await pool.query<{ customer_id: number }>('SELECT customer_id FROM customers ORDER BY customer_id LIMIT 500');
 const prefix = config.cdc.topicPrefix;
@@ -71,6 +94,7 @@ await consumer.subscribe({ topics: [`${prefix}.public.orders`, `${prefix}.fraud-
 const started = Date.now();
 const cdcLatency: number[] = [];
 const alertLatency: number[] = [];
+const alertByMinute: number[][] = [];
 const windowLatency: number[] = [];
 const markerOrders = new Set<number>();
 await consumer.run({
@@ -81,7 +105,11 @@ await consumer.run({
     if (topic.endsWith('.public.orders')) {
       if (value.op === 'c' && value.source.ts_ms >= started) cdcLatency.push(now - value.source.ts_ms);
     } else if (topic.endsWith('.fraud-alerts')) {
-      if (value.rule === 'high_value' && markerOrders.has(value.order_id)) alertLatency.push(now - Date.parse(value.event_time));
+      if (value.rule === 'high_value' && markerOrders.has(value.order_id)) {
+        const latency = now - Date.parse(value.event_time);
+        alertLatency.push(latency);
+        (alertByMinute[Math.floor((now - started) / 60_000)] ??= []).push(latency);
+      }
     } else if (Date.parse(`${value.window_start}Z`) >= started) {
       windowLatency.push(now - Date.parse(`${value.window_end}Z`));
     }
@@ -90,18 +118,10 @@ await consumer.run({
 // Let the consumer join before the load starts.
 await new Promise((r) => setTimeout(r, 3000));
 
-const rest = new FlinkRest(config.flink.restUrl);
 const lagSamples: { t: number; lag: number; in: number }[] = [];
 const sampler = setInterval(() => {
   void (async () => {
-    const jobs = (await rest.jobs()).filter((j) => j.name.startsWith(JOB_PREFIX) && j.state === 'RUNNING');
-    let lag = 0;
-    let recordsIn = 0;
-    for (const job of jobs) {
-      const r = await rest.records(job.id);
-      lag += r.lag;
-      recordsIn += r.in;
-    }
+    const { lag, in: recordsIn } = await jobLag();
     lagSamples.push({ t: Math.round((Date.now() - started) / 1000), lag, in: recordsIn });
   })().catch(() => undefined);
 }, 10_000);
@@ -161,6 +181,7 @@ console.log(`baseline commit → Debezium change on Kafka: ${summary(cdcLatency)
 console.log(`commit → fraud alert on its topic:          ${summary(alertLatency)}  (${alertLatency.length}/${markerOrders.size} alerts)`);
 console.log(`window end → closed revenue window (${REVENUE_WINDOW} s): ${summary(windowLatency)}`);
 console.log(`Flink added to the alert path (p50): ${(percentile(alertLatency, 50) - percentile(cdcLatency, 50)).toFixed(0)} ms`);
+console.log(`alert latency p99 per minute of load: ${alertByMinute.map((m, i) => `min ${i + 1}: ${percentile(m, 99).toFixed(0)} ms`).join(', ')}`);
 console.log('jobs\' Kafka lag every 10 s (records not yet read, summed over the jobs):');
 console.log(lagSamples.map((s) => `  t=${s.t}s lag=${s.lag} read=${s.in}`).join('\n'));
 process.exit(0);
