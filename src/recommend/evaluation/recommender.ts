@@ -1,0 +1,47 @@
+import type pg from 'pg';
+import type { Db } from '../../database/database.js';
+import type { UserHistory } from './split.js';
+
+/**
+ * Anything that ranks items for a customer. The evaluation asks each recommender for the same users at the
+ * same moments and scores the lists against the same held-out items.
+ */
+export interface Recommender {
+  readonly name: string;
+  /**
+   * Up to `k` item ids for the customer, best first, as the recommender would have served them at `asOf`.
+   * A recommender that reads the shop database must use only rows from before `asOf`: the evaluation
+   * database also holds the test period.
+   */
+  recommend(customerId: number, k: number, asOf: Date): Promise<number[]>;
+}
+
+/** Where the evaluated history comes from: the shop's own tables, or a log loaded by `rtrec import events`. */
+export type EvaluationSource = 'shop' | 'imported';
+export const EVALUATION_SOURCES: readonly EvaluationSource[] = ['shop', 'imported'];
+
+/** The train part of a split, which in-memory baselines are fitted on. */
+export interface TrainData {
+  users: ReadonlyMap<number, UserHistory>;
+  /** Every item a recommender may return (shop: all products; imported: every item in the log). */
+  catalogue: readonly number[];
+}
+
+/** What a registered recommender may be built from. */
+export interface RecommenderDeps {
+  source: EvaluationSource;
+  train: TrainData;
+  /** The database the history was read from; a serving recommender reads it as of each test moment. */
+  db: Db;
+  pool: pg.Pool;
+  seed: number;
+}
+
+/** One entry of the evaluation registry (registry.ts). */
+export interface RecommenderEntry {
+  name: string;
+  description: string;
+  /** Sources it can be evaluated on: one that reads the shop tables cannot serve an imported log. */
+  sources: readonly EvaluationSource[];
+  create(deps: RecommenderDeps): Recommender | Promise<Recommender>;
+}
