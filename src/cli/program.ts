@@ -11,6 +11,8 @@ import { stackDown, stackLogs, stackStatus, stackUp } from './commands/stack.js'
 import { jobsCancel, jobsDeploy, jobsList, jobsRender } from './commands/jobs.js';
 import { topicList, topicTail } from './commands/topic.js';
 import { intIn, isoDate, numberIn } from './options.js';
+import { evaluate } from './commands/evaluate.js';
+import { importEvents } from './commands/import.js';
 
 /** The whole command tree in one place; each action lives in its own module. */
 export function createProgram(): Command {
@@ -53,6 +55,27 @@ export function createProgram(): Command {
     .option('--clear', 'delete simulated activity (orders, carts, wishlists, payments, shipments, events) instead')
     .option('--json', 'print the summary as JSON')
     .action(simulate);
+
+  program
+    .command('evaluate')
+    .description('Offline evaluation on the history: HR, NDCG, recall and coverage of ours, most-popular, item-knn and random on one train/test split')
+    .addOption(new Option('--source <source>', 'shop (behaviour events + orders) or imported (rtrec import events)').choices(['shop', 'imported']).default('shop'))
+    .addOption(new Option('--split <kind>', "time (one cutoff for all) or leave-last-out (each user's last wishlist/cart/purchase)").choices(['time', 'leave-last-out']).default('time'))
+    .addOption(new Option('--cutoff <iso-date>', 'start of the test period of the time split (default: the last 20% of the time span)').argParser(isoDate))
+    .addOption(new Option('--k <n>', 'list length for HR, NDCG and coverage').argParser(intIn(1, 1000)).default(10))
+    .addOption(new Option('--recall-k <n>', 'list length for recall').argParser(intIn(1, 1000)).default(20))
+    .addOption(new Option('--seed <n>', 'seed of the random baseline and of --max-users sampling').argParser(intIn(0, 2 ** 31)).default(1))
+    .addOption(new Option('--max-users <n>', 'evaluate a seeded sample of at most n test users').argParser(intIn(1, 10_000_000)))
+    .option('--json', 'machine-readable output')
+    .action(evaluate);
+  program.command('import').description('Load external data').command('events')
+    .description('Load an interaction log (CSV with a header) into imported_events, to evaluate with --source imported; all or nothing')
+    .requiredOption('--csv <file>', 'CSV file, comma-separated, with a header line')
+    .requiredOption('--map <mapping>', 'columns: user=<col>,item=<col>,type=<col>,timestamp=<col>[,price=<col>,category=<col>]')
+    .option('--types <mapping>', 'event type values: view=view_product,addtocart=add_to_cart,transaction=purchase,other=skip (view_product, add_to_wishlist, add_to_cart, purchase and place_order are known)')
+    .option('--replace', 'delete earlier imported events first (same transaction)')
+    .option('--json', 'machine-readable output')
+    .action(importEvents);
 
   const cdc = program.command('cdc').description('Change data capture: the Debezium connector on Kafka Connect (CONNECT_URL, default :8083)');
   cdc.command('register').description('Register (or update) the Debezium connector and wait until it streams').argument('[file]', 'connector JSON (default connectors/postgresql-cdc.json)')

@@ -1,0 +1,61 @@
+import { createAppContext } from '../../app/context.js';
+import { loadConfig } from '../../config/env.js';
+import { AppError } from '../../errors.js';
+import { evaluate as runEvaluation, type EvaluationReport } from '../../recommend/evaluation/evaluate.js';
+import type { EvaluationSource } from '../../recommend/evaluation/recommender.js';
+import type { SplitKind } from '../../recommend/evaluation/split.js';
+import { print, printTable, progressBar } from '../output.js';
+
+export interface EvaluateCliOptions {
+  source: EvaluationSource;
+  split: SplitKind;
+  cutoff?: Date;
+  k: number;
+  recallK: number;
+  seed: number;
+  maxUsers?: number;
+  json?: boolean;
+}
+
+const metric = (x: number) => x.toFixed(4);
+
+export function printReport(report: EvaluationReport): void {
+  const split = report.split === 'time' ? `time split at ${report.cutoff} (last 20% of the span unless --cutoff)` : 'leave-last-out';
+  print(`History (${report.source}): ${report.history.events} events by ${report.history.users} users, ${report.history.from} … ${report.history.to}`);
+  print(`Split: ${split}; ${report.trainEvents} train events; ${report.usersInBothParts} users on both sides, ${report.testUsers} with held-out items` +
+    `${report.evaluatedUsers < report.testUsers ? `, ${report.evaluatedUsers} sampled` : ''}; ${report.heldOutItems} held-out items; catalogue ${report.catalogueSize} items\n`);
+  printTable(
+    report.rows.map((r) => ({
+      recommender: r.recommender,
+      [`HR@${report.k}`]: metric(r.hitRate),
+      [`NDCG@${report.k}`]: metric(r.ndcg),
+      [`Recall@${report.recallK}`]: metric(r.recall),
+      coverage: metric(r.coverage),
+    })),
+    ['recommender', `HR@${report.k}`, `NDCG@${report.k}`, `Recall@${report.recallK}`, 'coverage'],
+  );
+  for (const u of report.unavailable) print(`${u.recommender}: ${u.reason}`);
+  print(`\nElapsed ${(report.elapsedMs / 1000).toFixed(2)} s (${report.rows.map((r) => `${r.recommender} ${(r.elapsedMs / 1000).toFixed(2)} s`).join(', ')})`);
+}
+
+export async function evaluate(options: EvaluateCliOptions): Promise<void> {
+  if (options.cutoff && options.split !== 'time') throw new AppError('BAD_USER_INPUT', '--cutoff applies to the time split only: drop it, or use --split time.');
+  const ctx = await createAppContext(loadConfig());
+  try {
+    const report = await runEvaluation(
+      {
+        db: ctx.db,
+        pool: ctx.pool,
+        startStep: (label, total, unit) => {
+          const bar = progressBar(label, total);
+          return { update: (done) => bar.update(done, unit), stop: () => bar.stop() };
+        },
+      },
+      { source: options.source, split: options.split, cutoff: options.cutoff, k: options.k, recallK: options.recallK, seed: options.seed, maxUsers: options.maxUsers },
+    );
+    if (options.json) print(JSON.stringify(report));
+    else printReport(report);
+  } finally {
+    await ctx.close();
+  }
+}
