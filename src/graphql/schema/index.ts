@@ -6,5 +6,6 @@ import './storefront.js';
 import './admin.js';
 import './subscriptions.js';
 import './analytics.js';
+import './recommendations.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,85 @@
+import { AppError } from '../../errors.js';
+import { createRecommender, similarProducts, trendingProducts } from '../../recommend/serving.js';
+import { builder } from '../builder.js';
+import { rethrowTyped } from './models.js';
+
+/*
+ * Recommendations served from the features the Flink job keeps in PostgreSQL (src/recommend/serving.ts).
+ * The product of each entry is loaded once per list (one query for all of them) and only when selected.
+ */
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+interface Entry {
+  productId: number;
+  score: number;
+  reason: string;
+  /** Loads every product of the list at once, the first time one is asked for. */
+  products: () => Promise<Map<number, unknown>>;
+}
+
+const Recommendation = builder.objectRef<Entry>('Recommendation').implement({
+  description: 'A recommended product with its score and a human-readable reason.',
+  fields: (t) => ({
+    productId: t.exposeInt('productId'),
+    product: (t.field as any)({ type: 'Product', resolve: async (e: Entry) => (await e.products()).get(e.productId) }),
+    score: t.exposeFloat('score', { description: 'Relative score (higher is better); comparable within one list' }),
+    reason: t.exposeString('reason', { description: 'Why: "bought together with X", "popular in Y this hour", …' }),
+  }),
+});
+
+const TrendWindow = builder.enumType('TrendWindow', {
+  values: { HOUR: { description: 'Live interactions over the sliding last hour' }, ALL_TIME: { description: 'All interactions since the start' } } as const,
+});
+
+function withProducts(ctx: any, items: { productId: number; score: number; reason: string }[]): Entry[] {
+  let loaded: Promise<Map<number, unknown>> | undefined;
+  const products = () =>
+    (loaded ??= ctx.db.product.findMany({ where: { productId: { in: items.map((i) => i.productId) } } }).then((rows: { productId: number }[]) => new Map(rows.map((r) => [r.productId, r]))));
+  return items.map((i) => ({ ...i, products }));
+}
+
+const checkFirst = (first: number) => {
+  if (first < 1 || first > 100) rethrowTyped(new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`));
+};
+
+builder.queryFields((t) => ({
+  recommendations: t.field({
+    type: [Recommendation],
+    description: 'Personalised recommendations for a customer: similar to what they recently viewed or bought, popular in their favourite categories, trending for new customers. Excludes what they bought, have in the cart, and inactive or out-of-stock products.',
+    args: {
+      customerId: t.arg.int({ required: true }),
+      first: t.arg.int({ required: false, defaultValue: 10 }),
+      categoryId: t.arg.int({ required: false, description: 'only products of this category' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      checkFirst(args.first ?? 10);
+      const customer = await ctx.pool.query('SELECT 1 FROM customers WHERE customer_id = $1', [args.customerId]);
+      if (customer.rowCount === 0) rethrowTyped(new AppError('NOT_FOUND', `Customer ${args.customerId} does not exist. Query customers to find a valid id.`));
+      const list = await createRecommender(ctx.pool).recommend(args.customerId, { first: args.first ?? 10, categoryId: args.categoryId ?? undefined }).catch(rethrowTyped);
+      return withProducts(ctx, list);
+    },
+  }),
+  similarProducts: t.field({
+    type: [Recommendation],
+    description: 'Products most often viewed or bought together with this one (cosine-normalised co-occurrence).',
+    args: { productId: t.arg.int({ required: true }), first: t.arg.int({ required: false, defaultValue: 10 }) },
+    resolve: async (_root, args, ctx) => {
+      checkFirst(args.first ?? 10);
+      return withProducts(ctx, await similarProducts(ctx.pool, args.productId, args.first ?? 10));
+    },
+  }),
+  trendingProducts: t.field({
+    type: [Recommendation],
+    description: 'Trending products: over the last hour (live) or all time, optionally in one category.',
+    args: {
+      categoryId: t.arg.int({ required: false }),
+      window: t.arg({ type: TrendWindow, required: false, defaultValue: 'HOUR' }),
+      first: t.arg.int({ required: false, defaultValue: 10 }),
+    },
+    resolve: async (_root, args, ctx) => {
+      checkFirst(args.first ?? 10);
+      return withProducts(ctx, await trendingProducts(ctx.pool, { categoryId: args.categoryId ?? undefined, window: args.window ?? 'HOUR', first: args.first ?? 10 }));
+    },
+  }),
+}));

@@ -1,0 +1,203 @@
+import type pg from 'pg';
+import { AppError } from '../errors.js';
+
+/*
+ * Serving: recommendations for a customer from the features Flink maintains (flink/recommendation-features.sql),
+ * in one prepared SQL round trip on the pg pool (a Prisma query costs ~0.4 ms of CPU before it reaches the
+ * database; see bench/RESULTS.md). Candidates come from three sources, scored on one scale:
+ *   similar  – item-to-item co-occurrence with the customer's recent items, cosine-normalised
+ *              (n(a,b) / sqrt(n(a) n(b))), co-purchase counting double, weighted by how strongly and how
+ *              recently the customer interacted with the source item   → "bought together with X" / "viewed together with X"
+ *   affinity – popular products of the customer's favourite categories   → "popular in Y"
+ *   trending – the hour's trend, or all-time popularity (cold start)     → "trending this hour" / "popular in the shop"
+ * Excluded: products the customer bought (unless repurchasable) or has in the cart, inactive or out-of-stock
+ * products. Diversity: at most `maxPerCategory` products of one category in a list.
+ */
+
+export interface Recommendation {
+  productId: number;
+  name: string;
+  categoryId: number;
+  categoryName: string;
+  price: string;
+  score: number;
+  reason: string;
+  source: 'similar' | 'affinity' | 'trending';
+}
+
+export interface RecommendOptions {
+  first?: number;
+  categoryId?: number;
+  /** Products that may be recommended again after a purchase (consumables). None by default. */
+  repurchasable?: (productId: number) => boolean;
+}
+
+const CANDIDATES = 200;
+
+const RECOMMEND_SQL = `
+WITH recent AS (
+  SELECT product_id, last_at, (views + 2 * wishlists + 3 * carts + 5 * purchases)::float8 AS strength
+  FROM rec_customer_product WHERE customer_id = $1 ORDER BY last_at DESC LIMIT 20
+),
+newest AS (SELECT max(last_at) AS at FROM recent),
+contributions AS (
+  SELECT c.product_b AS product_id, c.product_a AS source_id, c.kind,
+         c.together / sqrt(sa.support::float8 * sb.support::float8)
+           * CASE c.kind WHEN 'purchase' THEN 2.0 ELSE 1.0 END
+           * ln(1 + r.strength)
+           -- recency relative to the customer's own newest interaction (history replays keep their shape)
+           * exp(-extract(epoch FROM (n.at - r.last_at)) / 86400.0) AS score
+  FROM recent r CROSS JOIN newest n
+  JOIN rec_cooccurrence c ON c.product_a = r.product_id
+  JOIN rec_item_support sa ON sa.product_id = c.product_a AND sa.kind = c.kind
+  JOIN rec_item_support sb ON sb.product_id = c.product_b AND sb.kind = c.kind
+),
+similar_items AS (
+  -- the strongest contribution names the reason; all of them add up to the score
+  SELECT DISTINCT ON (product_id) product_id, source_id, kind, sum(score) OVER (PARTITION BY product_id) AS total
+  FROM contributions ORDER BY product_id, score DESC
+),
+affinity AS (
+  SELECT category_id, score / nullif(sum(score) OVER (), 0) AS share
+  FROM rec_customer_category WHERE customer_id = $1
+),
+max_pop AS (SELECT greatest(max(score), 1) AS m FROM rec_product_stats),
+max_trend AS (SELECT greatest(max(score), 1) AS m FROM rec_product_trend WHERE window_end > now() - interval '1 hour'),
+candidates AS (
+  SELECT product_id, 'similar' AS source, total AS score, source_id, kind FROM (SELECT * FROM similar_items ORDER BY total DESC LIMIT ${CANDIDATES}) s
+  UNION ALL
+  SELECT * FROM (
+    SELECT ps.product_id, 'affinity', 0.5 * a.share * ps.score / mp.m, NULL::int, NULL::varchar
+    FROM affinity a JOIN products p ON p.category_id = a.category_id JOIN rec_product_stats ps ON ps.product_id = p.product_id CROSS JOIN max_pop mp
+    ORDER BY 3 DESC LIMIT ${CANDIDATES}) f
+  UNION ALL
+  SELECT * FROM (
+    SELECT t.product_id, 'trending', 0.2 * t.score / mt.m, NULL::int, 'hour'::varchar
+    FROM rec_product_trend t CROSS JOIN max_trend mt WHERE t.window_end > now() - interval '1 hour'
+    ORDER BY 3 DESC LIMIT ${CANDIDATES}) t
+  UNION ALL
+  SELECT * FROM (
+    SELECT ps.product_id, 'trending', 0.1 * ps.score / mp.m, NULL::int, 'all'::varchar
+    FROM rec_product_stats ps CROSS JOIN max_pop mp ORDER BY 3 DESC LIMIT ${CANDIDATES}) a
+),
+best AS (
+  SELECT DISTINCT ON (product_id) product_id, source, source_id, kind, sum(score) OVER (PARTITION BY product_id) AS total
+  FROM candidates ORDER BY product_id, score DESC
+),
+excluded AS (
+  SELECT product_id, true AS bought FROM rec_customer_product WHERE customer_id = $1 AND purchases > 0
+  UNION SELECT oi.product_id, true FROM orders o JOIN order_items oi ON oi.order_id = o.order_id WHERE o.customer_id = $1
+  UNION SELECT product_id, false FROM carts WHERE customer_id = $1
+)
+SELECT b.product_id, p.name, p.category_id, c.name AS category_name, p.price::text AS price, b.total AS score, b.source, b.kind,
+       s.name AS source_name, (SELECT bool_or(bought) FROM excluded e WHERE e.product_id = b.product_id) AS excluded_bought,
+       EXISTS (SELECT 1 FROM excluded e WHERE e.product_id = b.product_id AND NOT e.bought) AS in_cart
+FROM best b
+JOIN products p ON p.product_id = b.product_id AND p.is_active AND p.stock > 0
+JOIN categories c ON c.category_id = p.category_id
+LEFT JOIN products s ON s.product_id = b.source_id
+WHERE ($2::int IS NULL OR p.category_id = $2)
+ORDER BY b.total DESC, b.product_id
+LIMIT $3`;
+
+interface Row {
+  product_id: number;
+  name: string;
+  category_id: number;
+  category_name: string;
+  price: string;
+  score: number;
+  source: 'similar' | 'affinity' | 'trending';
+  kind: string | null;
+  source_name: string | null;
+  excluded_bought: boolean | null;
+  in_cart: boolean;
+}
+
+export function reasonFor(row: Pick<Row, 'source' | 'kind' | 'source_name' | 'category_name'>): string {
+  if (row.source === 'similar') return row.kind === 'purchase' ? `bought together with ${row.source_name}` : `viewed together with ${row.source_name}`;
+  if (row.source === 'affinity') return `popular in ${row.category_name}, a category you like`;
+  return row.kind === 'hour' ? `popular in ${row.category_name} this hour` : `popular in ${row.category_name}`;
+}
+
+/**
+ * Greedy diversity: walks the list by score and skips a product whose category already has `maxPerCategory`
+ * entries, unless nothing else is left to fill the list.
+ */
+export function diversify<T extends { categoryId: number }>(ranked: T[], first: number, maxPerCategory: number): T[] {
+  const chosen: T[] = [];
+  const skipped: T[] = [];
+  const perCategory = new Map<number, number>();
+  for (const item of ranked) {
+    if (chosen.length === first) break;
+    const n = perCategory.get(item.categoryId) ?? 0;
+    if (n >= maxPerCategory) {
+      skipped.push(item);
+      continue;
+    }
+    perCategory.set(item.categoryId, n + 1);
+    chosen.push(item);
+  }
+  for (const item of skipped) {
+    if (chosen.length === first) break;
+    chosen.push(item);
+  }
+  return chosen;
+}
+
+export function createRecommender(pool: pg.Pool) {
+  return {
+    async recommend(customerId: number, options: RecommendOptions = {}): Promise<Recommendation[]> {
+      const first = options.first ?? 10;
+      if (!Number.isInteger(customerId) || customerId < 1) throw new AppError('BAD_USER_INPUT', `customerId must be a positive integer, got ${customerId}.`);
+      if (!Number.isInteger(first) || first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
+      const { rows } = await pool.query<Row>({ name: 'rtrec-recommend', text: RECOMMEND_SQL, values: [customerId, options.categoryId ?? null, CANDIDATES] });
+      const eligible = rows
+        .filter((r) => !r.in_cart && !(r.excluded_bought && !options.repurchasable?.(r.product_id)))
+        .map((r) => ({
+          productId: r.product_id, name: r.name, categoryId: r.category_id, categoryName: r.category_name, price: r.price,
+          score: Number(r.score), reason: reasonFor(r), source: r.source,
+        }));
+      // One category may fill the list when the caller asked for that category.
+      return diversify(eligible, first, options.categoryId ? first : Math.max(2, Math.ceil(first * 0.4)));
+    },
+  };
+}
+
+export type Recommender = ReturnType<typeof createRecommender>;
+
+/** Products most often viewed or bought with `productId`, cosine-normalised, active and in stock. */
+export async function similarProducts(pool: pg.Pool, productId: number, first = 10): Promise<{ productId: number; score: number; reason: string }[]> {
+  const { rows } = await pool.query<{ product_id: number; score: number; kind: string; source_name: string }>({
+    name: 'rtrec-similar',
+    text: `SELECT DISTINCT ON (c.product_b) c.product_b AS product_id, c.kind, s.name AS source_name,
+                  sum(c.together / sqrt(sa.support::float8 * sb.support::float8) * CASE c.kind WHEN 'purchase' THEN 2.0 ELSE 1.0 END) OVER (PARTITION BY c.product_b) AS score
+           FROM rec_cooccurrence c
+           JOIN rec_item_support sa ON sa.product_id = c.product_a AND sa.kind = c.kind
+           JOIN rec_item_support sb ON sb.product_id = c.product_b AND sb.kind = c.kind
+           JOIN products p ON p.product_id = c.product_b AND p.is_active AND p.stock > 0
+           JOIN products s ON s.product_id = c.product_a
+           WHERE c.product_a = $1
+           ORDER BY c.product_b, c.together / sqrt(sa.support::float8 * sb.support::float8) * CASE c.kind WHEN 'purchase' THEN 2.0 ELSE 1.0 END DESC`,
+    values: [productId],
+  });
+  return rows
+    .map((r) => ({ productId: r.product_id, score: Number(r.score), reason: r.kind === 'purchase' ? `bought together with ${r.source_name}` : `viewed together with ${r.source_name}` }))
+    .sort((a, b) => b.score - a.score || a.productId - b.productId)
+    .slice(0, first);
+}
+
+/** The hour's trend (live interactions over the sliding hour) or all-time popularity, optionally in one category. */
+export async function trendingProducts(pool: pg.Pool, options: { categoryId?: number; window: 'HOUR' | 'ALL_TIME'; first?: number }): Promise<{ productId: number; score: number; reason: string }[]> {
+  const hour = options.window === 'HOUR';
+  const joins = 'JOIN products p ON p.product_id = t.product_id JOIN categories c ON c.category_id = p.category_id';
+  const source = hour ? `rec_product_trend t ${joins} WHERE t.window_end > now() - interval '1 hour' AND` : `rec_product_stats t ${joins} WHERE`;
+  const { rows } = await pool.query<{ product_id: number; score: number; category_name: string }>({
+    name: hour ? 'rtrec-trending-hour' : 'rtrec-trending-all',
+    text: `SELECT t.product_id, t.score, c.name AS category_name
+           FROM ${source} p.is_active AND p.stock > 0 AND ($1::int IS NULL OR p.category_id = $1)
+           ORDER BY t.score DESC, t.product_id LIMIT $2`,
+    values: [options.categoryId ?? null, options.first ?? 10],
+  });
+  return rows.map((r) => ({ productId: r.product_id, score: Number(r.score), reason: hour ? `popular in ${r.category_name} this hour` : `popular in ${r.category_name}` }));
+}

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateData } from '../../src/datagen/generate.js';
+import { createRecommender, diversify, similarProducts, trendingProducts } from '../../src/recommend/serving.js';
+import { createTestApp, gql } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+/*
+ * Serving rules on a real PostgreSQL with hand-written feature rows (what the Flink job would write):
+ * similarity and its reasons, exclusions, cold start, diversity, and the GraphQL fields.
+ */
+
+let t: TestDatabase;
+let p: { id: number; name: string; category: number }[];
+let app: ReturnType<typeof createTestApp>['app'];
+
+beforeAll(async () => {
+  t = await createTestDatabase('recs');
+  await generateData(t.pool, { categories: 3, products: 24, customers: 6, seed: 3 });
+  const { rows } = await t.pool.query<{ product_id: number; name: string; category_id: number }>('SELECT product_id, name, category_id FROM products ORDER BY product_id');
+  p = rows.map((r) => ({ id: r.product_id, name: r.name, category: r.category_id }));
+  await t.pool.query('UPDATE products SET is_active = true, stock = 50');
+  const [a, b, c, d, e, f, g] = p;
+  // Customer 1 recently viewed A, bought B long ago; E is in their cart.
+  await t.pool.query(`INSERT INTO rec_customer_product VALUES (1, $1, 3, 0, 0, 0, now()), (1, $2, 1, 1, 0, 1, now() - interval '3 days')`, [a!.id, b!.id]);
+  await t.pool.query('INSERT INTO carts (quantity, customer_id, product_id) VALUES (1, 1, $1)', [e!.id]);
+  // A is bought with C and E and B, viewed with D; F (inactive) and G (out of stock) are A's strongest neighbours.
+  const pairs: [number, number, string, number][] = [
+    [a!.id, c!.id, 'purchase', 6], [a!.id, e!.id, 'purchase', 8], [a!.id, b!.id, 'purchase', 9], [a!.id, d!.id, 'view', 5],
+    [a!.id, f!.id, 'purchase', 10], [a!.id, g!.id, 'purchase', 10],
+  ];
+  for (const [x, y, kind, n] of pairs) await t.pool.query('INSERT INTO rec_cooccurrence VALUES ($1, $2, $3, $4), ($2, $1, $3, $4)', [x, y, kind, n]);
+  for (const product of p) await t.pool.query("INSERT INTO rec_item_support VALUES ($1, 'purchase', 20), ($1, 'view', 40)", [product.id]);
+  await t.pool.query('UPDATE products SET is_active = false WHERE product_id = $1', [f!.id]);
+  await t.pool.query('UPDATE products SET stock = 0 WHERE product_id = $1', [g!.id]);
+  // Popularity: every product, the last ones most popular; a trend for three of them.
+  for (const [i, product] of p.entries()) await t.pool.query('INSERT INTO rec_product_stats VALUES ($1, $2::bigint, 0, 0, 0, $2::float8)', [product.id, i + 1]);
+  for (const [i, product] of p.slice(-3).entries()) await t.pool.query("INSERT INTO rec_product_trend VALUES ($1, now() - interval '1 minute', $2)", [product.id, 10 + i]);
+  await t.pool.query('INSERT INTO rec_customer_category VALUES (1, $1, 10)', [a!.category]);
+  app = createTestApp(t).app;
+});
+
+afterAll(async () => {
+  await t?.drop();
+});
+
+describe('recommendations', () => {
+  it('ranks items bought together with recent ones first, with a reason naming the real product', async () => {
+    const list = await createRecommender(t.pool).recommend(1, { first: 10 });
+    expect(list).toHaveLength(10);
+    expect(list[0]).toMatchObject({ productId: p[2]!.id, reason: `bought together with ${p[0]!.name}`, source: 'similar' });
+    expect(list.find((r) => r.productId === p[3]!.id)?.reason).toBe(`viewed together with ${p[0]!.name}`);
+    for (const r of list) expect(r.reason).toMatch(/^(bought together with|viewed together with|popular in) /);
+  });
+
+  it('excludes what the customer bought or has in the cart, and inactive or out-of-stock products', async () => {
+    const ids = (await createRecommender(t.pool).recommend(1, { first: 20 })).map((r) => r.productId);
+    for (const excluded of [p[1]!, p[4]!, p[5]!, p[6]!]) expect(ids).not.toContain(excluded.id);
+    // …unless the product is repurchasable.
+    const again = (await createRecommender(t.pool).recommend(1, { first: 20, repurchasable: (id) => id === p[1]!.id })).map((r) => r.productId);
+    expect(again).toContain(p[1]!.id);
+  });
+
+  it('gives a customer without history the trending and popular products', async () => {
+    const list = await createRecommender(t.pool).recommend(5, { first: 5 });
+    expect(list).toHaveLength(5);
+    expect(list.every((r) => r.source === 'trending')).toBe(true);
+    expect(list[0]!.productId).toBe(p.at(-1)!.id);
+    expect(list[0]!.reason).toMatch(/this hour$/);
+  });
+
+  it('keeps some diversity across categories', async () => {
+    const list = await createRecommender(t.pool).recommend(5, { first: 10 });
+    const perCategory = new Map<number, number>();
+    for (const r of list) perCategory.set(r.categoryId, (perCategory.get(r.categoryId) ?? 0) + 1);
+    expect(Math.max(...perCategory.values())).toBeLessThanOrEqual(4);
+    expect(diversify([{ categoryId: 1 }, { categoryId: 1 }, { categoryId: 1 }, { categoryId: 2 }], 3, 2)).toEqual([{ categoryId: 1 }, { categoryId: 1 }, { categoryId: 2 }]);
+    // Only one category left: the list is still filled.
+    expect(diversify([{ categoryId: 1 }, { categoryId: 1 }, { categoryId: 1 }], 3, 2)).toHaveLength(3);
+  });
+
+  it('serves similar and trending products', async () => {
+    const similar = await similarProducts(t.pool, p[0]!.id, 3);
+    expect(similar.map((s) => s.productId)).toEqual([p[1]!.id, p[4]!.id, p[2]!.id]);
+    const trending = await trendingProducts(t.pool, { window: 'HOUR', first: 2 });
+    expect(trending.map((s) => s.productId)).toEqual([p.at(-1)!.id, p.at(-2)!.id]);
+    const inCategory = await trendingProducts(t.pool, { window: 'ALL_TIME', categoryId: p[0]!.category, first: 50 });
+    expect(inCategory.length).toBeGreaterThan(0);
+    for (const s of inCategory) expect(p.find((x) => x.id === s.productId)!.category).toBe(p[0]!.category);
+  });
+
+  it('answers through GraphQL with products, and typed errors for bad input', async () => {
+    const result = await gql<any, any>(app, `{ recommendations(customerId: 1, first: 3) { productId score reason product { name category { name } } }
+      similarProducts(productId: ${p[0]!.id}, first: 2) { productId reason }
+      trendingProducts(window: ALL_TIME, first: 2) { product { productId } } }`);
+    expect(result.errors).toBeUndefined();
+    expect(result.data.recommendations[0]).toMatchObject({ productId: p[2]!.id, product: { name: p[2]!.name } });
+    expect(result.data.similarProducts).toHaveLength(2);
+    expect(result.data.trendingProducts[0].product.productId).toBe(p.at(-1)!.id);
+    const unknown = await gql(app, '{ recommendations(customerId: 999999) { productId } }');
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const tooMany = await gql(app, '{ recommendations(customerId: 1, first: 101) { productId } }');
+    expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
