@@ -16,12 +16,12 @@ export async function importEvents(options: ImportEventsCliOptions): Promise<voi
   const mapping = parseColumnMapping(options.map);
   const types = parseTypeMapping(options.types);
   const ctx = await createAppContext(loadConfig());
-  const mb = (bytes: number) => Math.round(bytes / 1e6);
+  const kb = (bytes: number) => Math.ceil(bytes / 1024);
   let bar: ReturnType<typeof progressBar> | undefined;
   try {
     const result = await runImport(ctx.pool, { file: options.csv, mapping, types, replace: options.replace ?? false }, (bytes, total) => {
-      bar ??= progressBar('import', Math.max(1, mb(total)));
-      bar.update(mb(bytes), 'MB');
+      bar ??= progressBar('import', kb(total));
+      bar.update(kb(bytes), 'kB');
     });
     bar?.stop();
     if (options.json) return print(JSON.stringify(result));

@@ -75,7 +75,7 @@ interface Neighbours {
  * user×item matrix (entries = interaction weight sums); a customer's score for an item is the sum of its
  * similarities to the customer's train items. Neighbour lists are computed on first use and cached.
  */
-export function createItemKnn(train: TrainData, options: ItemKnnOptions = {}) {
+export function createItemKnn(train: TrainData, options: ItemKnnOptions = {}): { similarity(a: number, b: number): number; recommender: Recommender } {
   const maxNeighbours = options.neighbours ?? 100;
   const itemIds: number[] = [];
   const indexOf = new Map<number, number>();
@@ -172,6 +172,6 @@ export function createItemKnn(train: TrainData, options: ItemKnnOptions = {}) {
           .slice(0, k)
           .map(([i]) => itemIds[i]!);
       },
-    } satisfies Recommender,
+    },
   };
 }
