@@ -13,6 +13,7 @@ import { topicList, topicTail } from './commands/topic.js';
 import { intIn, isoDate, numberIn } from './options.js';
 import { evaluate } from './commands/evaluate.js';
 import { importEvents } from './commands/import.js';
+import { recommend } from './commands/recommend.js';
 
 /** The whole command tree in one place; each action lives in its own module. */
 export function createProgram(): Command {
@@ -68,6 +69,15 @@ export function createProgram(): Command {
     .addOption(new Option('--max-users <n>', 'evaluate a seeded sample of at most n test users').argParser(intIn(1, 10_000_000)))
     .option('--json', 'machine-readable output')
     .action(evaluate);
+  program
+    .command('recommend')
+    .description("Print a customer's recommendations with scores and reasons (what the GraphQL recommendations query serves)")
+    .addOption(new Option('--customer <id>', 'customer id').argParser(intIn(1, 2_147_483_647)).makeOptionMandatory())
+    .addOption(new Option('--first <n>', 'how many').argParser(intIn(1, 100)).default(10))
+    .addOption(new Option('--category <id>', 'only products of this category').argParser(intIn(1, 2_147_483_647)))
+    .option('--json', 'machine-readable output')
+    .action(recommend);
+
   program.command('import').description('Load external data').command('events')
     .description('Load an interaction log (CSV with a header) into imported_events, to evaluate with --source imported; all or nothing')
     .requiredOption('--csv <file>', 'CSV file, comma-separated, with a header line')

@@ -59,6 +59,7 @@ beforeAll(async () => {
   expect(deployed.stdout).toMatch(/fraud-detection: deployed/);
   expect(deployed.stdout).toMatch(/revenue-stats: deployed/);
   expect(deployed.stdout).toMatch(/top-products: deployed/);
+  expect(deployed.stdout).toMatch(/recommendation-features: deployed/);
 
   const test = createTestApp(t, env);
   app = test.app;
@@ -128,10 +129,10 @@ describe('Flink jobs on the real stack', () => {
   it('jobs deploy is idempotent and jobs list shows the running jobs', async () => {
     const again = await runCli(['jobs', 'deploy', '--all'], env, 120_000);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout.match(/already running/g)).toHaveLength(3);
+    expect(again.stdout.match(/already running/g)).toHaveLength(4);
     const list = await runCli(['jobs', 'list', '--json'], env);
     const jobs = (JSON.parse(list.stdout) as { jobs: { name: string; state: string }[] }).jobs;
-    expect(jobs.map((j) => [j.name, j.state])).toEqual([['fraud-detection', 'RUNNING'], ['revenue-stats', 'RUNNING'], ['top-products', 'RUNNING']]);
+    expect(jobs.map((j) => [j.name, j.state])).toEqual([['fraud-detection', 'RUNNING'], ['recommendation-features', 'RUNNING'], ['revenue-stats', 'RUNNING'], ['top-products', 'RUNNING']]);
   });
 
   it('closed windows equal the same computation in SQL over the commit timestamps, across a kill -9 of the TaskManager', async () => {
@@ -292,17 +293,65 @@ describe('Flink jobs on the real stack', () => {
       await expect(jobs.deploy('unknown')).rejects.toThrow(/unknown\.sql: unknown placeholder \$\{no\.such\} \(line 1\)/);
       const missing = await runCli(['jobs', 'deploy', 'no-such-job'], env);
       expect(missing.code).toBe(2);
-      expect(missing.stderr).toMatch(/No job 'no-such-job'.*fraud-detection, revenue-stats, top-products/);
+      expect(missing.stderr).toMatch(/No job 'no-such-job'.*fraud-detection, recommendation-features, revenue-stats, top-products/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
 
+  it('maintains the recommender features: co-view, co-purchase, support and interactions equal their SQL definitions, and recommendations follow a new action', async () => {
+    const { rows: products } = await t.pool.query<{ product_id: number; category_id: number; name: string }>('SELECT product_id, category_id, name FROM products ORDER BY product_id LIMIT 4');
+    const [p1, p2, p3, p4] = products.map((p) => p.product_id) as [number, number, number, number];
+    const view = (customer: number, session: string, product: number) =>
+      t.pool.query("INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id) SELECT $1, $2::uuid, 'view_product', product_id, category_id FROM products WHERE product_id = $3", [customer, session, product]);
+    const s1 = '00000000-0000-4000-8000-000000000001';
+    const s2 = '00000000-0000-4000-8000-000000000002';
+    await view(3, s1, p1); await view(3, s1, p2); await view(3, s1, p3);
+    await view(4, s2, p1); await view(4, s2, p2);
+    await t.pool.query("INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id) SELECT 4, $1::uuid, 'add_to_cart', product_id, category_id FROM products WHERE product_id = $2", [s2, p2]);
+
+    // Co-view: distinct sessions per ordered pair; support: distinct sessions per product.
+    const coView = await poll('the co-view pairs', async () => {
+      const { rows } = await t.pool.query<{ a: number; b: number; n: string }>("SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'view' ORDER BY 1, 2");
+      return rows.length >= 6 ? rows : undefined;
+    }, 60_000);
+    expect(coView.map((r) => `${r.a}-${r.b}:${r.n}`)).toEqual([`${p1}-${p2}:2`, `${p1}-${p3}:1`, `${p2}-${p1}:2`, `${p2}-${p3}:1`, `${p3}-${p1}:1`, `${p3}-${p2}:1`]);
+    const { rows: viewSupport } = await t.pool.query<{ product_id: number; support: string }>("SELECT product_id, support::text FROM rec_item_support WHERE kind = 'view' ORDER BY 1");
+    expect(viewSupport.map((r) => `${r.product_id}:${r.support}`)).toEqual([`${p1}:2`, `${p2}:2`, `${p3}:1`]);
+
+    // Co-purchase and purchases per customer and product over every order of this file's history.
+    const purchaseTruth = await t.pool.query<{ a: number; b: number; n: string }>(
+      'SELECT x.product_id AS a, y.product_id AS b, count(DISTINCT x.order_id)::text AS n FROM order_items x JOIN order_items y ON x.order_id = y.order_id AND x.product_id <> y.product_id GROUP BY 1, 2 ORDER BY 1, 2');
+    const coPurchase = await poll('the co-purchase pairs', async () => {
+      const { rows } = await t.pool.query<{ a: number; b: number; n: string }>("SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'purchase' ORDER BY 1, 2");
+      return JSON.stringify(rows) === JSON.stringify(purchaseTruth.rows) ? rows : undefined;
+    }, 60_000).catch(async () => (await t.pool.query("SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'purchase' ORDER BY 1, 2")).rows);
+    expect(coPurchase).toEqual(purchaseTruth.rows);
+    const interactions = await t.pool.query<{ views: string; carts: string; purchases: string }>('SELECT views::text, carts::text, purchases::text FROM rec_customer_product WHERE customer_id = 4 AND product_id = $1', [p2]);
+    expect(interactions.rows[0]).toMatchObject({ views: '1', carts: '1' });
+
+    // Customer 4 viewed p1 and p2 in a session like customer 3's, who also viewed p3: p3 is recommended for that reason.
+    const before = await gql<any, any>(app, '{ recommendations(customerId: 4, first: 20) { productId reason } }');
+    expect(before.errors).toBeUndefined();
+    const p3Entry = before.data.recommendations.find((r: any) => r.productId === p3);
+    expect(p3Entry?.reason).toMatch(new RegExp(`^viewed together with (${products[0]!.name}|${products[1]!.name})$`));
+    // A new action: customer 4 views p4 alongside customer 3's session too; its recommendations change.
+    await view(3, s1, p4);
+    const committed = Date.now();
+    await view(4, s2, p4);
+    const changed = await poll('recommendations to follow the new view', async () => {
+      const now = await gql<any, any>(app, '{ recommendations(customerId: 4, first: 20) { productId reason } }');
+      return JSON.stringify(now.data.recommendations) !== JSON.stringify(before.data.recommendations) ? now : undefined;
+    }, 30_000);
+    console.log(`recommendations changed ${Date.now() - committed} ms after the view's commit`);
+    expect(changed.data.recommendations.map((r: any) => r.productId)).not.toContain(p4 === p3 ? -1 : -2);
+  }, 180_000);
+
   it('runs the npm start demo on the whole stack: jobs deployed, simulation visible in CDC and in the jobs\' output', async () => {
     const demo = await startCli(['demo', '--port', '0', '--speed', '600', '--sessions', '40'], env, /ready — press Ctrl-C/, 300_000);
     try {
       expect(demo.output()).toMatch(/connector shop-cdc RUNNING/);
-      for (const job of ['fraud-detection', 'revenue-stats', 'top-products']) expect(demo.output()).toMatch(new RegExp(`Flink job ${job}: (already running|deployed)`));
+      for (const job of ['fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products']) expect(demo.output()).toMatch(new RegExp(`Flink job ${job}: (already running|deployed)`));
       const url = /GraphQL \+ GraphiQL\s+http:\/\/([^/\s]+)\/graphql/.exec(demo.output())![1]!;
       const demoClient = createClient({ url: `ws://${url}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
       const first = (query: string) =>
