@@ -58,7 +58,7 @@ const { rows: counts } = await pool.query<{ n: number }>('SELECT count(*)::int A
 if (counts[0]!.n === 0) await cli(['generate']);
 await cli(['cdc', 'register']);
 // Fresh jobs with this run's settings (a 10 s revenue window, a high-value threshold only the marker orders pass).
-for (const job of ['fraud-detection', 'revenue-stats', 'top-products']) await cli(['jobs', 'cancel', job]);
+for (const job of ['fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products']) await cli(['jobs', 'cancel', job]);
 console.log((await cli(['jobs', 'deploy', '--all', '--fresh'])).trim());
 
 // The fresh jobs first read the topics' history: measure only once they have caught up.

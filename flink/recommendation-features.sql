@@ -73,7 +73,7 @@ CREATE TABLE products_dim (
 );
 
 CREATE TABLE rec_customer_product (
-  customer_id INT, product_id INT, views BIGINT, carts BIGINT, wishlists BIGINT, purchases BIGINT, last_at TIMESTAMP(3),
+  customer_id INT, product_id INT, `views` BIGINT, carts BIGINT, wishlists BIGINT, purchases BIGINT, last_at TIMESTAMP(3),
   PRIMARY KEY (customer_id, product_id) NOT ENFORCED
 ) WITH ('connector' = 'jdbc', 'url' = '${jdbc.url}', 'table-name' = 'rec_customer_product', 'username' = '${jdbc.user}', 'password' = '${jdbc.password}',
         'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
@@ -85,7 +85,7 @@ CREATE TABLE rec_customer_category (
         'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
 
 CREATE TABLE rec_product_stats (
-  product_id INT, views BIGINT, carts BIGINT, wishlists BIGINT, purchases BIGINT, score DOUBLE,
+  product_id INT, `views` BIGINT, carts BIGINT, wishlists BIGINT, purchases BIGINT, score DOUBLE,
   PRIMARY KEY (product_id) NOT ENFORCED
 ) WITH ('connector' = 'jdbc', 'url' = '${jdbc.url}', 'table-name' = 'rec_product_stats', 'username' = '${jdbc.user}', 'password' = '${jdbc.password}',
         'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
@@ -139,7 +139,7 @@ WHERE op = 'c' AND `after`.product_id IS NOT NULL AND `after`.event_type IN ('vi
 
 CREATE TEMPORARY VIEW interactions AS
 SELECT customer_id, product_id, CAST(category_id AS INT) AS category_id,
-       CASE event_type WHEN 'view_product' THEN 1 ELSE 0 END AS views,
+       CASE event_type WHEN 'view_product' THEN 1 ELSE 0 END AS `views`,
        CASE event_type WHEN 'add_to_cart' THEN 1 ELSE 0 END AS carts,
        CASE event_type WHEN 'add_to_wishlist' THEN 1 ELSE 0 END AS wishlists,
        0 AS purchases,
@@ -153,7 +153,7 @@ FROM purchases;
 EXECUTE STATEMENT SET
 BEGIN
 INSERT INTO rec_customer_product
-SELECT customer_id, product_id, SUM(CAST(views AS BIGINT)), SUM(CAST(carts AS BIGINT)), SUM(CAST(wishlists AS BIGINT)), SUM(CAST(purchases AS BIGINT)),
+SELECT customer_id, product_id, SUM(CAST(`views` AS BIGINT)), SUM(CAST(carts AS BIGINT)), SUM(CAST(wishlists AS BIGINT)), SUM(CAST(purchases AS BIGINT)),
        CAST(MAX(occurred_at) AS TIMESTAMP(3))
 FROM interactions GROUP BY customer_id, product_id;
 
@@ -162,7 +162,7 @@ SELECT customer_id, category_id, SUM(weight)
 FROM product_events_weighted GROUP BY customer_id, category_id;
 
 INSERT INTO rec_product_stats
-SELECT product_id, SUM(CAST(views AS BIGINT)), SUM(CAST(carts AS BIGINT)), SUM(CAST(wishlists AS BIGINT)), SUM(CAST(purchases AS BIGINT)), SUM(weight)
+SELECT product_id, SUM(CAST(`views` AS BIGINT)), SUM(CAST(carts AS BIGINT)), SUM(CAST(wishlists AS BIGINT)), SUM(CAST(purchases AS BIGINT)), SUM(weight)
 FROM interactions GROUP BY product_id;
 
 INSERT INTO rec_product_trend
