@@ -8,6 +8,8 @@ import { AppError } from '../errors.js';
  *   similar  – item-to-item co-occurrence with the customer's recent items, cosine-normalised
  *              (n(a,b) / sqrt(n(a) n(b))), co-purchase counting double, weighted by how strongly and how
  *              recently the customer interacted with the source item   → "bought together with X" / "viewed together with X"
+ *   revisit  – products the customer viewed, wishlisted or carted recently and has not bought
+ *                                                                        → "you showed interest in it recently"
  *   affinity – popular products of the customer's favourite categories   → "popular in Y"
  *   trending – the hour's trend, or all-time popularity (cold start)     → "trending this hour" / "popular in the shop"
  * Excluded: products the customer bought (unless repurchasable) or has in the cart, inactive or out-of-stock
@@ -22,10 +24,12 @@ export interface Recommendation {
   price: string;
   score: number;
   reason: string;
-  source: 'similar' | 'affinity' | 'trending';
+  source: 'similar' | 'revisit' | 'affinity' | 'trending';
 }
 
 export interface RecommendOptions {
+  /** Serve as of this moment (offline evaluation); now by default. */
+  asOf?: Date;
   first?: number;
   categoryId?: number;
   /** Products that may be recommended again after a purchase (consumables). None by default. */
@@ -33,11 +37,19 @@ export interface RecommendOptions {
 }
 
 const CANDIDATES = 200;
+/** How many of the customer's latest items seed similar items and revisits. */
+const RECENT = 50;
+/** Recency decay of a customer's interactions, relative to their newest one (seconds). */
+const DECAY_SECONDS = 7 * 86400;
+/** Weight of the customer's own recent, unbought interests against similar items (see bench/RESULTS.md, evaluate). */
+const REVISIT_WEIGHT = 2.0;
+/** Weight of popular products in the customer's favourite categories. */
+const AFFINITY_WEIGHT = 16.0;
 
 const RECOMMEND_SQL = `
 WITH recent AS (
-  SELECT product_id, last_at, (views + 2 * wishlists + 3 * carts + 5 * purchases)::float8 AS strength
-  FROM rec_customer_product WHERE customer_id = $1 ORDER BY last_at DESC LIMIT 20
+  SELECT product_id, last_at, purchases, (views + 2 * wishlists + 3 * carts + 5 * purchases)::float8 AS strength
+  FROM rec_customer_product WHERE customer_id = $1 ORDER BY last_at DESC LIMIT ${RECENT}
 ),
 newest AS (SELECT max(last_at) AS at FROM recent),
 contributions AS (
@@ -46,7 +58,7 @@ contributions AS (
            * CASE c.kind WHEN 'purchase' THEN 2.0 ELSE 1.0 END
            * ln(1 + r.strength)
            -- recency relative to the customer's own newest interaction (history replays keep their shape)
-           * exp(-extract(epoch FROM (n.at - r.last_at)) / 86400.0) AS score
+           * exp(-extract(epoch FROM (n.at - r.last_at)) / ${DECAY_SECONDS}.0) AS score
   FROM recent r CROSS JOIN newest n
   JOIN rec_cooccurrence c ON c.product_a = r.product_id
   JOIN rec_item_support sa ON sa.product_id = c.product_a AND sa.kind = c.kind
@@ -62,18 +74,23 @@ affinity AS (
   FROM rec_customer_category WHERE customer_id = $1
 ),
 max_pop AS (SELECT greatest(max(score), 1) AS m FROM rec_product_stats),
-max_trend AS (SELECT greatest(max(score), 1) AS m FROM rec_product_trend WHERE window_end > now() - interval '1 hour'),
+max_trend AS (SELECT greatest(max(score), 1) AS m FROM rec_product_trend WHERE window_end > $4::timestamptz - interval '1 hour'),
 candidates AS (
   SELECT product_id, 'similar' AS source, total AS score, source_id, kind FROM (SELECT * FROM similar_items ORDER BY total DESC LIMIT ${CANDIDATES}) s
   UNION ALL
+  -- what the customer showed interest in and has not bought: come back to it
+  SELECT r.product_id, 'revisit', ${REVISIT_WEIGHT} * ln(1 + r.strength) * exp(-extract(epoch FROM (n.at - r.last_at)) / ${DECAY_SECONDS}.0), NULL::int, NULL::varchar
+  FROM recent r CROSS JOIN newest n WHERE r.purchases = 0
+  UNION ALL
   SELECT * FROM (
-    SELECT ps.product_id, 'affinity', 0.5 * a.share * ps.score / mp.m, NULL::int, NULL::varchar
-    FROM affinity a JOIN products p ON p.category_id = a.category_id JOIN rec_product_stats ps ON ps.product_id = p.product_id CROSS JOIN max_pop mp
+    -- popularity within the category (its best product = 1), times the category's share of the customer's interest
+    SELECT ps.product_id, 'affinity', ${AFFINITY_WEIGHT} * a.share * ps.score / max(ps.score) OVER (PARTITION BY p.category_id), NULL::int, NULL::varchar
+    FROM affinity a JOIN products p ON p.category_id = a.category_id JOIN rec_product_stats ps ON ps.product_id = p.product_id
     ORDER BY 3 DESC LIMIT ${CANDIDATES}) f
   UNION ALL
   SELECT * FROM (
     SELECT t.product_id, 'trending', 0.2 * t.score / mt.m, NULL::int, 'hour'::varchar
-    FROM rec_product_trend t CROSS JOIN max_trend mt WHERE t.window_end > now() - interval '1 hour'
+    FROM rec_product_trend t CROSS JOIN max_trend mt WHERE t.window_end > $4::timestamptz - interval '1 hour'
     ORDER BY 3 DESC LIMIT ${CANDIDATES}) t
   UNION ALL
   SELECT * FROM (
@@ -107,7 +124,7 @@ interface Row {
   category_name: string;
   price: string;
   score: number;
-  source: 'similar' | 'affinity' | 'trending';
+  source: 'similar' | 'revisit' | 'affinity' | 'trending';
   kind: string | null;
   source_name: string | null;
   excluded_bought: boolean | null;
@@ -116,6 +133,7 @@ interface Row {
 
 export function reasonFor(row: Pick<Row, 'source' | 'kind' | 'source_name' | 'category_name'>): string {
   if (row.source === 'similar') return row.kind === 'purchase' ? `bought together with ${row.source_name}` : `viewed together with ${row.source_name}`;
+  if (row.source === 'revisit') return 'you showed interest in it recently';
   if (row.source === 'affinity') return `popular in ${row.category_name}, a category you like`;
   return row.kind === 'hour' ? `popular in ${row.category_name} this hour` : `popular in ${row.category_name}`;
 }
@@ -151,7 +169,7 @@ export function createRecommender(pool: pg.Pool) {
       const first = options.first ?? 10;
       if (!Number.isInteger(customerId) || customerId < 1) throw new AppError('BAD_USER_INPUT', `customerId must be a positive integer, got ${customerId}.`);
       if (!Number.isInteger(first) || first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
-      const { rows } = await pool.query<Row>({ name: 'rtrec-recommend', text: RECOMMEND_SQL, values: [customerId, options.categoryId ?? null, CANDIDATES] });
+      const { rows } = await pool.query<Row>({ name: 'rtrec-recommend', text: RECOMMEND_SQL, values: [customerId, options.categoryId ?? null, CANDIDATES, options.asOf ?? new Date()] });
       const eligible = rows
         .filter((r) => !r.in_cart && !(r.excluded_bought && !options.repurchasable?.(r.product_id)))
         .map((r) => ({
@@ -159,7 +177,8 @@ export function createRecommender(pool: pg.Pool) {
           score: Number(r.score), reason: reasonFor(r), source: r.source,
         }));
       // One category may fill the list when the caller asked for that category.
-      return diversify(eligible, first, options.categoryId ? first : Math.max(2, Math.ceil(first * 0.4)));
+      // Customers concentrate on few categories (measured with rtrec evaluate): keep 30% of a list for others.
+      return diversify(eligible, first, options.categoryId ? first : Math.max(2, Math.ceil(first * 0.7)));
     },
   };
 }

@@ -44,12 +44,19 @@ afterAll(async () => {
 });
 
 describe('recommendations', () => {
-  it('ranks items bought together with recent ones first, with a reason naming the real product', async () => {
-    const list = await createRecommender(t.pool).recommend(1, { first: 10 });
-    expect(list).toHaveLength(10);
-    expect(list[0]).toMatchObject({ productId: p[2]!.id, reason: `bought together with ${p[0]!.name}`, source: 'similar' });
-    expect(list.find((r) => r.productId === p[3]!.id)?.reason).toBe(`viewed together with ${p[0]!.name}`);
-    for (const r of list) expect(r.reason).toMatch(/^(bought together with|viewed together with|popular in) /);
+  it('recommends items bought or viewed with recent ones, revisits, and favourite-category hits, each with a reason naming real things', async () => {
+    const list = await createRecommender(t.pool).recommend(1, { first: 20 });
+    expect(list).toHaveLength(20);
+    const entry = (id: number) => list.find((r) => r.productId === id);
+    expect(entry(p[2]!.id)).toMatchObject({ reason: `bought together with ${p[0]!.name}`, source: 'similar' });
+    expect(entry(p[3]!.id)).toMatchObject({ reason: `viewed together with ${p[0]!.name}`, source: 'similar' });
+    // Co-purchase counts double: C (bought with A 6 times) outranks D (viewed with A 5 times).
+    expect(list.indexOf(entry(p[2]!.id)!)).toBeLessThan(list.indexOf(entry(p[3]!.id)!));
+    expect(entry(p[0]!.id)).toMatchObject({ reason: 'you showed interest in it recently', source: 'revisit' });
+    const categoryName = (await t.pool.query<{ name: string }>('SELECT name FROM categories WHERE category_id = $1', [p[0]!.category])).rows[0]!.name;
+    expect(list.filter((r) => r.source === 'affinity').every((r) => r.reason === `popular in ${categoryName}, a category you like` && r.categoryId === p[0]!.category)).toBe(true);
+    expect(list.some((r) => r.source === 'affinity')).toBe(true);
+    for (const r of list) expect(r.reason).toMatch(/^(bought together with|viewed together with|popular in|you showed interest)/);
   });
 
   it('excludes what the customer bought or has in the cart, and inactive or out-of-stock products', async () => {
@@ -93,7 +100,8 @@ describe('recommendations', () => {
       similarProducts(productId: ${p[0]!.id}, first: 2) { productId reason }
       trendingProducts(window: ALL_TIME, first: 2) { product { productId } } }`);
     expect(result.errors).toBeUndefined();
-    expect(result.data.recommendations[0]).toMatchObject({ productId: p[2]!.id, product: { name: p[2]!.name } });
+    for (const r of result.data.recommendations) expect(r.product.name).toBe(p.find((x) => x.id === r.productId)!.name);
+    expect(result.data.recommendations).toHaveLength(3);
     expect(result.data.similarProducts).toHaveLength(2);
     expect(result.data.trendingProducts[0].product.productId).toBe(p.at(-1)!.id);
     const unknown = await gql(app, '{ recommendations(customerId: 999999) { productId } }');

@@ -148,7 +148,10 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       8,
       async (test) => ({ recommended: await recommender.recommend(test.user, depth, test.asOf), heldOut: test.heldOut }),
       (done) => { if (done % 50 === 0 || done === tests.length) step.update(done); },
-    ).finally(() => step.stop());
+    ).finally(() => {
+      step.stop();
+      return (recommender as { close?: () => Promise<void> }).close?.();
+    });
     rows.push({ recommender: name, ...scoreCases(cases, options, catalogue.length), elapsedMs: Date.now() - t0 });
   }
 
