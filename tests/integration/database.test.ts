@@ -21,7 +21,7 @@ describe('database schema', () => {
     const { rows } = await t.pool.query<{ table_name: string; column_name: string; data_type: string; numeric_precision: number; numeric_scale: number }>(
       `SELECT table_name, column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns
         WHERE table_schema = 'public' AND column_name IN ('price', 'total_price', 'amount', 'event_type')
-          AND table_name NOT IN ('fraud_alerts', 'revenue_stats', 'top_products')`);
+          AND table_name NOT IN ('fraud_alerts', 'revenue_stats', 'top_products', 'imported_events')`);
     const money = rows.filter((r) => r.column_name !== 'event_type');
     expect(money.map((r) => `${r.table_name}.${r.column_name}`).sort()).toEqual(['order_items.price', 'orders.total_price', 'payments.amount', 'products.price']);
     for (const r of money) expect([r.data_type, r.numeric_precision, r.numeric_scale]).toEqual(['numeric', 10, 2]);

@@ -140,6 +140,10 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       unavailable.push({ recommender: name, reason: `cannot be evaluated on --source ${options.source} (supports: ${entry.sources.join(', ')})` });
       continue;
     }
+    if (entry.splits && !entry.splits.includes(spec.kind)) {
+      unavailable.push({ recommender: name, reason: `cannot be evaluated on --split ${spec.kind} (supports: ${entry.splits.join(', ')})` });
+      continue;
+    }
     const t0 = Date.now();
     const recommender = await entry.create({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed });
     const step = startStep(name, tests.length, 'users');

@@ -43,5 +43,7 @@ export interface RecommenderEntry {
   description: string;
   /** Sources it can be evaluated on: one that reads the shop tables cannot serve an imported log. */
   sources: readonly EvaluationSource[];
+  /** Splits it supports (all when omitted): features rebuilt as of one cutoff need the time split. */
+  splits?: readonly ('time' | 'leave-last-out')[];
   create(deps: RecommenderDeps): Recommender | Promise<Recommender>;
 }

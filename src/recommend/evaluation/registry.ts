@@ -49,6 +49,7 @@ export const RECOMMENDERS: readonly RecommenderEntry[] = [
     name: 'ours',
     description: 'what the API serves: similar items, revisits, category affinity and trends, on the features as of the cutoff',
     sources: ['shop'],
+    splits: ['time'],
     create: (deps) => createOurs(deps),
   },
   {
