@@ -16,30 +16,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createPool } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
+import { BIN, cli, flag, percentile } from './lib.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const seconds = flag('seconds', 10);
 const fanout = flag('fanout', 0);
 // Subscriber processes: apart from the server, so its event loop is not the clients' too.
 const clientProcs = flag('client-procs', 2);
-const BIN = join(projectRoot, 'bin', 'rtrec.js');
-
-function cli(argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`rtrec ${argv.join(' ')} exited ${code}`))));
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : Number.NaN;
-}
 
 interface Server {
   ws: string;
@@ -229,7 +211,7 @@ const customerIds = rows.map((r) => r.customer_id);
 const server = await startServer();
 process.stdout.write(`\n## Commit → graphql-ws subscriber latency (${seconds} s per run; writer, PostgreSQL, Kafka, Connect, API and ${clientProcs} client processes on one machine)\n`);
 try {
-  if (!args.includes('--fanout-only')) {
+  if (!process.argv.includes('--fanout-only')) {
     for (const subscribers of [1, 1000]) {
       for (const rate of [100, 1000]) report(await measure(server, pool, customerIds, rate, subscribers));
     }

@@ -13,40 +13,22 @@
  *   - window end → closed revenue window on its topic;
  * and samples the jobs' Kafka lag every 10 s, to show whether it stays bounded.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
 import { FlinkRest } from '../src/flink/gateway.js';
 import { JOB_PREFIX } from '../src/flink/jobs.js';
-import { projectRoot } from '../src/paths.js';
+import { cli as rtrec, flag, percentile } from './lib.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const seconds = flag('seconds', 300);
 const rate = flag('rate', 100);
-const BIN = join(projectRoot, 'bin', 'rtrec.js');
 const REVENUE_WINDOW = 10;
 const env = { ...process.env, LOG_LEVEL: 'error', REVENUE_WINDOW_SECONDS: String(REVENUE_WINDOW), FRAUD_HIGH_VALUE: '5000' };
 
-function cli(argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], env });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`rtrec ${argv.join(' ')} exited ${code}`))));
-  });
-}
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : Number.NaN;
-};
-const summary = (values: number[]) => `n=${values.length} p50 ${percentile(values, 50).toFixed(0)} ms, p95 ${percentile(values, 95).toFixed(0)} ms, p99 ${percentile(values, 99).toFixed(0)} ms, max ${percentile(values, 100).toFixed(0)} ms`;
+const cli = (argv: string[]) => rtrec(argv, env);
+/** Percentile of unsorted latencies. */
+const pct = (values: number[], p: number) => percentile([...values].sort((a, b) => a - b), p);
+const summary = (values: number[]) => `n=${values.length} p50 ${pct(values, 50).toFixed(0)} ms, p95 ${pct(values, 95).toFixed(0)} ms, p99 ${pct(values, 99).toFixed(0)} ms, max ${pct(values, 100).toFixed(0)} ms`;
 
 const config = loadConfig(env);
 console.log(`bench:flink — ${seconds} s at ${rate} orders/s; stack up, connector, jobs…`);
@@ -180,8 +162,8 @@ console.log(`\nplaced ${placed} orders in ${loadSeconds.toFixed(1)} s = ${(place
 console.log(`baseline commit → Debezium change on Kafka: ${summary(cdcLatency)}`);
 console.log(`commit → fraud alert on its topic:          ${summary(alertLatency)}  (${alertLatency.length}/${markerOrders.size} alerts)`);
 console.log(`window end → closed revenue window (${REVENUE_WINDOW} s): ${summary(windowLatency)}`);
-console.log(`Flink added to the alert path (p50): ${(percentile(alertLatency, 50) - percentile(cdcLatency, 50)).toFixed(0)} ms`);
-console.log(`alert latency p99 per minute of load: ${alertByMinute.map((m, i) => `min ${i + 1}: ${percentile(m, 99).toFixed(0)} ms`).join(', ')}`);
+console.log(`Flink added to the alert path (p50): ${(pct(alertLatency, 50) - pct(cdcLatency, 50)).toFixed(0)} ms`);
+console.log(`alert latency p99 per minute of load: ${alertByMinute.map((m, i) => `min ${i + 1}: ${pct(m, 99).toFixed(0)} ms`).join(', ')}`);
 console.log('jobs\' Kafka lag every 10 s (records not yet read, summed over the jobs):');
 console.log(lagSamples.map((s) => `  t=${s.t}s lag=${s.lag} read=${s.in}`).join('\n'));
 process.exit(0);

@@ -58,8 +58,7 @@ export async function jobsCancel(name: string): Promise<void> {
 
 /** `rtrec jobs render <name>`: the statements as they would be sent to the SQL gateway. */
 export async function jobsRender(name: string): Promise<void> {
-  const config = loadConfig();
-  const { jobs } = { jobs: createJobManager(config, config.databaseUrl ?? (await ensureDatabaseUrl(config)), createLogger('silent')) };
+  const { jobs } = await jobsFromEnv();
   for (const statement of jobs.render(name)) print(`${statement};\n`);
 }
 
