@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import type { Engine, EngineName, EngineStatus, StartContext } from './engine.js';
+import type { Engine, EngineName, EngineStatus, StartContext, StartOutcome } from './engine.js';
 import { JvmDaemon, type JvmSpec } from './jvm.js';
 import { stackHome } from './manifest.js';
 import { assertPortsFree, readIfExists, waitUntil } from './process.js';
@@ -147,37 +147,47 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
     { port: ports.gateway, variable: 'FLINK_SQL_GATEWAY_PORT', what: 'Flink SQL gateway REST' },
   ]);
 
+  /** The start of every Flink process: config, preflight, the JVM (unless running), then its readiness check. */
+  const launch = async (
+    engine: typeof jm,
+    context: StartContext,
+    options: { label: string; what: string; log: Record<string, unknown>; spec: () => Promise<Partial<JvmSpec>>; ready: () => Promise<boolean> },
+  ): Promise<StartOutcome> => {
+    if (engine.external) return 'external';
+    ensureConfig();
+    const running = engine.probe.pid();
+    if (running === undefined) await engine.preflight();
+    const daemon = new JvmDaemon(spec(engine.name, classpath(context), running === undefined ? await options.spec() : {}));
+    const pid = running ?? daemon.start();
+    if (running === undefined) logger.info({ engine: engine.name, pid, ...options.log }, `${options.label} starting`);
+    await waitUntil(options.ready, { what: options.what, pid, logFile: daemon.logFile, timeoutMs: 180_000 });
+    return running === undefined ? 'started' : 'already running';
+  };
+  /** JobManager and TaskManager: memory flags from Flink's own calculation, config dir on the command line. */
+  const clusterSpec = (context: StartContext, command: 'GET_JM_RESOURCE_PARAMS' | 'GET_TM_RESOURCE_PARAMS') => async (): Promise<Partial<JvmSpec>> => {
+    const [memory, dynamic] = await memoryParameters(context.artifacts.flink!.lib, command, paths.conf);
+    return { memoryOptions: memory, args: ['--configDir', paths.conf, ...dynamic] };
+  };
+
   return {
     'flink-jobmanager': {
       ...jm,
-      async start(context) {
-        if (restExternal) return 'external';
-        ensureConfig();
-        const running = jm.probe.pid();
-        if (running === undefined) await jm.preflight();
-        const [memory, dynamic] = running === undefined ? await memoryParameters(context.artifacts.flink!.lib, 'GET_JM_RESOURCE_PARAMS', paths.conf) : [[], []];
-        const daemon = new JvmDaemon(spec('flink-jobmanager', classpath(context), { memoryOptions: memory, args: ['--configDir', paths.conf, ...dynamic] }));
-        const pid = running ?? daemon.start();
-        if (running === undefined) logger.info({ engine: 'flink-jobmanager', pid, port: ports.rest }, 'Flink JobManager starting');
-        await waitUntil(async () => (await restHealth()).healthy, { what: 'Flink JobManager', pid, logFile: daemon.logFile, timeoutMs: 180_000 });
-        return running === undefined ? 'started' : 'already running';
-      },
+      start: (context) =>
+        launch(jm, context, {
+          label: 'Flink JobManager', what: 'Flink JobManager', log: { port: ports.rest },
+          spec: clusterSpec(context, 'GET_JM_RESOURCE_PARAMS'),
+          ready: async () => (await restHealth()).healthy,
+        }),
       status: () => jm.status(restHealth),
     },
     'flink-taskmanager': {
       ...tm,
-      async start(context) {
-        if (restExternal) return 'external';
-        ensureConfig();
-        const running = tm.probe.pid();
-        if (running === undefined) await tm.preflight();
-        const [memory, dynamic] = running === undefined ? await memoryParameters(context.artifacts.flink!.lib, 'GET_TM_RESOURCE_PARAMS', paths.conf) : [[], []];
-        const daemon = new JvmDaemon(spec('flink-taskmanager', classpath(context), { memoryOptions: memory, args: ['--configDir', paths.conf, ...dynamic] }));
-        const pid = running ?? daemon.start();
-        if (running === undefined) logger.info({ engine: 'flink-taskmanager', pid, slots: config.flink.slots }, 'Flink TaskManager starting');
-        await waitUntil(async () => (await restHealth()).taskManagers > 0, { what: 'Flink TaskManager (registration with the JobManager)', pid, logFile: daemon.logFile, timeoutMs: 180_000 });
-        return running === undefined ? 'started' : 'already running';
-      },
+      start: (context) =>
+        launch(tm, context, {
+          label: 'Flink TaskManager', what: 'Flink TaskManager (registration with the JobManager)', log: { slots: config.flink.slots },
+          spec: clusterSpec(context, 'GET_TM_RESOURCE_PARAMS'),
+          ready: async () => (await restHealth()).taskManagers > 0,
+        }),
       status: () =>
         tm.status(async () => {
           const checked = await restHealth();
@@ -186,18 +196,13 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
     },
     'flink-sql-gateway': {
       ...gw,
-      async start(context) {
-        if (gatewayExternal) return 'external';
-        ensureConfig();
-        const running = gw.probe.pid();
-        if (running === undefined) await gw.preflight();
-        // The gateway has no --configDir: it reads $FLINK_CONF_DIR/config.yaml.
-        const daemon = new JvmDaemon(spec('flink-sql-gateway', classpath(context), { heap: config.flink.gatewayHeap, env: { FLINK_CONF_DIR: paths.conf } }));
-        const pid = running ?? daemon.start();
-        if (running === undefined) logger.info({ engine: 'flink-sql-gateway', pid, port: ports.gateway }, 'Flink SQL gateway starting');
-        await waitUntil(async () => (await gatewayHealth()).healthy, { what: 'Flink SQL gateway', pid, logFile: daemon.logFile, timeoutMs: 180_000 });
-        return running === undefined ? 'started' : 'already running';
-      },
+      start: (context) =>
+        launch(gw, context, {
+          label: 'Flink SQL gateway', what: 'Flink SQL gateway', log: { port: ports.gateway },
+          // The gateway has no --configDir: it reads $FLINK_CONF_DIR/config.yaml.
+          spec: async () => ({ heap: config.flink.gatewayHeap, env: { FLINK_CONF_DIR: paths.conf } }),
+          ready: async () => (await gatewayHealth()).healthy,
+        }),
       status: () => gw.status(gatewayHealth),
     },
   };
