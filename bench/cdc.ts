@@ -4,7 +4,7 @@
  * Debezium reports), and WebSocket fan-out.
  *
  *   npm run bench:cdc                                    # rates 100 and 1000/s × 1 and 1000 subscribers
- *   npm run bench:cdc -- --seconds 10 --fanout 10000 [--fanout-only]   # plus the fan-out run
+ *   npm run bench:cdc -- --seconds 10 --fanout 10000 [--fanout-only] [--rates 5,6]   # plus the fan-out runs
  *
  * It brings up the local stack (`rtrec stack up`), registers the connector, and starts `rtrec serve` in
  * its own process. The subscribers run in `--client-procs` (default 2) child processes of their own
@@ -12,6 +12,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createPool } from '../src/database/database.js';
@@ -22,6 +23,9 @@ const seconds = flag('seconds', 10);
 const fanout = flag('fanout', 0);
 // Subscriber processes: apart from the server, so its event loop is not the clients' too.
 const clientProcs = flag('client-procs', 2);
+// Changes/s of the fan-out runs: `--rates 5,6` runs only those.
+const ratesAt = process.argv.indexOf('--rates');
+const fanoutRates = ratesAt >= 0 ? process.argv[ratesAt + 1]!.split(',').map(Number) : [1, 2, 5, 6, 10];
 
 interface Server {
   ws: string;
@@ -51,6 +55,10 @@ interface Run {
   expected: number;
   elapsedS: number;
   failed: number;
+  /** error / complete messages and subscribers closed mid-run. */
+  errors: number;
+  /** 1-minute load average at the start and at the end of the run. */
+  load: [number, number];
   /** CPU time / wall time over the run, for the server process and for all client processes together. */
   serverCpu: number;
   clientCpu: number;
@@ -73,6 +81,7 @@ interface Report {
   delivered: number;
   lastDelivery: number;
   latencies: number[];
+  errors: number;
 }
 
 /** The subscribers of one run, spread over child processes (bench/subscribers.ts) apart from the server. */
@@ -109,6 +118,7 @@ async function startSubscribers(wsUrl: string, subscribers: number) {
         delivered: reports.reduce((sum, r) => sum + r.delivered, 0),
         lastDelivery: Math.max(...reports.map((r) => r.lastDelivery)),
         latencies: reports.flatMap((r) => r.latencies),
+        errors: reports.reduce((sum, r) => sum + r.errors, 0),
       };
     },
     stop: () => Promise.all(children.map((child) => new Promise<void>((resolve) => {
@@ -128,6 +138,7 @@ async function measure(server: Server, pool: pg.Pool, customerIds: number[], rat
     await new Promise((r) => setTimeout(r, 2000 + subscribers / 5));
     clients.reset();
     const total = rate * seconds;
+    const loadAtStart = loadavg()[0]!;
     const started = Date.now();
     const cpuAtStart = { server: cpuMs(server.pid), clients: clients.cpuMs() };
     let issued = 0;
@@ -155,7 +166,8 @@ async function measure(server: Server, pool: pg.Pool, customerIds: number[], rat
     const end = report.delivered > 0 ? report.lastDelivery : Date.now();
     const wallMs = Date.now() - started;
     return {
-      rate, subscribers, delivered: report.delivered, expected, failed: clients.failed,
+      rate, subscribers, delivered: report.delivered, expected, failed: clients.failed, errors: report.errors,
+      load: [loadAtStart, loadavg()[0]!],
       latencies: report.latencies.sort((a, b) => a - b),
       elapsedS: (end - started) / 1000,
       serverCpu: (cpuMs(server.pid) - cpuAtStart.server) / wallMs,
@@ -169,10 +181,10 @@ async function measure(server: Server, pool: pg.Pool, customerIds: number[], rat
 function report(run: Run): void {
   const l = run.latencies;
   process.stdout.write(
-    `${String(run.rate).padStart(5)}/s  ${String(run.subscribers).padStart(6)} subs${run.failed ? ` (${run.failed} failed to connect)` : ''}  delivered ${run.delivered}/${run.expected}  ` +
+    `${String(run.rate).padStart(5)}/s  ${String(run.subscribers).padStart(6)} subs${run.failed ? ` (${run.failed} failed to connect)` : ''}${run.errors ? ` (${run.errors} errors)` : ''}  delivered ${run.delivered}/${run.expected}  ` +
       `p50 ${percentile(l, 50)} ms  p95 ${percentile(l, 95)} ms  p99 ${percentile(l, 99)} ms  max ${l.at(-1)} ms  ` +
       `(${Math.round(run.delivered / run.elapsedS).toLocaleString('en')} msgs/s)  ` +
-      `CPU server ${Math.round(run.serverCpu * 100)}%, clients ${Math.round(run.clientCpu * 100)}%\n`,
+      `CPU server ${Math.round(run.serverCpu * 100)}%, clients ${Math.round(run.clientCpu * 100)}%  load ${run.load[0].toFixed(1)} → ${run.load[1].toFixed(1)}\n`,
   );
 }
 
@@ -218,7 +230,7 @@ try {
   }
   if (fanout > 0) {
     process.stdout.write(`\n## Fan-out: ${fanout} WebSocket subscribers on one server process\n`);
-    for (const rate of [1, 2, 5, 6, 10]) {
+    for (const rate of fanoutRates) {
       report(await measure(server, pool, customerIds, rate, fanout));
       // Let the previous run's sockets finish closing before opening as many again.
       await new Promise((r) => setTimeout(r, 5000));
