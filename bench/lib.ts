@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { loadConfig } from '../src/config/env.js';
+import { ensureDatabaseUrl, migrate } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
 
 /** The CLI entry point the benches drive, as a user would. */
@@ -24,4 +28,59 @@ export function cli(argv: string[], env: NodeJS.ProcessEnv = { ...process.env, L
 /** The p-th percentile of an ascending array (nearest rank); NaN when empty. */
 export function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : Number.NaN;
+}
+
+/** A fresh, migrated database `name` next to the configured (or embedded) one; returns its URL. */
+export async function benchDatabase(name: string, options: { keep?: boolean } = {}): Promise<string> {
+  const base = await ensureDatabaseUrl(loadConfig());
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  if (!options.keep || !rowCount) {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  }
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  await migrate(u.toString());
+  return u.toString();
+}
+
+/** `rtrec serve --no-cdc` on DATABASE_URL=`url` in a process of its own; resolves once it is ready. */
+export async function startServer(url: string, env: NodeJS.ProcessEnv = {}): Promise<{ base: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--no-cdc'], {
+    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /GraphQL \+ GraphiQL\s+(http:\/\/[^/\s]+)\/graphql/.exec(out);
+      if (m && out.includes('ready')) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return { base, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+}
+
+/**
+ * POSTs GraphQL to `base`/graphql from `connections` connections for `seconds` (autocannon); `query` may be a
+ * function, called per request (e.g. a different customer each time). Throws on any non-2xx or error.
+ */
+export async function load(base: string, query: string | (() => string), seconds: number, connections: number) {
+  const body = (q: string) => JSON.stringify({ query: q });
+  const result = await autocannon({
+    url: `${base}/graphql`, method: 'POST', connections, duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    ...(typeof query === 'string' ? { body: body(query) } : { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body(query()) }) }] }),
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`load test saw ${result.non2xx} non-2xx responses and ${result.errors} errors`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/** `label ........ value` on one line of the bench's report. */
+export function line(label: string, value: string) {
+  process.stdout.write(`${label.padEnd(58)} ${value}\n`);
 }

@@ -6,43 +6,18 @@
  *   npm run bench -- historical [--days 30] [--sessions-per-day 3000]
  *   npm run bench -- graphql [--seconds 10] [--connections 20]
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import autocannon from 'autocannon';
-import pg from 'pg';
-import { loadConfig } from '../src/config/env.js';
-import { createPool, createPrisma, ensureDatabaseUrl, migrate } from '../src/database/database.js';
+import { createPool, createPrisma } from '../src/database/database.js';
 import { generateData } from '../src/datagen/generate.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createRng } from '../src/common/random.js';
 import { createSimulatedGateway } from '../src/shop/policy.js';
 import { createStorefront } from '../src/shop/storefront.js';
 import { startSimulation } from '../src/simulator/runs.js';
-import { projectRoot } from '../src/paths.js';
+import { benchDatabase, flag, line, load, startServer } from './lib.js';
 
 const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const which = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'all';
 
-async function benchDatabase(): Promise<string> {
-  const base = await ensureDatabaseUrl(loadConfig());
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS rtrec_bench WITH (FORCE)');
-  await admin.query('CREATE DATABASE rtrec_bench');
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = '/rtrec_bench';
-  await migrate(u.toString());
-  return u.toString();
-}
-
-function line(label: string, value: string) {
-  process.stdout.write(`${label.padEnd(58)} ${value}\n`);
-}
 
 async function historical(url: string) {
   const days = flag('days', 30);
@@ -74,32 +49,6 @@ async function historical(url: string) {
   await pool.end();
 }
 
-async function startServer(url: string): Promise<{ base: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'rtrec.js'), 'serve', '--port', '0', '--no-cdc'], {
-    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /GraphQL \+ GraphiQL\s+(http:\/\/[^/\s]+)\/graphql/.exec(out);
-      if (m && out.includes('ready')) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-  return { base, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
-}
-
-async function load(base: string, query: string, seconds: number, connections: number) {
-  const result = await autocannon({
-    url: `${base}/graphql`, method: 'POST', connections, duration: seconds,
-    headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }),
-  });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`load test saw ${result.non2xx} non-2xx responses and ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
-}
-
 async function graphql(url: string) {
   const seconds = flag('seconds', 10);
   const connections = flag('connections', 20);
@@ -125,7 +74,7 @@ async function graphql(url: string) {
   }
 }
 
-const url = await benchDatabase();
+const url = await benchDatabase('rtrec_bench');
 process.stdout.write(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, database ${new URL(url).host}\n`);
 if (which === 'all' || which === 'historical') await historical(url);
 if (which === 'all' || which === 'graphql') {

@@ -56,11 +56,13 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
       SELECT a.product_id, b.product_id, 'purchase', count(DISTINCT a.order_id)::bigint
       FROM eval_purchases a JOIN eval_purchases b ON a.order_id = b.order_id AND a.product_id <> b.product_id
       GROUP BY 1, 2`);
-    await client.query(`CREATE INDEX ON ${schema}.rec_cooccurrence (product_a)`);
+    await client.query(`CREATE INDEX ON ${schema}.rec_cooccurrence (product_a, kind, together DESC, product_b)`);
     await client.query(`CREATE TABLE ${schema}.rec_item_support AS
       SELECT product_id, 'view'::varchar AS kind, count(DISTINCT session_id)::bigint AS support FROM eval_events WHERE event_type = 'view_product' GROUP BY 1
       UNION ALL SELECT product_id, 'purchase', count(DISTINCT order_id)::bigint FROM eval_purchases GROUP BY 1`);
     await client.query(`CREATE UNIQUE INDEX ON ${schema}.rec_item_support (product_id, kind)`);
+    await client.query(`CREATE INDEX ON ${schema}.rec_product_stats (score DESC)`);
+    await client.query(`CREATE INDEX ON ${schema}.rec_product_trend (score DESC)`);
     for (const table of ['orders', 'order_items', 'rec_customer_product', 'rec_customer_category', 'rec_product_stats', 'rec_product_trend', 'rec_cooccurrence', 'rec_item_support']) {
       await client.query(`ANALYZE ${schema}.${table}`);
     }

@@ -36,9 +36,17 @@ export interface RecommendOptions {
   repurchasable?: (productId: number) => boolean;
 }
 
-const CANDIDATES = 200;
+/** Rows the query hands to ranking in JS per product asked for (diversity needs some beyond `first`). */
+const ROWS_PER_ITEM = 3;
 /** How many of the customer's latest items seed similar items and revisits. */
-const RECENT = 50;
+const RECENT = 30;
+/** Neighbours read per recent item and kind (view, purchase): the strongest by count, re-ranked by cosine. */
+const NEIGHBOURS = 25;
+/** Favourite categories whose popular products are candidates, and products read per category. */
+const TOP_CATEGORIES = 3;
+const PER_CATEGORY = 30;
+/** Trending and popular candidates. */
+const TRENDING = 50;
 /** Recency decay of a customer's interactions, relative to their newest one (seconds). */
 const DECAY_SECONDS = 7 * 86400;
 /** Weight of the customer's own recent, unbought interests against similar items (see bench/RESULTS.md, evaluate). */
@@ -46,76 +54,90 @@ const REVISIT_WEIGHT = 2.0;
 /** Weight of popular products in the customer's favourite categories. */
 const AFFINITY_WEIGHT = 16.0;
 
+/*
+ * Every source reads a bounded number of rows through an index (see bench/RESULTS.md, bench:recommend): the
+ * customer's latest RECENT items (customer_id, last_at), NEIGHBOURS co-occurrences per item and kind
+ * (product_a, kind, together), PER_CATEGORY products in each of TOP_CATEGORIES categories (products.category_id),
+ * TRENDING of the hour's trend and of all-time popularity (score). The sources' rows are summed per product;
+ * the strongest one names the reason.
+ */
 const RECOMMEND_SQL = `
 WITH recent AS (
   SELECT product_id, last_at, purchases, (views + 2 * wishlists + 3 * carts + 5 * purchases)::float8 AS strength
   FROM rec_customer_product WHERE customer_id = $1 ORDER BY last_at DESC LIMIT ${RECENT}
 ),
-newest AS (SELECT max(last_at) AS at FROM recent),
-contributions AS (
-  SELECT c.product_b AS product_id, c.product_a AS source_id, c.kind,
-         c.together / sqrt(sa.support::float8 * sb.support::float8)
-           * CASE c.kind WHEN 'purchase' THEN 2.0 ELSE 1.0 END
-           * ln(1 + r.strength)
-           -- recency relative to the customer's own newest interaction (history replays keep their shape)
-           * exp(-extract(epoch FROM (n.at - r.last_at)) / ${DECAY_SECONDS}.0) AS score
-  FROM recent r CROSS JOIN newest n
-  JOIN rec_cooccurrence c ON c.product_a = r.product_id
-  JOIN rec_item_support sa ON sa.product_id = c.product_a AND sa.kind = c.kind
-  JOIN rec_item_support sb ON sb.product_id = c.product_b AND sb.kind = c.kind
+weighted AS (
+  -- how strongly and how recently (relative to the customer's own newest interaction, so history replays keep
+  -- their shape) the customer interacted with each recent item
+  SELECT product_id, purchases, ln(1 + strength) * exp(-extract(epoch FROM (max(last_at) OVER () - last_at)) / ${DECAY_SECONDS}.0) AS w
+  FROM recent
 ),
 similar_items AS (
-  -- the strongest contribution names the reason; all of them add up to the score
-  SELECT DISTINCT ON (product_id) product_id, source_id, kind, sum(score) OVER (PARTITION BY product_id) AS total
-  FROM contributions ORDER BY product_id, score DESC
+  -- cosine-normalised co-occurrence n(a,b) / sqrt(n(a) n(b)), co-purchase counting double
+  SELECT c.product_b AS product_id, c.together / sqrt(sa.support::float8 * sb.support::float8) * k.factor * r.w AS score,
+         r.product_id AS source_id, k.kind
+  FROM weighted r
+  CROSS JOIN (VALUES ('view'::varchar, 1.0::float8), ('purchase'::varchar, 2.0::float8)) k(kind, factor)
+  JOIN rec_item_support sa ON sa.product_id = r.product_id AND sa.kind = k.kind
+  CROSS JOIN LATERAL (
+    SELECT product_b, together FROM rec_cooccurrence
+    WHERE product_a = r.product_id AND kind = k.kind ORDER BY together DESC LIMIT ${NEIGHBOURS}) c
+  JOIN rec_item_support sb ON sb.product_id = c.product_b AND sb.kind = k.kind
 ),
-affinity AS (
+categories_liked AS (
   SELECT category_id, score / nullif(sum(score) OVER (), 0) AS share
   FROM rec_customer_category WHERE customer_id = $1
 ),
-max_pop AS (SELECT greatest(max(score), 1) AS m FROM rec_product_stats),
-max_trend AS (SELECT greatest(max(score), 1) AS m FROM rec_product_trend WHERE window_end > $4::timestamptz - interval '1 hour'),
+affinity AS (
+  -- popularity within the category (its best product = 1), times the category's share of the customer's interest
+  SELECT x.product_id, ${AFFINITY_WEIGHT} * a.share * x.score / greatest(first_value(x.score) OVER (PARTITION BY a.category_id ORDER BY x.score DESC), 1e-9) AS score
+  FROM (SELECT * FROM categories_liked ORDER BY share DESC LIMIT ${TOP_CATEGORIES}) a
+  CROSS JOIN LATERAL (
+    SELECT ps.product_id, ps.score FROM products p JOIN rec_product_stats ps ON ps.product_id = p.product_id
+    WHERE p.category_id = a.category_id ORDER BY ps.score DESC LIMIT ${PER_CATEGORY}) x
+),
+hour AS (
+  SELECT product_id, score FROM rec_product_trend WHERE window_end > $4::timestamptz - interval '1 hour' ORDER BY score DESC LIMIT ${TRENDING}
+),
+popular AS (SELECT product_id, score FROM rec_product_stats ORDER BY score DESC LIMIT ${TRENDING}),
 candidates AS (
-  SELECT product_id, 'similar' AS source, total AS score, source_id, kind FROM (SELECT * FROM similar_items ORDER BY total DESC LIMIT ${CANDIDATES}) s
+  SELECT product_id, 'similar' AS source, score, source_id, kind FROM similar_items
   UNION ALL
   -- what the customer showed interest in and has not bought: come back to it
-  SELECT r.product_id, 'revisit', ${REVISIT_WEIGHT} * ln(1 + r.strength) * exp(-extract(epoch FROM (n.at - r.last_at)) / ${DECAY_SECONDS}.0), NULL::int, NULL::varchar
-  FROM recent r CROSS JOIN newest n WHERE r.purchases = 0
+  SELECT product_id, 'revisit', ${REVISIT_WEIGHT} * w, NULL::int, NULL::varchar FROM weighted WHERE purchases = 0
   UNION ALL
-  SELECT * FROM (
-    -- popularity within the category (its best product = 1), times the category's share of the customer's interest
-    SELECT ps.product_id, 'affinity', ${AFFINITY_WEIGHT} * a.share * ps.score / max(ps.score) OVER (PARTITION BY p.category_id), NULL::int, NULL::varchar
-    FROM affinity a JOIN products p ON p.category_id = a.category_id JOIN rec_product_stats ps ON ps.product_id = p.product_id
-    ORDER BY 3 DESC LIMIT ${CANDIDATES}) f
+  SELECT product_id, 'affinity', score, NULL::int, NULL::varchar FROM affinity
   UNION ALL
-  SELECT * FROM (
-    SELECT t.product_id, 'trending', 0.2 * t.score / mt.m, NULL::int, 'hour'::varchar
-    FROM rec_product_trend t CROSS JOIN max_trend mt WHERE t.window_end > $4::timestamptz - interval '1 hour'
-    ORDER BY 3 DESC LIMIT ${CANDIDATES}) t
+  SELECT product_id, 'trending', 0.2 * score / greatest((SELECT max(score) FROM hour), 1), NULL::int, 'hour'::varchar FROM hour
   UNION ALL
-  SELECT * FROM (
-    SELECT ps.product_id, 'trending', 0.1 * ps.score / mp.m, NULL::int, 'all'::varchar
-    FROM rec_product_stats ps CROSS JOIN max_pop mp ORDER BY 3 DESC LIMIT ${CANDIDATES}) a
+  SELECT product_id, 'trending', 0.1 * score / greatest((SELECT max(score) FROM popular), 1), NULL::int, 'all'::varchar FROM popular
 ),
 best AS (
-  SELECT DISTINCT ON (product_id) product_id, source, source_id, kind, sum(score) OVER (PARTITION BY product_id) AS total
-  FROM candidates ORDER BY product_id, score DESC
+  SELECT product_id, sum(score) AS total,
+         (array_agg(source ORDER BY score DESC))[1] AS source, (array_agg(source_id ORDER BY score DESC))[1] AS source_id,
+         (array_agg(kind ORDER BY score DESC))[1] AS kind
+  FROM candidates GROUP BY product_id
 ),
 excluded AS (
   SELECT product_id, true AS bought FROM rec_customer_product WHERE customer_id = $1 AND purchases > 0
   UNION SELECT oi.product_id, true FROM orders o JOIN order_items oi ON oi.order_id = o.order_id WHERE o.customer_id = $1
   UNION SELECT product_id, false FROM carts WHERE customer_id = $1
+),
+ranked AS (
+  SELECT b.*, p.name, p.category_id, p.price
+  FROM best b JOIN products p ON p.product_id = b.product_id AND p.is_active AND p.stock > 0
+  WHERE ($2::int IS NULL OR p.category_id = $2)
+  ORDER BY b.total DESC, b.product_id
+  -- enough rows for the list, its diversity, and what the customer bought or carted (dropped in JS)
+  LIMIT $3 + (SELECT count(*) FROM excluded)
 )
-SELECT b.product_id, p.name, p.category_id, c.name AS category_name, p.price::text AS price, b.total AS score, b.source, b.kind,
+SELECT b.product_id, b.name, b.category_id, c.name AS category_name, b.price::text AS price, b.total AS score, b.source, b.kind,
        s.name AS source_name, (SELECT bool_or(bought) FROM excluded e WHERE e.product_id = b.product_id) AS excluded_bought,
        EXISTS (SELECT 1 FROM excluded e WHERE e.product_id = b.product_id AND NOT e.bought) AS in_cart
-FROM best b
-JOIN products p ON p.product_id = b.product_id AND p.is_active AND p.stock > 0
-JOIN categories c ON c.category_id = p.category_id
+FROM ranked b
+JOIN categories c ON c.category_id = b.category_id
 LEFT JOIN products s ON s.product_id = b.source_id
-WHERE ($2::int IS NULL OR p.category_id = $2)
-ORDER BY b.total DESC, b.product_id
-LIMIT $3`;
+ORDER BY b.total DESC, b.product_id`;
 
 interface Row {
   product_id: number;
@@ -169,7 +191,7 @@ export function createRecommender(pool: pg.Pool) {
       const first = options.first ?? 10;
       if (!Number.isInteger(customerId) || customerId < 1) throw new AppError('BAD_USER_INPUT', `customerId must be a positive integer, got ${customerId}.`);
       if (!Number.isInteger(first) || first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
-      const { rows } = await pool.query<Row>({ name: 'rtrec-recommend', text: RECOMMEND_SQL, values: [customerId, options.categoryId ?? null, CANDIDATES, options.asOf ?? new Date()] });
+      const { rows } = await pool.query<Row>({ name: 'rtrec-recommend', text: RECOMMEND_SQL, values: [customerId, options.categoryId ?? null, Math.max(30, first * ROWS_PER_ITEM), options.asOf ?? new Date()] });
       const eligible = rows
         .filter((r) => !r.in_cart && !(r.excluded_bought && !options.repurchasable?.(r.product_id)))
         .map((r) => ({

@@ -1,0 +1,119 @@
+/**
+ * Serving benchmark for `recommendations` (not a timed test). Baselines measured in the same run:
+ * the same server's no-op query `{ __typename }` for requests/s, and the plain primary-key lookup
+ * `customer(customerId)` for latency.
+ *
+ *   npm run bench:recommend [-- --seconds 10 --connections 8 --samples 2000 --fresh]
+ *
+ * Data: the evaluation recipe of bench/RESULTS.md (30 categories, 3,000 products, 5,000 customers, 30 days of
+ * 3,000 sessions/day), kept in the database `rtrec_bench_rec` between runs (`--fresh` rebuilds it). The
+ * features Flink maintains are computed in SQL by the same definitions (src/recommend/features-sql.ts, which
+ * the e2e test checks against the Flink job) and copied into the live rec_* tables, so this bench needs no
+ * Kafka or Flink: it measures serving alone.
+ *
+ * Figures: server-side time of one recommend() call (the prepared SQL round trip + ranking in JS), sequential
+ * and with `--connections` concurrent callers; then over HTTP through `rtrec serve` in its own process:
+ * requests/s and latency of `recommendations(first: 10)` for random customers (10% never seen: cold start)
+ * against the no-op query.
+ */
+import { performance } from 'node:perf_hooks';
+import { createPool, createPrisma } from '../src/database/database.js';
+import { generateData } from '../src/datagen/generate.js';
+import { createLogger } from '../src/logging/logger.js';
+import { createRng } from '../src/common/random.js';
+import { buildFeaturesAsOf } from '../src/recommend/features-sql.js';
+import { createRecommender } from '../src/recommend/serving.js';
+import { createSimulatedGateway } from '../src/shop/policy.js';
+import { createStorefront } from '../src/shop/storefront.js';
+import { startSimulation } from '../src/simulator/runs.js';
+import { benchDatabase, flag, line, load, percentile, startServer } from './lib.js';
+
+const seconds = flag('seconds', 10);
+const connections = flag('connections', 8);
+const samples = flag('samples', 2000);
+const fresh = process.argv.includes('--fresh');
+
+const FEATURE_TABLES = ['rec_customer_product', 'rec_customer_category', 'rec_product_stats', 'rec_product_trend', 'rec_cooccurrence', 'rec_item_support'];
+
+const url = await benchDatabase('rtrec_bench_rec', { keep: !fresh });
+const pool = createPool(url, connections + 2);
+process.stdout.write(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, database ${new URL(url).host}\n`);
+
+const { rows: [count] } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM behavior_events');
+if (Number(count!.n) === 0) {
+  process.stdout.write('building the data set (generate + 30 simulated days, about a minute)…\n');
+  await generateData(pool, { categories: 30, products: 3000, customers: 5000, seed: 7 });
+  const db = createPrisma(url);
+  const deps = { db, pool, storefront: createStorefront({ db, payments: createSimulatedGateway(createRng(1)) }), logger: createLogger('warn') };
+  await (await startSimulation(deps, { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 3000, historicalDays: 30, seed: 1 })).done;
+  await db.$disconnect();
+}
+// The features as Flink would hold them now, in the live tables the API reads.
+await buildFeaturesAsOf(pool, 'rtrec_bench_features', new Date());
+const client = await pool.connect();
+try {
+  await client.query('BEGIN');
+  for (const table of FEATURE_TABLES) {
+    await client.query(`TRUNCATE ${table}`);
+    await client.query(`INSERT INTO ${table} SELECT * FROM rtrec_bench_features.${table}`);
+  }
+  await client.query('COMMIT');
+  await client.query('DROP SCHEMA rtrec_bench_features CASCADE');
+  for (const table of FEATURE_TABLES) await client.query(`ANALYZE ${table}`);
+} finally {
+  client.release();
+}
+const sizes = await pool.query<{ t: string; n: string }>(FEATURE_TABLES.map((t) => `SELECT '${t}' AS t, count(*)::text AS n FROM ${t}`).join(' UNION ALL '));
+line('feature rows', sizes.rows.map((r) => `${r.t} ${Number(r.n).toLocaleString('en')}`).join(', '));
+
+const { rows: customerRows } = await pool.query<{ id: number }>('SELECT customer_id AS id FROM customers ORDER BY customer_id');
+const rng = createRng(42);
+const maxCustomer = customerRows[customerRows.length - 1]!.id;
+/** A random customer; one in ten has never been seen (cold start). */
+const someCustomer = () => (rng.next() < 0.1 ? maxCustomer + 1 + Math.floor(rng.next() * 1000) : customerRows[Math.floor(rng.next() * customerRows.length)]!.id);
+
+const recommender = createRecommender(pool);
+async function timed(fn: () => Promise<unknown>, n: number, parallel: number): Promise<number[]> {
+  const times: number[] = [];
+  let left = n;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (left-- > 0) {
+      const start = performance.now();
+      await fn();
+      times.push(performance.now() - start);
+    }
+  }));
+  return times.sort((a, b) => a - b);
+}
+const fmt = (t: number[]) => `${percentile(t, 50).toFixed(2)} / ${percentile(t, 95).toFixed(2)} / ${percentile(t, 99).toFixed(2)}`;
+
+await timed(() => recommender.recommend(someCustomer()), 200, 1); // warm-up: plans, caches
+process.stdout.write(`\n## Server-side time of one call (ms, p50 / p95 / p99), ${samples} calls\n`);
+const lookup = (parallel: number) => timed(() => pool.query({ name: 'bench-customer', text: 'SELECT * FROM customers WHERE customer_id = $1', values: [someCustomer()] }), samples, parallel);
+const base1 = await lookup(1);
+const rec1 = await timed(() => recommender.recommend(someCustomer()), samples, 1);
+line('baseline: customer by primary key, sequential', fmt(base1));
+line('recommendations(first: 10), sequential', fmt(rec1));
+const baseN = await lookup(connections);
+const recN = await timed(() => recommender.recommend(someCustomer()), samples, connections);
+line(`baseline: customer by primary key, ${connections} concurrent`, fmt(baseN));
+line(`recommendations(first: 10), ${connections} concurrent`, fmt(recN));
+await pool.end();
+
+const server = await startServer(url);
+try {
+  const noop = '{ __typename }';
+  const recs = () => `{ recommendations(customerId: ${someCustomer()}, first: 10) { productId score reason } }`;
+  await load(server.base, recs, 2, connections);
+  process.stdout.write(`\n## GraphQL over HTTP: ${connections} connections, ${seconds} s each, server in its own process\n`);
+  const a = await load(server.base, noop, seconds, connections);
+  const b = await load(server.base, recs, seconds, connections);
+  line('no-op query { __typename }: requests/s', Math.round(a.rps).toLocaleString('en'));
+  line('no-op query: latency p50 / p99 (ms)', `${a.p50} / ${a.p99}`);
+  line('recommendations(first: 10): requests/s', Math.round(b.rps).toLocaleString('en'));
+  line('recommendations: latency p50 / p99 (ms)', `${b.p50} / ${b.p99}`);
+  line('recommendations / no-op requests/s', `${((b.rps / a.rps) * 100).toFixed(0)}%`);
+} finally {
+  await server.stop();
+}
+process.exit(0);
