@@ -13,6 +13,26 @@ export interface ActionMeta {
   at?: Date;
 }
 
+/** One recommended product as it was shown: its place in the list and why it was recommended. */
+export interface ShownRecommendation {
+  productId: number;
+  /** 1 = the top of the list. */
+  position: number;
+  reason: string;
+  source: string;
+}
+
+/**
+ * A list of recommendations shown to a customer. `listId` ties each click to the impressions of the list;
+ * `recommender` names what produced it (ours, or a baseline); `runId` marks lists a simulation showed.
+ */
+export interface RecommendationList {
+  listId: string;
+  recommender: string;
+  items: ShownRecommendation[];
+  runId?: string;
+}
+
 export interface StorefrontDeps {
   db: Db;
   payments: PaymentGateway;
@@ -46,6 +66,10 @@ async function requireProduct(tx: Tx, productId: number) {
   return product;
 }
 
+function recommendationContext(list: Omit<RecommendationList, 'items'>, item: ShownRecommendation): Prisma.InputJsonObject {
+  return { listId: list.listId, position: item.position, reason: item.reason, source: item.source, recommender: list.recommender, ...(list.runId && { runId: list.runId }) };
+}
+
 /**
  * The shop's customer actions. Each runs in one transaction that writes the state change and its
  * behaviour event together, so CDC never sees one without the other. The simulator and the GraphQL
@@ -61,6 +85,46 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
         await requireCustomer(tx, customerId);
         const product = await requireProduct(tx, productId);
         return event(tx, { customerId, sessionId, eventType: 'view_product', productId, categoryId: product.categoryId, occurredAt: meta.at, context: { price: product.price.toString() } });
+      });
+    },
+
+    /** Records one recommendation_impression per shown product, all in one transaction. */
+    async showRecommendations(customerId: number, list: RecommendationList, meta: ActionMeta = {}): Promise<number> {
+      const sessionId = sessionOf(meta);
+      if (!UUID.test(list.listId)) throw new AppError('BAD_USER_INPUT', `listId must be a UUID, got "${list.listId}".`, { field: 'listId' });
+      if (list.items.length === 0) return 0;
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        for (const item of list.items) positiveId('productId', item.productId);
+        const products = await tx.product.findMany({ where: { productId: { in: list.items.map((i) => i.productId) } }, select: { productId: true, categoryId: true } });
+        const categoryOf = new Map(products.map((p) => [p.productId, p.categoryId]));
+        const missing = list.items.find((i) => !categoryOf.has(i.productId));
+        if (missing) throw notFound('Product', missing.productId);
+        const { count } = await tx.behaviorEvent.createMany({
+          data: list.items.map((item) => ({
+            customerId, sessionId, eventType: 'recommendation_impression' as const, productId: item.productId, categoryId: categoryOf.get(item.productId)!, occurredAt: meta.at,
+            context: recommendationContext(list, item),
+          })),
+        });
+        return count;
+      });
+    },
+
+    /**
+     * The customer opens a product from a recommendation list: a recommendation_click (tied to the list's
+     * impressions by listId and position), then the product view it leads to, in one transaction.
+     */
+    async clickRecommendation(customerId: number, list: Omit<RecommendationList, 'items'>, item: ShownRecommendation, meta: ActionMeta = {}): Promise<{ click: BehaviorEvent; view: BehaviorEvent }> {
+      const sessionId = sessionOf(meta);
+      if (!UUID.test(list.listId)) throw new AppError('BAD_USER_INPUT', `listId must be a UUID, got "${list.listId}".`, { field: 'listId' });
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        const product = await requireProduct(tx, item.productId);
+        // The click and the page it opens happen at the same moment.
+        const common = { customerId, sessionId, productId: item.productId, categoryId: product.categoryId, occurredAt: meta.at ?? new Date() };
+        const click = await event(tx, { ...common, eventType: 'recommendation_click', context: recommendationContext(list, item) });
+        const view = await event(tx, { ...common, eventType: 'view_product', context: { price: product.price.toString(), listId: list.listId } });
+        return { click, view };
       });
     },
 
