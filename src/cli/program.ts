@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/generate.js';
+import { SIMULATED_RECOMMENDERS } from '../simulator/recommendations.js';
 import { SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/runs.js';
 import { version } from '../version.js';
 import { dbInit, dbReset, dbStart, dbStatus, dbStop, dbUrl } from './commands/db.js';
@@ -53,6 +54,10 @@ export function createProgram(): Command {
     .addOption(new Option('--historical <days>', 'back-fill this many days of history instead of running live').argParser(intIn(1, SIMULATION_LIMITS.historicalDays)))
     .addOption(new Option('--sessions-per-day <n>', 'average daily sessions for --historical').argParser(intIn(1, SIMULATION_LIMITS.sessionsPerDay)).default(SIMULATION_DEFAULTS.sessionsPerDay))
     .addOption(new Option('--until <iso-date>', 'end of the --historical window (default now)').argParser(isoDate))
+    .addOption(new Option('--recommendations <n>', 'recommendations shown at the start of each live session; shoppers click what matches their tastes (0 = none)')
+      .argParser(intIn(0, SIMULATION_LIMITS.recommendations)).default(SIMULATION_DEFAULTS.recommendations))
+    .addOption(new Option('--recommender <name>', 'what shows them: ours (the served recommendations) or random (a baseline to compare uptake with)')
+      .choices(SIMULATED_RECOMMENDERS).default(SIMULATION_DEFAULTS.recommender))
     .option('--clear', 'delete simulated activity (orders, carts, wishlists, payments, shipments, events) instead')
     .option('--json', 'print the summary as JSON')
     .action(simulate);
@@ -147,6 +152,9 @@ export function createProgram(): Command {
     .option('--no-cdc', 'do not bridge Kafka CDC topics into GraphQL subscriptions')
     .addOption(new Option('--sessions <n>', 'sessions per background simulation round').argParser(intIn(1, 10_000)).default(50))
     .addOption(new Option('--speed <x>', 'clock compression of the background simulation').argParser(numberIn(0.01, 10_000)).default(30))
+    .addOption(new Option('--recommendations <n>', 'recommendations shown at the start of each simulated session (0 = none)')
+      .argParser(intIn(0, SIMULATION_LIMITS.recommendations)).default(SIMULATION_DEFAULTS.recommendations))
+    .addOption(new Option('--recommender <name>', 'ours or random (baseline)').choices(SIMULATED_RECOMMENDERS).default(SIMULATION_DEFAULTS.recommender))
     .action(demo);
 
   return program;

@@ -4,7 +4,8 @@ import { createRng, type Rng } from '../common/random.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { advanceFulfilment } from '../shop/fulfilment.js';
-import type { Storefront } from '../shop/storefront.js';
+import type { RecommendationList, Storefront } from '../shop/storefront.js';
+import type { SessionRecommendations } from './recommendations.js';
 import { MixBalancer, type PlannedAction, Shopper } from './shopper.js';
 import { RunStats } from './stats.js';
 import type { World } from './world.js';
@@ -26,6 +27,8 @@ export interface LiveDeps {
   logger: Logger;
   signal?: AbortSignal;
   onSessionDone?: (done: number, stats: RunStats) => void;
+  /** Recommendations shown at the start of each session; none when absent. */
+  recommendations?: SessionRecommendations;
 }
 
 const SKIPPABLE = new Set(['OUT_OF_STOCK', 'NOT_FOUND', 'EMPTY_CART', 'BAD_USER_INPUT']);
@@ -61,6 +64,62 @@ async function execute(storefront: Storefront, customerId: number, action: Plann
   }
 }
 
+interface SessionState {
+  customerId: number;
+  sessionId: string;
+  shopper: Shopper;
+  stats: RunStats;
+  meanGapMs: number;
+  /** Products opened from a recommendation list in this session. */
+  clicked: Set<number>;
+  /** Clicked products bought since (counted once each). */
+  bought: Set<number>;
+}
+
+/**
+ * The session's first page shows a recommendation list (one impression event per product, one
+ * transaction); the customer opens the products that match their tastes (see CLICK_MODEL), each a
+ * recommendation_click followed by the product view, from which the usual funnel goes on.
+ */
+async function showRecommendations(deps: LiveDeps, recs: SessionRecommendations, rng: Rng, session: SessionState): Promise<void> {
+  const { customerId, sessionId, shopper, stats } = session;
+  const items = await recs.source(customerId, recs.first, { rng, exclude: new Set(shopper.cart.keys()) });
+  if (items.length === 0) {
+    stats.emptyRecommendationLists++;
+    return;
+  }
+  const list: RecommendationList = { listId: randomUUID(), recommender: recs.recommender, runId: recs.runId, items };
+  stats.perform('recommendation_impression', await deps.storefront.showRecommendations(customerId, list, { sessionId }));
+  stats.recommendationLists++;
+  for (const item of shopper.chooseClicks(items, rng)) {
+    await sleep(rng.exponential(session.meanGapMs / 2), deps.signal);
+    if (deps.signal?.aborted) return;
+    try {
+      await deps.storefront.clickRecommendation(customerId, list, item, { sessionId });
+    } catch (error) {
+      if (!(error instanceof AppError && SKIPPABLE.has(error.code))) throw error;
+      stats.skip('recommendation_click', error.code.toLowerCase());
+      continue;
+    }
+    stats.perform('recommendation_click');
+    stats.perform('view_product');
+    shopper.applied({ type: 'view_product', productId: item.productId });
+    session.clicked.add(item.productId);
+  }
+}
+
+/** Counts a paid order towards conversion when it holds a product opened from the recommendations. */
+function countConversion(session: SessionState, productIds: number[]): void {
+  const clicked = productIds.filter((id) => session.clicked.has(id));
+  if (clicked.length === 0) return;
+  session.stats.ordersWithClickedProduct++;
+  for (const id of clicked) {
+    if (session.bought.has(id)) continue;
+    session.bought.add(id);
+    session.stats.clickedProductsBought++;
+  }
+}
+
 async function runSession(deps: LiveDeps, options: LiveOptions, rng: Rng, customerId: number, stats: RunStats, balancer: MixBalancer): Promise<void> {
   const tastes = deps.world.customers.find((c) => c.customerId === customerId)!;
   const shopper = new Shopper(deps.world, tastes, rng, balancer);
@@ -73,16 +132,21 @@ async function runSession(deps: LiveDeps, options: LiveOptions, rng: Rng, custom
   const sessionId = randomUUID();
   const steps = Math.max(1, rng.poisson(tastes.activity));
   const meanGapMs = (options.durationMinutes * 60_000) / steps / options.speed;
+  const session: SessionState = { customerId, sessionId, shopper, stats, meanGapMs, clicked: new Set(), bought: new Set() };
+  // A stream of its own, so that showing recommendations leaves the shopper's own draws where they were.
+  if (deps.recommendations) await showRecommendations(deps, deps.recommendations, rng.fork('recommendations'), session);
   for (let step = 0; step < steps && !deps.signal?.aborted; step++) {
     await sleep(rng.exponential(meanGapMs), deps.signal);
     if (deps.signal?.aborted) break;
     const { type, action } = shopper.step(stats);
     if (!action) continue;
     try {
+      const ordered = action.type === 'place_order' ? (action.buyNow ? [action.buyNow.productId] : [...shopper.cart.keys()]) : [];
       const outcome = await execute(deps.storefront, customerId, action, sessionId);
       shopper.applied(action, outcome);
       stats.perform(type);
       if (action.type === 'place_order') outcome.paid ? stats.ordersPaid++ : stats.ordersFailed++;
+      if (outcome.paid) countConversion(session, ordered);
     } catch (error) {
       if (!(error instanceof AppError && SKIPPABLE.has(error.code))) throw error;
       stats.skip(type, error.code.toLowerCase());

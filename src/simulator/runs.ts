@@ -6,7 +6,8 @@ import type { Logger } from '../logging/logger.js';
 import type { Storefront } from '../shop/storefront.js';
 import { runHistorical } from './historical.js';
 import { runLive } from './live.js';
-import type { RunStats } from './stats.js';
+import { createListSource, SIMULATED_RECOMMENDERS, type SimulatedRecommender } from './recommendations.js';
+import type { RecommendationUptake, RunStats } from './stats.js';
 import { loadWorld } from './world.js';
 
 export interface SimulationParams {
@@ -18,10 +19,14 @@ export interface SimulationParams {
   historicalDays?: number;
   sessionsPerDay: number;
   until?: Date;
+  /** Recommendations shown at the start of each live session (0 = none); default 6. Not used by back-fills. */
+  recommendations?: number;
+  /** What shows them: ours (default) or the random baseline. */
+  recommender?: SimulatedRecommender;
 }
 
-export const SIMULATION_DEFAULTS = { sessions: 5, durationMinutes: 5, speed: 1, concurrency: 10, sessionsPerDay: 300 } as const;
-export const SIMULATION_LIMITS = { sessions: 100_000, durationMinutes: 24 * 60, speed: 100_000, concurrency: 200, historicalDays: 3650, sessionsPerDay: 1_000_000 } as const;
+export const SIMULATION_DEFAULTS = { sessions: 5, durationMinutes: 5, speed: 1, concurrency: 10, sessionsPerDay: 300, recommendations: 6, recommender: 'ours' } as const;
+export const SIMULATION_LIMITS = { sessions: 100_000, durationMinutes: 24 * 60, speed: 100_000, concurrency: 200, historicalDays: 3650, sessionsPerDay: 1_000_000, recommendations: 50 } as const;
 
 export const COUNTED_TABLES = ['categories', 'products', 'customers', 'orders', 'order_items', 'carts', 'wishlists', 'payments', 'shipments', 'behavior_events'] as const;
 
@@ -40,6 +45,10 @@ export function validateSimulationParams(p: SimulationParams): void {
   check('historicalDays', p.historicalDays, 1, SIMULATION_LIMITS.historicalDays);
   check('sessionsPerDay', p.sessionsPerDay, 1, SIMULATION_LIMITS.sessionsPerDay);
   check('seed', p.seed, 0, 2 ** 31);
+  check('recommendations', p.recommendations, 0, SIMULATION_LIMITS.recommendations);
+  if (p.recommender !== undefined && !SIMULATED_RECOMMENDERS.includes(p.recommender)) {
+    throw new AppError('BAD_USER_INPUT', `recommender must be one of ${SIMULATED_RECOMMENDERS.join(', ')}, got "${p.recommender}".`, { field: 'recommender' });
+  }
   if (p.until && Number.isNaN(p.until.getTime())) throw new AppError('BAD_USER_INPUT', 'until must be an ISO date-time such as 2026-01-31T00:00:00Z.', { field: 'until' });
 }
 
@@ -53,6 +62,8 @@ export interface SimulationSummary {
   skipped: Record<string, number>;
   ordersPaid: number;
   ordersFailed: number;
+  /** Uptake of the recommendations shown (live runs that showed any; absent otherwise). */
+  recommendations?: RecommendationUptake & { perSession: number; emptyLists: number };
   elapsedMs: number;
   rowsPerSecond: number;
 }
@@ -84,9 +95,13 @@ export async function startSimulation(
   const seed = params.seed ?? Math.floor(Math.random() * 2 ** 31);
   const historical = params.historicalDays !== undefined;
   const total = historical ? params.historicalDays! : params.sessions;
+  const perSession = historical ? 0 : (params.recommendations ?? SIMULATION_DEFAULTS.recommendations);
+  const recommender = params.recommender ?? SIMULATION_DEFAULTS.recommender;
+  const recorded = historical ? params : { ...params, recommendations: perSession, recommender };
   const run = await deps.db.simulationRun.create({
-    data: { mode: historical ? 'historical' : 'live', params: { ...params, seed, until: params.until?.toISOString() }, sessionsTotal: historical ? 0 : total },
+    data: { mode: historical ? 'historical' : 'live', params: { ...recorded, seed, until: params.until?.toISOString() }, sessionsTotal: historical ? 0 : total },
   });
+  const recommendations = perSession > 0 ? { recommender, first: perSession, source: createListSource(recommender, { pool: deps.pool, world }), runId: run.id } : undefined;
   const controller = new AbortController();
   const before = await countRows(deps.pool, COUNTED_TABLES);
   const started = performance.now();
@@ -104,7 +119,7 @@ export async function startSimulation(
     try {
       const stats = historical
         ? await runHistorical({ pool: deps.pool, world, signal: controller.signal, onDay: progress }, { days: params.historicalDays!, sessionsPerDay: params.sessionsPerDay, seed, until: params.until })
-        : await runLive({ pool: deps.pool, storefront: deps.storefront, world, logger: deps.logger, signal: controller.signal, onSessionDone: progress },
+        : await runLive({ pool: deps.pool, storefront: deps.storefront, world, logger: deps.logger, signal: controller.signal, onSessionDone: progress, recommendations },
           { sessions: params.sessions, durationMinutes: params.durationMinutes, speed: params.speed, concurrency: params.concurrency, seed });
       const after = await countRows(deps.pool, COUNTED_TABLES);
       const elapsedMs = performance.now() - started;
@@ -114,6 +129,7 @@ export async function startSimulation(
       const summary: SimulationSummary = {
         runId: run.id, mode: historical ? 'historical' : 'live', sessions: stats.sessions, rowsByTable, eventsByType: { ...stats.performed },
         attemptedByType: { ...stats.attempted }, skipped: { ...stats.skipped }, ordersPaid: stats.ordersPaid, ordersFailed: stats.ordersFailed,
+        ...(recommendations && { recommendations: { ...stats.uptake(recommender), perSession, emptyLists: stats.emptyRecommendationLists } }),
         elapsedMs, rowsPerSecond: written / (elapsedMs / 1000),
       };
       await deps.db.simulationRun.update({

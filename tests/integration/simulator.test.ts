@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateData } from '../../src/datagen/generate.js';
+import { buildFeaturesAsOf } from '../../src/recommend/features-sql.js';
 import { ACTION_WEIGHTS } from '../../src/shop/policy.js';
-import { startSimulation } from '../../src/simulator/runs.js';
+import { type SimulationParams, type SimulationSummary, startSimulation, validateSimulationParams } from '../../src/simulator/runs.js';
+import { uptakeOfRun } from '../../src/simulator/uptake.js';
+import { createTestApp, gql } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;
@@ -150,5 +154,136 @@ describe('live simulation', () => {
     await expect(startSimulation(deps(), { sessions: 0, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1 })).rejects.toThrow(/sessions must be an integer from 1/);
     await expect(startSimulation(deps(), { sessions: 1, durationMinutes: 1, speed: 0, concurrency: 1, sessionsPerDay: 1 })).rejects.toThrow(/speed/);
     await expect(startSimulation(deps(), { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1, historicalDays: -3 })).rejects.toThrow(/historicalDays/);
+  });
+});
+
+describe('recommendations in live sessions (the closed loop)', () => {
+  let r: TestDatabase;
+  let random: SimulationSummary;
+  const run = async (params: Partial<SimulationParams>) =>
+    (await startSimulation({ db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger },
+      { sessions: 250, durationMinutes: 0.2, speed: 10_000, concurrency: 4, sessionsPerDay: 1, seed: 17, ...params })).done;
+  const rows = async <T extends Record<string, unknown>>(sql: string, values: unknown[] = []) => (await r.pool.query<T>(sql, values)).rows;
+  const FEATURES = {
+    rec_customer_product: 'customer_id, product_id, views, carts, wishlists, purchases, last_at',
+    rec_customer_category: 'customer_id, category_id, score',
+    rec_product_stats: 'product_id, views, carts, wishlists, purchases, score',
+    rec_product_trend: 'product_id, window_end, score',
+    rec_cooccurrence: 'product_a, product_b, kind, together',
+    rec_item_support: 'product_id, kind, support',
+  };
+
+  beforeAll(async () => {
+    r = await createTestDatabase('closedloop');
+    await generateData(r.pool, { categories: 10, products: 150, customers: 80, seed: 21 });
+    const now = new Date();
+    await (await startSimulation({ db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger },
+      { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 300, historicalDays: 14, seed: 9, until: now })).done;
+    // What the Flink job would have written for this history: the served recommender reads these tables.
+    await buildFeaturesAsOf(r.pool, 'sim_features', now);
+    for (const [table, columns] of Object.entries(FEATURES)) await r.pool.query(`INSERT INTO public.${table} (${columns}) SELECT ${columns} FROM sim_features.${table}`);
+    await r.pool.query('DROP SCHEMA sim_features CASCADE');
+    for (const table of Object.keys(FEATURES)) await r.pool.query(`ANALYZE public.${table}`);
+    random = await run({ recommendations: 8, recommender: 'random' });
+  });
+  afterAll(() => r?.drop());
+
+  it('records one impression per product shown, with list id, position, reason and source, in one list per session', async () => {
+    const recs = random.recommendations!;
+    expect(recs).toMatchObject({ recommender: 'random', perSession: 8, lists: 250, impressions: 2000, emptyLists: 0 });
+    expect(random.eventsByType.recommendation_impression).toBe(2000);
+    const lists = await rows<{ list_id: string; n: number; positions: number[]; sessions: number; reasons: string[]; recommenders: string[]; runs: string[] }>(`
+      SELECT context->>'listId' AS list_id, count(*)::int AS n, array_agg((context->>'position')::int ORDER BY (context->>'position')::int) AS positions,
+             count(DISTINCT session_id)::int AS sessions, array_agg(DISTINCT context->>'reason') AS reasons,
+             array_agg(DISTINCT context->>'recommender') AS recommenders, array_agg(DISTINCT context->>'runId') AS runs
+      FROM behavior_events WHERE event_type = 'recommendation_impression' GROUP BY 1`);
+    expect(lists).toHaveLength(250);
+    for (const list of lists) {
+      expect(list.list_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(list).toMatchObject({ n: 8, positions: [1, 2, 3, 4, 5, 6, 7, 8], sessions: 1, reasons: ['random baseline'], recommenders: ['random'], runs: [random.runId] });
+    }
+    // Impressions are behaviour events like any other: product and category set, the session of the shopper.
+    const [bad] = await rows<{ n: number }>(`SELECT count(*)::int n FROM behavior_events e JOIN products p USING (product_id)
+      WHERE e.event_type = 'recommendation_impression' AND (e.category_id <> p.category_id OR e.context->>'source' <> 'random')`);
+    expect(bad!.n).toBe(0);
+  });
+
+  it('ties every click to an impression of its list and follows it with a view of the product', async () => {
+    const recs = random.recommendations!;
+    expect(recs.clicks).toBeGreaterThan(30);
+    const [orphans] = await rows<{ n: number }>(`SELECT count(*)::int n FROM behavior_events c WHERE c.event_type = 'recommendation_click' AND NOT EXISTS (
+      SELECT 1 FROM behavior_events i WHERE i.event_type = 'recommendation_impression' AND i.session_id = c.session_id AND i.product_id = c.product_id
+        AND i.context->>'listId' = c.context->>'listId' AND i.context->>'position' = c.context->>'position' AND i.event_id < c.event_id)`);
+    expect(orphans!.n).toBe(0);
+    const [unviewed] = await rows<{ n: number }>(`SELECT count(*)::int n FROM behavior_events c WHERE c.event_type = 'recommendation_click' AND NOT EXISTS (
+      SELECT 1 FROM behavior_events v WHERE v.event_type = 'view_product' AND v.session_id = c.session_id AND v.product_id = c.product_id
+        AND v.context->>'listId' = c.context->>'listId' AND v.event_id > c.event_id AND v.occurred_at = c.occurred_at)`);
+    expect(unviewed!.n).toBe(0);
+  });
+
+  it('makes shoppers click products that match their hidden tastes several times as often as the others', async () => {
+    // Random lists show products of every category; favourite categories hold 85% of a customer's taste.
+    const groups = await rows<{ matched: boolean; impressions: number; clicks: number }>(`
+      SELECT (t.category_weights ->> i.category_id::text)::float >= 0.1 AS matched, count(*)::int AS impressions,
+             count(*) FILTER (WHERE EXISTS (SELECT 1 FROM behavior_events c WHERE c.event_type = 'recommendation_click'
+               AND c.context->>'listId' = i.context->>'listId' AND c.product_id = i.product_id))::int AS clicks
+      FROM behavior_events i JOIN sim_customer_tastes t USING (customer_id)
+      WHERE i.event_type = 'recommendation_impression' AND i.context->>'runId' = $1 GROUP BY 1`, [random.runId]);
+    const ctr = (matched: boolean) => {
+      const g = groups.find((x) => x.matched === matched)!;
+      return { ...g, ctr: g.clicks / g.impressions };
+    };
+    const [good, poor] = [ctr(true), ctr(false)];
+    // Hundreds of impressions each side. A click model blind to taste gives a ratio near 1 (binomial noise
+    // at these counts stays well under 1.5); the taste model gives about 10.
+    expect(good.impressions).toBeGreaterThan(200);
+    expect(poor.impressions).toBeGreaterThan(1000);
+    expect(good.ctr, `matched ${good.clicks}/${good.impressions}, others ${poor.clicks}/${poor.impressions}`).toBeGreaterThan(4 * poor.ctr);
+  });
+
+  it('counts the same uptake in memory as from the recorded events, and serves it on the GraphQL simulation run', async () => {
+    const { perSession: _p, emptyLists: _e, ...counted } = random.recommendations!;
+    const run = await r.db.simulationRun.findUniqueOrThrow({ where: { id: random.runId } });
+    expect(await uptakeOfRun(r.pool, run, 'random')).toEqual(counted);
+    expect(counted.clickThroughRate).toBeCloseTo(counted.clicks / counted.impressions, 10);
+    expect(counted.ordersWithClickedProduct).toBeGreaterThan(0);
+    const { app } = createTestApp(r);
+    const result = await gql<{ simulationRun: { params: { recommendations: number; recommender: string }; recommendationUptake: Record<string, unknown> } }, unknown>(app,
+      `query ($id: ID!) { simulationRun(id: $id) { params recommendationUptake { recommender lists impressions clicks clickThroughRate ordersWithClickedProduct clickedProductsBought conversionRate } } }`,
+      { id: random.runId });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.simulationRun.params).toMatchObject({ recommendations: 8, recommender: 'random' });
+    expect(result.data!.simulationRun.recommendationUptake).toEqual(counted);
+  });
+
+  it('shows our recommendations, which shoppers take up more than random ones', async () => {
+    const ours = await run({ recommendations: 8, recommender: 'ours' });
+    const recs = ours.recommendations!;
+    expect(recs.lists).toBe(250);
+    const sources = await rows<{ source: string }>(`SELECT DISTINCT context->>'source' AS source FROM behavior_events WHERE event_type = 'recommendation_impression' AND context->>'runId' = $1`, [ours.runId]);
+    expect(sources.map((x) => x.source).every((x) => ['similar', 'revisit', 'affinity', 'trending'].includes(x))).toBe(true);
+    expect(recs.clickThroughRate, `ours ${recs.clicks}/${recs.impressions}, random ${random.recommendations!.clicks}/${random.recommendations!.impressions}`)
+      .toBeGreaterThan(1.5 * random.recommendations!.clickThroughRate);
+  });
+
+  it('shows none with recommendations 0', async () => {
+    const none = await run({ sessions: 20, recommendations: 0 });
+    expect(none.recommendations).toBeUndefined();
+    expect(none.eventsByType.recommendation_impression).toBeUndefined();
+    const run0 = await r.db.simulationRun.findUniqueOrThrow({ where: { id: none.runId } });
+    const [n] = await rows<{ n: number }>(`SELECT count(*)::int n FROM behavior_events WHERE event_type IN ('recommendation_impression', 'recommendation_click') AND occurred_at >= $1`, [run0.startedAt]);
+    expect(n!.n).toBe(0);
+  });
+
+  it('rejects bad recommendation settings, in the API and on the command line (exit 2, saying what is allowed)', async () => {
+    const base = { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1 };
+    expect(() => validateSimulationParams({ ...base, recommendations: -1 })).toThrow(/recommendations must be an integer from 0 to 50/);
+    expect(() => validateSimulationParams({ ...base, recommendations: 2.5 })).toThrow(/recommendations must be an integer from 0 to 50/);
+    expect(() => validateSimulationParams({ ...base, recommender: 'popular' as never })).toThrow(/recommender must be one of ours, random/);
+    const [count, name] = await Promise.all([runCli(['simulate', '--recommendations', '51']), runCli(['simulate', '--recommender', 'popular'])]);
+    expect(count.code).toBe(2);
+    expect(count.stderr).toMatch(/--recommendations <n>.*must be from 0 to 50/);
+    expect(name.code).toBe(2);
+    expect(name.stderr).toMatch(/Allowed choices are ours, random/);
   });
 });

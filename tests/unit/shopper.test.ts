@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/common/random.js';
 import { ACTION_WEIGHTS } from '../../src/shop/policy.js';
-import { affinity, MixBalancer, Shopper } from '../../src/simulator/shopper.js';
+import { affinity, clickProbability, MixBalancer, Shopper } from '../../src/simulator/shopper.js';
 import type { Tastes, World, WorldProduct } from '../../src/simulator/world.js';
 import { WeightedSampler } from '../../src/common/random.js';
 
@@ -69,5 +69,36 @@ describe('simulated shopper', () => {
     for (const [type, weight] of Object.entries(ACTION_WEIGHTS)) {
       expect(Math.abs((counts[type] ?? 0) / performed - weight), type).toBeLessThan(0.02);
     }
+  });
+
+  it('clicks a shown product more often the better it matches, and less often lower in the list', () => {
+    expect(clickProbability(8, 1)).toBeGreaterThan(3 * clickProbability(1, 1));
+    expect(clickProbability(1, 1)).toBeGreaterThan(3 * clickProbability(0.2, 1));
+    expect(clickProbability(1, 1)).toBeGreaterThan(clickProbability(1, 6));
+    expect(clickProbability(0, 1)).toBe(0);
+    expect(clickProbability(1e9, 1)).toBeLessThanOrEqual(0.5);
+  });
+
+  it('opens recommendations of its favourite category several times as often as the others', () => {
+    const w = world();
+    const shopper = new Shopper(w, tastes, createRng(4));
+    const rng = createRng(5);
+    // Lists that alternate the two categories, so position cannot explain the difference.
+    const shown = Array.from({ length: 8 }, (_, i) => ({ productId: i % 2 ? 25 + i : 5 + i, position: i + 1 }));
+    const clicks = { 1: 0, 2: 0 };
+    const lists = 5000;
+    for (let i = 0; i < lists; i++) for (const c of shopper.chooseClicks(shown, rng)) clicks[w.products.get(c.productId)!.categoryId as 1 | 2]++;
+    // 20 000 impressions per category: taste 0.9 against 0.1 gives a ratio near 6; ignoring taste, about 1.1 (odd positions are examined a little more).
+    expect(clicks[1] / (clicks[2] || 1)).toBeGreaterThan(3);
+    expect(clicks[2]).toBeGreaterThan(0);
+  });
+
+  it('is more likely to open what goes with its cart', () => {
+    const w = world();
+    const shopper = new Shopper(w, tastes, createRng(6));
+    const before = shopper.relativeAffinity(24);
+    shopper.cart.set(4, 1);
+    expect(shopper.relativeAffinity(24)).toBeCloseTo(3 * before, 10);
+    expect(shopper.relativeAffinity(999)).toBe(0);
   });
 });

@@ -11,8 +11,11 @@ import { countRows } from '../../database/counts.js';
 import { generateData, GENERATE_DEFAULTS } from '../../datagen/generate.js';
 import { createApp } from '../../server/app.js';
 import { listen, type RunningServer } from '../../server/http.js';
+import type { SimulatedRecommender } from '../../simulator/recommendations.js';
 import { createSimulationService, type SimulationService } from '../../simulator/service.js';
+import { formatUptake, withRates } from '../../simulator/stats.js';
 import { print } from '../output.js';
+import { uptakeLine } from './simulate.js';
 
 export interface ServeOptions {
   port?: number;
@@ -90,6 +93,8 @@ export interface DemoOptions extends ServeOptions {
   simulate: boolean;
   sessions: number;
   speed: number;
+  recommendations: number;
+  recommender: SimulatedRecommender;
 }
 
 /**
@@ -123,12 +128,23 @@ export async function demo(options: DemoOptions): Promise<void> {
   }
   printUrls(running.http.url);
   if (options.simulate) {
+    // Uptake over every round so far, printed as each round ends: the demo's measure of the closed loop.
+    const total = { impressions: 0, clicks: 0 };
     const startSim = async (): Promise<void> => {
       const id = await simulations.start(
-        { sessions: options.sessions, durationMinutes: 5, speed: options.speed, concurrency: 5, sessionsPerDay: 1 },
-        () => void startSim().catch((error) => ctx.logger.error({ err: error }, 'could not restart the demo simulation')),
+        { sessions: options.sessions, durationMinutes: 5, speed: options.speed, concurrency: 5, sessionsPerDay: 1, recommendations: options.recommendations, recommender: options.recommender },
+        (summary) => {
+          if (summary.recommendations) {
+            total.impressions += summary.recommendations.impressions;
+            total.clicks += summary.recommendations.clicks;
+            const overall = withRates({ ...summary.recommendations, ...total, lists: 0, ordersWithClickedProduct: 0, clickedProductsBought: 0 });
+            print(`Simulation ${summary.runId} done. ${uptakeLine(summary.recommendations)}; since the demo started: ${formatUptake(overall)}`);
+          }
+          void startSim().catch((error) => ctx.logger.error({ err: error }, 'could not restart the demo simulation'));
+        },
       );
-      print(`Background simulation ${id}: ${options.sessions} sessions at ${options.speed}× speed (restarts when done)`);
+      const shown = options.recommendations > 0 ? `, ${options.recommendations} recommendations (${options.recommender}) per session` : '';
+      print(`Background simulation ${id}: ${options.sessions} sessions at ${options.speed}× speed${shown} (restarts when done)`);
     };
     await startSim();
   }

@@ -1,7 +1,9 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
 import { clearData } from '../../datagen/generate.js';
+import type { SimulatedRecommender } from '../../simulator/recommendations.js';
 import { type SimulationParams, type SimulationSummary, startSimulation } from '../../simulator/runs.js';
+import { formatUptake, type RunStats } from '../../simulator/stats.js';
 import { print, printDeleted, printTable, progressBar } from '../output.js';
 
 export interface SimulateCliOptions {
@@ -13,21 +15,47 @@ export interface SimulateCliOptions {
   historical?: number;
   sessionsPerDay: number;
   until?: Date;
+  recommendations: number;
+  recommender: SimulatedRecommender;
   clear?: boolean;
   json?: boolean;
+}
+
+const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** One line on how the shoppers took up the recommendations, for the summary and the demo. */
+export function uptakeLine(r: NonNullable<SimulationSummary['recommendations']>): string {
+  return `Recommendations (${r.recommender}, ${r.perSession} per session): ${r.impressions} impressions in ${r.lists} lists, ${r.clicks} clicks, `
+    + `click-through ${percent(r.clickThroughRate)}; ${r.ordersWithClickedProduct} paid orders held a clicked product `
+    + `(${r.clickedProductsBought} of ${r.clicks} clicked products bought, conversion ${percent(r.conversionRate)})`;
+}
+
+/** The progress bar's info: events so far and, while recommendations are shown, the click-through rate. */
+export function progressInfo(stats: RunStats): string {
+  const uptake = stats.uptake('');
+  return uptake.impressions ? `${stats.events} events | ${formatUptake(uptake)}` : `${stats.events} events`;
 }
 
 export function printSummary(summary: SimulationSummary): void {
   print(`\nSimulation ${summary.runId} (${summary.mode}): ${summary.sessions} sessions`);
   print('\nRows written by table:');
   printTable(Object.entries(summary.rowsByTable).filter(([, n]) => n !== 0).map(([table, rows]) => ({ table, rows })));
-  print('\nBehaviour events by type (attempted → recorded):');
-  printTable(Object.keys(summary.attemptedByType).sort().map((type) => ({ type, attempted: summary.attemptedByType[type] ?? 0, recorded: summary.eventsByType[type] ?? 0 })));
+  print('\nBehaviour events by type (attempted → recorded; recommendation events and the product views of clicks are not drawn by the weights):');
+  const types = [...new Set([...Object.keys(summary.attemptedByType), ...Object.keys(summary.eventsByType)])].sort();
+  printTable(types.map((type) => ({ type, attempted: summary.attemptedByType[type] ?? '', recorded: summary.eventsByType[type] ?? 0 })));
   if (Object.keys(summary.skipped).length) {
     print('\nSkipped attempts:');
     printTable(Object.entries(summary.skipped).map(([reason, count]) => ({ reason, count })));
   }
   print(`\nOrders: ${summary.ordersPaid} paid, ${summary.ordersFailed} with a declined payment`);
+  const recs = summary.recommendations;
+  if (recs) {
+    if (recs.lists > 0) print(uptakeLine(recs));
+    if (recs.emptyLists > 0) {
+      const why = recs.recommender === 'ours' ? 'the feature tables the Flink job maintains are empty (rtrec jobs deploy --all)' : 'no active product in stock';
+      print(`Recommendations (${recs.recommender}): ${recs.emptyLists} of ${summary.sessions} sessions got none: ${why}.`);
+    }
+  }
   print(`Elapsed ${(summary.elapsedMs / 1000).toFixed(2)} s, ${Math.round(summary.rowsPerSecond)} rows/s`);
 }
 
@@ -40,11 +68,12 @@ export async function simulate(options: SimulateCliOptions): Promise<void> {
     const params: SimulationParams = {
       sessions: options.sessions, durationMinutes: options.duration, speed: options.speed, concurrency: options.concurrency,
       seed: options.seed, historicalDays: options.historical, sessionsPerDay: options.sessionsPerDay, until: options.until,
+      recommendations: options.recommendations, recommender: options.recommender,
     };
     const total = options.historical ?? options.sessions;
     const bar = progressBar(options.historical ? 'back-fill' : 'simulate', total);
     const started = await startSimulation({ db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger }, params, (fraction, stats) =>
-      bar.update(Math.round(fraction * total), options.historical ? 'days' : 'sessions', `${stats.events} events`));
+      bar.update(Math.round(fraction * total), options.historical ? 'days' : 'sessions', progressInfo(stats)));
     const stop = () => started.cancel();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

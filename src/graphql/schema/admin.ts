@@ -1,6 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { clearData, GENERATE_DEFAULTS, generateData } from '../../datagen/generate.js';
 import { SIMULATION_DEFAULTS } from '../../simulator/runs.js';
+import type { RecommendationUptake } from '../../simulator/stats.js';
+import { uptakeOfRun } from '../../simulator/uptake.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { enums } from './enums.js';
@@ -11,6 +13,28 @@ function requireAdmin(ctx: GraphQLContext): void {
   if (ctx.admin.allowed) return;
   throw new GraphQLError(ctx.admin.reason ?? 'Send Authorization: Bearer <ADMIN_TOKEN> to run this mutation.', { extensions: { code: 'UNAUTHENTICATED' } });
 }
+
+const SimulatedRecommenderEnum = builder.enumType('SimulatedRecommender', {
+  description: 'What shows simulated shoppers their recommendations.',
+  values: {
+    OURS: { value: 'ours', description: 'The served recommender (the recommendations query)' },
+    RANDOM: { value: 'random', description: 'Random active products: the baseline to compare uptake with' },
+  } as const,
+});
+
+const RecommendationUptakeRef = builder.objectRef<RecommendationUptake>('RecommendationUptake').implement({
+  description: "How a live simulation's shoppers took up the recommendations they were shown, counted from the recorded behaviour events.",
+  fields: (t) => ({
+    recommender: t.exposeString('recommender', { description: 'ours or random' }),
+    lists: t.exposeInt('lists', { description: 'Recommendation lists shown' }),
+    impressions: t.exposeInt('impressions', { description: 'recommendation_impression events: one per product shown' }),
+    clicks: t.exposeInt('clicks', { description: 'recommendation_click events' }),
+    clickThroughRate: t.exposeFloat('clickThroughRate', { description: 'clicks / impressions' }),
+    ordersWithClickedProduct: t.exposeInt('ordersWithClickedProduct', { description: 'Paid orders holding a product clicked earlier in the same session' }),
+    clickedProductsBought: t.exposeInt('clickedProductsBought', { description: 'Clicked products bought later in the same session' }),
+    conversionRate: t.exposeFloat('conversionRate', { description: 'clickedProductsBought / clicks' }),
+  }),
+});
 
 builder.prismaObject('SimulationRun', {
   description: 'A simulation started by the simulate mutation or the CLI; progress is updated while it runs.',
@@ -26,6 +50,16 @@ builder.prismaObject('SimulationRun', {
     error: t.exposeString('error', { nullable: true }),
     startedAt: t.expose('startedAt', { type: 'DateTime' }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    recommendationUptake: t.field({
+      type: RecommendationUptakeRef,
+      nullable: true,
+      description: 'Impressions, clicks, click-through and conversion of the recommendations shown (null for back-fills and runs that showed none).',
+      resolve: (run, _a, ctx) => {
+        const params = run.params as { recommendations?: number; recommender?: string } | null;
+        if (run.mode !== 'live' || !params?.recommendations) return null;
+        return uptakeOfRun(ctx.pool, run, params.recommender ?? SIMULATION_DEFAULTS.recommender);
+      },
+    }),
   }),
 });
 
@@ -73,6 +107,8 @@ builder.mutationFields((t) => ({
       historicalDays: t.arg.int({ required: false }),
       sessionsPerDay: t.arg.int({ required: false, defaultValue: SIMULATION_DEFAULTS.sessionsPerDay }),
       seed: t.arg.int({ required: false }),
+      recommendations: t.arg.int({ required: false, defaultValue: SIMULATION_DEFAULTS.recommendations, description: 'Recommendations shown at the start of each live session (0 = none)' }),
+      recommender: t.arg({ type: SimulatedRecommenderEnum, required: false, defaultValue: SIMULATION_DEFAULTS.recommender }),
     },
     resolve: async (query, _r, a, ctx) => {
       requireAdmin(ctx);
@@ -81,6 +117,7 @@ builder.mutationFields((t) => ({
           sessions: a.sessions ?? SIMULATION_DEFAULTS.sessions, durationMinutes: a.durationMinutes ?? SIMULATION_DEFAULTS.durationMinutes,
           speed: a.speed ?? SIMULATION_DEFAULTS.speed, concurrency: a.concurrency ?? SIMULATION_DEFAULTS.concurrency,
           historicalDays: a.historicalDays ?? undefined, sessionsPerDay: a.sessionsPerDay ?? SIMULATION_DEFAULTS.sessionsPerDay, seed: a.seed ?? undefined,
+          recommendations: a.recommendations ?? SIMULATION_DEFAULTS.recommendations, recommender: a.recommender ?? SIMULATION_DEFAULTS.recommender,
         })
         .catch(rethrowTyped);
       return ctx.db.simulationRun.findUniqueOrThrow({ ...query, where: { id } });

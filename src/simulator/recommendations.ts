@@ -1,0 +1,44 @@
+import type pg from 'pg';
+import type { Rng } from '../common/random.js';
+import { createRecommender } from '../recommend/serving.js';
+import type { ShownRecommendation } from '../shop/storefront.js';
+import type { World } from './world.js';
+
+/** What a simulation shows its shoppers: ours (the served recommender) or a random baseline to compare it with. */
+export const SIMULATED_RECOMMENDERS = ['ours', 'random'] as const;
+export type SimulatedRecommender = (typeof SIMULATED_RECOMMENDERS)[number];
+
+/**
+ * The list one shopper is shown. `exclude` holds what is in the customer's cart (ours excludes it, and
+ * bought products, by itself); `rng` is the session's, for baselines that draw.
+ */
+export type ListSource = (customerId: number, first: number, context: { rng: Rng; exclude: ReadonlySet<number> }) => Promise<ShownRecommendation[]>;
+
+/** How a live simulation shows recommendations: `first` products at the start of every session. */
+export interface SessionRecommendations {
+  recommender: SimulatedRecommender;
+  first: number;
+  source: ListSource;
+  /** Written into the events' context so a run's uptake can be counted from the events alone. */
+  runId?: string;
+}
+
+/** Ours: the served query (src/recommend/serving.ts) on the features the Flink job maintains. */
+function oursSource(pool: pg.Pool): ListSource {
+  const recommender = createRecommender(pool);
+  return async (customerId, first) =>
+    (await recommender.recommend(customerId, { first })).map((r, i) => ({ productId: r.productId, position: i + 1, reason: r.reason, source: r.source }));
+}
+
+/** Random: distinct active, in-stock products drawn uniformly from the catalogue the run loaded. */
+function randomSource(world: World): ListSource {
+  return async (_customerId, first, { rng, exclude }) => {
+    const eligible = world.activeProducts.filter((p) => p.stock > 0 && !exclude.has(p.productId));
+    const picked = rng.shuffle([...eligible]).slice(0, first);
+    return picked.map((p, i) => ({ productId: p.productId, position: i + 1, reason: 'random baseline', source: 'random' }));
+  };
+}
+
+export function createListSource(recommender: SimulatedRecommender, deps: { pool: pg.Pool; world: World }): ListSource {
+  return recommender === 'ours' ? oursSource(deps.pool) : randomSource(deps.world);
+}
