@@ -47,6 +47,27 @@ function patchQueryablePrototype(adapter: object): void {
   };
 }
 
+type Scripted = { client: { query(sql: string): Promise<unknown> }; onError(error: unknown): never; executeScript(script: string): Promise<void> };
+
+/**
+ * The stock adapter runs a migration script by splitting it on every ";", which breaks function bodies
+ * ($$ … ; … $$, e.g. the notify trigger of 20261124080000_recommendation_notify). PostgreSQL takes the
+ * whole script in one simple-query message (one implicit transaction), so send it as it is.
+ */
+function patchExecuteScript(adapter: object): void {
+  let proto: object | null = Object.getPrototypeOf(adapter);
+  while (proto && !Object.hasOwn(proto, 'executeScript')) proto = Object.getPrototypeOf(proto);
+  if (!proto || patched.has(proto)) return;
+  patched.add(proto);
+  (proto as Scripted).executeScript = async function (this: Scripted, script: string): Promise<void> {
+    try {
+      await this.client.query(script);
+    } catch (error) {
+      this.onError(error);
+    }
+  };
+}
+
 /** Adapter factory for the Prisma CLI only (migrate deploy/dev/reset/diff); the app uses the stock PrismaPg. */
 export class MigrationAdapterFactory extends PrismaPg {
   private readonly fields: pg.PoolConfig;
@@ -60,6 +81,7 @@ export class MigrationAdapterFactory extends PrismaPg {
   override async connect() {
     const adapter = await super.connect();
     patchQueryablePrototype(adapter);
+    patchExecuteScript(adapter);
     return adapter;
   }
 
@@ -76,6 +98,7 @@ export class MigrationAdapterFactory extends PrismaPg {
     const shadowFactory = new PrismaPg({ ...this.fields, database });
     const adapter = await shadowFactory.connect();
     patchQueryablePrototype(adapter);
+    patchExecuteScript(adapter);
     const dispose = adapter.dispose.bind(adapter);
     adapter.dispose = async () => {
       await dispose();

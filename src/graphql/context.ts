@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ChangePubSub } from '../cdc/pubsub.js';
 import type { Db } from '../database/database.js';
 import type { Logger } from '../logging/logger.js';
+import type { LiveRecommendations } from '../recommend/live.js';
 import type { Storefront } from '../shop/storefront.js';
 import type { SimulationService } from '../simulator/service.js';
 
@@ -14,6 +15,8 @@ export interface GraphQLContext {
   logger: Logger;
   /** Row changes captured by CDC, for subscriptions. */
   changes: ChangePubSub;
+  /** Cached, live-updated recommendation lists (src/recommend/live.ts). */
+  recommendations: LiveRecommendations;
   /** Whether this request may generate, simulate or clear data. */
   admin: { allowed: boolean; reason?: string };
 }

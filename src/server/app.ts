@@ -9,11 +9,16 @@ import { AppError } from '../errors.js';
 import { usePageSizeLimit } from './page-size.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { schema } from '../graphql/schema/index.js';
+import { createLiveRecommendations, type LiveRecommendations } from '../recommend/live.js';
 import { createRestRouter } from '../rest/router.js';
 import { version } from '../version.js';
 
 /** The services every request's context carries, plus the server and GraphQL limits. */
-export type AppDeps = Omit<GraphQLContext, 'admin'> & { config: Pick<Config, 'server' | 'graphql'> };
+export type AppDeps = Omit<GraphQLContext, 'admin' | 'recommendations'> & {
+  config: Pick<Config, 'server' | 'graphql'> & Partial<Pick<Config, 'recommend'>>;
+  /** Made on the pool when not given (its LISTEN connection ends with the pool). */
+  recommendations?: LiveRecommendations;
+};
 
 const DEFAULT_QUERY = `# Start a background simulation of 50 shopping sessions:
 # mutation { simulate(sessions: 50, speed: 30) { id status progress } }
@@ -43,7 +48,8 @@ export function adminAccess(request: Request, server: Config['server']): GraphQL
 
 /** Builds the HTTP application (GraphQL + GraphiQL + REST); `main` only listens. */
 export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
-  const { config, ...services } = deps;
+  const { config, ...given } = deps;
+  const services: Omit<GraphQLContext, 'admin'> = { ...given, recommendations: deps.recommendations ?? createLiveRecommendations(deps.pool, deps.logger, { ttlMs: config.recommend?.cacheTtlMs }) };
   const rest = createRestRouter({ db: deps.db, pool: deps.pool, version });
   const restPlugin: Plugin = {
     async onRequest({ request, endResponse }) {

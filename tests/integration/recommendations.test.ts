@@ -1,6 +1,9 @@
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { generateData } from '../../src/datagen/generate.js';
 import { createRecommender, diversify, similarProducts, trendingProducts } from '../../src/recommend/serving.js';
+import { listen } from '../../src/server/http.js';
 import { createTestApp, gql } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -108,5 +111,70 @@ describe('recommendations', () => {
     expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     const tooMany = await gql(app, '{ recommendations(customerId: 1, first: 101) { productId } }');
     expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('serves a list from memory until the customer\'s inputs change: a feature write for them drops it at once', async () => {
+    const ids = async (customer: number) => ((await gql<any, any>(app, `{ recommendations(customerId: ${customer}, first: 5) { productId reason } }`)).data.recommendations as { productId: number }[]).map((r) => r.productId);
+    const first = await ids(2);
+    // Another customer's world changes (popularity): customer 2's cached list stays as it was within the TTL…
+    await t.pool.query('UPDATE rec_product_stats SET score = score + 1000 WHERE product_id = $1', [p[7]!.id]);
+    expect(await ids(2)).toEqual(first);
+    // …while a list computed now (no cache) already shows it.
+    expect((await createRecommender(t.pool).recommend(2, { first: 5 })).map((r) => r.productId)).toContain(p[7]!.id);
+    // Flink writes customer 2's interaction with A: the trigger's notification drops the cached list.
+    await t.pool.query('INSERT INTO rec_customer_product VALUES (2, $1, 2, 0, 0, 0, now())', [p[0]!.id]);
+    const deadline = Date.now() + 5000;
+    let now = first;
+    while (Date.now() < deadline && JSON.stringify(now) === JSON.stringify(first)) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await ids(2);
+    }
+    expect(now).not.toEqual(first);
+    expect(now).toContain(p[2]!.id); // bought together with A
+    await t.pool.query('UPDATE rec_product_stats SET score = score - 1000 WHERE product_id = $1', [p[7]!.id]);
+  });
+
+  it('pushes recommendationsUpdated when subscribing and again when the customer\'s inputs change', async () => {
+    const server = await listen(app, '127.0.0.1', 0);
+    const client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const updates: any[] = [];
+      let failed: unknown;
+      const dispose = client.subscribe({ query: 'subscription { recommendationsUpdated(customerId: 3, first: 5) { customerId computedAt recommendations { productId reason product { name } } } }' }, {
+        next: (v) => updates.push(v.data?.recommendationsUpdated ?? v),
+        error: (e) => (failed = e),
+        complete: () => undefined,
+      });
+      const waitFor = async (n: number) => {
+        const deadline = Date.now() + 5000;
+        while (updates.length < n && !failed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(failed).toBeUndefined();
+        expect(updates.length).toBeGreaterThanOrEqual(n);
+      };
+      await waitFor(1);
+      expect(updates[0].customerId).toBe(3);
+      for (const r of updates[0].recommendations) expect(r.reason).toMatch(/^popular in /); // cold start
+      // A write that changes nothing for customer 3 (another customer's features) pushes nothing.
+      await t.pool.query('INSERT INTO rec_customer_product VALUES (4, $1, 1, 0, 0, 0, now())', [p[0]!.id]);
+      // Customer 3 views A (Flink writes their features): a new list, now with A's neighbours.
+      const acted = Date.now();
+      await t.pool.query('INSERT INTO rec_customer_product VALUES (3, $1, 1, 0, 0, 0, now())', [p[0]!.id]);
+      await t.pool.query('INSERT INTO rec_customer_category VALUES (3, $1, 1)', [p[0]!.category]);
+      await waitFor(2);
+      expect(Date.now() - acted).toBeLessThan(5000);
+      expect(updates[1].recommendations.map((r: any) => r.reason)).toContain(`bought together with ${p[0]!.name}`);
+      for (const r of updates[1].recommendations) expect(r.product.name).toBe(p.find((x) => x.id === r.productId)!.name);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(updates).toHaveLength(2); // one action, one push
+      dispose();
+      // An unknown customer is a typed error.
+      const error = await new Promise<any>((resolve) => {
+        client.subscribe({ query: 'subscription { recommendationsUpdated(customerId: 999999) { customerId } }' }, { next: (v) => resolve(v.errors?.[0] ?? v), error: resolve, complete: () => undefined });
+      });
+      expect(error.extensions?.code ?? JSON.stringify(error)).toBe('NOT_FOUND');
+    } finally {
+      await client.dispose();
+      await server.close();
+    }
   });
 });

@@ -1,5 +1,7 @@
 import { AppError } from '../../errors.js';
-import { createRecommender, similarProducts, trendingProducts } from '../../recommend/serving.js';
+import { Repeater } from 'graphql-yoga';
+import type { Recommendation as Served } from '../../recommend/serving.js';
+import { similarProducts, trendingProducts } from '../../recommend/serving.js';
 import { builder } from '../builder.js';
 import { rethrowTyped } from './models.js';
 
@@ -54,9 +56,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       checkFirst(args.first ?? 10);
-      const customer = await ctx.pool.query('SELECT 1 FROM customers WHERE customer_id = $1', [args.customerId]);
-      if (customer.rowCount === 0) rethrowTyped(new AppError('NOT_FOUND', `Customer ${args.customerId} does not exist. Query customers to find a valid id.`));
-      const list = await createRecommender(ctx.pool).recommend(args.customerId, { first: args.first ?? 10, categoryId: args.categoryId ?? undefined }).catch(rethrowTyped);
+      const list = await ctx.recommendations.get(args.customerId, { first: args.first ?? 10, categoryId: args.categoryId ?? undefined }).catch(rethrowTyped);
       return withProducts(ctx, list);
     },
   }),
@@ -83,3 +83,47 @@ builder.queryFields((t) => ({
     },
   }),
 }));
+
+interface ListUpdate {
+  customerId: number;
+  list: Served[];
+  computedAt: Date;
+}
+
+const RecommendationsUpdate = builder.objectRef<ListUpdate & { entries: Entry[] }>('RecommendationsUpdate').implement({
+  description: "A customer's recommendation list: the current one when subscribing, then each new one.",
+  fields: (t) => ({
+    customerId: t.exposeInt('customerId'),
+    recommendations: t.field({ type: [Recommendation], resolve: (u) => u.entries }),
+    computedAt: t.field({ type: 'DateTime', resolve: (u) => u.computedAt }),
+  }),
+});
+
+builder.subscriptionField('recommendationsUpdated', (t) =>
+  t.field({
+    type: RecommendationsUpdate,
+    description: "Pushes the customer's recommendations when subscribing and again whenever their products, order or reasons change: after the customer acts (once Flink has written the features) or changes the cart.",
+    args: {
+      customerId: t.arg.int({ required: true }),
+      first: t.arg.int({ required: false, defaultValue: 10 }),
+      categoryId: t.arg.int({ required: false, description: 'only products of this category' }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      checkFirst(args.first ?? 10);
+      const options = { first: args.first ?? 10, categoryId: args.categoryId ?? undefined };
+      // An unknown customer or a bad category fails the subscription at once, as a typed error.
+      await ctx.recommendations.get(args.customerId, options).catch(rethrowTyped);
+      return new Repeater<ListUpdate>(async (push, stop) => {
+        const unwatch = await ctx.recommendations.watch(args.customerId, options, (list) => {
+          void push({ customerId: args.customerId, list, computedAt: new Date() });
+        }).catch((error: unknown) => {
+          stop(error);
+          return undefined;
+        });
+        await stop;
+        unwatch?.();
+      }) as any;
+    },
+    resolve: (update: any, _args: unknown, ctx: any) => ({ ...(update as ListUpdate), entries: withProducts(ctx, (update as ListUpdate).list) }),
+  }),
+);

@@ -1,0 +1,208 @@
+import pg from 'pg';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { createRecommender, type Recommendation, type Recommender } from './serving.js';
+
+/*
+ * Live recommendations: a per-customer cache in front of the served query, and pushes of new lists.
+ *
+ * When Flink writes a customer's features (rec_customer_product, rec_customer_category) or the customer's
+ * cart changes, a trigger notifies the channel `rtrec_customer_inputs` with the customer id (migration
+ * 20261124080000_recommendation_notify). This process LISTENs on one connection of its own: a notification
+ * drops that customer's cached lists and, after a short debounce (features of one action land in a few
+ * writes), recomputes the lists its subscribers watch and pushes the ones that changed. So a customer's own
+ * action reaches `recommendations` and `recommendationsUpdated` as soon as Flink has written its features,
+ * and a cached list never outlives its inputs. Other customers' actions (co-occurrence, trends) reach a cached
+ * list within `ttlMs`.
+ */
+
+export const NOTIFY_CHANNEL = 'rtrec_customer_inputs';
+
+export interface ListOptions {
+  first: number;
+  categoryId?: number;
+}
+
+export interface LiveOptions {
+  /** How long a list is served from memory unless the customer's inputs change first (0 disables the cache). */
+  ttlMs?: number;
+  /** Lists kept in memory at most (least recently computed go first). */
+  maxEntries?: number;
+  /** Wait after a notification before recomputing, so one action's feature writes count once. */
+  debounceMs?: number;
+  recommender?: Recommender;
+}
+
+interface Entry {
+  at: number;
+  list: Promise<Recommendation[]>;
+}
+
+type Listener = (list: Recommendation[]) => void;
+
+interface Watch {
+  options: ListOptions;
+  listeners: Set<Listener>;
+  last?: string;
+}
+
+/** What makes two lists different for a subscriber: the products, their order and their reasons. */
+export function listSignature(list: Recommendation[]): string {
+  return list.map((r) => `${r.productId}:${r.reason}`).join('|');
+}
+
+export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options: LiveOptions = {}) {
+  const ttlMs = options.ttlMs ?? 30_000;
+  const maxEntries = options.maxEntries ?? 20_000;
+  const debounceMs = options.debounceMs ?? 100;
+  const recommender = options.recommender ?? createRecommender(pool);
+  const cache = new Map<string, Entry>();
+  const keysByCustomer = new Map<number, Set<string>>();
+  /** customer → (list key → watch) */
+  const watches = new Map<number, Map<string, Watch>>();
+  const pending = new Map<number, NodeJS.Timeout>();
+  let listener: pg.Client | undefined;
+  let listening: Promise<void> | undefined;
+  let closed = false;
+  let retryMs = 500;
+
+  const keyOf = (customerId: number, o: ListOptions) => `${customerId}:${o.first}:${o.categoryId ?? ''}`;
+
+  function forget(customerId: number): void {
+    for (const key of keysByCustomer.get(customerId) ?? []) cache.delete(key);
+    keysByCustomer.delete(customerId);
+  }
+
+  async function compute(customerId: number, o: ListOptions): Promise<Recommendation[]> {
+    const customer = await pool.query({ name: 'rtrec-customer-exists', text: 'SELECT 1 FROM customers WHERE customer_id = $1', values: [customerId] });
+    if (customer.rowCount === 0) throw new AppError('NOT_FOUND', `Customer ${customerId} does not exist. Query customers to find a valid id.`);
+    return recommender.recommend(customerId, { first: o.first, categoryId: o.categoryId });
+  }
+
+  async function get(customerId: number, o: ListOptions): Promise<Recommendation[]> {
+    if (ttlMs <= 0) return compute(customerId, o);
+    void listen();
+    const key = keyOf(customerId, o);
+    const hit = cache.get(key);
+    if (hit && Date.now() - hit.at < ttlMs) return hit.list;
+    const list = compute(customerId, o);
+    cache.delete(key);
+    cache.set(key, { at: Date.now(), list });
+    let keys = keysByCustomer.get(customerId);
+    if (!keys) keysByCustomer.set(customerId, (keys = new Set()));
+    keys.add(key);
+    list.catch(() => { if (cache.get(key)?.list === list) cache.delete(key); });
+    while (cache.size > maxEntries) {
+      const oldest = cache.keys().next().value as string;
+      cache.delete(oldest);
+      keysByCustomer.get(Number(oldest.split(':')[0]))?.delete(oldest);
+    }
+    return list;
+  }
+
+  async function refresh(customerId: number): Promise<void> {
+    forget(customerId);
+    for (const watch of watches.get(customerId)?.values() ?? []) {
+      try {
+        const list = await get(customerId, watch.options);
+        const signature = listSignature(list);
+        if (signature === watch.last) continue;
+        watch.last = signature;
+        for (const l of watch.listeners) l(list);
+      } catch (error) {
+        logger.warn({ err: error, customerId }, 'recomputing recommendations failed; the next change retries');
+      }
+    }
+  }
+
+  function onInputsChanged(customerId: number): void {
+    forget(customerId);
+    if (!watches.has(customerId) || pending.has(customerId)) return;
+    pending.set(customerId, setTimeout(() => {
+      pending.delete(customerId);
+      void refresh(customerId);
+    }, debounceMs));
+  }
+
+  /** One LISTEN connection, opened on first use, reopened with backoff after a failure until the pool ends. */
+  function listen(): Promise<void> {
+    if (closed) return Promise.resolve();
+    listening ??= (async () => {
+      const client = new pg.Client(pool.options);
+      client.on('notification', (n) => {
+        const id = Number(n.payload);
+        if (Number.isInteger(id)) onInputsChanged(id);
+      });
+      client.on('error', (error) => {
+        logger.warn({ err: error }, 'recommendation change listener lost its connection; cached lists expire by TTL until it is back');
+        reopen(client);
+      });
+      client.on('end', () => reopen(client));
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+        (client as unknown as { connection: { stream: { unref?: () => void } } }).connection.stream.unref?.();
+        listener = client;
+        retryMs = 500;
+        // Changes missed while not listening: drop every cached list.
+        cache.clear();
+        keysByCustomer.clear();
+      } catch (error) {
+        logger.warn({ err: error }, 'could not LISTEN for recommendation input changes; retrying');
+        reopen(client);
+      }
+    })();
+    return listening;
+  }
+
+  function reopen(client: pg.Client): void {
+    if (listener === client) listener = undefined;
+    void client.end().catch(() => undefined);
+    if (closed || (pool as unknown as { ending?: boolean }).ending) return;
+    const wait = retryMs;
+    retryMs = Math.min(retryMs * 2, 10_000);
+    setTimeout(() => {
+      if (listening && listener === undefined) {
+        listening = undefined;
+        void listen();
+      }
+    }, wait).unref();
+  }
+
+  return {
+    /** The customer's list, from memory when its inputs have not changed within the TTL. */
+    get,
+    /**
+     * Calls `onList` with the current list, then with every new list (products, order or reasons changed)
+     * after the customer's inputs change. Returns the unsubscribe function.
+     */
+    async watch(customerId: number, o: ListOptions, onList: Listener): Promise<() => void> {
+      await listen();
+      const key = keyOf(customerId, o);
+      let byKey = watches.get(customerId);
+      if (!byKey) watches.set(customerId, (byKey = new Map()));
+      let watch = byKey.get(key);
+      if (!watch) byKey.set(key, (watch = { options: o, listeners: new Set() }));
+      const list = await get(customerId, o);
+      watch.last ??= listSignature(list);
+      watch.listeners.add(onList);
+      onList(list);
+      return () => {
+        watch.listeners.delete(onList);
+        if (watch.listeners.size === 0) byKey.delete(key);
+        if (byKey.size === 0) watches.delete(customerId);
+      };
+    },
+    /** For tests and benches: whether the LISTEN connection is up. */
+    listening: () => listen().then(() => listener !== undefined),
+    async close(): Promise<void> {
+      closed = true;
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+      await listener?.end().catch(() => undefined);
+      listener = undefined;
+    },
+  };
+}
+
+export type LiveRecommendations = ReturnType<typeof createLiveRecommendations>;
