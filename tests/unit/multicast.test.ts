@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMulticaster } from '../../src/server/multicast.js';
-import { nextFrames } from '../../src/server/websocket.js';
+import { nextFrames, sharedPayload } from '../../src/server/websocket.js';
 
 function source<T>() {
   const pending: ((r: IteratorResult<T>) => void)[] = [];
@@ -97,22 +97,59 @@ describe('subscription multicaster', () => {
   });
 });
 
+/** The text messages in `bytes`, a sequence of unmasked, unfragmented WebSocket frames (RFC 6455 §5.2). */
+function textMessages(bytes: Buffer): string[] {
+  const messages: string[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    expect(bytes[at]).toBe(0x81); // FIN, text
+    let length = bytes[at + 1]!;
+    let start = at + 2;
+    if (length === 126) {
+      length = bytes.readUInt16BE(at + 2);
+      start = at + 4;
+    } else if (length === 127) {
+      length = Number(bytes.readBigUInt64BE(at + 2));
+      start = at + 10;
+    }
+    messages.push(bytes.subarray(start, start + length).toString());
+    at = start + length;
+  }
+  return messages;
+}
+
 describe('nextFrames', () => {
-  it('writes graphql-ws next frames around the shared payload, and closes a subscriber that falls too far behind', () => {
+  it('writes each graphql-ws next message as one whole WebSocket frame around the shared payload, at every length encoding', () => {
+    const written: Buffer[] = [];
+    const socket = { readyState: 1, bufferedAmount: 0, extensions: '', send: () => { throw new Error('not through ws'); }, close: () => undefined } as any;
+    const stream = { writableLength: 0, write: (b: Buffer) => (written.push(b), true) } as any;
+    let writes = 0;
+    const deliver = nextFrames(socket, stream, 'sub-1', () => writes++);
+    const results = [{ data: { x: 1 } }, { data: { s: 'é'.repeat(100) } }, { data: { s: 'y'.repeat(70_000) } }, { errors: [{ message: 'boom' }] }];
+    for (const result of results) deliver(sharedPayload(result as any));
+    expect(writes).toBe(4);
+    expect(written).toHaveLength(4);
+    const messages = textMessages(Buffer.concat(written));
+    expect(messages.map((m) => JSON.parse(m))).toEqual(results.map((payload) => ({ id: 'sub-1', type: 'next', payload })));
+    expect(messages[0]).toBe('{"id":"sub-1","type":"next","payload":{"data":{"x":1}}}');
+  });
+
+  it('sends through ws when an extension was negotiated, and closes a subscriber that falls too far behind', () => {
     const sent: string[] = [];
     const closed: [number, string][] = [];
-    const socket = { readyState: 1, bufferedAmount: 0, send: (d: string) => void sent.push(d), close: (code: number, reason: string) => void closed.push([code, reason]) } as any;
-    const stream = { writableLength: 0 };
+    const socket = { readyState: 1, bufferedAmount: 0, extensions: 'permessage-deflate', send: (d: Buffer, o: { binary: boolean }) => { expect(o.binary).toBe(false); sent.push(d.toString()); }, close: (code: number, reason: string) => void closed.push([code, reason]) } as any;
+    const stream = { writableLength: 0, write: () => { throw new Error('not around ws'); } } as any;
     let writes = 0;
     const deliver = nextFrames(socket, stream, 'sub-1', () => writes++, 1000);
-    deliver('{"data":{"x":1}}');
+    deliver(sharedPayload({ data: { x: 1 } }));
     expect(sent).toEqual(['{"id":"sub-1","type":"next","payload":{"data":{"x":1}}}']);
-    expect(JSON.parse(sent[0]!)).toEqual({ id: 'sub-1', type: 'next', payload: { data: { x: 1 } } });
     stream.writableLength = 900;
     socket.bufferedAmount = 200;
-    deliver('{"data":{"x":2}}');
+    deliver(sharedPayload({ data: { x: 2 } }));
     expect(sent).toHaveLength(1);
     expect(writes).toBe(1);
     expect(closed).toEqual([[1013, 'subscriber too slow: more than 0 MiB of unsent messages']]);
+    socket.readyState = 3;
+    deliver(sharedPayload({ data: { x: 3 } }));
+    expect(writes).toBe(1);
   });
 });
