@@ -4,13 +4,13 @@
  * Debezium reports), and WebSocket fan-out.
  *
  *   npm run bench:cdc                                    # rates 100 and 1000/s × 1 and 1000 subscribers
- *   npm run bench:cdc -- --seconds 10 --fanout 10000 [--fanout-only] [--rates 5,6]   # plus the fan-out runs
+ *   npm run bench:cdc -- --seconds 10 --fanout 10000 [--fanout-only] [--rates 5,6] [--pin]   # plus the fan-out runs
  *
  * It brings up the local stack (`rtrec stack up`), registers the connector, and starts `rtrec serve` in
  * its own process. The subscribers run in `--client-procs` (default 2) child processes of their own
  * (bench/subscribers.ts), so the server's event loop serves only the server; the cores are still shared.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,11 @@ const fanout = flag('fanout', 0);
 const clientProcs = flag('client-procs', 2);
 // Changes/s of the fan-out runs: `--rates 5,6` runs only those.
 const ratesAt = process.argv.indexOf('--rates');
+// `--pin`: the server process on CPU 0, the subscriber processes on CPU 1 (Linux `taskset`); the stack and
+// anything else on the machine still run on either.
+const pin = process.argv.includes('--pin');
+// Extra node flags for the server process only, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const fanoutRates = ratesAt >= 0 ? process.argv[ratesAt + 1]!.split(',').map(Number) : [1, 2, 5, 6, 10];
 
 interface Server {
@@ -33,8 +38,14 @@ interface Server {
   stop: () => Promise<void>;
 }
 
+/** Pins every thread of process `pid` to `cpus` (taskset's list syntax). */
+function pinTo(pid: number | undefined, cpus: string): void {
+  const result = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  if (result.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed (${result.error?.message ?? `exit ${result.status}`})`);
+}
+
 async function startServer(): Promise<Server> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
+  const child = spawn(process.execPath, [...serverNodeArgs, BIN, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -44,6 +55,7 @@ async function startServer(): Promise<Server> {
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
+  if (pin) pinTo(child.pid, '0');
   return { ws: url, pid: child.pid, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
 }
 
@@ -51,6 +63,8 @@ interface Run {
   rate: number;
   subscribers: number;
   latencies: number[];
+  /** The highest sampled latency of the changes committed in each second of the run. */
+  maxBySecond: number[];
   delivered: number;
   expected: number;
   elapsedS: number;
@@ -81,6 +95,7 @@ interface Report {
   delivered: number;
   lastDelivery: number;
   latencies: number[];
+  committed: number[];
   errors: number;
 }
 
@@ -90,7 +105,9 @@ async function startSubscribers(wsUrl: string, subscribers: number) {
   const sampleEvery = subscribers <= 100 ? 1 : Math.ceil(subscribers / 100);
   const children = Array.from({ length: procs }, (_, i) => {
     const count = Math.floor(subscribers / procs) + (i < subscribers % procs ? 1 : 0);
-    return fork(join(projectRoot, 'bench', 'subscribers.ts'), [wsUrl, String(count), String(sampleEvery)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const child = fork(join(projectRoot, 'bench', 'subscribers.ts'), [wsUrl, String(count), String(sampleEvery)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    if (pin) pinTo(child.pid, '1');
+    return child;
   });
   const request = (child: ChildProcess, type: string) => new Promise<Report>((resolve) => {
     child.once('message', (m: Report) => resolve(m));
@@ -118,6 +135,7 @@ async function startSubscribers(wsUrl: string, subscribers: number) {
         delivered: reports.reduce((sum, r) => sum + r.delivered, 0),
         lastDelivery: Math.max(...reports.map((r) => r.lastDelivery)),
         latencies: reports.flatMap((r) => r.latencies),
+        committed: reports.flatMap((r) => r.committed),
         errors: reports.reduce((sum, r) => sum + r.errors, 0),
       };
     },
@@ -168,6 +186,11 @@ async function measure(server: Server, pool: pg.Pool, customerIds: number[], rat
     return {
       rate, subscribers, delivered: report.delivered, expected, failed: clients.failed, errors: report.errors,
       load: [loadAtStart, loadavg()[0]!],
+      maxBySecond: report.committed.reduce((max, at, i) => {
+        const second = Math.max(0, Math.floor((at - started) / 1000));
+        max[second] = Math.max(max[second] ?? 0, report.latencies[i]!);
+        return max;
+      }, [] as number[]),
       latencies: report.latencies.sort((a, b) => a - b),
       elapsedS: (end - started) / 1000,
       serverCpu: (cpuMs(server.pid) - cpuAtStart.server) / wallMs,
@@ -184,7 +207,8 @@ function report(run: Run): void {
     `${String(run.rate).padStart(5)}/s  ${String(run.subscribers).padStart(6)} subs${run.failed ? ` (${run.failed} failed to connect)` : ''}${run.errors ? ` (${run.errors} errors)` : ''}  delivered ${run.delivered}/${run.expected}  ` +
       `p50 ${percentile(l, 50)} ms  p95 ${percentile(l, 95)} ms  p99 ${percentile(l, 99)} ms  max ${l.at(-1)} ms  ` +
       `(${Math.round(run.delivered / run.elapsedS).toLocaleString('en')} msgs/s)  ` +
-      `CPU server ${Math.round(run.serverCpu * 100)}%, clients ${Math.round(run.clientCpu * 100)}%  load ${run.load[0].toFixed(1)} → ${run.load[1].toFixed(1)}\n`,
+      `CPU server ${Math.round(run.serverCpu * 100)}%, clients ${Math.round(run.clientCpu * 100)}%  load ${run.load[0].toFixed(1)} → ${run.load[1].toFixed(1)}\n` +
+      `         max latency of the changes committed in each second: ${Array.from(run.maxBySecond, (ms) => ms ?? '-').join(' ')} ms\n`,
   );
 }
 
@@ -221,7 +245,7 @@ const { rows } = await pool.query<{ customer_id: number }>('SELECT customer_id F
 if (rows.length === 0) throw new Error('no customers: run `npx rtrec generate` first');
 const customerIds = rows.map((r) => r.customer_id);
 const server = await startServer();
-process.stdout.write(`\n## Commit → graphql-ws subscriber latency (${seconds} s per run; writer, PostgreSQL, Kafka, Connect, API and ${clientProcs} client processes on one machine)\n`);
+process.stdout.write(`\n## Commit → graphql-ws subscriber latency (${seconds} s per run; writer, PostgreSQL, Kafka, Connect, API and ${clientProcs} client processes on one machine${pin ? '; server pinned to CPU 0, clients to CPU 1' : ''})\n`);
 try {
   if (!process.argv.includes('--fanout-only')) {
     for (const subscribers of [1, 1000]) {
