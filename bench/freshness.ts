@@ -2,7 +2,7 @@
  * Freshness of recommendations (not a timed test): a customer acts → their `recommendations` change, and
  * `recommendationsUpdated` pushes the new list. Everything co-located on this machine.
  *
- *   npm run bench:freshness [-- --trials 100]
+ *   npm run bench:freshness [-- --trials 100 --warmup 5]
  *
  * It brings up the local stack (`rtrec stack up`), registers the connector, deploys the recommendation-features
  * job, waits until the job has read the topics' history, and starts `rtrec serve` in its own process. Each trial
@@ -23,6 +23,8 @@ import { JOB_PREFIX } from '../src/flink/jobs.js';
 import { cli as rtrec, flag, line, percentile, startServer } from './lib.js';
 
 const trials = flag('trials', 100);
+/** Trials run first and not counted: the connector, the job and the server warm up (the first change took seconds). */
+const warmup = flag('warmup', 5);
 const env = { ...process.env, LOG_LEVEL: 'error' };
 const cli = (argv: string[]) => rtrec(argv, env);
 const summary = (values: number[]) => {
@@ -91,10 +93,10 @@ const pushed: number[] = [];
 const debezium: number[] = [];
 let unchanged = 0;
 try {
-  for (let i = 0; i < trials; i++) {
+  for (let i = -warmup; i < trials; i++) {
     const { rows: [customer] } = await pool.query<{ customer_id: number }>(
       "INSERT INTO customers (first_name, last_name, email, password_hash) VALUES ('Fresh', 'Bench', $1, 'x') RETURNING customer_id",
-      [`fresh.${process.pid}.${i}@bench.invalid`]);
+      [`fresh.${process.pid}.${i + warmup}@bench.invalid`]);
     const id = customer!.customer_id;
     const listOf = async () => JSON.stringify((await gql(`{ recommendations(customerId: ${id}, first: 10) { productId reason } }`)).recommendations);
     let committed = 0;
@@ -124,6 +126,7 @@ try {
     }
     while (pushAt === 0 && Date.now() - committed < 10_000) await sleep(5);
     dispose();
+    if (i < 0) continue;
     if (changedAt) api.push(changedAt - committed);
     else unchanged++;
     if (pushAt) pushed.push(pushAt - committed);

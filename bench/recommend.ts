@@ -13,8 +13,9 @@
  *
  * Figures: server-side time of one recommend() call (the prepared SQL round trip + ranking in JS), sequential
  * and with `--connections` concurrent callers; then over HTTP through `rtrec serve` in its own process:
- * requests/s and latency of `recommendations(first: 10)` for random customers (10% never seen: cold start)
- * against the no-op query.
+ * requests/s and latency of `recommendations(first: 10)` against the same server's no-op query, without the
+ * list cache for random customers (10% never seen: cold start), and with it for 1,000 active customers
+ * asked in turn (each list is computed once, then served from memory until the customer acts or the TTL).
  */
 import { performance } from 'node:perf_hooks';
 import { createPool, createPrisma } from '../src/database/database.js';
@@ -100,20 +101,28 @@ line(`baseline: customer by primary key, ${connections} concurrent`, fmt(baseN))
 line(`recommendations(first: 10), ${connections} concurrent`, fmt(recN));
 await pool.end();
 
-const server = await startServer(url);
-try {
-  const noop = '{ __typename }';
-  const recs = () => `{ recommendations(customerId: ${someCustomer()}, first: 10) { productId score reason } }`;
-  await load(server.base, recs, 2, connections);
-  process.stdout.write(`\n## GraphQL over HTTP: ${connections} connections, ${seconds} s each, server in its own process\n`);
-  const a = await load(server.base, noop, seconds, connections);
-  const b = await load(server.base, recs, seconds, connections);
-  line('no-op query { __typename }: requests/s', Math.round(a.rps).toLocaleString('en'));
-  line('no-op query: latency p50 / p99 (ms)', `${a.p50} / ${a.p99}`);
-  line('recommendations(first: 10): requests/s', Math.round(b.rps).toLocaleString('en'));
-  line('recommendations: latency p50 / p99 (ms)', `${b.p50} / ${b.p99}`);
-  line('recommendations / no-op requests/s', `${((b.rps / a.rps) * 100).toFixed(0)}%`);
-} finally {
-  await server.stop();
+const active = customerRows.slice(0, 1000).map((c) => c.id);
+let turn = 0;
+const recsFor = (id: number) => `{ recommendations(customerId: ${id}, first: 10) { productId score reason } }`;
+const noop = '{ __typename }';
+process.stdout.write(`\n## GraphQL over HTTP: ${connections} connections, ${seconds} s each, server in its own process\n`);
+for (const [label, ttl, query] of [
+  ['no cache (RECOMMEND_CACHE_TTL_MS=0), random customers', '0', () => recsFor(someCustomer())],
+  ['cache (default), 1,000 active customers in turn', '30000', () => recsFor(active[turn++ % active.length]!)],
+] as const) {
+  const server = await startServer(url, { RECOMMEND_CACHE_TTL_MS: ttl });
+  try {
+    await load(server.base, query, 2, connections);
+    const a = await load(server.base, noop, seconds, connections);
+    const b = await load(server.base, query, seconds, connections);
+    process.stdout.write(`### ${label}\n`);
+    line('baseline: no-op query { __typename }: requests/s', Math.round(a.rps).toLocaleString('en'));
+    line('baseline: no-op latency p50 / p99 (ms)', `${a.p50} / ${a.p99}`);
+    line('recommendations(first: 10): requests/s', Math.round(b.rps).toLocaleString('en'));
+    line('recommendations: latency p50 / p99 (ms)', `${b.p50} / ${b.p99}`);
+    line('recommendations / no-op requests/s', `${((b.rps / a.rps) * 100).toFixed(0)}%`);
+  } finally {
+    await server.stop();
+  }
 }
 process.exit(0);
