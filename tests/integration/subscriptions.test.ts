@@ -111,6 +111,26 @@ describe('GraphQL subscriptions over WebSocket (graphql-ws)', () => {
       await other.dispose();
     }
   });
+
+  it('negotiates no compression when a client offers it, and sends next messages as whole text frames', async () => {
+    // ws offers permessage-deflate by default, as browsers do.
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { perMessageDeflate: true });
+    const messages: { text: string; binary: boolean }[] = [];
+    socket.on('message', (data: Buffer, binary) => messages.push({ text: data.toString(), binary }));
+    try {
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      expect(socket.extensions).toBe('');
+      socket.send(JSON.stringify({ type: 'connection_init' }));
+      await expect.poll(() => messages.map((m) => JSON.parse(m.text).type)).toEqual(['connection_ack']);
+      socket.send(JSON.stringify({ id: 'raw-1', type: 'subscribe', payload: { query: 'subscription { orderChanged(orderId: 78) { operation after { orderId } } }' } }));
+      await new Promise((r) => setTimeout(r, 300));
+      publish(change('orders', 'UPDATE', { orderId: 78 }, { orderId: 78 }));
+      await expect.poll(() => messages.length).toBe(2);
+      expect(messages[1]).toEqual({ text: '{"id":"raw-1","type":"next","payload":{"data":{"orderChanged":{"operation":"UPDATE","after":{"orderId":78}}}}}', binary: false });
+    } finally {
+      socket.close();
+    }
+  });
 });
 
 describe('GraphQL subscriptions over SSE', () => {
