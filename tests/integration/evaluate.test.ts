@@ -33,8 +33,8 @@ describe('evaluate on a simulated shop history', () => {
     report = await evaluate({ db: t.db, pool: t.pool }, { source: 'shop', split: 'time', k: 10, recallK: 20, seed: 1 });
   });
 
-  it('scores ours and the three baselines on one split', () => {
-    expect(report.rows.map((r) => r.recommender)).toEqual(['ours', 'most-popular', 'item-knn', 'random']);
+  it('scores ours and the three baselines on one split, then the oracle reference row', () => {
+    expect(report.rows.map((r) => r.recommender)).toEqual(['ours', 'most-popular', 'item-knn', 'random', 'oracle (ground truth)']);
     expect(report.unavailable).toEqual([]);
     expect(report.evaluatedUsers).toBeGreaterThan(50);
     expect(report.catalogueSize).toBe(150);
@@ -53,11 +53,23 @@ describe('evaluate on a simulated shop history', () => {
     expect(knn!.recall).toBeGreaterThan(random!.recall);
   });
 
+  it('the oracle, ranking by the hidden tastes the shoppers chose with, beats random by far and most-popular', () => {
+    // On this fixture random lists hit often (150 products, several held-out items per user), so the wide margins are in NDCG and recall.
+    const [, popular, , random, oracle] = report.rows;
+    expect(oracle!.hitRate).toBeGreaterThan(2 * random!.hitRate);
+    expect(oracle!.ndcg).toBeGreaterThan(4 * random!.ndcg);
+    expect(oracle!.recall).toBeGreaterThan(3 * random!.recall);
+    // Popularity alone is what a taste-blind oracle would rank by.
+    expect(oracle!.hitRate).toBeGreaterThan(popular!.hitRate);
+    expect(oracle!.ndcg).toBeGreaterThan(1.5 * popular!.ndcg);
+  });
+
   it('the CLI prints the table with HR@10, NDCG@10, Recall@20 and coverage in that order, and the same figures as JSON', async () => {
     const text = await runCli(['evaluate'], env());
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/recommender\s+HR@10\s+NDCG@10\s+Recall@20\s+coverage\n/);
     expect(text.stdout).toMatch(/^ours\s+0\.\d{4}/m);
+    expect(text.stdout).toMatch(/^random\s+0\.\d{4}.*\noracle \(ground truth\)\s+0\.\d{4}/m);
     const json = await runCli(['evaluate', '--json'], env());
     expect(json.code, json.stderr).toBe(0);
     const cli = JSON.parse(json.stdout) as EvaluationReport;
@@ -68,7 +80,7 @@ describe('evaluate on a simulated shop history', () => {
     const llo = await evaluate({ db: t.db, pool: t.pool }, { source: 'shop', split: 'leave-last-out', k: 10, recallK: 20, seed: 1 });
     expect(llo.cutoff).toBeNull();
     expect(llo.evaluatedUsers).toBeGreaterThan(0);
-    expect(llo.rows).toHaveLength(3);
+    expect(llo.rows.map((r) => r.recommender)).toEqual(['most-popular', 'item-knn', 'random', 'oracle (ground truth)']);
   });
 
   it('refuses bad options with exit code 2 and the fix', async () => {
@@ -120,7 +132,10 @@ describe('import events from a CSV log', () => {
     const row = (name: string) => report.rows.find((r) => r.recommender === name)!;
     expect(row('item-knn').hitRate).toBe(1);
     expect(row('item-knn').hitRate).toBeGreaterThan(row('random').hitRate);
-    expect(report.unavailable).toEqual([{ recommender: 'ours', reason: expect.stringMatching(/cannot be evaluated on --source imported/) }]);
+    expect(report.unavailable).toEqual([
+      { recommender: 'ours', reason: expect.stringMatching(/cannot be evaluated on --source imported/) },
+      { recommender: 'oracle (ground truth)', reason: expect.stringMatching(/cannot be evaluated on --source imported/) },
+    ]);
   });
 
   it('--replace swaps the earlier log for the new one in one transaction', async () => {
@@ -168,5 +183,14 @@ describe('import events from a CSV log', () => {
     const type = await runCli(['import', 'events', '--csv', file, ...map], env());
     expect(type.code).toBe(2);
     expect(type.stderr).toMatch(/line 3, column "action" \(type\): unknown event type "like"; map it with --types like=/);
+  });
+});
+
+describe('the oracle without the simulator’s tastes', () => {
+  it('is reported unavailable with the reason instead of a made-up row', async () => {
+    await t.pool.query('TRUNCATE sim_customer_tastes, sim_product_traits');
+    const report = await evaluate({ db: t.db, pool: t.pool }, { source: 'shop', split: 'leave-last-out', k: 10, recallK: 20, seed: 1 });
+    expect(report.rows.map((r) => r.recommender)).toEqual(['most-popular', 'item-knn', 'random']);
+    expect(report.unavailable).toContainEqual({ recommender: 'oracle (ground truth)', reason: expect.stringMatching(/no ground truth.*sim_customer_tastes/) });
   });
 });

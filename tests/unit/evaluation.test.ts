@@ -3,8 +3,12 @@ import { createItemKnn, mostPopular, popularityRanking, randomItems } from '../.
 import { createCsvReader } from '../../src/recommend/evaluation/csv.js';
 import { parseColumnMapping, parseTimestamp, parseTypeMapping } from '../../src/recommend/evaluation/import-events.js';
 import { coverage, hitRate, ndcg, type RankedCase, recall, scoreCases } from '../../src/recommend/evaluation/metrics.js';
+import { tasteOracle } from '../../src/recommend/evaluation/oracle.js';
 import type { TrainData } from '../../src/recommend/evaluation/recommender.js';
 import { defaultCutoff, EVENT_WEIGHTS, splitHistories, type UserEvent, type UserHistory } from '../../src/recommend/evaluation/split.js';
+import { createRng, WeightedSampler } from '../../src/common/random.js';
+import { affinity } from '../../src/simulator/shopper.js';
+import type { Tastes, World, WorldProduct } from '../../src/simulator/world.js';
 
 const { view_product: VIEW, add_to_wishlist: WISH, add_to_cart: CART, purchase: BUY } = EVENT_WEIGHTS;
 
@@ -134,6 +138,69 @@ describe('baselines', () => {
     expect(a).not.toContain(30);
     expect(await randomItems(train, 7).recommend(2, 3, new Date())).toEqual(a);
     expect((await randomItems(train, 7).recommend(2, 10, new Date())).sort()).toEqual([10, 20, 40, 50]);
+  });
+});
+
+/**
+ * A small simulated world: 4 categories of 10 products (popularity falling with the id inside a category,
+ * prices around 10), product 40 inactive; 40 customers who each put 85% of their interest on one category,
+ * with two favourite products and their own price sensitivity.
+ */
+function tasteWorld(): World {
+  const rng = createRng(11);
+  const products: WorldProduct[] = Array.from({ length: 40 }, (_, i) => ({
+    productId: i + 1, categoryId: Math.floor(i / 10) + 1, priceCents: 500 + rng.int(0, 1000), popularity: 1 / (1 + (i % 10)),
+    complements: [], isActive: i + 1 !== 40, stock: 10,
+  }));
+  const categories = [1, 2, 3, 4];
+  const productsByCategory = new Map(categories.map((c) => [c, products.filter((p) => p.categoryId === c && p.isActive)]));
+  const customers: Tastes[] = Array.from({ length: 40 }, (_, i) => ({
+    customerId: i + 1,
+    categoryWeights: new Map(categories.map((c) => [c, c === (i % 4) + 1 ? 0.85 : 0.05])),
+    priceSensitivity: rng.next(),
+    favoriteProducts: [rng.int(1, 40), rng.int(1, 40)],
+    activity: 10,
+  }));
+  return {
+    products: new Map(products.map((p) => [p.productId, p])), activeProducts: products.filter((p) => p.isActive), categories, productsByCategory, customers,
+    medianPrice: new Map(categories.map((c) => [c, 1000])),
+    categorySampler: () => undefined,
+  };
+}
+
+describe('the oracle (ground truth of the simulator)', () => {
+  const world = tasteWorld();
+  const noTrain: TrainData = { users: new Map(), catalogue: [...world.products.keys()] };
+
+  it('ranks the active products by the shopper model’s affinity and leaves out what the customer bought', async () => {
+    const tastes = world.customers[0]!;
+    const expected = world.activeProducts
+      .map((p) => ({ id: p.productId, a: affinity(world, tastes, p) }))
+      .sort((a, b) => b.a - a.a || a.id - b.id)
+      .map((x) => x.id);
+    expect(await tasteOracle(world, noTrain).recommend(1, 39, new Date())).toEqual(expected);
+    const bought = trainData({ 1: { [expected[0]!]: BUY, [expected[2]!]: VIEW } }, [...noTrain.catalogue], { 1: [expected[0]!] });
+    expect(await tasteOracle(world, bought).recommend(1, 3, new Date())).toEqual([expected[1], expected[2], expected[3]]);
+    expect(await tasteOracle(world, noTrain).recommend(1, 50, new Date())).not.toContain(40);
+    expect(await tasteOracle(world, noTrain).recommend(999, 5, new Date())).toEqual([]);
+  });
+
+  it('finds items drawn the way shoppers choose far more often than random or a taste-blind popularity ranking', async () => {
+    // Held-out items: three draws per customer with probability ∝ affinity, as Shopper.pickByTaste draws them.
+    const rng = createRng(5);
+    const heldOut = new Map(world.customers.map((t) => {
+      const sampler = new WeightedSampler(world.activeProducts, world.activeProducts.map((p) => affinity(world, t, p)));
+      return [t.customerId, new Set(Array.from({ length: 3 }, () => sampler.draw(rng).productId))];
+    }));
+    const byPopularity = [...world.activeProducts].sort((a, b) => b.popularity - a.popularity || a.productId - b.productId).map((p) => p.productId);
+    const score = async (recommend: (customerId: number) => Promise<number[]> | number[]) =>
+      hitRate(await Promise.all(world.customers.map(async (t) => ({ recommended: await recommend(t.customerId), heldOut: heldOut.get(t.customerId)! }))), 5);
+    const oracle = await score((c) => tasteOracle(world, noTrain).recommend(c, 5, new Date()));
+    const random = await score((c) => randomItems(noTrain, 3).recommend(c, 5, new Date()));
+    const blind = await score(() => byPopularity.slice(0, 5));
+    expect(oracle).toBeGreaterThan(0.8);
+    expect(oracle).toBeGreaterThan(2 * random);
+    expect(oracle).toBeGreaterThan(1.5 * blind);
   });
 });
 

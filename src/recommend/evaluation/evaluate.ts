@@ -144,6 +144,11 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       unavailable.push({ recommender: name, reason: `cannot be evaluated on --split ${spec.kind} (supports: ${entry.splits.join(', ')})` });
       continue;
     }
+    const reason = await entry.unavailableReason?.({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed });
+    if (reason) {
+      unavailable.push({ recommender: name, reason });
+      continue;
+    }
     const t0 = Date.now();
     const recommender = await entry.create({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed });
     const step = startStep(name, tests.length, 'users');

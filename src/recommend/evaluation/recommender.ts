@@ -45,5 +45,7 @@ export interface RecommenderEntry {
   sources: readonly EvaluationSource[];
   /** Splits it supports (all when omitted): features rebuilt as of one cutoff need the time split. */
   splits?: readonly ('time' | 'leave-last-out')[];
+  /** Why it cannot be evaluated on this database (e.g. data it needs is missing); undefined when it can. */
+  unavailableReason?(deps: RecommenderDeps): Promise<string | undefined>;
   create(deps: RecommenderDeps): Recommender | Promise<Recommender>;
 }

@@ -3,6 +3,7 @@ import { AppError } from '../../errors.js';
 import { buildFeaturesAsOf } from '../features-sql.js';
 import { createRecommender } from '../serving.js';
 import { createItemKnn, mostPopular, randomItems } from './baselines.js';
+import { createOracle, oracleUnavailableReason } from './oracle.js';
 import type { Recommender, RecommenderDeps, RecommenderEntry } from './recommender.js';
 
 /** Schema that holds the features as of the evaluation's cutoff (rebuilt by every run). */
@@ -32,6 +33,9 @@ async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(
     },
   };
 }
+
+/** The reference row computed from the simulator's hidden tastes: ground truth, not a served recommender. */
+export const ORACLE = 'oracle (ground truth)';
 
 /**
  * The rows of the evaluation table, in order. `ours` is what the API serves (src/recommend/serving.ts);
@@ -69,5 +73,12 @@ export const RECOMMENDERS: readonly RecommenderEntry[] = [
     description: 'uniformly random catalogue items (seeded)',
     sources: ['shop', 'imported'],
     create: ({ train, seed }) => randomItems(train, seed),
+  },
+  {
+    name: ORACLE,
+    description: "ground truth, not a recommender: active products ranked by the customer's hidden taste score (the simulator's affinity), an upper reference for the other rows",
+    sources: ['shop'],
+    unavailableReason: ({ pool }) => oracleUnavailableReason(pool),
+    create: ({ pool, train }) => createOracle(pool, train),
   },
 ];
