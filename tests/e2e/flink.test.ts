@@ -81,7 +81,8 @@ afterAll(async () => {
     for (const port of [ports.kafka, ports.connect, ports.flink, ports.gateway, ports.rpc]) expect(pidListeningOn(port), `port ${port} still open`).toBeUndefined();
   }
   await t?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  // RTREC_KEEP_TEST_DATA=1 keeps the engines' logs and data for a post-mortem.
+  if (dataDir && !process.env.RTREC_KEEP_TEST_DATA) rmSync(dataDir, { recursive: true, force: true });
 }, 300_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -366,6 +367,16 @@ describe('Flink jobs on the real stack', () => {
     expect(coldStart.length).toBeGreaterThan(0);
     for (const r of coldStart) expect(r.reason).toMatch(/^popular in /);
     const scoreBefore = coldStart.find((r) => r.productId === p6)?.score ?? 0;
+    // The newcomer's subscription: the current list at once, a new one once Flink has written the features.
+    const pushes: { at: number; reasons: string[] }[] = [];
+    // Reasons only a customer with history gets (cold start: "popular in X [this hour]").
+    const personal = (reason: string) => !reason.startsWith('popular in ') || reason.endsWith('a category you like');
+    const unsubscribe = client.subscribe({ query: `subscription { recommendationsUpdated(customerId: ${newcomer}, first: 100) { recommendations { productId reason } } }` }, {
+      next: (v: any) => pushes.push({ at: Date.now(), reasons: v.data.recommendationsUpdated.recommendations.map((r: any) => r.reason) }),
+      error: () => undefined,
+      complete: () => undefined,
+    });
+    await poll('the subscription\'s first list', async () => (pushes.length ? true : undefined), 10_000);
     const committed = Date.now();
     await view(newcomer, '00000000-0000-4000-8000-000000000004', p5);
     const scoreAfter = await poll('recommendations to follow the new view', async () => {
@@ -373,6 +384,10 @@ describe('Flink jobs on the real stack', () => {
       return score > scoreBefore + 0.1 ? score : undefined;
     }, 30_000);
     console.log(`recommendations changed ${Date.now() - committed} ms after the view's commit (score of ${p6}: ${scoreBefore} → ${scoreAfter})`);
+    const pushed = await poll('recommendationsUpdated to push the new list', async () => pushes.find((p) => p.reasons.some(personal)), 30_000);
+    unsubscribe();
+    expect(pushes[0]!.reasons.some(personal)).toBe(false);
+    console.log(`recommendationsUpdated pushed ${pushed.at - committed} ms after the view's commit`);
     const similar = await gql<any, any>(app, `{ similarProducts(productId: ${p5}, first: 20) { productId reason } }`);
     expect(similar.data.similarProducts.find((r: any) => r.productId === p6)?.reason).toMatch(/^viewed together with /);
   }, 180_000);
