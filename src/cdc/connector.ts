@@ -34,9 +34,9 @@ export interface Placeholders {
   'slot.name': string;
 }
 
-export function placeholdersFor(databaseUrl: string, topicPrefix: string, slotName = 'rtrec_cdc'): Placeholders {
+export function placeholdersFor(databaseUrl: string, topicPrefix: string, slotName = 'rtrec_cdc', dbAddress?: { host: string; port: number }): Placeholders {
   const db = connectionFields(databaseUrl);
-  return { 'db.host': db.host, 'db.port': String(db.port), 'db.user': db.user, 'db.password': db.password, 'db.name': db.database, 'topic.prefix': topicPrefix, 'slot.name': slotName };
+  return { 'db.host': dbAddress?.host ?? db.host, 'db.port': String(dbAddress?.port ?? db.port), 'db.user': db.user, 'db.password': db.password, 'db.name': db.database, 'topic.prefix': topicPrefix, 'slot.name': slotName };
 }
 
 /**

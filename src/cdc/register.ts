@@ -8,7 +8,7 @@ const POSTGRES_CONNECTOR = 'io.debezium.connector.postgresql.PostgresConnector';
 
 /** The connector file with its placeholders filled from the database and topic prefix in use. */
 export async function resolveConnector(config: Config, file = DEFAULT_CONNECTOR_FILE): Promise<ConnectorDefinition> {
-  return loadConnector(file, placeholdersFor(await ensureDatabaseUrl(config), config.cdc.topicPrefix, config.cdc.slotName));
+  return loadConnector(file, placeholdersFor(await ensureDatabaseUrl(config), config.cdc.topicPrefix, config.cdc.slotName, config.engines.dbAddress));
 }
 
 /** Polls until the connector and its tasks are RUNNING, or reports the failure trace. */

@@ -58,6 +58,8 @@ const schema = z.object({
   ALERT_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'ALERT_WEBHOOK_URL must start with http:// or https://').optional(),
   RTREC_ENGINE_CACHE: z.string().min(1).optional(),
   CDC_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'CDC_TOPIC_PREFIX may contain letters, digits, _ and -').default('shop'),
+  ENGINE_DB_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'ENGINE_DB_ADDRESS must be host:port, e.g. postgres:5432').optional(),
+  ENGINE_KAFKA_BROKERS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'ENGINE_KAFKA_BROKERS must be host:port[,host:port…], e.g. kafka:19092').optional(),
   CDC_SLOT_NAME: z.string().regex(/^[a-z0-9_]{1,63}$/, 'CDC_SLOT_NAME may contain lowercase letters, digits and _ (at most 63)').default('rtrec_cdc'),
   GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(16),
   RECOMMEND_CACHE_TTL_MS: intString('RECOMMEND_CACHE_TTL_MS', 0, 3_600_000).default(30_000),
@@ -111,6 +113,11 @@ export interface Config {
   };
   /** Where Maven artifacts of the JVM engines are cached, shared by every clone (user-level). */
   engineCache: string;
+  /**
+   * How the engines (Kafka Connect, Flink) reach PostgreSQL and Kafka when that differs from how this CLI does,
+   * e.g. inside docker compose (postgres:5432, kafka:19092). Unset: the CLI's own addresses.
+   */
+  engines: { dbAddress: { host: string; port: number } | undefined; kafkaBrokers: string[] | undefined };
   /** Debezium topic prefix and PostgreSQL replication slot (one slot per connector on a server). */
   cdc: { topicPrefix: string; slotName: string };
 }
@@ -164,6 +171,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     engineCache: resolve(e.RTREC_ENGINE_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rtrec', 'engines')),
     cdc: { topicPrefix: e.CDC_TOPIC_PREFIX, slotName: e.CDC_SLOT_NAME },
+    engines: {
+      dbAddress: e.ENGINE_DB_ADDRESS ? { host: e.ENGINE_DB_ADDRESS.replace(/:\d+$/, ''), port: Number(e.ENGINE_DB_ADDRESS.replace(/^.*:/, '')) } : undefined,
+      kafkaBrokers: e.ENGINE_KAFKA_BROKERS?.split(','),
+    },
   };
 }
 

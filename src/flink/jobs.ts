@@ -35,9 +35,9 @@ export function jobPlaceholders(config: Config, databaseUrl: string): Record<str
   const db = connectionFields(databaseUrl);
   const jobs = config.jobs;
   return {
-    'kafka.brokers': config.kafka.brokers.join(','),
+    'kafka.brokers': (config.engines.kafkaBrokers ?? config.kafka.brokers).join(','),
     'topic.prefix': config.cdc.topicPrefix,
-    'jdbc.url': `jdbc:postgresql://${db.host}:${db.port}/${db.database}`,
+    'jdbc.url': `jdbc:postgresql://${config.engines.dbAddress?.host ?? db.host}:${config.engines.dbAddress?.port ?? db.port}/${db.database}`,
     'jdbc.user': db.user,
     'jdbc.password': db.password,
     'watermark.delay': (jobs.watermarkDelayMs / 1000).toFixed(3),

@@ -68,6 +68,11 @@ describe('connector definition', () => {
     expect(JSON.stringify(connector.config)).not.toContain('${');
   });
 
+  it('uses the address Connect reaches the database at when it differs (ENGINE_DB_ADDRESS, e.g. inside docker compose)', () => {
+    const inCompose = loadConnector(DEFAULT_CONNECTOR_FILE, placeholdersFor('postgresql://app:pw@localhost:15432/shop', 'shop', 'rtrec_cdc', { host: 'postgres', port: 5432 }));
+    expect(inCompose.config).toMatchObject({ 'database.hostname': 'postgres', 'database.port': '5432', 'database.dbname': 'shop', 'database.user': 'app' });
+  });
+
   it('names the field that is wrong in a malformed file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'conn-'));
     const write = (name: string, body: string) => { const f = join(dir, name); writeFileSync(f, body); return f; };

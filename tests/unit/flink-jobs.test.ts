@@ -24,6 +24,11 @@ describe('Flink job files', () => {
     }
   });
 
+  it('lets the engines reach PostgreSQL and Kafka under other names (docker compose: ENGINE_DB_ADDRESS, ENGINE_KAFKA_BROKERS)', () => {
+    const inCompose = jobPlaceholders(loadConfig({ ENGINE_DB_ADDRESS: 'postgres:5432', ENGINE_KAFKA_BROKERS: 'kafka:19092' }), 'postgresql://app:pw@localhost:15432/shop');
+    expect(inCompose).toMatchObject({ 'jdbc.url': 'jdbc:postgresql://postgres:5432/shop', 'kafka.brokers': 'kafka:19092', 'jdbc.user': 'app' });
+  });
+
   it('splits on semicolons outside quotes and comments, keeping a statement set whole', () => {
     const text = "-- a comment; with a semicolon\nSET 'a' = 'x;y';\nCREATE TABLE t (s STRING) WITH ('connector' = 'datagen');\nEXECUTE STATEMENT SET\nBEGIN\nINSERT INTO a SELECT * FROM t;\nINSERT INTO b SELECT * FROM t;\nEND;\n";
     expect(renderJob('job.sql', {}, text)).toEqual([
