@@ -112,7 +112,7 @@ try {
     });
     while (updates === 0) await sleep(5);
     const before = await listOf();
-    const seed = seeds[i % seeds.length]!;
+    const seed = seeds[(i + warmup) % seeds.length]!;
     const session = crypto.randomUUID();
     await pool.query("INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id) VALUES ($1, $2, 'view_product', $3, $4)", [id, session, seed.product_id, seed.category_id]);
     committed = Date.now();
