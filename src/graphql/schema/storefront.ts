@@ -1,3 +1,4 @@
+import { AppError } from '../../errors.js';
 import { PAYMENT_METHODS } from '../../shop/policy.js';
 import { builder } from '../builder.js';
 import { enums } from './enums.js';
@@ -11,7 +12,76 @@ import { rethrowTyped } from './models.js';
 const ids = (t: any, ...names: string[]) => Object.fromEntries(names.map((n) => [n, t.arg.int({ required: true })]));
 const session = (t: any) => ({ sessionId: t.arg.string({ required: false, description: 'Client session UUID; a new one is used when omitted' }) });
 
+const ShownRecommendationInput = builder.inputType('ShownRecommendationInput', {
+  description: 'One product of a recommendation list as the client showed it.',
+  fields: (t) => ({
+    productId: t.int({ required: true }),
+    position: t.int({ required: true, description: '1 for the first product of the list' }),
+    reason: t.string({ required: false, description: 'The reason shown with it (from Recommendation.reason)' }),
+    source: t.string({ required: false, description: 'similar, revisit, affinity, trending, or your own label' }),
+  }),
+});
+
+const LIMITS = { items: 100, text: 200 } as const;
+
+/** Checks what a client reports about a shown list; the storefront checks ids, customer and products. */
+function shownItem(item: { productId: number; position: number; reason?: string | null; source?: string | null }, i: number) {
+  const field = `items[${i}]`;
+  if (!Number.isInteger(item.position) || item.position < 1 || item.position > LIMITS.items) {
+    throw new AppError('BAD_USER_INPUT', `${field}.position must be between 1 and ${LIMITS.items}, got ${item.position}.`, { field: `${field}.position` });
+  }
+  for (const key of ['reason', 'source'] as const) {
+    if ((item[key]?.length ?? 0) > LIMITS.text) throw new AppError('BAD_USER_INPUT', `${field}.${key} is longer than ${LIMITS.text} characters.`, { field: `${field}.${key}` });
+  }
+  return { productId: item.productId, position: item.position, reason: item.reason ?? '', source: item.source ?? 'client' };
+}
+
+function recommenderOf(name: string | null | undefined): string {
+  const recommender = name ?? 'ours';
+  if (!/^[\w.-]{1,40}$/.test(recommender)) throw new AppError('BAD_USER_INPUT', `recommender must be 1-40 letters, digits, '.', '_' or '-', got "${recommender}".`, { field: 'recommender' });
+  return recommender;
+}
+
 builder.mutationFields((t: any) => ({
+  recordRecommendationImpressions: t.field({
+    type: 'Int',
+    description: 'Records that a customer was shown a list of recommendations: one recommendation_impression event per product, in one transaction. Returns how many were recorded. Clicks refer to the same listId.',
+    args: {
+      ...ids(t, 'customerId'),
+      listId: t.arg.string({ required: true, description: 'A UUID the client makes per shown list' }),
+      recommender: t.arg.string({ required: false, defaultValue: 'ours', description: 'What produced the list (ours, or an A/B variant)' }),
+      items: t.arg({ type: [ShownRecommendationInput], required: true }),
+      ...session(t),
+    },
+    resolve: async (_r: unknown, a: any, ctx: any) => {
+      try {
+        if (a.items.length > LIMITS.items) throw new AppError('BAD_USER_INPUT', `items may hold at most ${LIMITS.items} products, got ${a.items.length}.`, { field: 'items' });
+        const list = { listId: a.listId, recommender: recommenderOf(a.recommender), items: a.items.map(shownItem) };
+        return await ctx.storefront.showRecommendations(a.customerId, list, { sessionId: a.sessionId ?? undefined });
+      } catch (error) {
+        return rethrowTyped(error);
+      }
+    },
+  }),
+  recordRecommendationClick: t.prismaField({
+    type: 'BehaviorEvent',
+    description: 'Records that a customer opened a product from a recommendation list: a recommendation_click (tied to the list by listId and position) and the view_product it leads to, in one transaction. Returns the click.',
+    args: {
+      ...ids(t, 'customerId'),
+      listId: t.arg.string({ required: true }),
+      recommender: t.arg.string({ required: false, defaultValue: 'ours' }),
+      item: t.arg({ type: ShownRecommendationInput, required: true }),
+      ...session(t),
+    },
+    resolve: async (query: object, _r: unknown, a: any, ctx: any) => {
+      try {
+        const { click } = await ctx.storefront.clickRecommendation(a.customerId, { listId: a.listId, recommender: recommenderOf(a.recommender) }, shownItem(a.item, 0), { sessionId: a.sessionId ?? undefined });
+        return ctx.db.behaviorEvent.findUniqueOrThrow({ ...query, where: { eventId: click.eventId } });
+      } catch (error) {
+        return rethrowTyped(error);
+      }
+    },
+  }),
   viewProduct: t.prismaField({
     type: 'BehaviorEvent',
     description: 'Records that a customer viewed a product.',
