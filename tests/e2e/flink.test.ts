@@ -415,6 +415,12 @@ describe('Flink jobs on the real stack', () => {
         ]);
         expect(event.data.behaviorEvent).toMatchObject({ operation: 'CREATE', after: { eventType: expect.any(String) } });
         expect(revenue.data.revenueUpdated.orderCount).toBeGreaterThan(0);
+        // The closed loop: a round ends with its uptake of the recommendations the shoppers were shown.
+        const uptake = await poll('the demo round\'s recommendation uptake', async () =>
+          /Recommendations \(ours, 6 per session\): (\d+) impressions in (\d+) lists, (\d+) clicks, click-through ([\d.]+)%/.exec(demo.output()) ?? undefined, 240_000);
+        expect(Number(uptake[1])).toBeGreaterThan(0);
+        const { rows: [shown] } = await t.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM behavior_events WHERE event_type = 'recommendation_impression'");
+        expect(shown!.n).toBeGreaterThanOrEqual(Number(uptake[1]));
       } finally {
         await demoClient.dispose();
       }
