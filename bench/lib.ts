@@ -65,12 +65,18 @@ export async function startServer(url: string, env: NodeJS.ProcessEnv = {}): Pro
   return { base, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
 }
 
+export interface Operation {
+  query: string;
+  variables?: Record<string, unknown>;
+}
+
 /**
  * POSTs GraphQL to `base`/graphql from `connections` connections for `seconds` (autocannon); `query` may be a
- * function, called per request (e.g. a different customer each time). Throws on any non-2xx or error.
+ * function, called per request (e.g. a different customer each time, as variables like a real client). Throws
+ * on any non-2xx or error.
  */
-export async function load(base: string, query: string | (() => string), seconds: number, connections: number) {
-  const body = (q: string) => JSON.stringify({ query: q });
+export async function load(base: string, query: string | (() => string | Operation), seconds: number, connections: number) {
+  const body = (q: string | Operation) => JSON.stringify(typeof q === 'string' ? { query: q } : q);
   const result = await autocannon({
     url: `${base}/graphql`, method: 'POST', connections, duration: seconds,
     headers: { 'content-type': 'application/json' },

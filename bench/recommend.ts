@@ -103,7 +103,9 @@ await pool.end();
 
 const active = customerRows.slice(0, 1000).map((c) => c.id);
 let turn = 0;
-const recsFor = (id: number) => `{ recommendations(customerId: ${id}, first: 10) { productId score reason } }`;
+// As a client sends it: one document, the customer as a variable.
+const RECS = 'query Recs($customerId: Int!) { recommendations(customerId: $customerId, first: 10) { productId score reason } }';
+const recsFor = (id: number) => ({ query: RECS, variables: { customerId: id } });
 const noop = '{ __typename }';
 process.stdout.write(`\n## GraphQL over HTTP: ${connections} connections, ${seconds} s each, server in its own process\n`);
 for (const [label, ttl, query] of [
