@@ -177,4 +177,28 @@ describe('recommendations', () => {
       await server.close();
     }
   });
+
+  it('listens again after its connection is killed, and keeps dropping changed lists', async () => {
+    const ids = async () => ((await gql<any, any>(app, '{ recommendations(customerId: 6, first: 5) { productId } }')).data.recommendations as { productId: number }[]).map((r) => r.productId);
+    const first = await ids();
+    const listeners = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN rtrec_customer_inputs'";
+    const [old] = (await t.pool.query<{ pid: number }>(listeners)).rows;
+    expect(old).toBeDefined();
+    await t.pool.query('SELECT pg_terminate_backend($1)', [old!.pid]);
+    const deadline = Date.now() + 10_000;
+    let listening = 0;
+    while (Date.now() < deadline && listening === 0) {
+      await new Promise((r) => setTimeout(r, 100));
+      listening = (await t.pool.query<{ pid: number }>(listeners)).rows.filter((r) => r.pid !== old!.pid).length;
+    }
+    expect(listening).toBe(1);
+    expect(await ids()).toEqual(first);
+    await t.pool.query('INSERT INTO rec_customer_product VALUES (6, $1, 2, 0, 0, 0, now())', [p[0]!.id]);
+    let now = first;
+    while (Date.now() < deadline + 5000 && JSON.stringify(now) === JSON.stringify(first)) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await ids();
+    }
+    expect(now).toContain(p[2]!.id);
+  });
 });
