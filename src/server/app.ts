@@ -22,6 +22,11 @@ export type AppDeps = Omit<GraphQLContext, 'admin' | 'recommendations'> & {
 
 const DEFAULT_QUERY = `# Start a background simulation of 50 shopping sessions:
 # mutation { simulate(sessions: 50, speed: 30) { id status progress } }
+#
+# Watch changes and recommendations live:
+# subscription { customerChanged { operation after { firstName } } }
+# subscription { recommendationsUpdated(customerId: 1) { computedAt recommendations { reason product { name } } } }
+# query { recommendations(customerId: 1) { score reason product { name price } } }
 
 query LatestOrders {
   orders(first: 5, order: DESC) {
