@@ -63,6 +63,7 @@ const schema = z.object({
   CDC_SLOT_NAME: z.string().regex(/^[a-z0-9_]{1,63}$/, 'CDC_SLOT_NAME may contain lowercase letters, digits and _ (at most 63)').default('rtrec_cdc'),
   GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(16),
   RECOMMEND_CACHE_TTL_MS: intString('RECOMMEND_CACHE_TTL_MS', 0, 3_600_000).default(30_000),
+  RECOMMEND_REPURCHASABLE_CATEGORIES: z.string().regex(/^[1-9]\d{0,9}(,[1-9]\d{0,9})*$/, 'RECOMMEND_REPURCHASABLE_CATEGORIES must be category ids separated by commas, e.g. 3,7').optional(),
   GRAPHQL_MAX_TOKENS: intString('GRAPHQL_MAX_TOKENS', 100, 100000).default(2000),
 });
 
@@ -76,8 +77,11 @@ export interface Config {
   server: { host: string; port: number; adminToken: string | undefined };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   graphql: { maxDepth: number; maxTokens: number };
-  /** How long a customer's recommendations are served from memory unless their inputs change (0: never). */
-  recommend: { cacheTtlMs: number };
+  /**
+   * How long a customer's recommendations are served from memory unless their inputs change (0: never), and the
+   * categories (consumables) whose products may be recommended again after a purchase.
+   */
+  recommend: { cacheTtlMs: number; repurchasableCategories: number[] };
   /** Kafka: `external` when KAFKA_BROKERS is set, otherwise the broker `rtrec stack` starts. */
   kafka: { brokers: string[]; external: boolean; port: number; controllerPort: number; heap: string };
   /** Kafka Connect REST: `external` when CONNECT_URL is set. */
@@ -137,7 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     server: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
     logLevel: e.LOG_LEVEL,
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxTokens: e.GRAPHQL_MAX_TOKENS },
-    recommend: { cacheTtlMs: e.RECOMMEND_CACHE_TTL_MS },
+    recommend: { cacheTtlMs: e.RECOMMEND_CACHE_TTL_MS, repurchasableCategories: e.RECOMMEND_REPURCHASABLE_CATEGORIES?.split(',').map(Number) ?? [] },
     kafka: {
       brokers: e.KAFKA_BROKERS ? e.KAFKA_BROKERS.split(',') : [`127.0.0.1:${e.KAFKA_PORT}`],
       external: e.KAFKA_BROKERS !== undefined,

@@ -32,8 +32,8 @@ export interface RecommendOptions {
   asOf?: Date;
   first?: number;
   categoryId?: number;
-  /** Products that may be recommended again after a purchase (consumables). None by default. */
-  repurchasable?: (productId: number) => boolean;
+  /** Products that may be recommended again after a purchase (consumables). By default those of the recommender's repurchasable categories. */
+  repurchasable?: (productId: number, categoryId: number) => boolean;
 }
 
 /** Rows the query hands to ranking in JS per product asked for (diversity needs some beyond `first`). */
@@ -191,7 +191,14 @@ export function diversify<T extends { categoryId: number }>(ranked: T[], first: 
   return chosen;
 }
 
-export function createRecommender(pool: pg.Pool) {
+export interface RecommenderDefaults {
+  /** Categories whose products may be recommended again after a purchase (RECOMMEND_REPURCHASABLE_CATEGORIES). */
+  repurchasableCategories?: readonly number[];
+}
+
+export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults = {}) {
+  const again = new Set(defaults.repurchasableCategories ?? []);
+  const byCategory = (_productId: number, categoryId: number) => again.has(categoryId);
   return {
     async recommend(customerId: number, options: RecommendOptions = {}): Promise<Recommendation[]> {
       const first = options.first ?? 10;
@@ -199,7 +206,7 @@ export function createRecommender(pool: pg.Pool) {
       if (!Number.isInteger(first) || first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
       const { rows } = await pool.query<Row>({ name: 'rtrec-recommend', text: RECOMMEND_SQL, values: [customerId, options.categoryId ?? null, Math.max(30, first * ROWS_PER_ITEM), options.asOf ?? new Date()] });
       const eligible = rows
-        .filter((r) => !r.in_cart && !(r.excluded_bought && !options.repurchasable?.(r.product_id)))
+        .filter((r) => !r.in_cart && !(r.excluded_bought && !(options.repurchasable ?? byCategory)(r.product_id, r.category_id)))
         .map((r) => ({
           productId: r.product_id, name: r.name, categoryId: r.category_id, categoryName: r.category_name, price: r.price,
           score: Number(r.score), reason: reasonFor(r), source: r.source,

@@ -10,6 +10,7 @@ import { usePageSizeLimit } from './page-size.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { schema } from '../graphql/schema/index.js';
 import { createLiveRecommendations, type LiveRecommendations } from '../recommend/live.js';
+import { createRecommender } from '../recommend/serving.js';
 import { createRestRouter } from '../rest/router.js';
 import { version } from '../version.js';
 
@@ -54,7 +55,10 @@ export function adminAccess(request: Request, server: Config['server']): GraphQL
 /** Builds the HTTP application (GraphQL + GraphiQL + REST); `main` only listens. */
 export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   const { config, ...given } = deps;
-  const services: Omit<GraphQLContext, 'admin'> = { ...given, recommendations: deps.recommendations ?? createLiveRecommendations(deps.pool, deps.logger, { ttlMs: config.recommend?.cacheTtlMs }) };
+  const services: Omit<GraphQLContext, 'admin'> = { ...given, recommendations: deps.recommendations ?? createLiveRecommendations(deps.pool, deps.logger, {
+    ttlMs: config.recommend?.cacheTtlMs,
+    recommender: createRecommender(deps.pool, { repurchasableCategories: config.recommend?.repurchasableCategories }),
+  }) };
   const rest = createRestRouter({ db: deps.db, pool: deps.pool, version });
   const restPlugin: Plugin = {
     async onRequest({ request, endResponse }) {

@@ -68,6 +68,11 @@ describe('recommendations', () => {
     // …unless the product is repurchasable.
     const again = (await createRecommender(t.pool).recommend(1, { first: 20, repurchasable: (id) => id === p[1]!.id })).map((r) => r.productId);
     expect(again).toContain(p[1]!.id);
+    // …or of a repurchasable category (RECOMMEND_REPURCHASABLE_CATEGORIES), through the API; in-cart stays out.
+    const consumables = createTestApp(t, { RECOMMEND_REPURCHASABLE_CATEGORIES: `${p[1]!.category},${p[4]!.category}` }).app;
+    const served = (await gql<any, any>(consumables, '{ recommendations(customerId: 1, first: 20) { productId } }')).data.recommendations.map((r: any) => r.productId);
+    expect(served).toContain(p[1]!.id);
+    expect(served).not.toContain(p[4]!.id);
   });
 
   it('gives a customer without history the trending and popular products', async () => {
