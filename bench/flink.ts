@@ -16,6 +16,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
+import { inTransaction } from '../src/database/transaction.js';
 import { FlinkRest } from '../src/flink/gateway.js';
 import { JOB_PREFIX } from '../src/flink/jobs.js';
 import { cli as rtrec, flag, percentile } from './lib.js';
@@ -111,9 +112,7 @@ const sampler = setInterval(() => {
 let seed = 1;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 async function order(high: boolean): Promise<number> {
-  const db = await pool.connect();
-  try {
-    await db.query('BEGIN');
+  return inTransaction(pool, async (db) => {
     const lines = high
       ? [{ p: products[0]!, q: 1, price: 9999 }]
       : Array.from({ length: 1 + Math.floor(random() * 3) }, () => {
@@ -124,11 +123,8 @@ async function order(high: boolean): Promise<number> {
     const customer = customers[Math.floor(random() * customers.length)]!.customer_id;
     const { rows } = await db.query<{ order_id: number }>("INSERT INTO orders (total_price, status, customer_id) VALUES ($1, 'pending', $2) RETURNING order_id", [total.toFixed(2), customer]);
     for (const l of lines) await db.query('INSERT INTO order_items (quantity, price, order_id, product_id) VALUES ($1, $2, $3, $4)', [l.q, l.price.toFixed(2), rows[0]!.order_id, l.p.product_id]);
-    await db.query('COMMIT');
     return rows[0]!.order_id;
-  } finally {
-    db.release();
-  }
+  });
 }
 
 let placed = 0;

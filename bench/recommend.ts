@@ -19,6 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createPool, createPrisma } from '../src/database/database.js';
+import { inTransaction } from '../src/database/transaction.js';
 import { generateData } from '../src/datagen/generate.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createRng } from '../src/common/random.js';
@@ -51,19 +52,14 @@ if (Number(count!.n) === 0) {
 }
 // The features as Flink would hold them now, in the live tables the API reads.
 await buildFeaturesAsOf(pool, 'rtrec_bench_features', new Date());
-const client = await pool.connect();
-try {
-  await client.query('BEGIN');
+await inTransaction(pool, async (client) => {
   for (const table of FEATURE_TABLES) {
     await client.query(`TRUNCATE ${table}`);
     await client.query(`INSERT INTO ${table} SELECT * FROM rtrec_bench_features.${table}`);
   }
-  await client.query('COMMIT');
-  await client.query('DROP SCHEMA rtrec_bench_features CASCADE');
-  for (const table of FEATURE_TABLES) await client.query(`ANALYZE ${table}`);
-} finally {
-  client.release();
-}
+});
+await pool.query('DROP SCHEMA rtrec_bench_features CASCADE');
+for (const table of FEATURE_TABLES) await pool.query(`ANALYZE ${table}`);
 const sizes = await pool.query<{ t: string; n: string }>(FEATURE_TABLES.map((t) => `SELECT '${t}' AS t, count(*)::text AS n FROM ${t}`).join(' UNION ALL '));
 line('feature rows', sizes.rows.map((r) => `${r.t} ${Number(r.n).toLocaleString('en')}`).join(', '));
 

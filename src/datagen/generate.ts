@@ -2,6 +2,7 @@ import { fakerEN_US, type Faker } from '@faker-js/faker';
 import type pg from 'pg';
 import { createRng, type Rng } from '../common/random.js';
 import { bulkInsert, reserveIds } from '../database/bulk.js';
+import { inTransaction } from '../database/transaction.js';
 import { AppError } from '../errors.js';
 import { hashPassword, SYNTHETIC_COST } from '../security/password.js';
 import { DEPARTMENTS } from './catalogue.js';
@@ -63,9 +64,7 @@ function roundPrice(value: number): string {
 export async function generateData(pool: pg.Pool, options: GenerateOptions, progress: Progress = () => undefined): Promise<GenerateResult> {
   validateGenerateOptions(options);
   const started = performance.now();
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('LOCK TABLE categories, products, customers IN SHARE ROW EXCLUSIVE MODE');
     const existing = await client.query<{ c: string; p: string; u: string }>(
       'SELECT (SELECT count(*) FROM categories) c, (SELECT count(*) FROM products) p, (SELECT count(*) FROM customers) u',
@@ -179,14 +178,8 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
       { name: 'customer_id', type: 'int4' }, { name: 'category_weights', type: 'jsonb' }, { name: 'price_sensitivity', type: 'float8' },
       { name: 'favorite_products', type: 'text', cast: 'int4[]' }, { name: 'activity', type: 'float8' }], tasteRows);
     progress('customers', options.customers, options.customers);
-    await client.query('COMMIT');
     return { categories: options.categories, products: options.products, customers: options.customers, elapsedMs: performance.now() - started };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Tables written by customer activity (the simulator's output), children first. */
@@ -196,18 +189,10 @@ export const STATIC_TABLES = ['sim_customer_tastes', 'sim_product_traits', 'cust
 /** Deletes activity only (scope 'activity') or everything (scope 'all'), atomically. */
 export async function clearData(pool: pg.Pool, scope: 'activity' | 'all'): Promise<Record<string, number>> {
   const tables = scope === 'all' ? [...DYNAMIC_TABLES, ...STATIC_TABLES] : [...DYNAMIC_TABLES];
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const counts: Record<string, number> = {};
     for (const t of tables) counts[t] = Number((await client.query<{ n: string }>(`SELECT count(*) n FROM "${t}"`)).rows[0]!.n);
     await client.query(`TRUNCATE ${tables.map((t) => `"${t}"`).join(', ')}`);
-    await client.query('COMMIT');
     return counts;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '../database/transaction.js';
 
 /**
  * The recommender features of flink/recommendation-features.sql, computed in SQL from the history before
@@ -13,9 +14,7 @@ import type pg from 'pg';
  */
 export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Date): Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name ${schema}`);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.query(`CREATE SCHEMA ${schema}`);
     const at = [asOf];
@@ -68,11 +67,5 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
     }
     await client.query(`CREATE INDEX ON ${schema}.orders (customer_id)`);
     await client.query(`CREATE INDEX ON ${schema}.order_items (order_id)`);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { fromCents } from '../common/money.js';
 import { createRng, type Rng } from '../common/random.js';
 import { copyRows, reserveIds } from '../database/bulk.js';
+import { inTransaction } from '../database/transaction.js';
 import { createSimulatedGateway, fulfilmentAt, parseAddress, RESTOCK, trackingNumber } from '../shop/policy.js';
 import { MixBalancer, Shopper } from './shopper.js';
 import { RunStats } from './stats.js';
@@ -226,9 +227,7 @@ function uuidFrom(rng: Rng): string {
 
 /** One transaction per simulated day: ids are reserved from the sequences so rows can reference each other. */
 async function writeDay(pool: pg.Pool, buf: DayBatch, skipForeignKeyChecks: boolean): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     // Every id written here was just read from the database, so the per-row foreign-key triggers (two
     // thirds of the insert cost) are skipped for this transaction when the role may do so, as pg_restore
     // --disable-triggers does. Logical decoding (CDC) is unaffected.
@@ -264,12 +263,6 @@ async function writeDay(pool: pg.Pool, buf: DayBatch, skipForeignKeyChecks: bool
         [buf.stock.map(([id]) => id), buf.stock.map(([, stock]) => stock)],
       );
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 

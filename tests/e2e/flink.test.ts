@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createCdcBridge, type CdcBridge } from '../../src/cdc/bridge.js';
 import { loadConfig } from '../../src/config/env.js';
+import { inTransaction } from '../../src/database/transaction.js';
 import { generateData } from '../../src/datagen/generate.js';
 import { createJobManager } from '../../src/flink/jobs.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
@@ -89,20 +90,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One order with its lines in one transaction, as the storefront writes them. */
 async function placeOrder(pool: pg.Pool, customerId: number, lines: { productId: number; quantity: number; price: number }[]): Promise<number> {
-  const db = await pool.connect();
-  try {
-    await db.query('BEGIN');
+  return inTransaction(pool, async (db) => {
     const total = lines.reduce((sum, l) => sum + l.price * l.quantity, 0);
     const { rows } = await db.query<{ order_id: number }>("INSERT INTO orders (total_price, status, customer_id) VALUES ($1, 'pending', $2) RETURNING order_id", [total.toFixed(2), customerId]);
     for (const l of lines) await db.query('INSERT INTO order_items (quantity, price, order_id, product_id) VALUES ($1, $2, $3, $4)', [l.quantity, l.price.toFixed(2), rows[0]!.order_id, l.productId]);
-    await db.query('COMMIT');
     return rows[0]!.order_id;
-  } catch (error) {
-    await db.query('ROLLBACK');
-    throw error;
-  } finally {
-    db.release();
-  }
+  });
 }
 
 async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { inTransaction } from '../../database/transaction.js';
 import { AppError } from '../../errors.js';
 import { createCsvReader, type CsvRecord, CsvSyntaxError } from './csv.js';
 import { INTERACTION_TYPES, type InteractionType } from './split.js';
@@ -221,9 +222,7 @@ export async function importEvents(pool: pg.Pool, options: ImportOptions, onByte
     }
   }
 
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     let replaced = 0;
     if (options.replace) {
       replaced = Number((await client.query<{ n: string }>('SELECT count(*) n FROM imported_events')).rows[0]!.n);
@@ -232,12 +231,6 @@ export async function importEvents(pool: pg.Pool, options: ImportOptions, onByte
     const copy = client.query(copyFrom('COPY imported_events (user_key, item_key, event_type, occurred_at, price, category) FROM STDIN'));
     await pipeline(Readable.from(copyText()), copy);
     const total = Number((await client.query<{ n: string }>('SELECT count(*) n FROM imported_events')).rows[0]!.n);
-    await client.query('COMMIT');
     return { file: options.file, rows, skipped, byType, replaced, totalImported: total, elapsedMs: Date.now() - started };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
