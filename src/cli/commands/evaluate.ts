@@ -1,19 +1,10 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
 import { AppError } from '../../errors.js';
-import { evaluate as runEvaluation, type EvaluationReport } from '../../recommend/evaluation/evaluate.js';
-import type { EvaluationSource } from '../../recommend/evaluation/recommender.js';
-import type { SplitKind } from '../../recommend/evaluation/split.js';
+import { evaluate as runEvaluation, type EvaluateOptions, type EvaluationReport } from '../../recommend/evaluation/evaluate.js';
 import { print, printTable, progressBar } from '../output.js';
 
-export interface EvaluateCliOptions {
-  source: EvaluationSource;
-  split: SplitKind;
-  cutoff?: Date;
-  k: number;
-  recallK: number;
-  seed: number;
-  maxUsers?: number;
+export interface EvaluateCliOptions extends EvaluateOptions {
   json?: boolean;
 }
 
