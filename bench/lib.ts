@@ -86,6 +86,21 @@ export async function load(base: string, query: string | (() => string | Operati
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
+/**
+ * Warms `query` up, then measures the same server's no-op query `{ __typename }` (the baseline) and `query` for
+ * `seconds` each, and prints both with their requests/s ratio.
+ */
+export async function againstNoop(base: string, query: string | (() => string | Operation), label: string, seconds: number, connections: number) {
+  await load(base, query, 2, connections);
+  const noop = await load(base, '{ __typename }', seconds, connections);
+  const measured = await load(base, query, seconds, connections);
+  line('baseline: no-op query { __typename }: requests/s', Math.round(noop.rps).toLocaleString('en'));
+  line('baseline: no-op latency p50 / p99 (ms)', `${noop.p50} / ${noop.p99}`);
+  line(`${label}: requests/s`, Math.round(measured.rps).toLocaleString('en'));
+  line(`${label}: latency p50 / p99 (ms)`, `${measured.p50} / ${measured.p99}`);
+  line(`${label} / no-op requests/s`, `${((measured.rps / noop.rps) * 100).toFixed(0)}%`);
+}
+
 /** `label ........ value` on one line of the bench's report. */
 export function line(label: string, value: string) {
   process.stdout.write(`${label.padEnd(58)} ${value}\n`);

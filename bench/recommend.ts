@@ -28,7 +28,7 @@ import { createRecommender } from '../src/recommend/serving.js';
 import { createSimulatedGateway } from '../src/shop/policy.js';
 import { createStorefront } from '../src/shop/storefront.js';
 import { startSimulation } from '../src/simulator/runs.js';
-import { benchDatabase, flag, line, load, percentile, startServer } from './lib.js';
+import { againstNoop, benchDatabase, flag, line, percentile, startServer } from './lib.js';
 
 const seconds = flag('seconds', 10);
 const connections = flag('connections', 8);
@@ -102,7 +102,6 @@ let turn = 0;
 // As a client sends it: one document, the customer as a variable.
 const RECS = 'query Recs($customerId: Int!) { recommendations(customerId: $customerId, first: 10) { productId score reason } }';
 const recsFor = (id: number) => ({ query: RECS, variables: { customerId: id } });
-const noop = '{ __typename }';
 process.stdout.write(`\n## GraphQL over HTTP: ${connections} connections, ${seconds} s each, server in its own process\n`);
 for (const [label, ttl, query] of [
   ['no cache (RECOMMEND_CACHE_TTL_MS=0), random customers', '0', () => recsFor(someCustomer())],
@@ -110,15 +109,8 @@ for (const [label, ttl, query] of [
 ] as const) {
   const server = await startServer(url, { RECOMMEND_CACHE_TTL_MS: ttl });
   try {
-    await load(server.base, query, 2, connections);
-    const a = await load(server.base, noop, seconds, connections);
-    const b = await load(server.base, query, seconds, connections);
     process.stdout.write(`### ${label}\n`);
-    line('baseline: no-op query { __typename }: requests/s', Math.round(a.rps).toLocaleString('en'));
-    line('baseline: no-op latency p50 / p99 (ms)', `${a.p50} / ${a.p99}`);
-    line('recommendations(first: 10): requests/s', Math.round(b.rps).toLocaleString('en'));
-    line('recommendations: latency p50 / p99 (ms)', `${b.p50} / ${b.p99}`);
-    line('recommendations / no-op requests/s', `${((b.rps / a.rps) * 100).toFixed(0)}%`);
+    await againstNoop(server.base, query, 'recommendations(first: 10)', seconds, connections);
   } finally {
     await server.stop();
   }

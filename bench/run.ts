@@ -13,7 +13,7 @@ import { createRng } from '../src/common/random.js';
 import { createSimulatedGateway } from '../src/shop/policy.js';
 import { createStorefront } from '../src/shop/storefront.js';
 import { startSimulation } from '../src/simulator/runs.js';
-import { benchDatabase, flag, line, load, startServer } from './lib.js';
+import { againstNoop, benchDatabase, flag, line, startServer } from './lib.js';
 
 const args = process.argv.slice(2);
 const which = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'all';
@@ -58,17 +58,9 @@ async function graphql(url: string) {
   if (Number(rows[0].n) === 0) throw new Error('run the historical benchmark first (it fills the bench database)');
   const server = await startServer(url);
   try {
-    const noop = '{ __typename }';
     const list = '{ orders(first: 20, order: DESC) { totalCount edges { node { orderId orderDate status totalPrice customer { firstName lastName } } } } }';
-    await load(server.base, list, 2, connections);
     process.stdout.write(`\n## GraphQL over HTTP: ${connections} connections, ${seconds} s each, server in its own process\n`);
-    const a = await load(server.base, noop, seconds, connections);
-    const b = await load(server.base, list, seconds, connections);
-    line('no-op query { __typename }: requests/s', Math.round(a.rps).toLocaleString('en'));
-    line('no-op query: latency p50 / p99 (ms)', `${a.p50} / ${a.p99}`);
-    line('list query orders(first: 20) + customer: requests/s', Math.round(b.rps).toLocaleString('en'));
-    line('list query: latency p50 / p99 (ms)', `${b.p50} / ${b.p99}`);
-    line('list / no-op requests/s', `${((b.rps / a.rps) * 100).toFixed(0)}%`);
+    await againstNoop(server.base, list, 'list query orders(first: 20) + customer', seconds, connections);
   } finally {
     await server.stop();
   }
