@@ -45,18 +45,26 @@ const checkFirst = (first: number) => {
   if (first < 1 || first > 100) rethrowTyped(new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`));
 };
 
+/** The arguments of a customer's list, shared by the query and the subscription. */
+const listArgs = builder.args((t) => ({
+  customerId: t.int({ required: true }),
+  first: t.int({ required: false, defaultValue: 10 }),
+  categoryId: t.int({ required: false, description: 'only products of this category' }),
+}));
+
+/** The checked list options of those arguments. */
+function listOptions(args: { first?: number | null; categoryId?: number | null }): { first: number; categoryId?: number } {
+  checkFirst(args.first ?? 10);
+  return { first: args.first ?? 10, categoryId: args.categoryId ?? undefined };
+}
+
 builder.queryFields((t) => ({
   recommendations: t.field({
     type: [Recommendation],
     description: 'Personalised recommendations for a customer: similar to what they recently viewed or bought, popular in their favourite categories, trending for new customers. Excludes what they bought, have in the cart, and inactive or out-of-stock products.',
-    args: {
-      customerId: t.arg.int({ required: true }),
-      first: t.arg.int({ required: false, defaultValue: 10 }),
-      categoryId: t.arg.int({ required: false, description: 'only products of this category' }),
-    },
+    args: listArgs,
     resolve: async (_root, args, ctx) => {
-      checkFirst(args.first ?? 10);
-      const list = await ctx.recommendations.get(args.customerId, { first: args.first ?? 10, categoryId: args.categoryId ?? undefined }).catch(rethrowTyped);
+      const list = await ctx.recommendations.get(args.customerId, listOptions(args)).catch(rethrowTyped);
       return withProducts(ctx, list);
     },
   }),
@@ -103,14 +111,9 @@ builder.subscriptionField('recommendationsUpdated', (t) =>
   t.field({
     type: RecommendationsUpdate,
     description: "Pushes the customer's recommendations when subscribing and again whenever their products, order or reasons change: after the customer acts (once Flink has written the features) or changes the cart.",
-    args: {
-      customerId: t.arg.int({ required: true }),
-      first: t.arg.int({ required: false, defaultValue: 10 }),
-      categoryId: t.arg.int({ required: false, description: 'only products of this category' }),
-    },
+    args: listArgs,
     subscribe: async (_root, args, ctx) => {
-      checkFirst(args.first ?? 10);
-      const options = { first: args.first ?? 10, categoryId: args.categoryId ?? undefined };
+      const options = listOptions(args);
       // An unknown customer or a bad category fails the subscription at once, as a typed error.
       await ctx.recommendations.get(args.customerId, options).catch(rethrowTyped);
       return new Repeater<ListUpdate>(async (push, stop) => {
