@@ -66,6 +66,27 @@ async function requireProduct(tx: Tx, productId: number) {
   return product;
 }
 
+/** Most products a reported list may hold, and the longest reason or source text. */
+const LIST_LIMITS = { items: 100, text: 200 } as const;
+
+/** What a shown list or a click reports: a UUID listId, a recommender name, positions and short texts. */
+function checkShown(list: Omit<RecommendationList, 'items'>, items: readonly ShownRecommendation[], field = 'items'): void {
+  if (!UUID.test(list.listId)) throw new AppError('BAD_USER_INPUT', `listId must be a UUID, got "${list.listId}".`, { field: 'listId' });
+  if (!/^[\w.-]{1,40}$/.test(list.recommender)) {
+    throw new AppError('BAD_USER_INPUT', `recommender must be 1-40 letters, digits, '.', '_' or '-', got "${list.recommender}".`, { field: 'recommender' });
+  }
+  if (items.length > LIST_LIMITS.items) throw new AppError('BAD_USER_INPUT', `${field} may hold at most ${LIST_LIMITS.items} products, got ${items.length}.`, { field });
+  items.forEach((item, i) => {
+    const at = `${field}[${i}]`;
+    if (!Number.isInteger(item.position) || item.position < 1 || item.position > LIST_LIMITS.items) {
+      throw new AppError('BAD_USER_INPUT', `${at}.position must be between 1 and ${LIST_LIMITS.items}, got ${item.position}.`, { field: `${at}.position` });
+    }
+    for (const key of ['reason', 'source'] as const) {
+      if (item[key].length > LIST_LIMITS.text) throw new AppError('BAD_USER_INPUT', `${at}.${key} is longer than ${LIST_LIMITS.text} characters.`, { field: `${at}.${key}` });
+    }
+  });
+}
+
 function recommendationContext(list: Omit<RecommendationList, 'items'>, item: ShownRecommendation): Prisma.InputJsonObject {
   return { listId: list.listId, position: item.position, reason: item.reason, source: item.source, recommender: list.recommender, ...(list.runId && { runId: list.runId }) };
 }
@@ -91,7 +112,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
     /** Records one recommendation_impression per shown product, all in one transaction. */
     async showRecommendations(customerId: number, list: RecommendationList, meta: ActionMeta = {}): Promise<number> {
       const sessionId = sessionOf(meta);
-      if (!UUID.test(list.listId)) throw new AppError('BAD_USER_INPUT', `listId must be a UUID, got "${list.listId}".`, { field: 'listId' });
+      checkShown(list, list.items);
       if (list.items.length === 0) return 0;
       return db.$transaction(async (tx) => {
         await requireCustomer(tx, customerId);
@@ -116,7 +137,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
      */
     async clickRecommendation(customerId: number, list: Omit<RecommendationList, 'items'>, item: ShownRecommendation, meta: ActionMeta = {}): Promise<{ click: BehaviorEvent; view: BehaviorEvent }> {
       const sessionId = sessionOf(meta);
-      if (!UUID.test(list.listId)) throw new AppError('BAD_USER_INPUT', `listId must be a UUID, got "${list.listId}".`, { field: 'listId' });
+      checkShown(list, [item], 'item');
       return db.$transaction(async (tx) => {
         await requireCustomer(tx, customerId);
         const product = await requireProduct(tx, item.productId);

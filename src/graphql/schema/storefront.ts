@@ -1,4 +1,3 @@
-import { AppError } from '../../errors.js';
 import { PAYMENT_METHODS } from '../../shop/policy.js';
 import { builder } from '../builder.js';
 import { enums } from './enums.js';
@@ -22,25 +21,10 @@ const ShownRecommendationInput = builder.inputType('ShownRecommendationInput', {
   }),
 });
 
-const LIMITS = { items: 100, text: 200 } as const;
-
-/** Checks what a client reports about a shown list; the storefront checks ids, customer and products. */
-function shownItem(item: { productId: number; position: number; reason?: string | null; source?: string | null }, i: number) {
-  const field = `items[${i}]`;
-  if (!Number.isInteger(item.position) || item.position < 1 || item.position > LIMITS.items) {
-    throw new AppError('BAD_USER_INPUT', `${field}.position must be between 1 and ${LIMITS.items}, got ${item.position}.`, { field: `${field}.position` });
-  }
-  for (const key of ['reason', 'source'] as const) {
-    if ((item[key]?.length ?? 0) > LIMITS.text) throw new AppError('BAD_USER_INPUT', `${field}.${key} is longer than ${LIMITS.text} characters.`, { field: `${field}.${key}` });
-  }
-  return { productId: item.productId, position: item.position, reason: item.reason ?? '', source: item.source ?? 'client' };
-}
-
-function recommenderOf(name: string | null | undefined): string {
-  const recommender = name ?? 'ours';
-  if (!/^[\w.-]{1,40}$/.test(recommender)) throw new AppError('BAD_USER_INPUT', `recommender must be 1-40 letters, digits, '.', '_' or '-', got "${recommender}".`, { field: 'recommender' });
-  return recommender;
-}
+/** A client's report of a shown product, with the defaults for what it left out (the storefront checks it). */
+const shownItem = (item: { productId: number; position: number; reason?: string | null; source?: string | null }) => ({
+  productId: item.productId, position: item.position, reason: item.reason ?? '', source: item.source ?? 'client',
+});
 
 builder.mutationFields((t: any) => ({
   recordRecommendationImpressions: t.field({
@@ -55,8 +39,7 @@ builder.mutationFields((t: any) => ({
     },
     resolve: async (_r: unknown, a: any, ctx: any) => {
       try {
-        if (a.items.length > LIMITS.items) throw new AppError('BAD_USER_INPUT', `items may hold at most ${LIMITS.items} products, got ${a.items.length}.`, { field: 'items' });
-        const list = { listId: a.listId, recommender: recommenderOf(a.recommender), items: a.items.map(shownItem) };
+        const list = { listId: a.listId, recommender: a.recommender ?? 'ours', items: a.items.map(shownItem) };
         return await ctx.storefront.showRecommendations(a.customerId, list, { sessionId: a.sessionId ?? undefined });
       } catch (error) {
         return rethrowTyped(error);
@@ -75,7 +58,7 @@ builder.mutationFields((t: any) => ({
     },
     resolve: async (query: object, _r: unknown, a: any, ctx: any) => {
       try {
-        const { click } = await ctx.storefront.clickRecommendation(a.customerId, { listId: a.listId, recommender: recommenderOf(a.recommender) }, shownItem(a.item, 0), { sessionId: a.sessionId ?? undefined });
+        const { click } = await ctx.storefront.clickRecommendation(a.customerId, { listId: a.listId, recommender: a.recommender ?? 'ours' }, shownItem(a.item), { sessionId: a.sessionId ?? undefined });
         return ctx.db.behaviorEvent.findUniqueOrThrow({ ...query, where: { eventId: click.eventId } });
       } catch (error) {
         return rethrowTyped(error);
