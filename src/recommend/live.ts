@@ -178,12 +178,13 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
      */
     async watch(customerId: number, o: ListOptions, onList: Listener): Promise<() => void> {
       await listen();
+      // The list first: an unknown customer or a failed query registers nothing.
+      const list = await get(customerId, o);
       const key = keyOf(customerId, o);
       let byKey = watches.get(customerId);
       if (!byKey) watches.set(customerId, (byKey = new Map()));
       let watch = byKey.get(key);
       if (!watch) byKey.set(key, (watch = { options: o, listeners: new Set() }));
-      const list = await get(customerId, o);
       watch.last ??= listSignature(list);
       watch.listeners.add(onList);
       onList(list);
