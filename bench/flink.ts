@@ -18,8 +18,7 @@ import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
 import { inTransaction } from '../src/database/transaction.js';
 import { FlinkRest } from '../src/flink/gateway.js';
-import { JOB_PREFIX } from '../src/flink/jobs.js';
-import { cli as rtrec, flag, percentile } from './lib.js';
+import { cli as rtrec, flag, jobLag, percentile, waitCaughtUp } from './lib.js';
 
 const seconds = flag('seconds', 300);
 const rate = flag('rate', 100);
@@ -46,26 +45,7 @@ console.log((await cli(['jobs', 'deploy', '--all', '--fresh'])).trim());
 
 // The fresh jobs first read the topics' history: measure only once they have caught up.
 const rest = new FlinkRest(config.flink.restUrl);
-async function jobLag(): Promise<{ lag: number; in: number }> {
-  const jobs = (await rest.jobs()).filter((j) => j.name.startsWith(JOB_PREFIX) && j.state === 'RUNNING');
-  let lag = 0;
-  let recordsIn = 0;
-  for (const job of jobs) {
-    const r = await rest.records(job.id);
-    lag += r.lag;
-    recordsIn += r.in;
-  }
-  return { lag, in: recordsIn };
-}
-const catchUp = Date.now();
-for (let previous = -1; ; ) {
-  await new Promise((r) => setTimeout(r, 5000));
-  const { lag, in: recordsIn } = await jobLag().catch(() => ({ lag: -1, in: -1 }));
-  if (lag === 0 && recordsIn === previous) break;
-  previous = recordsIn;
-  if (Date.now() - catchUp > 600_000) throw new Error('the jobs did not catch up with the topics in 10 minutes');
-}
-console.log(`jobs caught up with the topics' history in ${((Date.now() - catchUp) / 1000).toFixed(0)} s`);
+console.log(`jobs caught up with the topics' history in ${await waitCaughtUp(rest, 5000)} s`);
 
 const { rows: products } = await pool.query<{ product_id: number; price: string }>('SELECT product_id, price FROM products WHERE price < 100 ORDER BY product_id LIMIT 200');
 const { rows: customers } = await pool.query<{ customer_id: number }>('SELECT customer_id FROM customers ORDER BY customer_id LIMIT 500');
@@ -104,7 +84,7 @@ await new Promise((r) => setTimeout(r, 3000));
 const lagSamples: { t: number; lag: number; in: number }[] = [];
 const sampler = setInterval(() => {
   void (async () => {
-    const { lag, in: recordsIn } = await jobLag();
+    const { lag, in: recordsIn } = await jobLag(rest);
     lagSamples.push({ t: Math.round((Date.now() - started) / 1000), lag, in: recordsIn });
   })().catch(() => undefined);
 }, 10_000);

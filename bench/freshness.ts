@@ -19,8 +19,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
 import { FlinkRest } from '../src/flink/gateway.js';
-import { JOB_PREFIX } from '../src/flink/jobs.js';
-import { cli as rtrec, flag, line, percentile, startServer } from './lib.js';
+import { cli as rtrec, flag, line, percentile, startServer, waitCaughtUp } from './lib.js';
 
 const trials = flag('trials', 100);
 /** Trials run first and not counted: the connector, the job and the server warm up (the first change took seconds). */
@@ -47,16 +46,7 @@ await cli(['cdc', 'register']);
 console.log((await cli(['jobs', 'deploy', 'recommendation-features'])).trim());
 
 const rest = new FlinkRest(config.flink.restUrl);
-const catchUp = Date.now();
-for (let previous = -1; ; ) {
-  await new Promise((r) => setTimeout(r, 3000));
-  const job = (await rest.jobs()).find((j) => j.name === `${JOB_PREFIX}recommendation-features` && j.state === 'RUNNING');
-  const records = job ? await rest.records(job.id).catch(() => undefined) : undefined;
-  if (records && records.lag === 0 && records.in === previous) break;
-  previous = records?.in ?? -1;
-  if (Date.now() - catchUp > 600_000) throw new Error('the recommendation-features job did not catch up in 10 minutes');
-}
-console.log(`the job caught up with the topics' history in ${((Date.now() - catchUp) / 1000).toFixed(0)} s`);
+console.log(`the job caught up with the topics' history in ${await waitCaughtUp(rest, 3000, 'recommendation-features')} s`);
 
 // Products others viewed together with other products: a view of one gives a cold customer similar items.
 const { rows: seeds } = await pool.query<{ product_id: number; category_id: number }>(

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { loadConfig } from '../src/config/env.js';
+import { type FlinkRest } from '../src/flink/gateway.js';
+import { JOB_PREFIX } from '../src/flink/jobs.js';
 import { ensureDatabaseUrl, migrate } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
 
@@ -104,4 +106,32 @@ export async function againstNoop(base: string, query: string | (() => string | 
 /** `label ........ value` on one line of the bench's report. */
 export function line(label: string, value: string) {
   process.stdout.write(`${label.padEnd(58)} ${value}\n`);
+}
+
+/** Kafka lag and records read, summed over the running rtrec jobs (or the one named `only`). */
+export async function jobLag(rest: FlinkRest, only?: string): Promise<{ jobs: number; lag: number; in: number }> {
+  const jobs = (await rest.jobs()).filter((j) => (only ? j.name === `${JOB_PREFIX}${only}` : j.name.startsWith(JOB_PREFIX)) && j.state === 'RUNNING');
+  let lag = 0;
+  let recordsIn = 0;
+  for (const job of jobs) {
+    const r = await rest.records(job.id);
+    lag += r.lag;
+    recordsIn += r.in;
+  }
+  return { jobs: jobs.length, lag, in: recordsIn };
+}
+
+/**
+ * Waits until freshly deployed jobs (all, or the one named `only`) have read the topics' history: running, no
+ * Kafka lag, and records read unchanged since the previous poll. Resolves with the seconds it took.
+ */
+export async function waitCaughtUp(rest: FlinkRest, pollMs: number, only?: string, timeoutMs = 600_000): Promise<number> {
+  const started = Date.now();
+  for (let previous = -1; ; ) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    const now = await jobLag(rest, only).catch(() => ({ jobs: 0, lag: -1, in: -1 }));
+    if (now.jobs > 0 && now.lag === 0 && now.in === previous) return Math.round((Date.now() - started) / 1000);
+    previous = now.in;
+    if (Date.now() - started > timeoutMs) throw new Error(`${only ?? 'the jobs'} did not catch up with the topics in ${timeoutMs / 60_000} minutes`);
+  }
 }
