@@ -24,9 +24,8 @@ import { generateData } from '../src/datagen/generate.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createRng } from '../src/common/random.js';
 import { buildFeaturesAsOf } from '../src/recommend/features-sql.js';
-import { createRecommender } from '../src/recommend/serving.js';
-import { createSimulatedGateway } from '../src/shop/policy.js';
-import { createStorefront } from '../src/shop/storefront.js';
+import { createServices } from '../src/app/context.js';
+import { loadConfig } from '../src/config/env.js';
 import { startSimulation } from '../src/simulator/runs.js';
 import { againstNoop, benchDatabase, flag, line, percentile, startServer } from './lib.js';
 
@@ -46,7 +45,9 @@ if (Number(count!.n) === 0) {
   process.stdout.write('building the data set (generate + 30 simulated days, about a minute)…\n');
   await generateData(pool, { categories: 30, products: 3000, customers: 5000, seed: 7 });
   const db = createPrisma(url);
-  const deps = { db, pool, storefront: createStorefront({ db, payments: createSimulatedGateway(createRng(1)) }), logger: createLogger('warn') };
+  const logger = createLogger('warn');
+  const { storefront, recommender } = createServices({ config: loadConfig({ LOG_LEVEL: 'warn' }), logger, databaseUrl: url, db, pool });
+  const deps = { db, pool, storefront, logger, recommender };
   await (await startSimulation(deps, { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 3000, historicalDays: 30, seed: 1 })).done;
   await db.$disconnect();
 }
@@ -69,7 +70,7 @@ const maxCustomer = customerRows[customerRows.length - 1]!.id;
 /** A random customer; one in ten has never been seen (cold start). */
 const someCustomer = () => (rng.next() < 0.1 ? maxCustomer + 1 + Math.floor(rng.next() * 1000) : customerRows[Math.floor(rng.next() * customerRows.length)]!.id);
 
-const recommender = createRecommender(pool);
+const { recommender } = createServices({ config: loadConfig({ LOG_LEVEL: 'warn' }), logger: createLogger('warn'), databaseUrl: url, db: createPrisma(url), pool });
 async function timed(fn: () => Promise<unknown>, n: number, parallel: number): Promise<number[]> {
   const times: number[] = [];
   let left = n;

@@ -9,9 +9,8 @@
 import { createPool, createPrisma } from '../src/database/database.js';
 import { generateData } from '../src/datagen/generate.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createRng } from '../src/common/random.js';
-import { createSimulatedGateway } from '../src/shop/policy.js';
-import { createStorefront } from '../src/shop/storefront.js';
+import { createServices } from '../src/app/context.js';
+import { loadConfig } from '../src/config/env.js';
 import { startSimulation } from '../src/simulator/runs.js';
 import { againstNoop, benchDatabase, flag, line, startServer } from './lib.js';
 
@@ -25,8 +24,8 @@ async function historical(url: string) {
   const db = createPrisma(url);
   const pool = createPool(url, 5);
   const logger = createLogger('warn');
-  const storefront = createStorefront({ db, payments: createSimulatedGateway(createRng(1)) });
-  const deps = { db, pool, storefront, logger };
+  const { storefront, recommender } = createServices({ config: loadConfig({ LOG_LEVEL: 'warn' }), logger, databaseUrl: url, db, pool });
+  const deps = { db, pool, storefront, logger, recommender };
   await generateData(pool, { categories: 30, products: 2000, customers: 2000, seed: 1 });
   process.stdout.write(`\n## Historical back-fill: ${days} days × ${perDay} sessions/day (30 categories, 2000 products, 2000 customers)\n`);
   const run = await startSimulation(deps, { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: perDay, historicalDays: days, seed: 7 });
@@ -74,7 +73,9 @@ if (which === 'all' || which === 'graphql') {
     const pool = createPool(url, 2);
     await generateData(pool, { categories: 30, products: 2000, customers: 2000, seed: 1 });
     const db = createPrisma(url);
-    await (await startSimulation({ db, pool, storefront: createStorefront({ db, payments: createSimulatedGateway(createRng(1)) }), logger: createLogger('warn') },
+    const logger = createLogger('warn');
+    const { storefront, recommender } = createServices({ config: loadConfig({ LOG_LEVEL: 'warn' }), logger, databaseUrl: url, db, pool });
+    await (await startSimulation({ db, pool, storefront, logger, recommender },
       { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1000, historicalDays: 10, seed: 7 })).done;
     await db.$disconnect();
     await pool.end();

@@ -4,7 +4,7 @@ import type { TestProject } from 'vitest/node';
 import { EmbeddedPostgres } from '../src/database/embedded.js';
 import { migrate } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
-import { isAlive } from '../src/stack/process.js';
+import { isAlive } from '../src/common/process.js';
 import { freePort } from './helpers/net.js';
 
 export const TEMPLATE_DB = 'rtrec_template';

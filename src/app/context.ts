@@ -1,10 +1,28 @@
 import type pg from 'pg';
+import { createRng } from '../common/random.js';
 import type { Config } from '../config/env.js';
 import { createPool, createPrisma, type Db, ensureDatabaseUrl, migrate } from '../database/database.js';
+import { createJobManager, type JobManager } from '../flink/jobs.js';
+import { createAlertWebhook } from '../flink/webhook.js';
+import { type CdcBridge, createCdcBridge } from '../kafka/bridge.js';
+import { type ChangePubSub, createChangePubSub } from '../kafka/pubsub.js';
 import { createLogger, type Logger } from '../logging/logger.js';
-import { createSimulatedGateway } from '../shop/policy.js';
+import { RECOMMENDERS } from '../recommend/evaluation/registry.js';
+import type { RecommenderEntry } from '../recommend/evaluation/recommender.js';
+import { createLiveRecommendations, type LiveRecommendations } from '../recommend/live.js';
+import { createRecommender, type Recommender } from '../recommend/serving.js';
+import { createSimulatedGateway } from '../simulator/behaviour.js';
+import { ORACLE_ENTRY } from '../simulator/oracle.js';
+import { createSimulationService, type SimulationService } from '../simulator/service.js';
 import { createStorefront, type Storefront } from '../shop/storefront.js';
-import { createRng } from '../common/random.js';
+import { flinkHome } from '../stack/flink.js';
+
+/*
+ * The composition root. Every runtime service is built here, once, from the validated configuration; the
+ * server, the CLI commands, the tests' helpers and the benches choose which to use (and so which to start),
+ * and none constructs its own. Services that hold resources (a LISTEN connection, a Kafka consumer) are
+ * made on first use and closed by `close()`.
+ */
 
 /** Everything a command or the server needs, built once from validated configuration. */
 export interface AppContext {
@@ -14,27 +32,115 @@ export interface AppContext {
   db: Db;
   pool: pg.Pool;
   storefront: Storefront;
+  /** The recommender the API serves, with the configured options. */
+  recommender: Recommender;
+  /** The served recommender on another pool (same options), e.g. one whose search path holds as-of features. */
+  recommenderOn(pool: pg.Pool): Recommender;
+  /** Cached, live-updated recommendation lists (opens a LISTEN connection on first use). */
+  readonly recommendations: LiveRecommendations;
+  /** Row changes and Flink results, in process: the CDC bridge publishes, subscriptions read. */
+  changes: ChangePubSub;
+  simulations: SimulationService;
+  /** The Kafka → pubsub bridge (made on first use, started by the caller). */
+  readonly bridge: CdcBridge;
+  /** The Flink SQL jobs of flink/ on the configured session cluster. */
+  readonly jobs: JobManager;
+  /** The rows `rtrec evaluate` computes: the registry's recommenders (ours = the served one) and the oracle. */
+  evaluationRecommenders: readonly RecommenderEntry[];
   close(): Promise<void>;
+}
+
+/** What the services are built on: a reachable database and its clients (tests bring their own). */
+export interface ServiceBase {
+  config: Config;
+  logger: Logger;
+  databaseUrl: string;
+  db: Db;
+  pool: pg.Pool;
+  /** Made with the simulated payment gateway when not given. */
+  storefront?: Storefront;
+}
+
+/** The Flink job manager for a configuration: the managed cluster's checkpoint folder is where redeploys resume from. */
+export function jobManagerFor(config: Config, databaseUrl: string, logger: Logger, jobsDir?: string): JobManager {
+  const home = flinkHome(config);
+  return createJobManager(config, databaseUrl, logger, { jobsDir, checkpointsDir: home.checkpoints, historyFile: home.jobRuns });
+}
+
+/**
+ * Wires every service on top of a database. `close()` stops what the services started (simulations, the
+ * bridge, the LISTEN connection), then runs `closeBase` (the owner of the pools passes their end).
+ */
+export function createServices(base: ServiceBase, closeBase: () => Promise<void> = async () => undefined): AppContext {
+  const { config, logger, pool, db } = base;
+  const recommenderOptions = { repurchasableCategories: config.recommend.repurchasableCategories };
+  const recommenderOn = (on: pg.Pool) => createRecommender(on, recommenderOptions);
+  const recommender = recommenderOn(pool);
+  const storefront = base.storefront ?? createStorefront({ db, payments: createSimulatedGateway(createRng(Date.now() % 2 ** 31)) });
+  const changes = createChangePubSub();
+  const simulations = createSimulationService({ db, pool, storefront, logger, recommender });
+  let recommendations: LiveRecommendations | undefined;
+  let bridge: CdcBridge | undefined;
+  let jobs: JobManager | undefined;
+  const evaluationRecommenders = [...RECOMMENDERS, ORACLE_ENTRY];
+  return {
+    ...base,
+    storefront,
+    recommender,
+    recommenderOn,
+    changes,
+    simulations,
+    evaluationRecommenders,
+    get recommendations() {
+      recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender });
+      return recommendations;
+    },
+    get bridge() {
+      if (!bridge) {
+        const webhook = config.jobs.alertWebhookUrl ? createAlertWebhook(config.jobs.alertWebhookUrl, logger) : undefined;
+        bridge = createCdcBridge(
+          { brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix },
+          {
+            logger,
+            publish: changes.publish,
+            publishResult: (result) => {
+              changes.publishResult(result);
+              webhook?.onResult(result);
+            },
+          },
+        );
+      }
+      return bridge;
+    },
+    get jobs() {
+      jobs ??= jobManagerFor(config, base.databaseUrl, logger);
+      return jobs;
+    },
+    async close() {
+      await simulations.shutdown();
+      await bridge?.stop();
+      await recommendations?.close();
+      await closeBase();
+    },
+  };
 }
 
 export interface ContextOptions {
   /** Apply committed migrations first (idempotent). */
   migrate?: boolean;
   logger?: Logger;
+  /** Connections of the shared pool (default 10). */
+  poolSize?: number;
 }
 
-/** The composition root: starts (or reaches) the database and wires the domain on top of it. */
+/** Starts (or reaches) the database, then builds every service on it. `close()` ends the services, then the pools. */
 export async function createAppContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const databaseUrl = await ensureDatabaseUrl(config);
   if (options.migrate ?? true) await migrate(databaseUrl);
   const db = createPrisma(databaseUrl);
-  const pool = createPool(databaseUrl, 10, (error) => logger.warn({ err: error }, 'idle database connection failed'));
-  const storefront = createStorefront({ db, payments: createSimulatedGateway(createRng(Date.now() % 2 ** 31)) });
-  return {
-    config, logger, databaseUrl, db, pool, storefront,
-    async close() {
-      await Promise.allSettled([db.$disconnect(), pool.end()]);
-    },
-  };
+  const pool = createPool(databaseUrl, options.poolSize ?? 10, (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  return createServices({ config, logger, databaseUrl, db, pool }, async () => {
+    await Promise.allSettled([db.$disconnect(), pool.end()]);
+  });
 }

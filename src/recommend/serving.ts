@@ -200,6 +200,8 @@ export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults =
   const again = new Set(defaults.repurchasableCategories ?? []);
   const byCategory = (_productId: number, categoryId: number) => again.has(categoryId);
   return {
+    /** The options it was made with (the composition root passes the configured ones). */
+    options: defaults,
     async recommend(customerId: number, options: RecommendOptions = {}): Promise<Recommendation[]> {
       const first = options.first ?? 10;
       if (!Number.isInteger(customerId) || customerId < 1) throw new AppError('BAD_USER_INPUT', `customerId must be a positive integer, got ${customerId}.`);

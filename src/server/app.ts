@@ -9,16 +9,12 @@ import { AppError } from '../errors.js';
 import { usePageSizeLimit } from './page-size.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { schema } from '../graphql/schema/index.js';
-import { createLiveRecommendations, type LiveRecommendations } from '../recommend/live.js';
-import { createRecommender } from '../recommend/serving.js';
 import { createRestRouter } from '../rest/router.js';
 import { version } from '../version.js';
 
-/** The services every request's context carries, plus the server and GraphQL limits. */
-export type AppDeps = Omit<GraphQLContext, 'admin' | 'recommendations'> & {
-  config: Pick<Config, 'server' | 'graphql'> & Partial<Pick<Config, 'recommend'>>;
-  /** Made on the pool when not given (its LISTEN connection ends with the pool). */
-  recommendations?: LiveRecommendations;
+/** The services every request's context carries (from the composition root, src/app/context.ts), plus the server and GraphQL limits. */
+export type AppDeps = Omit<GraphQLContext, 'admin'> & {
+  config: Pick<Config, 'server' | 'graphql'>;
 };
 
 const DEFAULT_QUERY = `# Start a background simulation of 50 shopping sessions:
@@ -54,11 +50,12 @@ export function adminAccess(request: Request, server: Config['server']): GraphQL
 
 /** Builds the HTTP application (GraphQL + GraphiQL + REST); `main` only listens. */
 export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
-  const { config, ...given } = deps;
-  const services: Omit<GraphQLContext, 'admin'> = { ...given, recommendations: deps.recommendations ?? createLiveRecommendations(deps.pool, deps.logger, {
-    ttlMs: config.recommend?.cacheTtlMs,
-    recommender: createRecommender(deps.pool, { repurchasableCategories: config.recommend?.repurchasableCategories }),
-  }) };
+  const { config } = deps;
+  // Picked one by one: the composition root's lazy services (the Kafka bridge, the job manager) stay unmade.
+  const services: Omit<GraphQLContext, 'admin'> = {
+    db: deps.db, pool: deps.pool, storefront: deps.storefront, simulations: deps.simulations, logger: deps.logger,
+    changes: deps.changes, recommendations: deps.recommendations,
+  };
   const rest = createRestRouter({ db: deps.db, pool: deps.pool, version });
   const restPlugin: Plugin = {
     async onRequest({ request, endResponse }) {

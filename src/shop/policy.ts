@@ -1,35 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Rng } from '../common/random.js';
 
-/** The seed's action mix, per simulated step. */
-export const ACTION_WEIGHTS = {
-  view_product: 0.4,
-  add_to_cart: 0.2,
-  add_to_wishlist: 0.15,
-  remove_from_cart: 0.1,
-  place_order: 0.1,
-  browse_category: 0.05,
-} as const;
-
-export type ActionType = keyof typeof ACTION_WEIGHTS;
-export const ACTION_TYPES = Object.keys(ACTION_WEIGHTS) as ActionType[];
-
 export const PAYMENT_METHODS = ['credit_card', 'debit_card', 'paypal', 'bank_transfer', 'apple_pay', 'google_pay'] as const;
 export type PaymentMethodName = (typeof PAYMENT_METHODS)[number];
-
-/** How often shoppers pick each method, and how often a charge with it is declined. */
-export const PAYMENT_PROFILE: Record<PaymentMethodName, { share: number; failureRate: number }> = {
-  credit_card: { share: 0.42, failureRate: 0.06 },
-  debit_card: { share: 0.16, failureRate: 0.05 },
-  paypal: { share: 0.24, failureRate: 0.03 },
-  bank_transfer: { share: 0.06, failureRate: 0.08 },
-  apple_pay: { share: 0.07, failureRate: 0.02 },
-  google_pay: { share: 0.05, failureRate: 0.02 },
-};
-
-export function pickPaymentMethod(rng: Rng): PaymentMethodName {
-  return PAYMENT_METHODS[rng.weightedIndex(PAYMENT_METHODS.map((m) => PAYMENT_PROFILE[m].share))]!;
-}
 
 export interface ChargeResult {
   status: 'completed' | 'failed';
@@ -39,15 +12,6 @@ export interface ChargeResult {
 /** The payment provider as the shop sees it; the simulated one declines at each method's failure rate. */
 export interface PaymentGateway {
   charge(method: PaymentMethodName, amountCents: number): ChargeResult;
-}
-
-export function createSimulatedGateway(rng: Rng): PaymentGateway {
-  return {
-    charge(method) {
-      const failed = rng.chance(PAYMENT_PROFILE[method].failureRate);
-      return { status: failed ? 'failed' : 'completed', transactionId: transactionId(rng) };
-    },
-  };
 }
 
 /** Deterministic under a seeded rng, unique enough (122 random bits) for the unique column. */

@@ -1,6 +1,5 @@
-import type pg from 'pg';
 import type { Rng } from '../common/random.js';
-import { createRecommender } from '../recommend/serving.js';
+import type { Recommender } from '../recommend/serving.js';
 import type { ShownRecommendation } from '../shop/storefront.js';
 import type { World } from './world.js';
 
@@ -23,9 +22,8 @@ export interface SessionRecommendations {
   runId?: string;
 }
 
-/** Ours: the served query (src/recommend/serving.ts) on the features the Flink job maintains. */
-function oursSource(pool: pg.Pool): ListSource {
-  const recommender = createRecommender(pool);
+/** Ours: the served recommender (src/recommend/serving.ts, as the composition root configures it) on the features the Flink job maintains. */
+function oursSource(recommender: Recommender): ListSource {
   return async (customerId, first) =>
     (await recommender.recommend(customerId, { first })).map((r, i) => ({ productId: r.productId, position: i + 1, reason: r.reason, source: r.source }));
 }
@@ -39,6 +37,6 @@ function randomSource(world: World): ListSource {
   };
 }
 
-export function createListSource(recommender: SimulatedRecommender, deps: { pool: pg.Pool; world: World }): ListSource {
-  return recommender === 'ours' ? oursSource(deps.pool) : randomSource(deps.world);
+export function createListSource(recommender: SimulatedRecommender, deps: { recommender: Recommender; world: World }): ListSource {
+  return recommender === 'ours' ? oursSource(deps.recommender) : randomSource(deps.world);
 }

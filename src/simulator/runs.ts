@@ -3,6 +3,7 @@ import { countRows } from '../database/counts.js';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import type { Recommender } from '../recommend/serving.js';
 import type { Storefront } from '../shop/storefront.js';
 import { runHistorical } from './historical.js';
 import { runLive } from './live.js';
@@ -73,6 +74,8 @@ export interface SimulationDeps {
   pool: pg.Pool;
   storefront: Storefront;
   logger: Logger;
+  /** The served recommender (from the composition root), shown by `recommender: 'ours'` runs. */
+  recommender: Recommender;
 }
 
 export interface StartedSimulation {
@@ -101,7 +104,7 @@ export async function startSimulation(
   const run = await deps.db.simulationRun.create({
     data: { mode: historical ? 'historical' : 'live', params: { ...recorded, seed, until: params.until?.toISOString() }, sessionsTotal: historical ? 0 : total },
   });
-  const recommendations = perSession > 0 ? { recommender, first: perSession, source: createListSource(recommender, { pool: deps.pool, world }), runId: run.id } : undefined;
+  const recommendations = perSession > 0 ? { recommender, first: perSession, source: createListSource(recommender, { recommender: deps.recommender, world }), runId: run.id } : undefined;
   const controller = new AbortController();
   const before = await countRows(deps.pool, COUNTED_TABLES);
   const started = performance.now();

@@ -7,7 +7,7 @@ import type { Engine, EngineStatus, StartContext } from './engine.js';
 import { JvmDaemon } from './jvm.js';
 import { describeCluster } from './kafka.js';
 import { stackHome } from './manifest.js';
-import { assertPortsFree, readIfExists, waitUntil } from './process.js';
+import { assertPortsFree, readIfExists, waitUntil } from '../common/process.js';
 
 /** The connector class the platform's CDC needs; Connect is only healthy when it can load it. */
 export const DEBEZIUM_POSTGRES_CONNECTOR = 'io.debezium.connector.postgresql.PostgresConnector';

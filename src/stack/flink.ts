@@ -8,7 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineName, EngineStatus, StartContext, StartOutcome } from './engine.js';
 import { JvmDaemon, type JvmSpec } from './jvm.js';
 import { stackHome } from './manifest.js';
-import { assertPortsFree, readIfExists, waitUntil } from './process.js';
+import { assertPortsFree, readIfExists, waitUntil } from '../common/process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -29,7 +29,7 @@ export function flinkPorts(config: Config) {
 /** Where the managed cluster keeps its configuration, checkpoints and savepoints. */
 export function flinkHome(config: Config) {
   const home = join(config.dataDir, 'stack', 'flink');
-  return { home, conf: join(home, 'conf'), checkpoints: join(home, 'checkpoints'), savepoints: join(home, 'savepoints'), tmp: join(home, 'tmp'), upload: join(home, 'web-upload') };
+  return { home, conf: join(home, 'conf'), checkpoints: join(home, 'checkpoints'), jobRuns: join(home, 'job-runs.json'), savepoints: join(home, 'savepoints'), tmp: join(home, 'tmp'), upload: join(home, 'web-upload') };
 }
 
 /**

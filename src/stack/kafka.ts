@@ -10,7 +10,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus, StartContext } from './engine.js';
 import { JvmDaemon } from './jvm.js';
 import { stackHome } from './manifest.js';
-import { assertPortsFree, portOpen, readIfExists, waitUntil } from './process.js';
+import { assertPortsFree, portOpen, readIfExists, waitUntil } from '../common/process.js';
 
 const execFileAsync = promisify(execFile);
 

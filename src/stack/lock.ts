@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { isAlive } from './process.js';
+import { isAlive } from '../common/process.js';
 
 /**
  * Runs `fn` holding an exclusive lock file (created with O_EXCL, holding our pid). Two `rtrec stack up`

@@ -5,7 +5,7 @@ import type { Config } from '../config/env.js';
 import { EmbeddedPostgres } from '../database/embedded.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus } from './engine.js';
-import { assertPortsFree, findProcesses, isAlive, portOpen } from './process.js';
+import { assertPortsFree, findProcesses, isAlive, portOpen } from '../common/process.js';
 
 /** The shop database: the embedded PostgreSQL (pg_ctl daemon) unless DATABASE_URL points elsewhere. */
 export function createPostgresEngine(config: Config, logger: Logger): Engine {

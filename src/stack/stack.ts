@@ -11,7 +11,7 @@ import { createKafkaEngine } from './kafka.js';
 import { withLock } from './lock.js';
 import { artifactSet, loadManifest } from './manifest.js';
 import { createPostgresEngine } from './postgres.js';
-import { portOpen, tail } from './process.js';
+import { portOpen, tail } from '../common/process.js';
 import { stderrProgress, type Progress } from './progress.js';
 
 export type { EngineName, EngineStatus, StopOutcome } from './engine.js';

@@ -5,13 +5,13 @@ import { createClient, type Client } from 'graphql-ws';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createCdcBridge, type CdcBridge } from '../../src/cdc/bridge.js';
+import type { CdcBridge } from '../../src/kafka/bridge.js';
 import { loadConfig } from '../../src/config/env.js';
 import { inTransaction } from '../../src/database/transaction.js';
 import { generateData } from '../../src/datagen/generate.js';
-import { createJobManager } from '../../src/flink/jobs.js';
+import { jobManagerFor } from '../../src/app/context.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
-import { isAlive } from '../../src/stack/process.js';
+import { isAlive } from '../../src/common/process.js';
 import { createTestApp, gql } from '../helpers/app.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -64,7 +64,7 @@ beforeAll(async () => {
 
   const test = createTestApp(t, env);
   app = test.app;
-  bridge = createCdcBridge({ brokers: [`127.0.0.1:${ports.kafka}`], topicPrefix: prefix }, { logger: t.logger, publish: test.changes.publish, publishResult: test.changes.publishResult });
+  bridge = test.services.bridge;
   bridge.start();
   server = await listen(test.app, '127.0.0.1', 0);
   client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
@@ -284,7 +284,7 @@ describe('Flink jobs on the real stack', () => {
     try {
       writeFileSync(join(dir, 'broken.sql'), "CREATE TABLE src (id INT) WITH ('connector' = 'datagen');\nINSERT INTO nowhere SELECT id FROM src;\n");
       writeFileSync(join(dir, 'unknown.sql'), "INSERT INTO x SELECT * FROM y WHERE a = '${no.such}';\n");
-      const jobs = createJobManager(loadConfig(env), t.url, t.logger, dir);
+      const jobs = jobManagerFor(loadConfig(env), t.url, t.logger, dir);
       await expect(jobs.deploy('broken')).rejects.toThrow(/broken\.sql: statement 2 \(INSERT INTO nowhere.*rejected by Flink: .*nowhere/s);
       await expect(jobs.deploy('unknown')).rejects.toThrow(/unknown\.sql: unknown placeholder \$\{no\.such\} \(line 1\)/);
       const missing = await runCli(['jobs', 'deploy', 'no-such-job'], env);

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findProcesses, isAlive, portOpen } from '../../src/stack/process.js';
+import { findProcesses, isAlive, portOpen } from '../../src/common/process.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { freePort, freePortBlock } from '../helpers/net.js';
 

@@ -1,20 +1,21 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { createChangePubSub } from '../../src/cdc/pubsub.js';
+import { createServices } from '../../src/app/context.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createApp } from '../../src/server/app.js';
-import { createSimulationService } from '../../src/simulator/service.js';
 import type { TestDatabase } from './db.js';
 
 export type App = ReturnType<typeof createApp>;
 
-/** The real HTTP application on a test database, driven in process through `app.fetch`. */
+/**
+ * The real HTTP application on a test database, driven in process through `app.fetch`. Its services come
+ * from the composition root (with `env` as configuration), as `serve` builds them.
+ */
 export function createTestApp(t: TestDatabase, env: Record<string, string> = {}) {
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
-  const simulations = createSimulationService({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger });
-  const changes = createChangePubSub();
-  const app = createApp({ config, db: t.db, pool: t.pool, storefront: t.storefront, simulations, logger: t.logger, changes });
-  return { app, simulations, changes };
+  const services = createServices({ config, logger: t.logger, databaseUrl: t.url, db: t.db, pool: t.pool, storefront: t.storefront });
+  const app = createApp(services);
+  return { app, simulations: services.simulations, changes: services.changes, services };
 }
 
 export interface GqlResult<T> {

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { type AppContext, createServices } from '../../src/app/context.js';
+import { loadConfig } from '../../src/config/env.js';
+import type { Recommender } from '../../src/recommend/serving.js';
 import { createPool, createPrisma, type Db } from '../../src/database/database.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createRng } from '../../src/common/random.js';
-import { createSimulatedGateway } from '../../src/shop/policy.js';
+import { createSimulatedGateway } from '../../src/simulator/behaviour.js';
 import { createStorefront, type Storefront } from '../../src/shop/storefront.js';
 
 export interface TestDatabase {
@@ -14,6 +17,10 @@ export interface TestDatabase {
   pool: pg.Pool;
   storefront: Storefront;
   logger: ReturnType<typeof createLogger>;
+  /** The composition root's services on this database (default configuration). */
+  services: AppContext;
+  /** The served recommender, as the composition root configures it. */
+  recommender: Recommender;
   drop(): Promise<void>;
 }
 
@@ -39,9 +46,11 @@ export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
   const pool = createPool(url, 5);
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const storefront = createStorefront({ db, payments: createSimulatedGateway(createRng(42)) });
+  const services = createServices({ config: loadConfig({ LOG_LEVEL: 'silent' }), logger, databaseUrl: url, db, pool, storefront });
   return {
-    name, url, db, pool, storefront, logger,
+    name, url, db, pool, storefront, logger, services, recommender: services.recommender,
     async drop() {
+      await services.close();
       await Promise.allSettled([db.$disconnect(), pool.end()]);
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateData } from '../../src/datagen/generate.js';
 import { evaluate, type EvaluationReport } from '../../src/recommend/evaluation/evaluate.js';
 import { startSimulation } from '../../src/simulator/runs.js';
@@ -9,6 +9,9 @@ import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;
+/** The served recommender, watched: the evaluation's ours must be made through it. */
+const servedOn = vi.fn((pool: Parameters<TestDatabase['services']['recommenderOn']>[0]) => t.services.recommenderOn(pool));
+const evaluationDeps = () => ({ db: t.db, pool: t.pool, recommenders: t.services.evaluationRecommenders, servedOn });
 let dir: string;
 const env = () => ({ DATABASE_URL: t.url });
 const importedCount = async () => Number((await t.pool.query<{ n: string }>('SELECT count(*) n FROM imported_events')).rows[0]!.n);
@@ -17,7 +20,7 @@ beforeAll(async () => {
   t = await createTestDatabase('eval');
   dir = mkdtempSync(join(tmpdir(), 'rtrec-eval-'));
   await generateData(t.pool, { categories: 10, products: 150, customers: 150, seed: 3 });
-  const run = await startSimulation({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger }, {
+  const run = await startSimulation({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender }, {
     sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 300, historicalDays: 20, seed: 4, until: new Date('2026-06-30T00:00:00Z'),
   });
   await run.done;
@@ -30,7 +33,7 @@ afterAll(async () => {
 describe('evaluate on a simulated shop history', () => {
   let report: EvaluationReport;
   beforeAll(async () => {
-    report = await evaluate({ db: t.db, pool: t.pool }, { source: 'shop', split: 'time', k: 10, recallK: 20, seed: 1 });
+    report = await evaluate(evaluationDeps(), { source: 'shop', split: 'time', k: 10, recallK: 20, seed: 1 });
   });
 
   it('scores ours and the three baselines on one split, then the oracle reference row', () => {
@@ -44,6 +47,11 @@ describe('evaluate on a simulated shop history', () => {
         expect(value).toBeLessThanOrEqual(1);
       }
     }
+  });
+
+  it('evaluates ours as the served recommender (made by the composition root, with its options)', () => {
+    expect(servedOn).toHaveBeenCalled();
+    for (const result of servedOn.mock.results) expect((result.value as { options: unknown }).options).toEqual(t.recommender.options);
   });
 
   it('item-knn beats random on every ranking metric', () => {
@@ -77,7 +85,7 @@ describe('evaluate on a simulated shop history', () => {
   });
 
   it('runs a leave-last-out split too, with one held-out moment per user', async () => {
-    const llo = await evaluate({ db: t.db, pool: t.pool }, { source: 'shop', split: 'leave-last-out', k: 10, recallK: 20, seed: 1 });
+    const llo = await evaluate(evaluationDeps(), { source: 'shop', split: 'leave-last-out', k: 10, recallK: 20, seed: 1 });
     expect(llo.cutoff).toBeNull();
     expect(llo.evaluatedUsers).toBeGreaterThan(0);
     expect(llo.rows.map((r) => r.recommender)).toEqual(['most-popular', 'item-knn', 'random', 'oracle (ground truth)']);
@@ -189,7 +197,7 @@ describe('import events from a CSV log', () => {
 describe('the oracle without the simulator’s tastes', () => {
   it('is reported unavailable with the reason instead of a made-up row', async () => {
     await t.pool.query('TRUNCATE sim_customer_tastes, sim_product_traits');
-    const report = await evaluate({ db: t.db, pool: t.pool }, { source: 'shop', split: 'leave-last-out', k: 10, recallK: 20, seed: 1 });
+    const report = await evaluate(evaluationDeps(), { source: 'shop', split: 'leave-last-out', k: 10, recallK: 20, seed: 1 });
     expect(report.rows.map((r) => r.recommender)).toEqual(['most-popular', 'item-knn', 'random']);
     expect(report.unavailable).toContainEqual({ recommender: 'oracle (ground truth)', reason: expect.stringMatching(/no ground truth.*sim_customer_tastes/) });
   });

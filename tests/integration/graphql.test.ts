@@ -17,7 +17,7 @@ beforeAll(async () => {
   t = await createTestDatabase('gql');
   await generateData(t.pool, { categories: 6, products: 60, customers: 40, seed: 21 });
   await t.pool.query('UPDATE products SET is_active = true, stock = 50');
-  await (await startSimulation({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger },
+  await (await startSimulation({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
     { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 60, historicalDays: 5, seed: 3 })).done;
   const test = createTestApp(t);
   app = test.app;

@@ -1,8 +1,8 @@
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { generateData } from '../../src/datagen/generate.js';
-import { createRecommender, diversify, similarProducts, trendingProducts } from '../../src/recommend/serving.js';
+import { diversify, similarProducts, trendingProducts } from '../../src/recommend/serving.js';
 import { listen } from '../../src/server/http.js';
 import { createTestApp, gql } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -48,7 +48,7 @@ afterAll(async () => {
 
 describe('recommendations', () => {
   it('recommends items bought or viewed with recent ones, revisits, and favourite-category hits, each with a reason naming real things', async () => {
-    const list = await createRecommender(t.pool).recommend(1, { first: 20 });
+    const list = await t.recommender.recommend(1, { first: 20 });
     expect(list).toHaveLength(20);
     const entry = (id: number) => list.find((r) => r.productId === id);
     expect(entry(p[2]!.id)).toMatchObject({ reason: `bought together with ${p[0]!.name}`, source: 'similar' });
@@ -63,10 +63,10 @@ describe('recommendations', () => {
   });
 
   it('excludes what the customer bought or has in the cart, and inactive or out-of-stock products', async () => {
-    const ids = (await createRecommender(t.pool).recommend(1, { first: 20 })).map((r) => r.productId);
+    const ids = (await t.recommender.recommend(1, { first: 20 })).map((r) => r.productId);
     for (const excluded of [p[1]!, p[4]!, p[5]!, p[6]!]) expect(ids).not.toContain(excluded.id);
     // …unless the product is repurchasable.
-    const again = (await createRecommender(t.pool).recommend(1, { first: 20, repurchasable: (id) => id === p[1]!.id })).map((r) => r.productId);
+    const again = (await t.recommender.recommend(1, { first: 20, repurchasable: (id) => id === p[1]!.id })).map((r) => r.productId);
     expect(again).toContain(p[1]!.id);
     // …or of a repurchasable category (RECOMMEND_REPURCHASABLE_CATEGORIES), through the API; in-cart stays out.
     const consumables = createTestApp(t, { RECOMMEND_REPURCHASABLE_CATEGORIES: `${p[1]!.category},${p[4]!.category}` }).app;
@@ -76,7 +76,7 @@ describe('recommendations', () => {
   });
 
   it('gives a customer without history the trending and popular products', async () => {
-    const list = await createRecommender(t.pool).recommend(5, { first: 5 });
+    const list = await t.recommender.recommend(5, { first: 5 });
     expect(list).toHaveLength(5);
     expect(list.every((r) => r.source === 'trending')).toBe(true);
     expect(list[0]!.productId).toBe(p.at(-1)!.id);
@@ -84,7 +84,7 @@ describe('recommendations', () => {
   });
 
   it('keeps some diversity across categories', async () => {
-    const list = await createRecommender(t.pool).recommend(5, { first: 10 });
+    const list = await t.recommender.recommend(5, { first: 10 });
     const perCategory = new Map<number, number>();
     for (const r of list) perCategory.set(r.categoryId, (perCategory.get(r.categoryId) ?? 0) + 1);
     expect(Math.max(...perCategory.values())).toBeLessThanOrEqual(4);
@@ -125,7 +125,7 @@ describe('recommendations', () => {
     await t.pool.query('UPDATE rec_product_stats SET score = score + 1000 WHERE product_id = $1', [p[7]!.id]);
     expect(await ids(2)).toEqual(first);
     // …while a list computed now (no cache) already shows it.
-    expect((await createRecommender(t.pool).recommend(2, { first: 5 })).map((r) => r.productId)).toContain(p[7]!.id);
+    expect((await t.recommender.recommend(2, { first: 5 })).map((r) => r.productId)).toContain(p[7]!.id);
     // Flink writes customer 2's interaction with A: the trigger's notification drops the cached list.
     await t.pool.query('INSERT INTO rec_customer_product VALUES (2, $1, 2, 0, 0, 0, now())', [p[0]!.id]);
     const deadline = Date.now() + 5000;
@@ -205,5 +205,24 @@ describe('recommendations', () => {
       now = await ids();
     }
     expect(now).toContain(p[2]!.id);
+  });
+});
+
+describe('one recommender for the API, the simulator and the evaluation', () => {
+  it('the simulator\'s closed loop and rtrec evaluate\'s ours use the served recommender, with the configured options', async () => {
+    const { services, app: consumables } = createTestApp(t, { RECOMMEND_REPURCHASABLE_CATEGORIES: `${p[1]!.category}` });
+    expect(services.recommender.options).toEqual({ repurchasableCategories: [p[1]!.category] });
+    const served = (await gql<any, any>(consumables, '{ recommendations(customerId: 1, first: 20) { productId } }')).data.recommendations.map((r: any) => r.productId);
+    // The evaluation's ours is the served recommender on the evaluation's pool: same options, same list.
+    const onOtherPool = services.recommenderOn(t.pool);
+    expect(onOtherPool.options).toEqual(services.recommender.options);
+    expect((await onOtherPool.recommend(1, { first: 20 })).map((r) => r.productId)).toEqual(served);
+    expect(served).toContain(p[1]!.id);
+    // The simulator shows lists from the served recommender object itself.
+    const recommend = vi.spyOn(services.recommender, 'recommend');
+    const runId = await services.simulations.start({ sessions: 2, durationMinutes: 0, speed: 100_000, concurrency: 1, sessionsPerDay: 1, recommendations: 3, recommender: 'ours', seed: 3 });
+    await services.simulations.wait(runId);
+    expect(recommend).toHaveBeenCalled();
+    await services.close();
   });
 });

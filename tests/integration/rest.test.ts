@@ -10,7 +10,7 @@ let app: App;
 beforeAll(async () => {
   t = await createTestDatabase('rest');
   await generateData(t.pool, { categories: 4, products: 30, customers: 25, seed: 8 });
-  await (await startSimulation({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger },
+  await (await startSimulation({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
     { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 40, historicalDays: 2, seed: 1 })).done;
   app = createTestApp(t).app;
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateData } from '../../src/datagen/generate.js';
 import { buildFeaturesAsOf } from '../../src/recommend/features-sql.js';
-import { ACTION_WEIGHTS } from '../../src/shop/policy.js';
+import { ACTION_WEIGHTS } from '../../src/simulator/behaviour.js';
 import { type SimulationParams, type SimulationSummary, startSimulation, validateSimulationParams } from '../../src/simulator/runs.js';
 import { uptakeOfRun } from '../../src/simulator/uptake.js';
 import { createTestApp, gql } from '../helpers/app.js';
@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.drop());
 
-const deps = () => ({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger });
+const deps = () => ({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender });
 const one = async (sql: string) => (await t.pool.query(sql)).rows[0];
 
 describe('historical back-fill', () => {
@@ -111,7 +111,7 @@ describe('historical back-fill', () => {
     try {
       for (const d of [a, b]) {
         await generateData(d.pool, { categories: 5, products: 40, customers: 30, seed: 4 });
-        const run = await startSimulation({ db: d.db, pool: d.pool, storefront: d.storefront, logger: d.logger }, { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 50, historicalDays: 3, seed: 8, until });
+        const run = await startSimulation({ db: d.db, pool: d.pool, storefront: d.storefront, logger: d.logger, recommender: d.recommender }, { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 50, historicalDays: 3, seed: 8, until });
         await run.done;
       }
       const snap = async (d: TestDatabase) => (await d.pool.query('SELECT customer_id, session_id, event_type, product_id, category_id, order_id, occurred_at, context FROM behavior_events ORDER BY occurred_at, event_id')).rows;
@@ -130,7 +130,7 @@ describe('live simulation', () => {
     const live = await createTestDatabase('live');
     try {
       await generateData(live.pool, { categories: 5, products: 40, customers: 30, seed: 6 });
-      const run = await startSimulation({ db: live.db, pool: live.pool, storefront: live.storefront, logger: live.logger },
+      const run = await startSimulation({ db: live.db, pool: live.pool, storefront: live.storefront, logger: live.logger, recommender: live.recommender },
         { sessions: 12, durationMinutes: 0.5, speed: 600, concurrency: 4, sessionsPerDay: 1, seed: 2 });
       const summary = await run.done;
       expect(summary.sessions).toBe(12);
@@ -161,7 +161,7 @@ describe('recommendations in live sessions (the closed loop)', () => {
   let r: TestDatabase;
   let random: SimulationSummary;
   const run = async (params: Partial<SimulationParams>) =>
-    (await startSimulation({ db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger },
+    (await startSimulation({ db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger, recommender: r.recommender },
       { sessions: 250, durationMinutes: 0.2, speed: 10_000, concurrency: 4, sessionsPerDay: 1, seed: 17, ...params })).done;
   const rows = async <T extends Record<string, unknown>>(sql: string, values: unknown[] = []) => (await r.pool.query<T>(sql, values)).rows;
   const FEATURES = {
@@ -177,7 +177,7 @@ describe('recommendations in live sessions (the closed loop)', () => {
     r = await createTestDatabase('closedloop');
     await generateData(r.pool, { categories: 10, products: 150, customers: 80, seed: 21 });
     const now = new Date();
-    await (await startSimulation({ db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger },
+    await (await startSimulation({ db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger, recommender: r.recommender },
       { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 300, historicalDays: 14, seed: 9, until: now })).done;
     // What the Flink job would have written for this history: the served recommender reads these tables.
     await buildFeaturesAsOf(r.pool, 'sim_features', now);

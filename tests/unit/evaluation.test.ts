@@ -3,7 +3,7 @@ import { createItemKnn, mostPopular, popularityRanking, randomItems } from '../.
 import { createCsvReader } from '../../src/recommend/evaluation/csv.js';
 import { parseColumnMapping, parseTimestamp, parseTypeMapping } from '../../src/recommend/evaluation/import-events.js';
 import { coverage, hitRate, ndcg, type RankedCase, recall, scoreCases } from '../../src/recommend/evaluation/metrics.js';
-import { tasteOracle } from '../../src/recommend/evaluation/oracle.js';
+import { tasteOracle } from '../../src/simulator/oracle.js';
 import type { TrainData } from '../../src/recommend/evaluation/recommender.js';
 import { defaultCutoff, EVENT_WEIGHTS, splitHistories, type UserEvent, type UserHistory } from '../../src/recommend/evaluation/split.js';
 import { createRng, WeightedSampler } from '../../src/common/random.js';

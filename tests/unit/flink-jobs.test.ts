@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { parseResult } from '../../src/cdc/results.js';
-import { createAlertWebhook } from '../../src/cdc/webhook.js';
+import { parseResult } from '../../src/flink/results.js';
+import { createAlertWebhook } from '../../src/flink/webhook.js';
 import { loadConfig } from '../../src/config/env.js';
 import { dayToSecond, jobDefinitions, jobPlaceholders, renderJob } from '../../src/flink/jobs.js';
 import { gatewayError } from '../../src/flink/gateway.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/common/random.js';
-import { ACTION_WEIGHTS } from '../../src/shop/policy.js';
+import { ACTION_WEIGHTS } from '../../src/simulator/behaviour.js';
 import { affinity, clickProbability, MixBalancer, Shopper } from '../../src/simulator/shopper.js';
 import type { Tastes, World, WorldProduct } from '../../src/simulator/world.js';
 import { WeightedSampler } from '../../src/common/random.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createConnectClient } from '../../cdc/connect-client.js';
 import { registerConnector, resolveConnector } from '../../cdc/register.js';
-import { createKafka, withKafka } from '../../cdc/kafka.js';
+import { createKafka, withKafka } from '../../kafka/client.js';
 import { topicOf } from '../../cdc/tables.js';
 import { loadConfig } from '../../config/env.js';
 import { ensureDatabaseUrl } from '../../database/database.js';

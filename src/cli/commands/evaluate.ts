@@ -37,6 +37,8 @@ export async function evaluate(options: EvaluateCliOptions): Promise<void> {
       {
         db: ctx.db,
         pool: ctx.pool,
+        recommenders: ctx.evaluationRecommenders,
+        servedOn: ctx.recommenderOn,
         startStep: (label, total, unit) => {
           const bar = progressBar(label, total);
           return { update: (done) => bar.update(done, unit), stop: () => bar.stop() };

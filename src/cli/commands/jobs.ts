@@ -1,14 +1,14 @@
 import { loadConfig } from '../../config/env.js';
 import { ensureDatabaseUrl, migrate } from '../../database/database.js';
 import { AppError } from '../../errors.js';
-import { createJobManager } from '../../flink/jobs.js';
+import { jobManagerFor } from '../../app/context.js';
 import { createLogger } from '../../logging/logger.js';
 import { print, printTable } from '../output.js';
 
 async function jobsFromEnv() {
   const config = loadConfig();
   const url = await ensureDatabaseUrl(config);
-  return { config, url, jobs: createJobManager(config, url, createLogger(config.logLevel, { component: 'jobs' })) };
+  return { config, url, jobs: jobManagerFor(config, url, createLogger(config.logLevel, { component: 'jobs' })) };
 }
 
 /** `rtrec jobs deploy [name] [--all]`: submits the job(s) of flink/ unless a copy is already running. */

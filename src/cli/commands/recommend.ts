@@ -1,19 +1,16 @@
+import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
-import { createPool, ensureDatabaseUrl, migrate } from '../../database/database.js';
 import { AppError } from '../../errors.js';
-import { createRecommender } from '../../recommend/serving.js';
 import { print, printTable } from '../output.js';
 
 /** `rtrec recommend --customer <id>`: what the API would recommend, with scores and reasons. */
 export async function recommend(options: { customer: number; first: number; category?: number; json?: boolean }): Promise<void> {
-  const config = loadConfig();
-  const url = await ensureDatabaseUrl(config);
-  await migrate(url);
-  const pool = createPool(url, 2);
+  const ctx = await createAppContext(loadConfig(), { poolSize: 2 });
+  const { pool } = ctx;
   try {
     const { rowCount } = await pool.query('SELECT 1 FROM customers WHERE customer_id = $1', [options.customer]);
     if (rowCount === 0) throw new AppError('NOT_FOUND', `Customer ${options.customer} does not exist: pick one with \`psql "$(npx rtrec db url)" -c 'SELECT customer_id FROM customers LIMIT 5'\`.`);
-    const list = await createRecommender(pool, { repurchasableCategories: config.recommend.repurchasableCategories }).recommend(options.customer, { first: options.first, categoryId: options.category });
+    const list = await ctx.recommender.recommend(options.customer, { first: options.first, categoryId: options.category });
     if (options.json) return print(JSON.stringify({ customerId: options.customer, recommendations: list }));
     if (list.length === 0) {
       print('(no recommendations: the feature tables are empty — deploy the Flink jobs with `npx rtrec jobs deploy --all`)');
@@ -21,6 +18,6 @@ export async function recommend(options: { customer: number; first: number; cate
     }
     printTable(list.map((r, i) => ({ '#': i + 1, product: `${r.name} (${r.productId})`, category: r.categoryName, price: r.price, score: r.score.toFixed(4), reason: r.reason })));
   } finally {
-    await pool.end();
+    await ctx.close();
   }
 }

@@ -1,21 +1,15 @@
 import { createAppContext, type AppContext } from '../../app/context.js';
-import { createCdcBridge, type CdcBridge } from '../../cdc/bridge.js';
 import { registerConnector } from '../../cdc/register.js';
-import { createAlertWebhook } from '../../cdc/webhook.js';
-import { createJobManager } from '../../flink/jobs.js';
 import { createLogger } from '../../logging/logger.js';
 import { ensureStack } from '../../stack/stack.js';
-import { createChangePubSub } from '../../cdc/pubsub.js';
 import { isLoopbackHost, loadConfig } from '../../config/env.js';
 import { countRows } from '../../database/counts.js';
 import { generateData, GENERATE_DEFAULTS } from '../../datagen/generate.js';
 import { createApp } from '../../server/app.js';
 import { listen, type RunningServer } from '../../server/http.js';
 import type { SimulatedRecommender } from '../../simulator/recommendations.js';
-import { createSimulationService, type SimulationService } from '../../simulator/service.js';
-import { formatUptake, withRates } from '../../simulator/stats.js';
+import { formatUptake, uptakeLine, withRates } from '../../simulator/stats.js';
 import { print } from '../output.js';
-import { uptakeLine } from './simulate.js';
 
 export interface ServeOptions {
   port?: number;
@@ -27,8 +21,6 @@ export interface ServeOptions {
 interface Running {
   ctx: AppContext;
   http: RunningServer;
-  simulations: SimulationService;
-  bridge?: CdcBridge;
 }
 
 /** Starts the API on the configured (or given) host and port. */
@@ -39,27 +31,9 @@ async function startServer(options: ServeOptions): Promise<Running> {
     process.stderr.write(`warning: binding to ${config.server.host} without ADMIN_TOKEN: generate/simulate/clear mutations are disabled.\n`);
   }
   const ctx = await createAppContext(config);
-  const simulations = createSimulationService({ db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger });
-  const changes = createChangePubSub();
-  const app = createApp({ config, db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, simulations, logger: ctx.logger, changes });
-  const http = await listen(app, config.server.host, config.server.port);
-  let bridge: CdcBridge | undefined;
-  if (options.cdc !== false) {
-    const webhook = config.jobs.alertWebhookUrl ? createAlertWebhook(config.jobs.alertWebhookUrl, ctx.logger) : undefined;
-    bridge = createCdcBridge(
-      { brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix },
-      {
-        logger: ctx.logger,
-        publish: changes.publish,
-        publishResult: (result) => {
-          changes.publishResult(result);
-          webhook?.onResult(result);
-        },
-      },
-    );
-    bridge.start();
-  }
-  return { ctx, http, simulations, bridge };
+  const http = await listen(createApp(ctx), config.server.host, config.server.port);
+  if (options.cdc !== false) ctx.bridge.start();
+  return { ctx, http };
 }
 
 function printUrls(url: string): void {
@@ -76,8 +50,7 @@ async function runUntilSignal(running: Running): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   process.stderr.write('shutting down…\n');
-  await running.simulations.shutdown();
-  await running.bridge?.stop();
+  await running.ctx.simulations.shutdown();
   await running.http.close();
   await running.ctx.close();
 }
@@ -108,7 +81,8 @@ export async function demo(options: DemoOptions): Promise<void> {
     await ensureStack(config, createLogger(config.logLevel), { kafka: true, connect: true, flink: true });
   }
   const running = await startServer(options);
-  const { ctx, simulations } = running;
+  const { ctx } = running;
+  const { simulations } = ctx;
   const counts = await countRows(ctx.pool, ['products', 'customers']);
   if (counts.customers === 0 || counts.products === 0) {
     print(`Generating demo data (${GENERATE_DEFAULTS.categories} categories, ${GENERATE_DEFAULTS.products} products, ${GENERATE_DEFAULTS.customers} customers)…`);
@@ -119,9 +93,8 @@ export async function demo(options: DemoOptions): Promise<void> {
     const { definition } = await registerConnector(ctx.config);
     print(`Change data capture: connector ${definition.name} RUNNING → Kafka ${ctx.config.kafka.brokers.join(',')} topics ${ctx.config.cdc.topicPrefix}.public.<table>`);
     print('  try in GraphiQL: subscription { customerChanged { operation before { firstName } after { firstName } latencyMs } }');
-    const jobs = createJobManager(ctx.config, ctx.databaseUrl, ctx.logger);
-    for (const definition of jobs.definitions()) {
-      const outcome = await jobs.deploy(definition.name);
+    for (const definition of ctx.jobs.definitions()) {
+      const outcome = await ctx.jobs.deploy(definition.name);
       print(`Flink job ${definition.name}: ${outcome.outcome}${outcome.resumedFrom ? ' (resumed from its last checkpoint)' : ''}`);
     }
     print(`  Flink web UI ${ctx.config.flink.restUrl}; try: subscription { fraudAlert { rule detail amount } } or { revenueUpdated { windowStart revenue orderCount } }`);

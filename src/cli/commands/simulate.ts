@@ -4,6 +4,7 @@ import { clearData } from '../../datagen/generate.js';
 import type { SimulatedRecommender } from '../../simulator/recommendations.js';
 import { type SimulationParams, type SimulationSummary, startSimulation } from '../../simulator/runs.js';
 import { formatUptake, type RunStats } from '../../simulator/stats.js';
+import { uptakeLine } from '../../simulator/stats.js';
 import { print, printDeleted, printTable, progressBar } from '../output.js';
 
 export interface SimulateCliOptions {
@@ -19,15 +20,6 @@ export interface SimulateCliOptions {
   recommender: SimulatedRecommender;
   clear?: boolean;
   json?: boolean;
-}
-
-const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
-
-/** One line on how the shoppers took up the recommendations, for the summary and the demo. */
-export function uptakeLine(r: NonNullable<SimulationSummary['recommendations']>): string {
-  return `Recommendations (${r.recommender}, ${r.perSession} per session): ${r.impressions} impressions in ${r.lists} lists, ${r.clicks} clicks, `
-    + `click-through ${percent(r.clickThroughRate)}; ${r.ordersWithClickedProduct} paid orders held a clicked product `
-    + `(${r.clickedProductsBought} of ${r.clicks} clicked products bought, conversion ${percent(r.conversionRate)})`;
 }
 
 /** The progress bar's info: events so far and, while recommendations are shown, the click-through rate. */
@@ -72,7 +64,7 @@ export async function simulate(options: SimulateCliOptions): Promise<void> {
     };
     const total = options.historical ?? options.sessions;
     const bar = progressBar(options.historical ? 'back-fill' : 'simulate', total);
-    const started = await startSimulation({ db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger }, params, (fraction, stats) =>
+    const started = await startSimulation({ db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger, recommender: ctx.recommender }, params, (fraction, stats) =>
       bar.update(Math.round(fraction * total), options.historical ? 'days' : 'sessions', progressInfo(stats)));
     const stop = () => started.cancel();
     process.once('SIGINT', stop);

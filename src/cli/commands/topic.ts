@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createKafka, withKafka } from '../../cdc/kafka.js';
+import { createKafka, withKafka } from '../../kafka/client.js';
 import { parseJsonOr } from '../../common/json.js';
 import { loadConfig } from '../../config/env.js';
 import { AppError } from '../../errors.js';

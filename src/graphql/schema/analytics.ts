@@ -1,6 +1,6 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { filter, pipe, Repeater } from 'graphql-yoga';
-import type { FraudAlertRow, RevenueStatRow, StreamResult, TopProductRow } from '../../cdc/results.js';
+import type { FraudAlertRow, RevenueStatRow, StreamResult, TopProductRow } from '../../flink/results.js';
 import { MAX_PAGE_SIZE } from '../../api/resources.js';
 import { builder } from '../builder.js';
 

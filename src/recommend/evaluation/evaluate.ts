@@ -5,7 +5,8 @@ import { AppError } from '../../errors.js';
 import { historySpan, streamHistories } from './interactions.js';
 import { type RankedCase, scoreCases } from './metrics.js';
 import type { EvaluationSource, RecommenderEntry } from './recommender.js';
-import { EVALUATION_ROWS, RECOMMENDERS } from './registry.js';
+import { EVALUATION_ROWS } from './registry.js';
+import type { Recommender as ServedRecommender } from '../serving.js';
 import { createSplitBuilder, defaultCutoff, type SplitKind, type SplitSpec, type TestCase } from './split.js';
 
 export interface EvaluateOptions {
@@ -29,7 +30,10 @@ export interface StepReporter {
 export interface EvaluationDeps {
   db: Db;
   pool: pg.Pool;
-  recommenders?: readonly RecommenderEntry[];
+  /** The rows to compute (the composition root's `evaluationRecommenders`). */
+  recommenders: readonly RecommenderEntry[];
+  /** The served recommender on a given pool (the composition root's `recommenderOn`). */
+  servedOn(pool: pg.Pool): ServedRecommender;
   /** Opens a progress report for a long step (a progress bar in the CLI). */
   startStep?: (label: string, total: number, unit: string) => StepReporter;
 }
@@ -125,7 +129,7 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
   }
 
   const train = { users: split.train, catalogue };
-  const available = deps.recommenders ?? RECOMMENDERS;
+  const available = deps.recommenders;
   const names = [...EVALUATION_ROWS, ...available.map((r) => r.name).filter((n) => !(EVALUATION_ROWS as readonly string[]).includes(n))];
   const rows: EvaluationRow[] = [];
   const unavailable: EvaluationReport['unavailable'] = [];
@@ -144,13 +148,13 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       unavailable.push({ recommender: name, reason: `cannot be evaluated on --split ${spec.kind} (supports: ${entry.splits.join(', ')})` });
       continue;
     }
-    const reason = await entry.unavailableReason?.({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed });
+    const reason = await entry.unavailableReason?.({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed, servedOn: deps.servedOn });
     if (reason) {
       unavailable.push({ recommender: name, reason });
       continue;
     }
     const t0 = Date.now();
-    const recommender = await entry.create({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed });
+    const recommender = await entry.create({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed, servedOn: deps.servedOn });
     const step = startStep(name, tests.length, 'users');
     const cases: RankedCase[] = await mapConcurrent(
       tests,

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Db } from '../../database/database.js';
+import type { Recommender as ServedRecommender } from '../serving.js';
 import type { UserHistory } from './split.js';
 
 /**
@@ -35,6 +36,8 @@ export interface RecommenderDeps {
   db: Db;
   pool: pg.Pool;
   seed: number;
+  /** The recommender the API serves, with its configured options, on a given pool (the composition root's). */
+  servedOn(pool: pg.Pool): ServedRecommender;
 }
 
 /** One entry of the evaluation registry (registry.ts). */

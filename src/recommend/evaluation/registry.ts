@@ -1,9 +1,7 @@
 import pg from 'pg';
 import { AppError } from '../../errors.js';
 import { buildFeaturesAsOf } from '../features-sql.js';
-import { createRecommender } from '../serving.js';
 import { createItemKnn, mostPopular, randomItems } from './baselines.js';
-import { createOracle, oracleUnavailableReason } from './oracle.js';
 import type { Recommender, RecommenderDeps, RecommenderEntry } from './recommender.js';
 
 /** Schema that holds the features as of the evaluation's cutoff (rebuilt by every run). */
@@ -26,16 +24,13 @@ async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(
       // The first call builds the features; concurrent calls wait for the same build.
       ready ??= buildFeaturesAsOf(deps.pool, EVALUATION_SCHEMA, at).then(() => new pg.Pool({ ...base, max: 8, options: `-c search_path=${EVALUATION_SCHEMA},public` }));
       const pool = await ready;
-      return (await createRecommender(pool).recommend(customerId, { first: k, asOf: at })).map((r) => r.productId);
+      return (await deps.servedOn(pool).recommend(customerId, { first: k, asOf: at })).map((r) => r.productId);
     },
     async close() {
       if (ready) await (await ready).end();
     },
   };
 }
-
-/** The reference row computed from the simulator's hidden tastes: ground truth, not a served recommender. */
-export const ORACLE = 'oracle (ground truth)';
 
 /**
  * The rows of the evaluation table, in order. `ours` is what the API serves (src/recommend/serving.ts);
@@ -44,9 +39,8 @@ export const ORACLE = 'oracle (ground truth)';
 export const EVALUATION_ROWS = ['ours', 'most-popular', 'item-knn', 'random'] as const;
 
 /**
- * Every recommender the evaluation can run. To evaluate the served recommender, add an entry named `ours`
- * with `sources: ['shop']` whose `create(deps)` returns a Recommender reading `deps.db` / `deps.pool` as of
- * the `asOf` it is given.
+ * Every recommender of the platform the evaluation can run; `ours` is the served one (deps.servedOn, from the
+ * composition root). Reference rows that belong elsewhere (the simulator's oracle) are added by the caller.
  */
 export const RECOMMENDERS: readonly RecommenderEntry[] = [
   {
@@ -73,12 +67,5 @@ export const RECOMMENDERS: readonly RecommenderEntry[] = [
     description: 'uniformly random catalogue items (seeded)',
     sources: ['shop', 'imported'],
     create: ({ train, seed }) => randomItems(train, seed),
-  },
-  {
-    name: ORACLE,
-    description: "ground truth, not a recommender: active products ranked by the customer's hidden taste score (the simulator's affinity), an upper reference for the other rows",
-    sources: ['shop'],
-    unavailableReason: ({ pool }) => oracleUnavailableReason(pool),
-    create: ({ pool, train }) => createOracle(pool, train),
   },
 ];

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { affinity } from '../../simulator/shopper.js';
-import { loadWorld, type Tastes, type World } from '../../simulator/world.js';
-import type { Recommender, TrainData } from './recommender.js';
+import { affinity } from './shopper.js';
+import { loadWorld, type Tastes, type World } from './world.js';
+import type { Recommender, RecommenderEntry, TrainData } from '../recommend/evaluation/recommender.js';
 
 /**
  * The `oracle` reference row: not a recommender the API serves, but the simulator's ground truth. It ranks
@@ -49,3 +49,15 @@ export function tasteOracle(world: World, train: TrainData): Recommender {
 export async function createOracle(pool: pg.Pool, train: TrainData): Promise<Recommender> {
   return tasteOracle(await loadWorld(pool), train);
 }
+
+/** The reference row computed from the simulator's hidden tastes: ground truth, not a served recommender. */
+export const ORACLE = 'oracle (ground truth)';
+
+/** The oracle as a row of `rtrec evaluate` (added by the composition root next to the platform's recommenders). */
+export const ORACLE_ENTRY: RecommenderEntry = {
+  name: ORACLE,
+  description: "ground truth, not a recommender: active products ranked by the customer's hidden taste score (the simulator's affinity), an upper reference for the other rows",
+  sources: ['shop'],
+  unavailableReason: ({ pool }) => oracleUnavailableReason(pool),
+  create: ({ pool, train }) => createOracle(pool, train),
+};

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
-import { type ChangeEvent, PoisonMessageError, processMessage } from './envelope.js';
-import { ensureTopics } from './kafka.js';
-import { parseResult, RESULT_KINDS, resultKindOfTopic, resultTopic, type StreamResult } from './results.js';
-import { CDC_TABLES, type CdcTable, topicOf } from './tables.js';
+import { type ChangeEvent, PoisonMessageError, processMessage } from '../cdc/envelope.js';
+import { ensureTopics } from './client.js';
+import { parseResult, RESULT_KINDS, resultKindOfTopic, resultTopic, type StreamResult } from '../flink/results.js';
+import { CDC_TABLES, type CdcTable, topicOf } from '../cdc/tables.js';
 
 export interface CdcBridgeConfig {
   brokers: string[];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PoisonMessageError } from './envelope.js';
+import { PoisonMessageError } from '../cdc/envelope.js';
 
 /*
  * The Flink jobs' output topics (flink/*.sql): plain JSON rows, one per alert, closed revenue window or
