@@ -1,5 +1,3 @@
-import { GraphQLError } from 'graphql';
-
 /** Stable error codes for expected failures; anything else is an internal error and is masked over the wire. */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
@@ -34,8 +32,3 @@ export class AppError extends Error {
 
 export const notFound = (what: string, id: number | string) =>
   new AppError('NOT_FOUND', `${what} ${id} does not exist. Query the list to find a valid id.`, { what, id });
-
-/** Converts an AppError into a GraphQLError with a typed `extensions.code`. */
-export function toGraphQLError(error: AppError): GraphQLError {
-  return new GraphQLError(error.message, { extensions: { code: error.code, ...error.details } });
-}

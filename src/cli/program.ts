@@ -1,20 +1,19 @@
 import { Command, Option } from 'commander';
-import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/generate.js';
-import { SIMULATED_RECOMMENDERS } from '../simulator/recommendations.js';
-import { SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/runs.js';
+import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/limits.js';
+import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/options.js';
 import { version } from '../version.js';
-import { dbInit, dbReset, dbStart, dbStatus, dbStop, dbUrl } from './commands/db.js';
-import { cdcDelete, cdcList, cdcRegister, cdcRender, cdcSmoke, cdcStatus } from './commands/cdc.js';
-import { generate } from './commands/generate.js';
-import { demo, serve } from './commands/serve.js';
-import { simulate } from './commands/simulate.js';
-import { stackDown, stackLogs, stackStatus, stackUp } from './commands/stack.js';
-import { jobsCancel, jobsDeploy, jobsList, jobsRender } from './commands/jobs.js';
-import { topicList, topicTail } from './commands/topic.js';
 import { intIn, isoDate, numberIn } from './options.js';
-import { evaluate } from './commands/evaluate.js';
-import { importEvents } from './commands/import.js';
-import { recommend } from './commands/recommend.js';
+
+/**
+ * An action whose module is loaded when the command runs, so `rtrec db url` loads the database code and not
+ * the GraphQL schema, Kafka or Flink clients of the other commands.
+ */
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const action = (await load())[name] as (...a: unknown[]) => unknown;
+    await action(...args);
+  };
+}
 
 /** The whole command tree in one place; each action lives in its own module. */
 export function createProgram(): Command {
@@ -25,12 +24,12 @@ export function createProgram(): Command {
     .configureHelp({ sortSubcommands: false });
 
   const db = program.command('db').description('Manage the database (embedded PostgreSQL unless DATABASE_URL is set)');
-  db.command('init').description('Create the database and apply migrations (idempotent)').action(dbInit);
-  db.command('reset').description('Drop all tables and data, then re-apply migrations').option('--yes', 'confirm that all data may be deleted').action(dbReset);
-  db.command('start').description('Start the embedded PostgreSQL server (stays up after the command)').action(dbStart);
-  db.command('stop').description('Stop the embedded PostgreSQL server').action(dbStop);
-  db.command('status').description('Show whether the database is running and where').option('--json', 'machine-readable output').action(dbStatus);
-  db.command('url').description('Print the connection string in use, e.g. psql "$(npx rtrec db url)"').action(dbUrl);
+  db.command('init').description('Create the database and apply migrations (idempotent)').action(lazy(() => import('./commands/db.js'), 'dbInit'));
+  db.command('reset').description('Drop all tables and data, then re-apply migrations').option('--yes', 'confirm that all data may be deleted').action(lazy(() => import('./commands/db.js'), 'dbReset'));
+  db.command('start').description('Start the embedded PostgreSQL server (stays up after the command)').action(lazy(() => import('./commands/db.js'), 'dbStart'));
+  db.command('stop').description('Stop the embedded PostgreSQL server').action(lazy(() => import('./commands/db.js'), 'dbStop'));
+  db.command('status').description('Show whether the database is running and where').option('--json', 'machine-readable output').action(lazy(() => import('./commands/db.js'), 'dbStatus'));
+  db.command('url').description('Print the connection string in use, e.g. psql "$(npx rtrec db url)"').action(lazy(() => import('./commands/db.js'), 'dbUrl'));
 
   program
     .command('generate')
@@ -41,7 +40,7 @@ export function createProgram(): Command {
     .addOption(new Option('--seed <n>', 'random seed: the same seed on the same data gives the same rows').argParser(intIn(0, 2 ** 31)))
     .option('--clear', 'delete ALL shop data instead (catalogue, customers and activity)')
     .option('--json', 'machine-readable output')
-    .action(generate);
+    .action(lazy(() => import('./commands/generate.js'), 'generate'));
 
   program
     .command('simulate')
@@ -60,7 +59,7 @@ export function createProgram(): Command {
       .choices(SIMULATED_RECOMMENDERS).default(SIMULATION_DEFAULTS.recommender))
     .option('--clear', 'delete simulated activity (orders, carts, wishlists, payments, shipments, events) instead')
     .option('--json', 'print the summary as JSON')
-    .action(simulate);
+    .action(lazy(() => import('./commands/simulate.js'), 'simulate'));
 
   program
     .command('evaluate')
@@ -73,7 +72,7 @@ export function createProgram(): Command {
     .addOption(new Option('--seed <n>', 'seed of the random baseline and of --max-users sampling').argParser(intIn(0, 2 ** 31)).default(1))
     .addOption(new Option('--max-users <n>', 'evaluate a seeded sample of at most n test users').argParser(intIn(1, 10_000_000)))
     .option('--json', 'machine-readable output')
-    .action(evaluate);
+    .action(lazy(() => import('./commands/evaluate.js'), 'evaluate'));
   program
     .command('recommend')
     .description("Print a customer's recommendations with scores and reasons (what the GraphQL recommendations query serves)")
@@ -81,7 +80,7 @@ export function createProgram(): Command {
     .addOption(new Option('--first <n>', 'how many').argParser(intIn(1, 100)).default(10))
     .addOption(new Option('--category <id>', 'only products of this category').argParser(intIn(1, 2_147_483_647)))
     .option('--json', 'machine-readable output')
-    .action(recommend);
+    .action(lazy(() => import('./commands/recommend.js'), 'recommend'));
 
   program.command('import').description('Load external data').command('events')
     .description('Load an interaction log (CSV with a header) into imported_events, to evaluate with --source imported; all or nothing')
@@ -90,50 +89,50 @@ export function createProgram(): Command {
     .option('--types <mapping>', 'event type values: view=view_product,addtocart=add_to_cart,transaction=purchase,other=skip (view_product, add_to_wishlist, add_to_cart, purchase and place_order are known)')
     .option('--replace', 'delete earlier imported events first (same transaction)')
     .option('--json', 'machine-readable output')
-    .action(importEvents);
+    .action(lazy(() => import('./commands/import.js'), 'importEvents'));
 
   const cdc = program.command('cdc').description('Change data capture: the Debezium connector on Kafka Connect (CONNECT_URL, default :8083)');
   cdc.command('register').description('Register (or update) the Debezium connector and wait until it streams').argument('[file]', 'connector JSON (default connectors/postgresql-cdc.json)')
-    .option('--no-wait', 'return without waiting for the RUNNING state').action(cdcRegister);
+    .option('--no-wait', 'return without waiting for the RUNNING state').action(lazy(() => import('./commands/cdc.js'), 'cdcRegister'));
   cdc.command('delete').description('Delete a connector').argument('<name>', 'connector name, e.g. shop-cdc')
-    .option('--drop-slot', "also drop its replication slot (otherwise PostgreSQL keeps WAL for it)").action(cdcDelete);
+    .option('--drop-slot', "also drop its replication slot (otherwise PostgreSQL keeps WAL for it)").action(lazy(() => import('./commands/cdc.js'), 'cdcDelete'));
   cdc.command('status').description('Connector and task state, with the failure trace when failed').argument('[name]', 'connector name (default: the one in connectors/postgresql-cdc.json)')
-    .option('--json', 'machine-readable output').action(cdcStatus);
-  cdc.command('list').description('All connectors and their state').option('--json', 'machine-readable output').action(cdcList);
+    .option('--json', 'machine-readable output').action(lazy(() => import('./commands/cdc.js'), 'cdcStatus'));
+  cdc.command('list').description('All connectors and their state').option('--json', 'machine-readable output').action(lazy(() => import('./commands/cdc.js'), 'cdcList'));
   cdc.command('smoke').description('Insert, update and delete a customer and show the three change events arriving on Kafka, with latency')
-    .addOption(new Option('--timeout <seconds>', 'how long to wait for the events').argParser(intIn(1, 600)).default(30)).action(cdcSmoke);
-  cdc.command('render').description('Print the connector JSON with placeholders filled (for curl; contains the database password)').argument('[file]', 'connector JSON').action(cdcRender);
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for the events').argParser(intIn(1, 600)).default(30)).action(lazy(() => import('./commands/cdc.js'), 'cdcSmoke'));
+  cdc.command('render').description('Print the connector JSON with placeholders filled (for curl; contains the database password)').argument('[file]', 'connector JSON').action(lazy(() => import('./commands/cdc.js'), 'cdcRender'));
 
   const topic = program.command('topic').description('Kafka topics (KAFKA_BROKERS, default 127.0.0.1:9092)');
-  topic.command('list').description('Topics with partition and message counts').option('--all', 'include internal topics').option('--json', 'machine-readable output').action(topicList);
+  topic.command('list').description('Topics with partition and message counts').option('--all', 'include internal topics').option('--json', 'machine-readable output').action(lazy(() => import('./commands/topic.js'), 'topicList'));
   topic.command('tail').description('Print messages of a topic, pretty-printing Debezium envelopes')
     .requiredOption('--topic <topic>', 'topic name, e.g. shop.public.orders')
     .option('--from-beginning', 'start at the oldest message instead of now')
     .addOption(new Option('--limit <n>', 'stop after n messages').argParser(intIn(1, 10_000_000)))
-    .option('--json', 'one JSON object per message').action(topicTail);
+    .option('--json', 'one JSON object per message').action(lazy(() => import('./commands/topic.js'), 'topicTail'));
 
   const jobs = program.command('jobs').description('Flink SQL jobs of flink/ (fraud detection, revenue statistics, top products) on the session cluster (FLINK_SQL_GATEWAY_URL, FLINK_REST_URL)');
   jobs.command('deploy').description('Submit a job through the SQL gateway unless it is already running; a redeploy resumes from its last checkpoint')
     .argument('[name]', 'job name = file name in flink/ without .sql, e.g. fraud-detection')
     .option('--all', 'deploy every job in flink/')
-    .option('--fresh', 'start from the beginning of the topics instead of the last checkpoint').action(jobsDeploy);
-  jobs.command('list').description('State, uptime, records in/out and last checkpoint of each job').option('--json', 'machine-readable output').action(jobsList);
-  jobs.command('cancel').description('Cancel a running job (its last checkpoint is kept for the next deploy)').argument('<name>', 'job name, e.g. fraud-detection').action(jobsCancel);
-  jobs.command('render').description('Print the statements of a job with placeholders filled (contains the database password)').argument('<name>', 'job name').action(jobsRender);
+    .option('--fresh', 'start from the beginning of the topics instead of the last checkpoint').action(lazy(() => import('./commands/jobs.js'), 'jobsDeploy'));
+  jobs.command('list').description('State, uptime, records in/out and last checkpoint of each job').option('--json', 'machine-readable output').action(lazy(() => import('./commands/jobs.js'), 'jobsList'));
+  jobs.command('cancel').description('Cancel a running job (its last checkpoint is kept for the next deploy)').argument('<name>', 'job name, e.g. fraud-detection').action(lazy(() => import('./commands/jobs.js'), 'jobsCancel'));
+  jobs.command('render').description('Print the statements of a job with placeholders filled (contains the database password)').argument('<name>', 'job name').action(lazy(() => import('./commands/jobs.js'), 'jobsRender'));
 
   const stack = program.command('stack').description('Run the local engines: PostgreSQL, Kafka (KRaft), Kafka Connect with Debezium and a Flink session cluster with its SQL gateway (unless DATABASE_URL, KAFKA_BROKERS, CONNECT_URL, FLINK_REST_URL, FLINK_SQL_GATEWAY_URL are set)');
   stack.command('up').description('Fetch the engines once (Maven Central, user cache), then start what is not running (idempotent)')
     .argument('[engines...]', 'only these engines and what they depend on (postgres, kafka, connect, flink-jobmanager, flink-taskmanager, flink-sql-gateway); all by default')
-    .option('--json', 'machine-readable output').action(stackUp);
-  stack.command('down').description('Stop every engine the stack started and check that none is left').action(stackDown);
-  stack.command('status').description("Show each engine's health, pid and ports").option('--json', 'machine-readable output').action(stackStatus);
+    .option('--json', 'machine-readable output').action(lazy(() => import('./commands/stack.js'), 'stackUp'));
+  stack.command('down').description('Stop every engine the stack started and check that none is left').action(lazy(() => import('./commands/stack.js'), 'stackDown'));
+  stack.command('status').description("Show each engine's health, pid and ports").option('--json', 'machine-readable output').action(lazy(() => import('./commands/stack.js'), 'stackStatus'));
   stack
     .command('logs')
     .description('Print the end of an engine log')
     .argument('<engine>', 'postgres, kafka, connect, flink-jobmanager, flink-taskmanager or flink-sql-gateway')
     .addOption(new Option('--lines <n>', 'lines to print').argParser(intIn(0, 100_000)).default(50))
     .option('--follow', 'keep printing new lines until Ctrl-C')
-    .action(stackLogs);
+    .action(lazy(() => import('./commands/stack.js'), 'stackLogs'));
 
   program
     .command('serve')
@@ -141,7 +140,7 @@ export function createProgram(): Command {
     .addOption(new Option('--port <n>', 'port (default PORT or 4000; 0 = any free port)').argParser(intIn(0, 65535)))
     .option('--host <host>', 'interface to bind (default HOST or 127.0.0.1)')
     .option('--no-cdc', 'do not bridge Kafka CDC topics into GraphQL subscriptions')
-    .action(serve);
+    .action(lazy(() => import('./commands/serve.js'), 'serve'));
 
   program
     .command('demo')
@@ -155,7 +154,7 @@ export function createProgram(): Command {
     .addOption(new Option('--recommendations <n>', 'recommendations shown at the start of each simulated session (0 = none)')
       .argParser(intIn(0, SIMULATION_LIMITS.recommendations)).default(SIMULATION_DEFAULTS.recommendations))
     .addOption(new Option('--recommender <name>', 'ours or random (baseline)').choices(SIMULATED_RECOMMENDERS).default(SIMULATION_DEFAULTS.recommender))
-    .action(demo);
+    .action(lazy(() => import('./commands/serve.js'), 'demo'));
 
   return program;
 }

@@ -14,8 +14,9 @@ export interface GenerateOptions {
   seed?: number;
 }
 
-export const GENERATE_DEFAULTS = { categories: 15, products: 200, customers: 100 } as const;
-export const GENERATE_LIMITS = { categories: 1_000, products: 1_000_000, customers: 1_000_000 } as const;
+import { GENERATE_LIMITS } from './limits.js';
+
+export { GENERATE_DEFAULTS, GENERATE_LIMITS } from './limits.js';
 
 export interface GenerateResult {
   categories: number;

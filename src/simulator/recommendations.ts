@@ -1,11 +1,11 @@
 import type { Rng } from '../common/random.js';
 import type { Recommender } from '../recommend/serving.js';
 import type { ShownRecommendation } from '../shop/storefront.js';
+import type { SimulatedRecommender } from './options.js';
 import type { World } from './world.js';
 
-/** What a simulation shows its shoppers: ours (the served recommender) or a random baseline to compare it with. */
-export const SIMULATED_RECOMMENDERS = ['ours', 'random'] as const;
-export type SimulatedRecommender = (typeof SIMULATED_RECOMMENDERS)[number];
+export { SIMULATED_RECOMMENDERS, type SimulatedRecommender } from './options.js';
+
 
 /**
  * The list one shopper is shown. `exclude` holds what is in the customer's cart (ours excludes it, and

@@ -7,7 +7,10 @@ import type { Recommender } from '../recommend/serving.js';
 import type { Storefront } from '../shop/storefront.js';
 import { runHistorical } from './historical.js';
 import { runLive } from './live.js';
-import { createListSource, SIMULATED_RECOMMENDERS, type SimulatedRecommender } from './recommendations.js';
+import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS, type SimulatedRecommender } from './options.js';
+import { createListSource } from './recommendations.js';
+
+export { SIMULATION_DEFAULTS, SIMULATION_LIMITS } from './options.js';
 import type { RecommendationUptake, RunStats } from './stats.js';
 import { loadWorld } from './world.js';
 
@@ -26,8 +29,6 @@ export interface SimulationParams {
   recommender?: SimulatedRecommender;
 }
 
-export const SIMULATION_DEFAULTS = { sessions: 5, durationMinutes: 5, speed: 1, concurrency: 10, sessionsPerDay: 300, recommendations: 6, recommender: 'ours' } as const;
-export const SIMULATION_LIMITS = { sessions: 100_000, durationMinutes: 24 * 60, speed: 100_000, concurrency: 200, historicalDays: 3650, sessionsPerDay: 1_000_000, recommendations: 50 } as const;
 
 export const COUNTED_TABLES = ['categories', 'products', 'customers', 'orders', 'order_items', 'carts', 'wishlists', 'payments', 'shipments', 'behavior_events'] as const;
 
