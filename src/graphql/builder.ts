@@ -39,3 +39,10 @@ export const builder = new SchemaBuilder<{
 builder.queryType({ description: 'Read the shop: every entity, with Relay pagination and filters.' });
 builder.mutationType({ description: 'Drive the shop: storefront actions, data generation and simulation.' });
 builder.subscriptionType({ description: 'Live changes captured from the database log (Debezium → Kafka), over WebSocket (graphql-ws) or SSE.' });
+
+/** The builder's schema types, for helpers that take a field builder. */
+export type SchemaTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+/** The field builder of an object type whose resolvers receive `Parent`. */
+export type FieldBuilder<Parent> = PothosSchemaTypes.ObjectFieldBuilder<SchemaTypes, Parent>;
+/** The names of the Prisma-backed entity types (Category, Product, …). */
+export type EntityName = keyof PrismaTypes & string;

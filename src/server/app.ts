@@ -5,7 +5,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { isLoopbackHost, type Config } from '../config/env.js';
 import { MAX_PAGE_SIZE } from '../api/resources.js';
-import { AppError } from '../errors.js';
+import { maskError } from '../graphql/errors.js';
 import { usePageSizeLimit } from './page-size.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { schema } from '../graphql/schema/index.js';
@@ -83,14 +83,7 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
       },
     },
     maskedErrors: {
-      maskError(error, message) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (original instanceof AppError) return new GraphQLError(original.message, { extensions: { code: original.code, ...original.details } });
-        if (error instanceof GraphQLError && !error.originalError) return error;
-        if (original instanceof GraphQLError) return original;
-        deps.logger.error({ err: original }, 'unexpected error in GraphQL operation');
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-      },
+      maskError: (error, message) => maskError(error, message, (original) => deps.logger.error({ err: original }, 'unexpected error in GraphQL operation')),
     },
     plugins: [
       restPlugin,

@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { AppError } from '../../errors.js';
 import { clearData, GENERATE_DEFAULTS, generateData } from '../../datagen/generate.js';
 import { SIMULATION_DEFAULTS } from '../../simulator/runs.js';
 import type { RecommendationUptake } from '../../simulator/stats.js';
@@ -6,12 +6,11 @@ import { uptakeOfRun } from '../../simulator/uptake.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { enums } from './enums.js';
-import { rethrowTyped } from './models.js';
 
 /** Generating, simulating and clearing data need the admin token when the server is reachable from elsewhere. */
 function requireAdmin(ctx: GraphQLContext): void {
   if (ctx.admin.allowed) return;
-  throw new GraphQLError(ctx.admin.reason ?? 'Send Authorization: Bearer <ADMIN_TOKEN> to run this mutation.', { extensions: { code: 'UNAUTHENTICATED' } });
+  throw new AppError('UNAUTHENTICATED', ctx.admin.reason ?? 'Send Authorization: Bearer <ADMIN_TOKEN> to run this mutation.');
 }
 
 const SimulatedRecommenderEnum = builder.enumType('SimulatedRecommender', {
@@ -119,7 +118,7 @@ builder.mutationFields((t) => ({
           historicalDays: a.historicalDays ?? undefined, sessionsPerDay: a.sessionsPerDay ?? SIMULATION_DEFAULTS.sessionsPerDay, seed: a.seed ?? undefined,
           recommendations: a.recommendations ?? SIMULATION_DEFAULTS.recommendations, recommender: a.recommender ?? SIMULATION_DEFAULTS.recommender,
         })
-        .catch(rethrowTyped);
+        ;
       return ctx.db.simulationRun.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
@@ -128,11 +127,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _r, a, ctx) => {
       requireAdmin(ctx);
-      try {
-        ctx.simulations.cancel(String(a.id));
-      } catch (error) {
-        rethrowTyped(error);
-      }
+      ctx.simulations.cancel(String(a.id));
       await ctx.simulations.wait(String(a.id));
       return ctx.db.simulationRun.findUniqueOrThrow({ ...query, where: { id: String(a.id) } });
     },
@@ -151,7 +146,7 @@ builder.mutationFields((t) => ({
       return generateData(ctx.pool, {
         categories: a.categories ?? GENERATE_DEFAULTS.categories, products: a.products ?? GENERATE_DEFAULTS.products,
         customers: a.customers ?? GENERATE_DEFAULTS.customers, seed: a.seed ?? undefined,
-      }).catch(rethrowTyped);
+      });
     },
   }),
   clearData: t.field({

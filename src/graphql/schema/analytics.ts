@@ -3,14 +3,14 @@ import { filter, pipe, Repeater } from 'graphql-yoga';
 import type { FraudAlertRow, RevenueStatRow, StreamResult, TopProductRow } from '../../flink/results.js';
 import { MAX_PAGE_SIZE } from '../../api/resources.js';
 import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
+import { entityRef } from './models.js';
 
 /*
  * The Flink jobs' results (flink/*.sql): read from the tables they upsert into (fraud_alerts,
  * revenue_stats, top_products) as Relay connections, and streamed from their output topics through the
  * CDC bridge as subscriptions.
  */
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 const WINDOW_SIZES = { ONE_MINUTE: '1m', FIVE_MINUTES: '5m', ONE_HOUR: '1h' } as const;
 type WindowName = keyof typeof WINDOW_SIZES;
@@ -34,7 +34,7 @@ const FraudAlert = builder.objectRef<FraudAlertRow>('FraudAlert').implement({
     detail: t.exposeString('detail'),
     eventTime: t.field({ type: 'DateTime', description: 'Commit time of the triggering order', resolve: (a) => a.eventTime }),
     detectedAt: t.field({ type: 'DateTime', description: 'When Flink emitted the alert', resolve: (a) => a.detectedAt }),
-    order: (t.field as any)({ type: 'Order', nullable: true, resolve: (a: FraudAlertRow, _args: unknown, ctx: any) => ctx.db.order.findUnique({ where: { orderId: a.orderId } }) }),
+    order: t.field({ type: entityRef('Order'), nullable: true, resolve: (a, _args, ctx) => ctx.db.order.findUnique({ where: { orderId: a.orderId } }) }),
   }),
 });
 
@@ -65,7 +65,7 @@ const TopProduct = builder.objectRef<TopProductRow>('TopProduct').implement({
     productId: t.exposeInt('productId'),
     quantity: t.exposeInt('quantity'),
     revenue: t.field({ type: 'Decimal', resolve: (r) => r.revenue }),
-    product: (t.field as any)({ type: 'Product', nullable: true, resolve: (r: TopProductRow, _args: unknown, ctx: any) => ctx.db.product.findUnique({ where: { productId: r.productId } }) }),
+    product: t.field({ type: entityRef('Product'), nullable: true, resolve: (r, _args, ctx) => ctx.db.product.findUnique({ where: { productId: r.productId } }) }),
   }),
 });
 
@@ -148,7 +148,7 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const rows = <K extends StreamResult['kind']>(ctx: any, kind: K) =>
+const rows = <K extends StreamResult['kind']>(ctx: GraphQLContext, kind: K) =>
   pipe(ctx.changes.subscribeResult(kind) as AsyncIterable<StreamResult>, filter((r: StreamResult) => r.kind === kind)) as AsyncIterable<Extract<StreamResult, { kind: K }>>;
 
 builder.subscriptionFields((t) => ({
@@ -160,15 +160,15 @@ builder.subscriptionFields((t) => ({
       pipe(
         rows(ctx, 'fraud-alerts'),
         filter((r) => (args.customerId == null || r.row.customerId === args.customerId) && (!args.rule || r.row.rule === args.rule)),
-      ) as any,
-    resolve: (r: any) => r.row,
+      ),
+    resolve: (r) => r.row,
   }),
   revenueUpdated: t.field({
     type: RevenueStat,
     description: 'Each revenue window as it closes.',
     args: { window: t.arg.int({ required: false, description: 'window length in seconds' }) },
-    subscribe: (_root, args, ctx) => pipe(rows(ctx, 'revenue-stats'), filter((r) => args.window == null || r.row.windowSeconds === args.window)) as any,
-    resolve: (r: any) => r.row,
+    subscribe: (_root, args, ctx) => pipe(rows(ctx, 'revenue-stats'), filter((r) => args.window == null || r.row.windowSeconds === args.window)),
+    resolve: (r) => r.row,
   }),
   topProductsUpdated: t.field({
     type: TopProductsUpdateRef,
@@ -189,9 +189,9 @@ builder.subscriptionFields((t) => ({
       return collectRankings(matching, (products) => ({
         window: windowName(size), windowStart: products[0]!.windowStart, windowEnd: products[0]!.windowEnd,
         categoryId: category === 0 ? null : category, by: args.by === 'REVENUE' ? 'REVENUE' : 'QUANTITY', products,
-      })) as any;
+      }));
     },
-    resolve: (u: any) => u,
+    resolve: (u) => u,
   }),
 }));
 

@@ -1,8 +1,8 @@
-import { GraphQLError } from 'graphql';
 import { HIDDEN_FIELDS, HIDDEN_MODELS, RESOURCES, resourceByModel, buildWhere, type FilterSpec, type Resource } from '../../api/resources.js';
-import { AppError, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { getDatamodel } from '../../generated/prisma/pothos-types.js';
-import { builder } from '../builder.js';
+import type { ObjectRef } from '@pothos/core';
+import { builder, type SchemaTypes } from '../builder.js';
 import { enums, SortOrder } from './enums.js';
 
 /*
@@ -36,10 +36,19 @@ const DESCRIPTIONS: Record<string, string> = {
   BehaviorEvent: 'One recorded customer action (append-only).',
 };
 
+const refs = new Map<string, ObjectRef<SchemaTypes, object>>();
+
+/** The object type of an entity (Order, Product, …), for fields of other types that resolve to a row of it. */
+export function entityRef(model: string): ObjectRef<SchemaTypes, object> {
+  const ref = refs.get(model);
+  if (!ref) throw new Error(`no GraphQL type for the entity ${model}`);
+  return ref;
+}
+
 for (const resource of RESOURCES) {
   const model = models[resource.model]!;
   const hidden = new Set(HIDDEN_FIELDS[resource.model] ?? []);
-  builder.prismaObject(resource.model as any, {
+  const ref = builder.prismaObject(resource.model as any, {
     description: DESCRIPTIONS[resource.model],
     fields: (t: any) =>
       Object.fromEntries(
@@ -53,6 +62,7 @@ for (const resource of RESOURCES) {
           }),
       ),
   });
+  refs.set(resource.model, ref as unknown as ObjectRef<SchemaTypes, object>);
 }
 
 function filterArgs(t: any, resource: Resource): Record<string, unknown> {
@@ -69,11 +79,6 @@ function filterArgs(t: any, resource: Resource): Record<string, unknown> {
   return args;
 }
 
-/** Expected failures become typed GraphQL errors; everything else is masked by the server. */
-export function rethrowTyped(error: unknown): never {
-  if (error instanceof AppError) throw new GraphQLError(error.message, { extensions: { code: error.code, ...error.details } });
-  throw error;
-}
 
 builder.queryFields((t: any) =>
   Object.fromEntries(
@@ -87,7 +92,7 @@ builder.queryFields((t: any) =>
           args: { [r.idField]: t.arg({ type: r.idField === 'eventId' ? 'BigInt' : 'Int', required: true }) },
           resolve: async (query: object, _root: unknown, args: Record<string, number>, ctx: any) => {
             const row = await ctx.db[r.delegate].findUnique({ ...query, where: { [r.idField]: args[r.idField] } });
-            if (!row) rethrowTyped(notFound(r.model, String(args[r.idField])));
+            if (!row) throw notFound(r.model, String(args[r.idField]));
             return row;
           },
         }),
@@ -108,10 +113,4 @@ builder.queryFields((t: any) =>
   ),
 );
 
-function safeWhere(r: Resource, args: Record<string, unknown>) {
-  try {
-    return buildWhere(r, args);
-  } catch (error) {
-    rethrowTyped(error);
-  }
-}
+const safeWhere = (r: Resource, args: Record<string, unknown>) => buildWhere(r, args);

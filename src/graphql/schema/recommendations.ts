@@ -3,28 +3,27 @@ import { Repeater } from 'graphql-yoga';
 import type { Recommendation as Served } from '../../recommend/serving.js';
 import { similarProducts, trendingProducts } from '../../recommend/serving.js';
 import { builder } from '../builder.js';
-import { rethrowTyped } from './models.js';
+import type { GraphQLContext } from '../context.js';
+import { entityRef } from './models.js';
 
 /*
  * Recommendations served from the features the Flink job keeps in PostgreSQL (src/recommend/serving.ts).
  * The product of each entry is loaded once per list (one query for all of them) and only when selected.
  */
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 interface Entry {
   productId: number;
   score: number;
   reason: string;
   /** Loads every product of the list at once, the first time one is asked for. */
-  products: () => Promise<Map<number, unknown>>;
+  products: () => Promise<Map<number, object>>;
 }
 
 const Recommendation = builder.objectRef<Entry>('Recommendation').implement({
   description: 'A recommended product with its score and a human-readable reason.',
   fields: (t) => ({
     productId: t.exposeInt('productId'),
-    product: (t.field as any)({ type: 'Product', resolve: async (e: Entry) => (await e.products()).get(e.productId) }),
+    product: t.field({ type: entityRef('Product'), resolve: async (e) => (await e.products()).get(e.productId)! }),
     score: t.exposeFloat('score', { description: 'Relative score (higher is better); comparable within one list' }),
     reason: t.exposeString('reason', { description: 'Why: "bought together with X", "popular in Y this hour", …' }),
   }),
@@ -34,15 +33,15 @@ const TrendWindow = builder.enumType('TrendWindow', {
   values: { HOUR: { description: 'Live interactions over the sliding last hour' }, ALL_TIME: { description: 'All interactions since the start' } } as const,
 });
 
-function withProducts(ctx: any, items: { productId: number; score: number; reason: string }[]): Entry[] {
-  let loaded: Promise<Map<number, unknown>> | undefined;
+function withProducts(ctx: GraphQLContext, items: { productId: number; score: number; reason: string }[]): Entry[] {
+  let loaded: Promise<Map<number, object>> | undefined;
   const products = () =>
-    (loaded ??= ctx.db.product.findMany({ where: { productId: { in: items.map((i) => i.productId) } } }).then((rows: { productId: number }[]) => new Map(rows.map((r) => [r.productId, r]))));
+    (loaded ??= ctx.db.product.findMany({ where: { productId: { in: items.map((i) => i.productId) } } }).then((rows) => new Map(rows.map((r) => [r.productId, r]))));
   return items.map((i) => ({ ...i, products }));
 }
 
 const checkFirst = (first: number) => {
-  if (first < 1 || first > 100) rethrowTyped(new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`));
+  if (first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
 };
 
 /** The arguments of a customer's list, shared by the query and the subscription. */
@@ -64,7 +63,7 @@ builder.queryFields((t) => ({
     description: 'Personalised recommendations for a customer: similar to what they recently viewed or bought, popular in their favourite categories, trending for new customers. Excludes what they bought, have in the cart, and inactive or out-of-stock products.',
     args: listArgs,
     resolve: async (_root, args, ctx) => {
-      const list = await ctx.recommendations.get(args.customerId, listOptions(args)).catch(rethrowTyped);
+      const list = await ctx.recommendations.get(args.customerId, listOptions(args));
       return withProducts(ctx, list);
     },
   }),
@@ -115,7 +114,7 @@ builder.subscriptionField('recommendationsUpdated', (t) =>
     subscribe: async (_root, args, ctx) => {
       const options = listOptions(args);
       // An unknown customer or a bad category fails the subscription at once, as a typed error.
-      await ctx.recommendations.get(args.customerId, options).catch(rethrowTyped);
+      await ctx.recommendations.get(args.customerId, options);
       return new Repeater<ListUpdate>(async (push, stop) => {
         const unwatch = await ctx.recommendations.watch(args.customerId, options, (list) => {
           void push({ customerId: args.customerId, list, computedAt: new Date() });
@@ -125,8 +124,8 @@ builder.subscriptionField('recommendationsUpdated', (t) =>
         });
         await stop;
         unwatch?.();
-      }) as any;
+      });
     },
-    resolve: (update: any, _args: unknown, ctx: any) => ({ ...(update as ListUpdate), entries: withProducts(ctx, (update as ListUpdate).list) }),
+    resolve: (update: ListUpdate, _args, ctx) => ({ ...update, entries: withProducts(ctx, update.list) }),
   }),
 );

@@ -1,15 +1,12 @@
 import { PAYMENT_METHODS } from '../../shop/policy.js';
+import { notFound } from '../../errors.js';
 import { builder } from '../builder.js';
 import { enums } from './enums.js';
-import { rethrowTyped } from './models.js';
 
 /*
  * Storefront actions: the same domain code the simulator uses. Each resolver calls the storefront (one
  * transaction with its behaviour event) and then re-reads the row with exactly the selection asked for.
  */
-
-const ids = (t: any, ...names: string[]) => Object.fromEntries(names.map((n) => [n, t.arg.int({ required: true })]));
-const session = (t: any) => ({ sessionId: t.arg.string({ required: false, description: 'Client session UUID; a new one is used when omitted' }) });
 
 const ShownRecommendationInput = builder.inputType('ShownRecommendationInput', {
   description: 'One product of a recommendation list as the client showed it.',
@@ -26,98 +23,99 @@ const shownItem = (item: { productId: number; position: number; reason?: string 
   productId: item.productId, position: item.position, reason: item.reason ?? '', source: item.source ?? 'client',
 });
 
-builder.mutationFields((t: any) => ({
-  recordRecommendationImpressions: t.field({
-    type: 'Int',
+const sessionArg = { description: 'Client session UUID; a new one is used when omitted', required: false } as const;
+const meta = (a: { sessionId?: string | null }) => ({ sessionId: a.sessionId ?? undefined });
+
+builder.mutationFields((t) => ({
+  recordRecommendationImpressions: t.int({
     description: 'Records that a customer was shown a list of recommendations: one recommendation_impression event per product, in one transaction. Returns how many were recorded. Clicks refer to the same listId.',
     args: {
-      ...ids(t, 'customerId'),
+      customerId: t.arg.int({ required: true }),
       listId: t.arg.string({ required: true, description: 'A UUID the client makes per shown list' }),
       recommender: t.arg.string({ required: false, defaultValue: 'ours', description: 'What produced the list (ours, or an A/B variant)' }),
       items: t.arg({ type: [ShownRecommendationInput], required: true }),
-      ...session(t),
+      sessionId: t.arg.string(sessionArg),
     },
-    resolve: async (_r: unknown, a: any, ctx: any) => {
-      try {
-        const list = { listId: a.listId, recommender: a.recommender ?? 'ours', items: a.items.map(shownItem) };
-        return await ctx.storefront.showRecommendations(a.customerId, list, { sessionId: a.sessionId ?? undefined });
-      } catch (error) {
-        return rethrowTyped(error);
-      }
-    },
+    resolve: (_root, a, ctx) =>
+      ctx.storefront.showRecommendations(a.customerId, { listId: a.listId, recommender: a.recommender ?? 'ours', items: a.items.map(shownItem) }, meta(a)),
   }),
   recordRecommendationClick: t.prismaField({
     type: 'BehaviorEvent',
     description: 'Records that a customer opened a product from a recommendation list: a recommendation_click (tied to the list by listId and position) and the view_product it leads to, in one transaction. Returns the click.',
     args: {
-      ...ids(t, 'customerId'),
+      customerId: t.arg.int({ required: true }),
       listId: t.arg.string({ required: true }),
       recommender: t.arg.string({ required: false, defaultValue: 'ours' }),
       item: t.arg({ type: ShownRecommendationInput, required: true }),
-      ...session(t),
+      sessionId: t.arg.string(sessionArg),
     },
-    resolve: async (query: object, _r: unknown, a: any, ctx: any) => {
-      try {
-        const { click } = await ctx.storefront.clickRecommendation(a.customerId, { listId: a.listId, recommender: a.recommender ?? 'ours' }, shownItem(a.item), { sessionId: a.sessionId ?? undefined });
-        return ctx.db.behaviorEvent.findUniqueOrThrow({ ...query, where: { eventId: click.eventId } });
-      } catch (error) {
-        return rethrowTyped(error);
-      }
+    resolve: async (query, _root, a, ctx) => {
+      const { click } = await ctx.storefront.clickRecommendation(a.customerId, { listId: a.listId, recommender: a.recommender ?? 'ours' }, shownItem(a.item), meta(a));
+      return ctx.db.behaviorEvent.findUniqueOrThrow({ ...query, where: { eventId: click.eventId } });
     },
   }),
   viewProduct: t.prismaField({
     type: 'BehaviorEvent',
     description: 'Records that a customer viewed a product.',
-    args: { ...ids(t, 'customerId', 'productId'), ...session(t) },
-    resolve: async (query: object, _r: unknown, a: any, ctx: any) => {
-      const event = await ctx.storefront.viewProduct(a.customerId, a.productId, { sessionId: a.sessionId ?? undefined }).catch(rethrowTyped);
+    args: { customerId: t.arg.int({ required: true }), productId: t.arg.int({ required: true }), sessionId: t.arg.string(sessionArg) },
+    resolve: async (query, _root, a, ctx) => {
+      const event = await ctx.storefront.viewProduct(a.customerId, a.productId, meta(a));
       return ctx.db.behaviorEvent.findUniqueOrThrow({ ...query, where: { eventId: event.eventId } });
     },
   }),
   browseCategory: t.prismaField({
     type: 'BehaviorEvent',
     description: 'Records that a customer browsed a category.',
-    args: { ...ids(t, 'customerId', 'categoryId'), ...session(t) },
-    resolve: async (query: object, _r: unknown, a: any, ctx: any) => {
-      const event = await ctx.storefront.browseCategory(a.customerId, a.categoryId, { sessionId: a.sessionId ?? undefined }).catch(rethrowTyped);
+    args: { customerId: t.arg.int({ required: true }), categoryId: t.arg.int({ required: true }), sessionId: t.arg.string(sessionArg) },
+    resolve: async (query, _root, a, ctx) => {
+      const event = await ctx.storefront.browseCategory(a.customerId, a.categoryId, meta(a));
       return ctx.db.behaviorEvent.findUniqueOrThrow({ ...query, where: { eventId: event.eventId } });
     },
   }),
   addToCart: t.prismaField({
     type: 'Cart',
     description: "Adds a quantity of a product to the customer's cart (within stock); returns the cart line.",
-    args: { ...ids(t, 'customerId', 'productId'), quantity: t.arg.int({ required: false, defaultValue: 1 }), ...session(t) },
-    resolve: async (query: object, _r: unknown, a: any, ctx: any) => {
-      const line = await ctx.storefront.addToCart(a.customerId, a.productId, a.quantity ?? 1, { sessionId: a.sessionId ?? undefined }).catch(rethrowTyped);
+    args: {
+      customerId: t.arg.int({ required: true }), productId: t.arg.int({ required: true }),
+      quantity: t.arg.int({ required: false, defaultValue: 1 }), sessionId: t.arg.string(sessionArg),
+    },
+    resolve: async (query, _root, a, ctx) => {
+      const line = await ctx.storefront.addToCart(a.customerId, a.productId, a.quantity ?? 1, meta(a));
       return ctx.db.cart.findUniqueOrThrow({ ...query, where: { cartId: line.cartId } });
     },
   }),
   removeFromCart: t.prismaField({
     type: 'Cart',
     description: 'Removes a product from the cart; returns the line as it was.',
-    args: { ...ids(t, 'customerId', 'productId'), ...session(t) },
-    resolve: async (query: object, _r: unknown, a: any, ctx: any) => {
+    args: { customerId: t.arg.int({ required: true }), productId: t.arg.int({ required: true }), sessionId: t.arg.string(sessionArg) },
+    resolve: async (query, _root, a, ctx) => {
       // Read the line with its relations first: after the delete there is nothing to read.
       const before = await ctx.db.cart.findUnique({ ...query, where: { customerId_productId: { customerId: a.customerId, productId: a.productId } } });
-      await ctx.storefront.removeFromCart(a.customerId, a.productId, { sessionId: a.sessionId ?? undefined }).catch(rethrowTyped);
+      await ctx.storefront.removeFromCart(a.customerId, a.productId, meta(a));
+      // The storefront refuses a product that is not in the cart, so `before` was there.
+      if (!before) throw notFound('Cart line for product', a.productId);
       return before;
     },
   }),
   addToWishlist: t.prismaField({
     type: 'Wishlist',
     description: "Adds a product to the customer's wishlist (idempotent).",
-    args: { ...ids(t, 'customerId', 'productId'), ...session(t) },
-    resolve: async (query: object, _r: unknown, a: any, ctx: any) => {
-      const wish = await ctx.storefront.addToWishlist(a.customerId, a.productId, { sessionId: a.sessionId ?? undefined }).catch(rethrowTyped);
+    args: { customerId: t.arg.int({ required: true }), productId: t.arg.int({ required: true }), sessionId: t.arg.string(sessionArg) },
+    resolve: async (query, _root, a, ctx) => {
+      const wish = await ctx.storefront.addToWishlist(a.customerId, a.productId, meta(a));
       return ctx.db.wishlist.findUniqueOrThrow({ ...query, where: { wishlistId: wish.wishlistId } });
     },
   }),
   placeOrder: t.prismaField({
     type: 'Order',
     description: 'Orders the cart: reserves stock, charges the payment, ships when paid. A declined payment gives a cancelled order and keeps the cart.',
-    args: { ...ids(t, 'customerId'), paymentMethod: t.arg({ type: enums.PaymentMethod, required: false, defaultValue: PAYMENT_METHODS[0] }), ...session(t) },
-    resolve: async (query: object, _r: unknown, a: any, ctx: any) => {
-      const order = await ctx.storefront.placeOrder(a.customerId, a.paymentMethod, { sessionId: a.sessionId ?? undefined }).catch(rethrowTyped);
+    args: {
+      customerId: t.arg.int({ required: true }),
+      paymentMethod: t.arg({ type: enums.PaymentMethod, required: false, defaultValue: PAYMENT_METHODS[0] }),
+      sessionId: t.arg.string(sessionArg),
+    },
+    resolve: async (query, _root, a, ctx) => {
+      const order = await ctx.storefront.placeOrder(a.customerId, a.paymentMethod ?? PAYMENT_METHODS[0], meta(a));
       return ctx.db.order.findUniqueOrThrow({ ...query, where: { orderId: order.orderId } });
     },
   }),

@@ -1,9 +1,10 @@
 import { filter, pipe } from 'graphql-yoga';
-import { GraphQLError } from 'graphql';
+import { AppError } from '../../errors.js';
 import type { ChangeEvent } from '../../cdc/envelope.js';
 import { CDC_TABLES, type CdcTable, isCdcTable } from '../../cdc/tables.js';
 import { getDatamodel } from '../../generated/prisma/pothos-types.js';
-import { builder } from '../builder.js';
+import { builder, type FieldBuilder } from '../builder.js';
+import { entityRef } from './models.js';
 import { enums } from './enums.js';
 
 /*
@@ -28,28 +29,27 @@ const models = getDatamodel().datamodel.models as unknown as Record<string, { fi
 const fieldOf = (event: ChangeEvent, name: string) => (event.after ?? event.before)?.[name];
 const same = (a: unknown, b: unknown) => a !== undefined && a !== null && String(a) === String(b);
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-function changeFields(t: any) {
+function changeFields(t: FieldBuilder<ChangeEvent>) {
   return {
-    operation: t.field({ type: ChangeOperation, resolve: (e: ChangeEvent) => e.operation }),
-    committedAt: t.field({ type: 'DateTime', description: 'When the change committed in PostgreSQL', resolve: (e: ChangeEvent) => e.committedAt }),
-    lsn: t.string({ nullable: true, description: 'WAL position of the change', resolve: (e: ChangeEvent) => e.lsn }),
-    latencyMs: t.float({ description: 'Milliseconds from commit to delivery to this subscriber', resolve: (e: ChangeEvent) => Date.now() - e.committedAt.getTime() }),
+    operation: t.field({ type: ChangeOperation, resolve: (e) => e.operation }),
+    committedAt: t.field({ type: 'DateTime', description: 'When the change committed in PostgreSQL', resolve: (e) => e.committedAt }),
+    lsn: t.string({ nullable: true, description: 'WAL position of the change', resolve: (e) => e.lsn }),
+    latencyMs: t.float({ description: 'Milliseconds from commit to delivery to this subscriber', resolve: (e) => Date.now() - e.committedAt.getTime() }),
   };
 }
 
 for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (typeof CDC_TABLES)[CdcTable]][]) {
   const Change = builder.objectRef<ChangeEvent>(`${model}Change`).implement({
     description: `A change to a row of ${table}, captured from the database log.`,
-    fields: (t: any) => ({
+    fields: (t) => ({
       ...changeFields(t),
-      before: t.field({ type: model, nullable: true, description: 'The row before the change (updates and deletes)', resolve: (e: ChangeEvent) => e.before }),
-      after: t.field({ type: model, nullable: true, description: 'The row after the change (creates, updates, snapshot reads)', resolve: (e: ChangeEvent) => e.after }),
+      before: t.field({ type: entityRef(model), nullable: true, description: 'The row before the change (updates and deletes)', resolve: (e) => e.before }),
+      after: t.field({ type: entityRef(model), nullable: true, description: 'The row after the change (creates, updates, snapshot reads)', resolve: (e) => e.after }),
     }),
   });
   const fieldNames = new Set(models[model]!.fields.map((f) => f.name));
   const filters = [key, ...FILTERABLE.filter((f) => f !== key && fieldNames.has(f))];
-  builder.subscriptionField(SUBSCRIPTION_NAMES[table], (t: any) =>
+  builder.subscriptionField(SUBSCRIPTION_NAMES[table], (t) =>
     t.field({
       type: Change,
       description: `Changes to ${table} as they commit; optional filters: ${filters.join(', ')}${table === 'behavior_events' ? ', eventType' : ''}.`,
@@ -57,37 +57,37 @@ for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (
         ...Object.fromEntries(filters.map((f) => [f, t.arg({ type: f === 'eventId' ? 'BigInt' : 'Int', required: false })])),
         ...(table === 'behavior_events' && { eventType: t.arg({ type: enums.BehaviorEventType, required: false }) }),
       },
-      subscribe: (_root: unknown, args: Record<string, unknown>, ctx: any) =>
+      subscribe: (_root, args: Record<string, unknown>, ctx) =>
         pipe(
           ctx.changes.subscribe(table),
           filter((event: ChangeEvent) => Object.entries(args).every(([name, value]) => value === null || value === undefined || same(fieldOf(event, name), value))),
         ),
-      resolve: (event: ChangeEvent) => event,
+      resolve: (event) => event,
     }),
   );
 }
 
 const TableChange = builder.objectRef<ChangeEvent>('TableChange').implement({
   description: 'A change to any captured table, with the rows as JSON (camelCase fields).',
-  fields: (t: any) => ({
+  fields: (t) => ({
     ...changeFields(t),
     table: t.exposeString('table'),
-    before: t.field({ type: 'JSON', nullable: true, resolve: (e: ChangeEvent) => e.before }),
-    after: t.field({ type: 'JSON', nullable: true, resolve: (e: ChangeEvent) => e.after }),
+    before: t.field({ type: 'JSON', nullable: true, resolve: (e) => e.before }),
+    after: t.field({ type: 'JSON', nullable: true, resolve: (e) => e.after }),
   }),
 });
 
-builder.subscriptionField('tableChanged', (t: any) =>
+builder.subscriptionField('tableChanged', (t) =>
   t.field({
     type: TableChange,
     description: `Changes to one captured table: ${Object.keys(CDC_TABLES).join(', ')}.`,
     args: { table: t.arg.string({ required: true }) },
-    subscribe: (_root: unknown, args: { table: string }, ctx: any) => {
+    subscribe: (_root, args, ctx) => {
       if (!isCdcTable(args.table)) {
-        throw new GraphQLError(`Unknown table "${args.table}". Captured tables: ${Object.keys(CDC_TABLES).join(', ')}.`, { extensions: { code: 'BAD_USER_INPUT' } });
+        throw new AppError('BAD_USER_INPUT', `Unknown table "${args.table}". Captured tables: ${Object.keys(CDC_TABLES).join(', ')}.`);
       }
       return ctx.changes.subscribe(args.table);
     },
-    resolve: (event: ChangeEvent) => event,
+    resolve: (event) => event,
   }),
 );
