@@ -20,13 +20,7 @@ CREATE TABLE orders_cdc (
   event_time AS TO_TIMESTAMP_LTZ(source.ts_ms, 3),
   WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
 ) WITH (
-  'connector' = 'kafka',
-  'topic' = '${topic.prefix}.public.orders',
-  'properties.bootstrap.servers' = '${kafka.brokers}',
-  'properties.group.id' = 'rtrec-flink-fraud-detection',
-  'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json',
-  'json.ignore-parse-errors' = 'true'
+  -- @include cdc-source table=orders
 );
 
 CREATE TABLE order_items_cdc (
@@ -36,13 +30,7 @@ CREATE TABLE order_items_cdc (
   event_time AS TO_TIMESTAMP_LTZ(source.ts_ms, 3),
   WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
 ) WITH (
-  'connector' = 'kafka',
-  'topic' = '${topic.prefix}.public.order_items',
-  'properties.bootstrap.servers' = '${kafka.brokers}',
-  'properties.group.id' = 'rtrec-flink-fraud-detection',
-  'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json',
-  'json.ignore-parse-errors' = 'true'
+  -- @include cdc-source table=order_items
 );
 
 CREATE TABLE alerts_topic (

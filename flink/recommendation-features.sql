@@ -20,41 +20,21 @@ CREATE TABLE events_cdc (
   event_time AS `after`.occurred_at,
   WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
 ) WITH (
-  'connector' = 'kafka',
-  'topic' = '${topic.prefix}.public.behavior_events',
-  'properties.bootstrap.servers' = '${kafka.brokers}',
-  'properties.group.id' = 'rtrec-flink-recommendation-features',
-  'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json',
-  'json.timestamp-format.standard' = 'ISO-8601',
-  'json.ignore-parse-errors' = 'true'
+  -- @include cdc-source table=behavior_events
 );
 
 CREATE TABLE orders_cdc (
   op STRING,
   `after` ROW<order_id INT, customer_id INT, order_date TIMESTAMP_LTZ(3)>
 ) WITH (
-  'connector' = 'kafka',
-  'topic' = '${topic.prefix}.public.orders',
-  'properties.bootstrap.servers' = '${kafka.brokers}',
-  'properties.group.id' = 'rtrec-flink-recommendation-features',
-  'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json',
-  'json.timestamp-format.standard' = 'ISO-8601',
-  'json.ignore-parse-errors' = 'true'
+  -- @include cdc-source table=orders
 );
 
 CREATE TABLE order_items_cdc (
   op STRING,
   `after` ROW<order_item_id INT, quantity INT, order_id INT, product_id INT>
 ) WITH (
-  'connector' = 'kafka',
-  'topic' = '${topic.prefix}.public.order_items',
-  'properties.bootstrap.servers' = '${kafka.brokers}',
-  'properties.group.id' = 'rtrec-flink-recommendation-features',
-  'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json',
-  'json.ignore-parse-errors' = 'true'
+  -- @include cdc-source table=order_items
 );
 
 CREATE TABLE products_dim (

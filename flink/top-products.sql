@@ -18,13 +18,7 @@ CREATE TABLE order_items_cdc (
   proc_time AS PROCTIME(),
   WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
 ) WITH (
-  'connector' = 'kafka',
-  'topic' = '${topic.prefix}.public.order_items',
-  'properties.bootstrap.servers' = '${kafka.brokers}',
-  'properties.group.id' = 'rtrec-flink-top-products',
-  'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json',
-  'json.ignore-parse-errors' = 'true'
+  -- @include cdc-source table=order_items
 );
 
 CREATE TABLE products_dim (

@@ -60,13 +60,44 @@ export function dayToSecond(seconds: number): string {
   return `${Math.floor(seconds / 86400)} ${pad(Math.floor((seconds % 86400) / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(seconds % 60)}`;
 }
 
+/** `-- @include <fragment> name=value ...`: a line replaced by flink/include/<fragment>.sql with its `${name}`s filled. */
+const INCLUDE = /^\s*--\s*@include\s+([\w-]+)((?:\s+[\w.]+=[\w.-]+)*)\s*$/;
+
+/**
+ * Expands the include lines of a job file. Fragments keep the shared DDL (the Kafka source options of the
+ * change topics) in one place; what they expand to is plain Flink SQL, so a rendered job runs in any client.
+ */
+export function expandIncludes(file: string, text: string): string {
+  return text
+    .split('\n')
+    .map((line, index) => {
+      const m = INCLUDE.exec(line);
+      if (!m) return line;
+      const fragment = join(dirname(file), 'include', `${m[1]}.sql`);
+      let body: string;
+      try {
+        body = readFileSync(fragment, 'utf8');
+      } catch {
+        throw new AppError('BAD_USER_INPUT', `${file}: line ${index + 1} includes "${m[1]}", but ${fragment} does not exist.`);
+      }
+      const params = Object.fromEntries(m[2]!.trim().split(/\s+/).filter(Boolean).map((pair) => pair.split('=') as [string, string]));
+      return body
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('--'))
+        .map((l) => l.replace(/\$\{([\w.]+)\}/g, (whole, key: string) => params[key] ?? whole))
+        .join('\n');
+    })
+    .join('\n');
+}
+
 /**
  * Fills the placeholders and splits a job file into statements: comments removed, split on `;` outside
  * quotes, an `EXECUTE STATEMENT SET BEGIN ... END` block kept whole. Every problem names the file and line.
  */
 export function renderJob(file: string, placeholders: Record<string, string>, text = readFileSync(file, 'utf8')): string[] {
   const unknown = new Set<string>();
-  const lines = text.split('\n');
+  placeholders = { 'job.name': basename(file, '.sql'), ...placeholders };
+  const lines = expandIncludes(file, text).split('\n');
   const filled = lines
     .map((line, index) =>
       // Comments may mention placeholders (documentation); they are dropped below anyway.

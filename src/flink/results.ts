@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PoisonMessageError } from '../cdc/envelope.js';
+import { camelCase, RESULT_CONTRACTS, type ResultContract, type RowOf } from './contracts.js';
 
 /*
  * The Flink jobs' output topics (flink/*.sql): plain JSON rows, one per alert, closed revenue window or
@@ -7,8 +8,8 @@ import { PoisonMessageError } from '../cdc/envelope.js';
  * and publishes them to the subscriptions fraudAlert, revenueUpdated and topProductsUpdated.
  */
 
-export const RESULT_KINDS = ['fraud-alerts', 'revenue-stats', 'top-products'] as const;
-export type ResultKind = (typeof RESULT_KINDS)[number];
+export const RESULT_KINDS = Object.keys(RESULT_CONTRACTS) as (keyof typeof RESULT_CONTRACTS)[];
+export type ResultKind = keyof typeof RESULT_CONTRACTS;
 
 export const resultTopic = (prefix: string, kind: ResultKind) => `${prefix}.${kind}`;
 
@@ -17,7 +18,6 @@ export function resultKindOfTopic(prefix: string, topic: string): ResultKind | u
 }
 
 const money = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform((v) => Number(v).toFixed(2));
-const nullableMoney = money.nullable().optional().transform((v) => v ?? null);
 /** Flink writes TIMESTAMP_LTZ as ISO-8601 with Z and TIMESTAMP (UTC here) without a zone. */
 const time = z.string().transform((v, ctx) => {
   const date = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
@@ -28,29 +28,35 @@ const time = z.string().transform((v, ctx) => {
   return date;
 });
 
-const fraudAlert = z.object({
-  alert_id: z.string(), rule: z.string(), customer_id: z.number().int().nullable(), order_id: z.number().int(), amount: money,
-  order_count: z.number().int(), detail: z.string(), event_time: time, detected_at: time,
-});
-const revenueStat = z.object({
-  window_start: time, window_end: time, window_seconds: z.number().int(), revenue: money, order_count: z.number().int(),
-  avg_order_value: money, previous_revenue: nullableMoney, revenue_change: nullableMoney, revenue_change_pct: z.number().nullable().optional(),
-});
-const topProduct = z.object({
-  window_size: z.string(), window_start: time, window_end: time, category_id: z.number().int(), ranked_by: z.enum(['quantity', 'revenue']),
-  rank: z.number().int(), product_id: z.number().int(), quantity: z.number().int(), revenue: money,
-});
+/** The zod schema of a result row, from its contract (JSON on the topic: snake_case, money as number or string). */
+function rowSchema(contract: ResultContract) {
+  const fields: Record<string, z.ZodType> = {};
+  for (const [name, column] of Object.entries(contract.columns)) {
+    let field: z.ZodType =
+      column.kind === 'money' ? money
+        : column.kind === 'time' ? time
+          : column.kind === 'string' ? (column.values ? z.enum(column.values as [string, ...string[]]) : z.string())
+            : column.kind === 'float' ? z.number()
+              : z.number().int();
+    // A nullable column may also be left out of the JSON (Flink omits nothing, other producers may).
+    if (column.nullable) field = field.nullable().optional().transform((v) => v ?? null);
+    fields[name] = field;
+  }
+  return z.object(fields);
+}
 
-export interface FraudAlertRow { alertId: string; rule: string; customerId: number | null; orderId: number; amount: string; orderCount: number; detail: string; eventTime: Date; detectedAt: Date }
-export interface RevenueStatRow { windowStart: Date; windowEnd: Date; windowSeconds: number; revenue: string; orderCount: number; avgOrderValue: string; previousRevenue: string | null; revenueChange: string | null; revenueChangePct: number | null }
-export interface TopProductRow { windowSize: string; windowStart: Date; windowEnd: Date; categoryId: number; rankedBy: 'quantity' | 'revenue'; rank: number; productId: number; quantity: number; revenue: string }
+const SCHEMAS = Object.fromEntries(RESULT_KINDS.map((kind) => [kind, rowSchema(RESULT_CONTRACTS[kind])])) as unknown as Record<ResultKind, z.ZodType>;
+
+export type FraudAlertRow = RowOf<(typeof RESULT_CONTRACTS)['fraud-alerts']>;
+export type RevenueStatRow = RowOf<(typeof RESULT_CONTRACTS)['revenue-stats']>;
+export type TopProductRow = RowOf<(typeof RESULT_CONTRACTS)['top-products']>;
 
 export type StreamResult =
   | { kind: 'fraud-alerts'; row: FraudAlertRow }
   | { kind: 'revenue-stats'; row: RevenueStatRow }
   | { kind: 'top-products'; row: TopProductRow };
 
-const camel = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+const camel = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [camelCase(k), v]));
 
 /** Parses one message of a result topic; throws PoisonMessageError when it is not a row of that kind. */
 export function parseResult(kind: ResultKind, value: Buffer | null): StreamResult {
@@ -61,10 +67,8 @@ export function parseResult(kind: ResultKind, value: Buffer | null): StreamResul
   } catch {
     throw new PoisonMessageError('not JSON');
   }
-  const schema = kind === 'fraud-alerts' ? fraudAlert : kind === 'revenue-stats' ? revenueStat : topProduct;
-  const parsed = schema.safeParse(json);
+  const parsed = SCHEMAS[kind].safeParse(json);
   if (!parsed.success) throw new PoisonMessageError(`not a ${kind} row: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const row = camel(parsed.data as Record<string, unknown>);
-  if (kind === 'revenue-stats') row.revenueChangePct ??= null;
   return { kind, row } as unknown as StreamResult;
 }
