@@ -14,7 +14,7 @@ import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { createPool } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
 import { BIN, cli, flag, percentile } from './lib.js';
@@ -128,7 +128,9 @@ async function startSubscribers(wsUrl: string, subscribers: number) {
     /** Clients that could not connect (their messages count as not delivered). */
     failed,
     cpuMs: () => children.reduce((sum, child) => sum + cpuMs(child.pid), 0),
-    reset: () => children.forEach((child) => child.send({ type: 'reset' })),
+    reset: () => {
+      for (const child of children) child.send({ type: 'reset' });
+    },
     report: async (): Promise<Report> => {
       const reports = await Promise.all(children.map((child) => request(child, 'report')));
       return {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { loadConfig } from '../src/config/env.js';
-import { type FlinkRest } from '../src/flink/gateway.js';
+import type { FlinkRest } from '../src/flink/gateway.js';
 import { JOB_PREFIX } from '../src/flink/jobs.js';
 import { ensureDatabaseUrl, migrate } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';

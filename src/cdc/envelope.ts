@@ -26,6 +26,14 @@ export class PoisonMessageError extends Error {
 
 const OPERATIONS: Record<string, ChangeOperation> = { c: 'CREATE', u: 'UPDATE', d: 'DELETE', r: 'SNAPSHOT' };
 
+/** A Debezium change envelope as JSON on the topic, unchecked (for CLI display; the bridge validates). */
+export interface RawEnvelope {
+  op?: string;
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+  source?: { table?: string; ts_ms?: number };
+}
+
 export interface RawMessage {
   topic: string;
   value: Buffer | string | null;

@@ -159,7 +159,7 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
       const share = 0.85;
       const raw = [...favourites].map(() => rng.exponential(1) + 0.2);
       const sum = raw.reduce((a, b) => a + b, 0);
-      [...favourites].forEach((c, k) => (weights[c] = (share * raw[k]!) / sum));
+      for (const [k, c] of [...favourites].entries()) weights[c] = (share * raw[k]!) / sum;
       const others = allCats.filter((c) => !favourites.has(c.category_id));
       for (const c of others) weights[c.category_id] = (1 - share) / Math.max(1, others.length);
       if (others.length === 0) for (const c of favourites) weights[c] = weights[c]! / share;

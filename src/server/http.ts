@@ -1,8 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { YogaServerInstance } from 'graphql-yoga';
 import { AppError } from '../errors.js';
-import { attachWebSocket } from './websocket.js';
+import { type AnyYoga, attachWebSocket } from './websocket.js';
 
 export interface RunningServer {
   server: Server;
@@ -11,7 +10,7 @@ export interface RunningServer {
 }
 
 /** Listens on host:port (port 0 picks a free one) and resolves with the base URL. */
-export async function listen(app: YogaServerInstance<any, any>, host: string, port: number): Promise<RunningServer> {
+export async function listen(app: AnyYoga, host: string, port: number): Promise<RunningServer> {
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>

@@ -3,14 +3,25 @@ import type { Duplex } from 'node:stream';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { print, type ExecutionResult } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, print } from 'graphql';
 import { createMulticaster, type Membership } from './multicast.js';
+
+/** The server's yoga instance (its context type is the app's; the socket layer does not look into it). */
+// biome-ignore lint/suspicious/noExplicitAny: the WebSocket layer serves any yoga app; its context stays opaque here.
+export type AnyYoga = YogaServerInstance<any, any>;
+
+/** yoga's execute/subscribe for one operation, carried to the graphql-ws hooks as the root value. */
+interface Runner {
+  execute(args: ExecutionArgs): Promise<ExecutionResult> | ExecutionResult;
+  subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
+}
+const runner = (args: ExecutionArgs) => args.rootValue as Runner;
 
 /**
  * GraphQL over WebSocket (graphql-ws protocol) on the same path as HTTP, executed through yoga's own
  * envelop pipeline so the same context, limits and error masking apply. Returns a closer.
  */
-export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, any>): () => Promise<void> {
+export function attachWebSocket(server: Server, yoga: AnyYoga): () => Promise<void> {
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
   // One JSON serialisation per event, shared by every subscriber of the operation (see multicast.ts).
   const shared = createMulticaster<ExecutionResult, Buffer>(sharedPayload);
@@ -20,15 +31,15 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<any, an
   const inBursts = createBurstWriter();
   const disposable = useServer(
     {
-      execute: (args: any) => args.rootValue.execute(args),
+      execute: (args) => runner(args).execute(args),
       // Clients with the same operation share one execution per event. Subscription resolvers read nothing
       // caller-specific from the context, so sharing cannot leak between clients.
-      subscribe: async (args: any) => {
+      subscribe: async (args) => {
         const { socket, stream, id } = deliveries.get(args)!;
         const key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}]);
         const deliver = nextFrames(socket, stream, id, () => inBursts(stream));
         if (shared.has(key)) return untilEnded(shared.join(key, deliver));
-        const result = await args.rootValue.subscribe(args);
+        const result = await runner(args).subscribe(args);
         if (!(Symbol.asyncIterator in result)) return result;
         if (shared.has(key)) {
           // Another client opened the same operation meanwhile: join it and close this source.

@@ -186,7 +186,7 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
               buf.orders.push([at, fromCents(totalCents), 'cancelled', customerId, orderIndex, null]);
             }
             buf.payments.push([at, action.paymentMethod, fromCents(totalCents), charge.status, charge.transactionId, customerId]);
-            lines.forEach((l, i) => buf.items.push([l.quantity, fromCents(products[i]!.priceCents), orderIndex, l.productId]));
+            for (const [i, l] of lines.entries()) buf.items.push([l.quantity, fromCents(products[i]!.priceCents), orderIndex, l.productId]);
             pendingOrders.push({ orderIndex });
             buf.events.push([customerId, sessionId, type, lines.length === 1 ? lines[0]!.productId : null, null, orderIndex, at,
               JSON.stringify({ total: fromCents(totalCents), paymentStatus: charge.status, paymentMethod: action.paymentMethod, items: lines })]);

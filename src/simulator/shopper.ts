@@ -1,5 +1,5 @@
 import { type Rng, WeightedSampler } from '../common/random.js';
-import { type PaymentMethodName } from '../shop/policy.js';
+import type { PaymentMethodName } from '../shop/policy.js';
 import { ACTION_TYPES, ACTION_WEIGHTS, type ActionType, pickPaymentMethod } from './behaviour.js';
 import type { RunStats } from './stats.js';
 import type { Tastes, World, WorldProduct } from './world.js';

@@ -10,7 +10,7 @@ import { type CdcBridge, deadLetterTopic } from '../../src/kafka/bridge.js';
 import { generateData } from '../../src/datagen/generate.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
 import { createTestApp, gql } from '../helpers/app.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { runCli, } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ensureDebianTool, pidListeningOn } from '../helpers/debian.js';
 import { freePortBlock } from '../helpers/net.js';

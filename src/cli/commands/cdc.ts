@@ -1,3 +1,4 @@
+import type { RawEnvelope } from '../../cdc/envelope.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createConnectClient } from '../../cdc/connect-client.js';
@@ -89,7 +90,7 @@ export async function cdcSmoke(options: { timeout: number }): Promise<void> {
   const kafka = createKafka(config, 'rtrec-smoke');
   const topic = topicOf(config.cdc.topicPrefix, 'customers');
   const consumer = kafka.consumer({ groupId: `rtrec-smoke-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100 });
-  const seen: { op: string; received: number; committed: number; kafkaTs: number; value: Record<string, unknown> }[] = [];
+  const seen: { op: string; received: number; committed: number; kafkaTs: number; value: RawEnvelope }[] = [];
   const email = `cdc.smoke.${Date.now()}@example.com`;
   let customerId = -1;
   await withKafka(config, async () => {
@@ -99,10 +100,10 @@ export async function cdcSmoke(options: { timeout: number }): Promise<void> {
     await consumer.run({
       eachMessage: async ({ message }) => {
         if (!message.value) return;
-        const value = JSON.parse(message.value.toString()) as Record<string, any>;
+        const value = JSON.parse(message.value.toString()) as RawEnvelope & { source: { ts_ms: number } };
         const row = value.after ?? value.before;
         if (row?.email !== email && row?.customer_id !== customerId) return;
-        seen.push({ op: value.op, received: Date.now(), committed: value.source.ts_ms, kafkaTs: Number(message.timestamp), value });
+        seen.push({ op: value.op ?? '', received: Date.now(), committed: value.source.ts_ms, kafkaTs: Number(message.timestamp), value });
       },
     });
     await assigned;

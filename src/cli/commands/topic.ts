@@ -1,3 +1,4 @@
+import type { RawEnvelope } from '../../cdc/envelope.js';
 import { randomBytes } from 'node:crypto';
 import { createKafka, withKafka } from '../../kafka/client.js';
 import { parseJsonOr } from '../../common/json.js';
@@ -26,8 +27,8 @@ export async function topicList(options: { json?: boolean; all?: boolean }): Pro
 }
 
 /** One Debezium envelope as a readable line: operation, table, key and what changed. */
-export function describeEnvelope(value: Record<string, any>): string {
-  const op = ({ c: 'CREATE', u: 'UPDATE', d: 'DELETE', r: 'READ' } as Record<string, string>)[value.op] ?? String(value.op);
+export function describeEnvelope(value: RawEnvelope): string {
+  const op = ({ c: 'CREATE', u: 'UPDATE', d: 'DELETE', r: 'READ' } as Record<string, string>)[value.op ?? ''] ?? String(value.op);
   const table = value.source?.table ?? '?';
   const at = value.source?.ts_ms ? new Date(value.source.ts_ms).toISOString() : '';
   const before = value.before ?? {};
@@ -70,7 +71,7 @@ export async function topicTail(options: { topic: string; fromBeginning?: boolea
         print(`(tombstone) partition ${partition} offset ${message.offset}`);
       } else {
         const value = parseJsonOr(text);
-        print(typeof value === 'object' && value !== null && 'op' in value ? describeEnvelope(value as Record<string, any>) : text);
+        print(typeof value === 'object' && value !== null && 'op' in value ? describeEnvelope(value as RawEnvelope) : text);
       }
       if (options.limit !== undefined && count >= options.limit) finish();
     },

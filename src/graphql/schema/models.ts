@@ -16,7 +16,7 @@ const models = getDatamodel().datamodel.models as unknown as Record<string, { fi
 
 const SCALARS: Record<string, string> = { Int: 'Int', String: 'String', Boolean: 'Boolean', Float: 'Float', DateTime: 'DateTime', Decimal: 'Decimal', Json: 'JSON', BigInt: 'BigInt' };
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+// The generic registration below builds fields from the datamodel at run time, where Pothos cannot infer types (biome.json allows `any` in this file only).
 function scalarType(field: DmmfField): any {
   const base = field.kind === 'enum' ? (enums as any)[field.type] : SCALARS[field.type];
   if (!base) throw new Error(`no GraphQL type for ${field.type}`);
