@@ -46,6 +46,22 @@ describe('Flink job files', () => {
     expect(() => renderJob('x.sql', {}, "INSERT INTO a SELECT 'x;")).toThrow(/unterminated ' quote/);
   });
 
+  it('expands the shared change-topic source into each job, with the job\'s own consumer group', () => {
+    for (const d of jobDefinitions()) {
+      const sources = renderJob(d.file, placeholders).filter((st) => /^CREATE TABLE \w+_cdc/.test(st));
+      expect(sources.length, d.name).toBeGreaterThan(0);
+      for (const source of sources) {
+        expect(source).toMatch(/'topic' = 'shop\.public\.\w+'/);
+        expect(source).toContain(`'properties.group.id' = 'rtrec-flink-${d.name}'`);
+        expect(source).not.toMatch(/@include|\$\{/);
+      }
+    }
+  });
+
+  it('names the file, line and fragment of an include that does not exist', () => {
+    expect(() => renderJob('/nowhere/x.sql', {}, "CREATE TABLE t (a INT) WITH (\n  -- @include no-such table=a\n);")).toThrow(/x\.sql: line 2 includes "no-such", but .*no-such\.sql does not exist/);
+  });
+
   it('writes durations as DAY TO SECOND literals', () => {
     expect(dayToSecond(60)).toBe('0 00:01:00');
     expect(dayToSecond(300)).toBe('0 00:05:00');
