@@ -83,11 +83,17 @@ export function createProgram(): Command {
     .action(lazy(() => import('./commands/recommend.js'), 'recommend'));
 
   program.command('import').description('Load external data').command('events')
-    .description('Load an interaction log (CSV with a header) into imported_events, to evaluate with --source imported; all or nothing')
+    .description('Import an interaction log (CSV with a header) as shop history: customers, products and categories for its keys, '
+      + 'behaviour events, cart and wishlist lines and paid orders; rows imported before are skipped; all or nothing')
     .requiredOption('--csv <file>', 'CSV file, comma-separated, with a header line')
-    .requiredOption('--map <mapping>', 'columns: user=<col>,item=<col>,type=<col>,timestamp=<col>[,price=<col>,category=<col>]')
+    .requiredOption('--map <mapping>', 'columns: user=<col>,item=<col>,type=<col>,timestamp=<col>, optionally price, category, name, quantity, '
+      + 'basket (lines with one basket form one order; without it, one user\'s purchases at one moment do) and session')
     .option('--types <mapping>', 'event type values: view=view_product,addtocart=add_to_cart,transaction=purchase,other=skip (view_product, add_to_wishlist, add_to_cart, purchase and place_order are known)')
-    .option('--replace', 'delete earlier imported events first (same transaction)')
+    .option('--source <name>', 'name of the log: keys map to shop rows per source, and files of one source skip rows already imported (default: the file name without extension)')
+    .option('--replay', 'write through the storefront, one transaction per action, at the log\'s own pace (Ctrl-C stops between actions)')
+    .addOption(new Option('--speed <x>', 'with --replay: clock compression, 60 replays an hour in a minute (default 1)').argParser(numberIn(0.001, 1e12)))
+    .option('--evaluation-only', 'load the log into imported_events only (for rtrec evaluate --source imported), not into the shop')
+    .option('--replace', 'with --evaluation-only: delete earlier imported events first (same transaction)')
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./commands/import.js'), 'importEvents'));
 

@@ -183,9 +183,13 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
   });
 }
 
-/** Tables written by customer activity (the simulator's output), children first. */
-export const DYNAMIC_TABLES = ['behavior_events', 'order_items', 'orders', 'payments', 'shipments', 'carts', 'wishlists', 'simulation_runs'] as const;
-export const STATIC_TABLES = ['sim_customer_tastes', 'sim_product_traits', 'customers', 'products', 'categories'] as const;
+/**
+ * Tables written by customer activity (the simulator's and the log importer's output), children first.
+ * import_rows says which log rows are in the shop, so it goes with the activity; import_keys maps log keys
+ * to customers, products and categories, so it goes with them.
+ */
+export const DYNAMIC_TABLES = ['behavior_events', 'order_items', 'orders', 'payments', 'shipments', 'carts', 'wishlists', 'simulation_runs', 'import_rows'] as const;
+export const STATIC_TABLES = ['sim_customer_tastes', 'sim_product_traits', 'import_keys', 'customers', 'products', 'categories'] as const;
 
 /** Deletes activity only (scope 'activity') or everything (scope 'all'), atomically. */
 export async function clearData(pool: pg.Pool, scope: 'activity' | 'all'): Promise<Record<string, number>> {

@@ -123,7 +123,7 @@ function clusteredLog(): string {
 }
 
 describe('import events from a CSV log', () => {
-  const map = ['--map', 'user=visitor,item=product id,type=action,timestamp=when', '--types', 'view=view_product,buy=purchase,remove=skip'];
+  const map = ['--evaluation-only', '--map', 'user=visitor,item=product id,type=action,timestamp=when', '--types', 'view=view_product,buy=purchase,remove=skip'];
 
   it('loads the log and evaluates it the same way', async () => {
     const file = join(dir, 'clusters.csv');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createItemKnn, mostPopular, popularityRanking, randomItems } from '../../src/recommend/evaluation/baselines.js';
-import { createCsvReader } from '../../src/recommend/evaluation/csv.js';
-import { parseColumnMapping, parseTimestamp, parseTypeMapping } from '../../src/recommend/evaluation/import-events.js';
+import { createCsvReader } from '../../src/importer/csv.js';
+import { parseColumnMapping, parseTimestamp, parseTypeMapping } from '../../src/importer/mapping.js';
 import { coverage, hitRate, ndcg, type RankedCase, recall, scoreCases } from '../../src/recommend/evaluation/metrics.js';
 import { tasteOracle } from '../../src/simulator/oracle.js';
 import type { TrainData } from '../../src/recommend/evaluation/recommender.js';

@@ -1,25 +1,45 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
-import { importEvents as runImport, parseColumnMapping, parseTypeMapping } from '../../recommend/evaluation/import-events.js';
+import { AppError } from '../../errors.js';
+import { importEvaluationLog } from '../../importer/evaluation-log.js';
+import { importLog, type ImportSummary } from '../../importer/import-log.js';
+import { parseColumnMapping, parseTypeMapping } from '../../importer/mapping.js';
+import { checkSource, sourceOfFile } from '../../importer/placeholders.js';
 import { print, printTable, progressBar } from '../output.js';
 
 export interface ImportEventsCliOptions {
   csv: string;
   map: string;
   types?: string;
+  source?: string;
+  replay?: boolean;
+  speed?: number;
+  evaluationOnly?: boolean;
   replace?: boolean;
   json?: boolean;
 }
 
-export async function importEvents(options: ImportEventsCliOptions): Promise<void> {
-  // Option mistakes are reported before the database is touched.
+const badFlag = (message: string) => new AppError('BAD_USER_INPUT', message);
+
+function printSummary(s: ImportSummary): void {
+  const stopped = s.stopped ? ` — stopped after ${s.actions.written} of ${s.actions.total} actions; run the same command again to continue` : '';
+  print(`Imported ${s.file} as source "${s.source}" (${s.mode}): ${s.rows.new} new rows, ${s.rows.known} already imported` +
+    `${s.rows.skipped ? `, ${s.rows.skipped} skipped by --types` : ''}${stopped}.`);
+  print('\nRows written by table:');
+  printTable(Object.entries(s.rowsByTable).map(([table, rows]) => ({ table, rows })));
+  print('\nBehaviour events by type:');
+  printTable(Object.entries(s.eventsByType).map(([type, events]) => ({ type, events })));
+  print(`\nElapsed ${(s.elapsedMs / 1000).toFixed(2)} s, ${Math.round(s.rowsPerSecond)} rows/s. Evaluate it with: npx rtrec evaluate`);
+}
+
+async function evaluationOnly(options: ImportEventsCliOptions): Promise<void> {
   const mapping = parseColumnMapping(options.map);
   const types = parseTypeMapping(options.types);
   const ctx = await createAppContext(loadConfig());
   const kb = (bytes: number) => Math.ceil(bytes / 1024);
   let bar: ReturnType<typeof progressBar> | undefined;
   try {
-    const result = await runImport(ctx.pool, { file: options.csv, mapping, types, replace: options.replace ?? false }, (bytes, total) => {
+    const result = await importEvaluationLog(ctx.pool, { file: options.csv, mapping, types, replace: options.replace ?? false }, (bytes, total) => {
       bar ??= progressBar('import', kb(total));
       bar.update(kb(bytes), 'kB');
     });
@@ -31,6 +51,45 @@ export async function importEvents(options: ImportEventsCliOptions): Promise<voi
     print(`\nElapsed ${(result.elapsedMs / 1000).toFixed(2)} s. Evaluate it with: npx rtrec evaluate --source imported`);
   } finally {
     bar?.stop();
+    await ctx.close();
+  }
+}
+
+/** `rtrec import events`: a CSV log becomes shop history (bulk or replay), or evaluation-only rows. */
+export async function importEvents(options: ImportEventsCliOptions): Promise<void> {
+  // Option mistakes are reported before the database is touched.
+  if (options.replace && !options.evaluationOnly) throw badFlag('--replace only applies with --evaluation-only (imported_events); shop imports add only new rows, so there is nothing to replace.');
+  if (options.evaluationOnly && (options.replay || options.source !== undefined)) throw badFlag('--evaluation-only loads imported_events in bulk; drop --replay/--source, or drop --evaluation-only to import into the shop.');
+  if (options.speed !== undefined && !options.replay) throw badFlag('--speed sets the pace of --replay; add --replay, or drop --speed for a bulk import.');
+  if (options.evaluationOnly) return evaluationOnly(options);
+
+  const mapping = parseColumnMapping(options.map);
+  const types = parseTypeMapping(options.types);
+  const source = checkSource(options.source ?? sourceOfFile(options.csv));
+  const ctx = await createAppContext(loadConfig());
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let bar: ReturnType<typeof progressBar> | undefined;
+  let phase = '';
+  try {
+    const replay = options.replay ? { speed: options.speed ?? 1, signal: abort.signal } : undefined;
+    const summary = await importLog({ pool: ctx.pool, db: ctx.db, logger: ctx.logger }, { file: options.csv, mapping, types, source, replay }, (p) => {
+      if (p.phase !== phase) {
+        bar?.stop();
+        phase = p.phase;
+        bar = progressBar(p.phase === 'read' ? 'read  ' : p.phase === 'write' ? 'write ' : 'replay', p.phase === 'read' ? Math.ceil(p.total / 1024) : p.total);
+      }
+      bar!.update(p.phase === 'read' ? Math.ceil(p.done / 1024) : p.done, p.phase === 'read' ? 'kB' : 'actions');
+    });
+    bar?.stop();
+    if (options.json) print(JSON.stringify(summary));
+    else printSummary(summary);
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     await ctx.close();
   }
 }

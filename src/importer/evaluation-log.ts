@@ -3,100 +3,25 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { inTransaction } from '../../database/transaction.js';
-import { AppError } from '../../errors.js';
+import { inTransaction } from '../database/transaction.js';
+import { AppError } from '../errors.js';
 import { createCsvReader, type CsvRecord, CsvSyntaxError } from './csv.js';
-import { INTERACTION_TYPES, type InteractionType } from './split.js';
+import type { InteractionType } from '../recommend/evaluation/split.js';
+import { type ColumnIndex, type ColumnMapping, indexColumns, type MappingField, parseTimestamp, TYPE_TARGETS, type TypeTarget } from './mapping.js';
 
-/** The fields of an interaction that a CSV column can be mapped to. */
-export const MAPPING_FIELDS = ['user', 'item', 'type', 'timestamp', 'price', 'category'] as const;
-export type MappingField = (typeof MAPPING_FIELDS)[number];
-const REQUIRED_FIELDS: readonly MappingField[] = ['user', 'item', 'type', 'timestamp'];
-export type ColumnMapping = Partial<Record<MappingField, string>> & Record<'user' | 'item' | 'type' | 'timestamp', string>;
+/**
+ * The evaluation-only path (`rtrec import events --evaluation-only`): a log goes into imported_events, keyed by
+ * the log's own user and item identifiers, and never becomes shop history. For baseline studies of logs that
+ * should not enter the shop (or are too large for it); `rtrec evaluate --source imported` reads it.
+ */
 
-/** A type value of the log becomes one of the interaction types, or is skipped. */
-export type TypeTarget = InteractionType | 'skip';
-const TYPE_TARGETS: readonly TypeTarget[] = [...INTERACTION_TYPES, 'skip'];
-/** Accepted without a --types entry: the interaction types themselves, and the shop's own name for a purchase. */
-const DEFAULT_TYPES: Record<string, TypeTarget> = { ...Object.fromEntries(INTERACTION_TYPES.map((t) => [t, t])), place_order: 'purchase' };
-
+/** The mapped fields this path stores; the others (name, quantity, basket, session) describe shop history. */
+const EVALUATION_FIELDS: readonly MappingField[] = ['user', 'item', 'type', 'timestamp', 'price', 'category'];
 const MAX_KEY_LENGTH = 200;
 /** Stop after this many bad rows: enough to see a pattern, short enough to read. */
 const MAX_REPORTED_ERRORS = 10;
 
 const badInput = (message: string) => new AppError('BAD_USER_INPUT', message);
-
-function parsePairs(text: string, option: string, example: string): [string, string][] {
-  const pairs = text.split(',').map((p) => p.trim()).filter(Boolean);
-  if (pairs.length === 0) throw badInput(`${option} is empty: pass name=value pairs, e.g. ${option} ${example}.`);
-  return pairs.map((pair) => {
-    const at = pair.indexOf('=');
-    if (at <= 0 || at === pair.length - 1) throw badInput(`${option}: "${pair}" is not a name=value pair, e.g. ${option} ${example}.`);
-    return [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
-  });
-}
-
-/** Parses `user=<col>,item=<col>,type=<col>,timestamp=<col>[,price=<col>,category=<col>]`. */
-export function parseColumnMapping(text: string): ColumnMapping {
-  const example = 'user=visitorid,item=itemid,type=event,timestamp=timestamp';
-  const mapping: Partial<Record<MappingField, string>> = {};
-  for (const [field, column] of parsePairs(text, '--map', example)) {
-    if (!(MAPPING_FIELDS as readonly string[]).includes(field)) throw badInput(`--map: unknown field "${field}"; the fields are ${MAPPING_FIELDS.join(', ')} (price and category optional).`);
-    if (mapping[field as MappingField]) throw badInput(`--map: field "${field}" is mapped twice.`);
-    mapping[field as MappingField] = column;
-  }
-  const missing = REQUIRED_FIELDS.filter((f) => !mapping[f]);
-  if (missing.length) throw badInput(`--map: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not mapped; map every required field, e.g. --map ${example}.`);
-  return mapping as ColumnMapping;
-}
-
-/** Parses `view=view_product,addtocart=add_to_cart,transaction=purchase,remove=skip` on top of the defaults. */
-export function parseTypeMapping(text: string | undefined): Record<string, TypeTarget> {
-  const types = { ...DEFAULT_TYPES };
-  if (text === undefined) return types;
-  for (const [value, target] of parsePairs(text, '--types', 'view=view_product,addtocart=add_to_cart,transaction=purchase')) {
-    if (!(TYPE_TARGETS as readonly string[]).includes(target)) throw badInput(`--types: "${target}" (for "${value}") is not a type; use one of ${TYPE_TARGETS.join(', ')}.`);
-    types[value] = target as TypeTarget;
-  }
-  return types;
-}
-
-/**
- * Reads a timestamp: ISO 8601 (a date alone is midnight UTC; no zone means UTC), or Unix epoch seconds, or
- * epoch milliseconds (13 digits or more).
- */
-export function parseTimestamp(text: string): Date | null {
-  const t = text.trim();
-  let ms: number;
-  if (/^\d+(\.\d+)?$/.test(t)) {
-    const n = Number(t);
-    ms = t.split('.')[0]!.length >= 12 ? n : n * 1000;
-  } else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) {
-    const iso = t.replace(' ', 'T');
-    ms = Date.parse(/T/.test(iso) && !/(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? `${iso}Z` : iso);
-  } else {
-    return null;
-  }
-  const d = new Date(Math.round(ms));
-  const year = d.getUTCFullYear();
-  return Number.isNaN(d.getTime()) || year < 1970 || year > 9999 ? null : d;
-}
-
-/** Resolved positions of the mapped columns in the header. */
-type ColumnIndex = Partial<Record<MappingField, number>>;
-
-function indexColumns(header: string[], mapping: ColumnMapping, file: string): ColumnIndex {
-  const index: ColumnIndex = {};
-  for (const field of MAPPING_FIELDS) {
-    const column = mapping[field];
-    if (column === undefined) continue;
-    const positions = header.flatMap((h, i) => (h.trim() === column ? [i] : []));
-    if (positions.length === 0) throw badInput(`${file}: column "${column}" (mapped to ${field}) is not in the header; the columns are ${header.map((h) => `"${h}"`).join(', ')}. Fix --map.`);
-    if (positions.length > 1) throw badInput(`${file}: column "${column}" (mapped to ${field}) appears ${positions.length} times in the header; rename one of them.`);
-    index[field] = positions[0];
-  }
-  return index;
-}
 
 /** One validated row in the column order of the COPY, or the reason it is wrong. */
 type RowResult = { row: (string | null)[]; type: InteractionType } | { skip: true } | { error: string };
@@ -135,7 +60,7 @@ function copyValue(value: string | null): string {
   return /[\\\t\n\r]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : value;
 }
 
-export interface ImportOptions {
+export interface EvaluationLogOptions {
   file: string;
   mapping: ColumnMapping;
   types: Record<string, TypeTarget>;
@@ -143,7 +68,7 @@ export interface ImportOptions {
   replace: boolean;
 }
 
-export interface ImportResult {
+export interface EvaluationLogResult {
   file: string;
   rows: number;
   skipped: number;
@@ -157,8 +82,10 @@ export interface ImportResult {
  * Loads a CSV interaction log into imported_events in one transaction, with COPY. Every row is checked;
  * any bad row (up to ten are reported, by line and column) rolls the whole import back.
  */
-export async function importEvents(pool: pg.Pool, options: ImportOptions, onBytes: (bytes: number, total: number) => void = () => undefined): Promise<ImportResult> {
+export async function importEvaluationLog(pool: pg.Pool, options: EvaluationLogOptions, onBytes: (bytes: number, total: number) => void = () => undefined): Promise<EvaluationLogResult> {
   const started = Date.now();
+  const extra = (Object.keys(options.mapping) as MappingField[]).filter((f) => !EVALUATION_FIELDS.includes(f));
+  if (extra.length) throw badInput(`--map: ${extra.join(', ')} ${extra.length === 1 ? 'is' : 'are'} not stored by --evaluation-only (it keeps ${EVALUATION_FIELDS.join(', ')}); drop ${extra.length === 1 ? 'it' : 'them'} or import into the shop.`);
   let size: number;
   try {
     const stat = statSync(options.file);

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { MAX_CENTS } from '../common/money.js';
+import { AppError } from '../errors.js';
+import type { InteractionType } from '../recommend/evaluation/split.js';
+import { MAX_QUANTITY } from '../shop/storefront.js';
+import { createCsvReader, type CsvRecord, CsvSyntaxError } from './csv.js';
+import { type ColumnIndex, type ColumnMapping, indexColumns, type MappingField, parseTimestamp, TYPE_TARGETS, type TypeTarget } from './mapping.js';
+
+/** One validated interaction of a log, as the shop importer uses it. */
+export interface LogRow {
+  /** 1-based line in the file (the header is line 1). */
+  line: number;
+  user: string;
+  item: string;
+  type: InteractionType;
+  /** Epoch milliseconds. */
+  at: number;
+  /** The log's own unit price, rounded to cents; null when the log gives none. */
+  priceCents: number | null;
+  category: string | null;
+  name: string | null;
+  quantity: number;
+  basket: string | null;
+  session: string | null;
+  /**
+   * Identity of the row within its source: a hash of who did what to which item when (basket and session
+   * included), and how many identical rows came before it in the file, formatted as a UUID for the
+   * import_rows table. Descriptive columns (price, name, category, quantity) are left out, so a second file
+   * of the same log with a corrected price still recognises the row.
+   */
+  fingerprint: string;
+}
+
+export interface ReadLog {
+  rows: LogRow[];
+  /** Rows whose type --types maps to skip. */
+  skipped: number;
+  bytes: number;
+}
+
+export const MAX_KEY_LENGTH = 200;
+/** The shop's product names are varchar(200). */
+const MAX_NAME_LENGTH = 200;
+/** A purchase line may buy this many units (Complete Journey sells fuel by the unit: 32,623 in one line). */
+export const MAX_PURCHASE_QUANTITY = 1_000_000;
+/** Stop after this many bad rows: enough to see a pattern, short enough to read. */
+const MAX_REPORTED_ERRORS = 10;
+
+const badInput = (message: string) => new AppError('BAD_USER_INPUT', message);
+
+type Checked = { row: Omit<LogRow, 'fingerprint'>; identity: string } | { skip: true } | { error: string };
+
+function checkRow(record: CsvRecord, header: string[], index: ColumnIndex, mapping: ColumnMapping, types: Record<string, TypeTarget>): Checked {
+  if (record.fields.length !== header.length) return { error: `line ${record.line}: ${record.fields.length} fields where the header has ${header.length}` };
+  const value = (field: MappingField) => (index[field] === undefined ? undefined : record.fields[index[field]!]!.trim());
+  const where = (field: MappingField) => `line ${record.line}, column "${mapping[field]}" (${field})`;
+
+  const typeText = value('type')!;
+  const type = types[typeText];
+  if (!type) return { error: `${where('type')}: unknown event type "${typeText}"; map it with --types ${typeText || '<value>'}=${TYPE_TARGETS.join('|')}` };
+  if (type === 'skip') return { skip: true };
+  for (const field of ['user', 'item'] as const) {
+    const v = value(field)!;
+    if (v === '') return { error: `${where(field)}: empty` };
+    if (v.length > MAX_KEY_LENGTH) return { error: `${where(field)}: longer than ${MAX_KEY_LENGTH} characters` };
+  }
+  const at = parseTimestamp(value('timestamp')!);
+  if (!at) return { error: `${where('timestamp')}: cannot read "${value('timestamp')}" as a time; use ISO 8601 (2026-01-31T12:00:00Z) or Unix epoch seconds or milliseconds` };
+
+  const quantityText = value('quantity');
+  let quantity = 1;
+  if (quantityText) {
+    const limit = type === 'add_to_cart' ? MAX_QUANTITY : MAX_PURCHASE_QUANTITY;
+    quantity = Number(quantityText);
+    if (!/^\d+$/.test(quantityText) || quantity < 1 || quantity > limit) {
+      return { error: `${where('quantity')}: "${quantityText}" is not a quantity (a whole number from 1 to ${limit}${type === 'add_to_cart' ? ' for a cart addition, the storefront\'s limit' : ''})` };
+    }
+  }
+  const priceText = value('price');
+  let priceCents: number | null = null;
+  if (priceText) {
+    const n = Number(priceText);
+    if (!/^\d+(\.\d+)?$/.test(priceText) || Math.round(n * 100) > MAX_CENTS) return { error: `${where('price')}: "${priceText}" is not a price (a non-negative number below 100000000, e.g. 19.99)` };
+    priceCents = Math.round(n * 100);
+    if (priceCents * quantity > MAX_CENTS) return { error: `${where('price')}: ${priceText} × quantity ${quantity} is more than an order total can hold (99999999.99)` };
+  }
+  const optional: Partial<Record<'category' | 'name' | 'basket' | 'session', string | null>> = {};
+  for (const field of ['category', 'name', 'basket', 'session'] as const) {
+    const v = value(field) || null;
+    const max = field === 'name' ? MAX_NAME_LENGTH : MAX_KEY_LENGTH;
+    if (v && v.length > max) return { error: `${where(field)}: longer than ${max} characters` };
+    optional[field] = v;
+  }
+  const row = {
+    line: record.line, user: value('user')!, item: value('item')!, type, at: at.getTime(), priceCents, quantity,
+    category: optional.category ?? null, name: optional.name ?? null, basket: optional.basket ?? null, session: optional.session ?? null,
+  };
+  const identity = JSON.stringify([row.user, row.item, row.type, row.at, row.basket, row.session]);
+  return { row, identity };
+}
+
+function uuidOf(text: string): string {
+  const h = createHash('sha256').update(text).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Checks that `file` is a readable file and returns its size; a missing file is a user mistake. */
+export function fileSize(file: string): number {
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new Error('not a file');
+    return stat.size;
+  } catch {
+    throw badInput(`${file}: no such file; pass the path of a CSV file to --csv.`);
+  }
+}
+
+/**
+ * Reads and validates a whole CSV log before anything is written. Any bad row (up to ten are reported, by
+ * line and column) fails the import with BAD_USER_INPUT.
+ */
+export async function readLog(file: string, mapping: ColumnMapping, types: Record<string, TypeTarget>, onBytes: (bytes: number, total: number) => void = () => undefined): Promise<ReadLog> {
+  const size = fileSize(file);
+  const reader = createCsvReader();
+  const errors: string[] = [];
+  const rows: LogRow[] = [];
+  const seen = new Map<string, number>();
+  let skipped = 0;
+  let header: string[] | null = null;
+  let index: ColumnIndex = {};
+  let bytes = 0;
+
+  const handle = (records: CsvRecord[]) => {
+    for (const record of records) {
+      if (!header) {
+        header = record.fields;
+        index = indexColumns(header, mapping, file);
+        continue;
+      }
+      const result = checkRow(record, header, index, mapping, types);
+      if ('error' in result) {
+        errors.push(result.error);
+        if (errors.length >= MAX_REPORTED_ERRORS) return;
+      } else if ('skip' in result) {
+        skipped++;
+      } else if (errors.length === 0) {
+        // Identical rows are distinct events (two views in one second): the n-th copy has its own identity.
+        const n = (seen.get(result.identity) ?? 0) + 1;
+        seen.set(result.identity, n);
+        rows.push({ ...result.row, fingerprint: uuidOf(`${n}\u001f${result.identity}`) });
+      }
+    }
+  };
+
+  const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of input as AsyncIterable<string>) {
+      bytes += Buffer.byteLength(chunk);
+      handle(reader.push(chunk));
+      if (errors.length >= MAX_REPORTED_ERRORS) break;
+      onBytes(bytes, size);
+    }
+    if (errors.length < MAX_REPORTED_ERRORS) handle(reader.end());
+  } catch (error) {
+    if (error instanceof CsvSyntaxError) errors.push(`line ${error.line}: ${error.message}`);
+    else throw error;
+  } finally {
+    input.destroy();
+  }
+  if (!header) throw badInput(`${file}: the file is empty; it needs a header line naming the columns.`);
+  if (errors.length) {
+    const more = errors.length >= MAX_REPORTED_ERRORS ? `\n  (stopped after ${MAX_REPORTED_ERRORS} errors)` : '';
+    throw badInput(`${file} has bad rows; nothing was imported:\n  ${errors.join('\n  ')}${more}`);
+  }
+  return { rows, skipped, bytes };
+}
