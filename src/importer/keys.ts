@@ -56,7 +56,7 @@ export async function resolveKeys(client: pg.PoolClient, source: string, plan: I
   const customers = await mapped(client, source, 'customer', users);
   const newUsers = users.filter((u) => !customers.has(u));
   const customerIds = await reserveIds(client, 'customers', 'customer_id', newUsers.length);
-  newUsers.forEach((u, i) => customers.set(u, customerIds[i]!));
+  for (const [i, u] of newUsers.entries()) customers.set(u, customerIds[i]!);
   created.customers = await copyRows(client, 'customers', ['customer_id', 'first_name', 'last_name', 'email', 'password_hash'], newUsers.map((u, i) => {
     const p = customerPlaceholder(source, u);
     return [customerIds[i], p.firstName, p.lastName, p.email, NO_PASSWORD];
@@ -80,7 +80,7 @@ export async function resolveKeys(client: pg.PoolClient, source: string, plan: I
   const categories = await mapped(client, source, 'category', categoryKeys);
   const newCategories = categoryKeys.filter((c) => !categories.has(c));
   const categoryIds = await reserveIds(client, 'categories', 'category_id', newCategories.length);
-  newCategories.forEach((c, i) => categories.set(c, categoryIds[i]!));
+  for (const [i, c] of newCategories.entries()) categories.set(c, categoryIds[i]!);
   created.categories = await copyRows(client, 'categories', ['category_id', 'name', 'description'], newCategories.map((c, i) => {
     const p = categoryPlaceholder(source, c === '' ? null : c);
     return [categoryIds[i], p.name, p.description];
