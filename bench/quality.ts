@@ -149,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
   const flags = parsed.data;
   const t0 = performance.now();
   const log = await readLog(flags.data);
+  const loadMs = Math.round(performance.now() - t0);
   const file = basename(flags.data);
   const protocols = flags.protocol === 'ours' ? (['ours-leave-last-out', 'ours-time'] as const) : [flags.protocol];
   const rows: Row[] = [];
@@ -157,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
     const p = buildProtocol(name, log.events);
     const tests = flags['max-users'] ? [...p.tests].sort((a, b) => a.user - b.user).slice(0, flags['max-users']) : p.tests;
     summaries.push({ protocol: p.name, trainUsers: p.train.users.size, testUsers: tests.length, items: p.train.catalogue.length, trainEvents: p.trainEvents.length });
-    if (!flags.json) process.stdout.write(`\n${file} · protocol ${p.name} · ${tests.length} test users · ${p.train.users.size} train users · ${p.train.catalogue.length} items (load ${Math.round(performance.now() - t0)} ms)\n`);
+    if (!flags.json) process.stdout.write(`\n${file} · protocol ${p.name} · ${tests.length} test users · ${p.train.users.size} train users · ${p.train.catalogue.length} items (CSV read in ${loadMs} ms)\n`);
     if (!flags.json) process.stdout.write(`${'model'.padEnd(14)} ${'HR@10'.padStart(7)} ${'NDCG@10'.padStart(8)} ${'R@20'.padStart(7)}  ${'ref HR / NDCG'.padEnd(16)} ${'ratio HR'.padStart(8)} ${'fit s'.padStart(7)} ${'eval s'.padStart(7)} ${'peak MiB'.padStart(9)}\n`);
     for (const model of flags.models) {
       const row = await evaluateOne(p, model, flags, log, tests);
