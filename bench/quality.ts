@@ -33,7 +33,7 @@ const HELP = `Usage: npx tsx bench/quality.ts --data <csv> [options]
   --knn-shrink <n>        item-kNN shrinkage (default 200)      --knn-k <n>      neighbours per item (200)
   --ease-lambda <n>       EASE λ (500)                          --ease-items <n> most popular items modelled (3000)
   --ials-factors <n>      iALS factors (64)  --ials-reg <n> (0.05)  --ials-alpha <n> (10)  --ials-iters <n> (15)
-  --hybrid <pop,cat,cf>   hybrid weights (default 1,1,0.5)      --hybrid-cf <m>  item-knn | ease | ials (item-knn)
+  --hybrid <pop,cat,cf>   hybrid weights (default 1,0.25,0)      --hybrid-cf <m>  item-knn | ease | ials (item-knn)
   --half-life <days>      recency half-life of the hybrid's popularity (default: none, plain counts)
   --max-users <n>         evaluate only the first n test users (by id)
   --json                  print one JSON document instead of the table
@@ -56,7 +56,7 @@ const FlagsSchema = z.object({
   'ials-reg': z.coerce.number().min(0).default(0.05),
   'ials-alpha': positive.default(10),
   'ials-iters': positive.int().default(15),
-  hybrid: z.string().default('1,1,0.5').transform((s, ctx) => {
+  hybrid: z.string().default('1,0.25,0').transform((s, ctx) => {
     const w = s.split(',').map(Number);
     if (w.length !== 3 || w.some((x) => !Number.isFinite(x))) ctx.addIssue({ code: 'custom', message: 'three numbers pop,cat,cf, e.g. --hybrid 1,1,0.5' });
     return { popularity: w[0]!, category: w[1]!, cf: w[2]! } satisfies HybridWeights;
