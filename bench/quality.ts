@@ -31,7 +31,7 @@ const HELP = `Usage: npx tsx bench/quality.ts --data <csv> [options]
   --protocol <p>          reference (default) | ours-leave-last-out | ours-time | session | ours (both ours-*)
   --models <list>         comma-separated: ${MODELS.join(', ')} (default: all)
   --knn-shrink <n>        item-kNN shrinkage (default 200)      --knn-k <n>      neighbours per item (200)
-  --ease-lambda <n>       EASE λ (500)                          --ease-items <n> most popular items modelled (3000)
+  --ease-lambda <n>       EASE λ (500)                          --ease-items <n> most popular items modelled (2000)
   --ials-factors <n>      iALS factors (64)  --ials-reg <n> (0.05)  --ials-alpha <n> (10)  --ials-iters <n> (15)
   --hybrid <pop,cat,cf>   hybrid weights (default 1,0.25,0)      --hybrid-cf <m>  item-knn | ease | ials (item-knn)
   --half-life <days>      recency half-life of the hybrid's popularity (default: none, plain counts)
@@ -51,7 +51,7 @@ const FlagsSchema = z.object({
   'knn-shrink': z.coerce.number().min(0).default(200),
   'knn-k': positive.int().default(200),
   'ease-lambda': positive.default(500),
-  'ease-items': positive.int().default(3000),
+  'ease-items': positive.int().default(2000),
   'ials-factors': positive.int().default(64),
   'ials-reg': z.coerce.number().min(0).default(0.05),
   'ials-alpha': positive.default(10),
