@@ -107,8 +107,8 @@ describe('baselines', () => {
   //   u1: 1 1 0 0   u2: 1 1 1 0   u3: 0 0 1 1
   const train = trainData({ 1: { 10: 1, 20: 1 }, 2: { 10: 1, 20: 1, 30: 1 }, 3: { 30: 1, 40: 1 } }, [10, 20, 30, 40, 50], { 2: [30] });
 
-  it('item-knn uses the cosine of the item columns', () => {
-    const knn = createItemKnn(train);
+  it('item-knn uses the cosine of the item columns (unshrunk with shrink 0)', () => {
+    const knn = createItemKnn(train, { shrink: 0 });
     expect(knn.similarity(10, 20)).toBeCloseTo(1, 12); // identical columns
     expect(knn.similarity(10, 30)).toBeCloseTo(1 / 2, 12); // 1 / (√2 · √2)
     expect(knn.similarity(30, 40)).toBeCloseTo(1 / Math.SQRT2, 12); // 1 / (√2 · 1)

@@ -1,0 +1,136 @@
+import { inverse, Matrix } from 'ml-matrix';
+import { AppError } from '../../errors.js';
+import type { Recommender, TrainData } from '../evaluation/recommender.js';
+import { columnCounts, type InteractionMatrix } from './matrix.js';
+import { type Exclusion, type NeighbourRow, scoringRecommender } from './rank.js';
+
+export interface EaseOptions {
+  /** L2 regularisation λ added to the Gram matrix's diagonal. */
+  lambda?: number;
+  /**
+   * Fit on the `items` most popular items only (by users who have them); the rest score 0. EASE inverts a
+   * dense items×items matrix, O(n³) in time and O(n²) in memory: bench/QUALITY.md has the measured times.
+   */
+  items?: number;
+}
+
+/**
+ * λ 500 as the reference; 2,000 items keep ml-matrix's inverse near a minute on two cores (59 s; 3,000 take
+ * 190 s) and lose 1% HR@10 against the reference's all-items EASE on the grocery log (bench/QUALITY.md).
+ */
+export const EASE_DEFAULTS: Required<EaseOptions> = { lambda: 500, items: 2000 };
+
+/** The largest item count EASE accepts: a 20k×20k Float64 matrix is 3.2 GB and its inverse takes hours in JS. */
+export const EASE_MAX_ITEMS = 20_000;
+
+/** A fitted EASE: B (n×n, row-major, zero diagonal) over the modelled items. */
+export interface EaseModel {
+  matrix: InteractionMatrix;
+  options: Required<EaseOptions>;
+  /** Matrix item index of each modelled item (position in B). */
+  items: Int32Array;
+  /** Position in B of each matrix item index, -1 when the item is not modelled. */
+  position: Int32Array;
+  /** B[i·n + j]: what item j gains from a user having item i. */
+  weights: Float64Array;
+}
+
+/** The `count` most popular item indexes (ties: lower index), ascending by index. */
+function popularItems(m: InteractionMatrix, count: number): Int32Array {
+  const counts = columnCounts(m);
+  const order = Array.from(counts.keys()).filter((i) => counts[i]! > 0).sort((a, b) => counts[b]! - counts[a]! || a - b);
+  return Int32Array.from(order.slice(0, count)).sort();
+}
+
+/**
+ * EASE (Steck 2019): B = I − P·diag(1/diag(P)) with P = (XᵀX + λI)⁻¹, i.e. B_ij = −P_ij / P_jj off the
+ * diagonal and 0 on it. Throws BAD_USER_INPUT above EASE_MAX_ITEMS modelled items.
+ */
+export function fitEase(m: InteractionMatrix, options: EaseOptions = {}): EaseModel {
+  const opts = { ...EASE_DEFAULTS, ...options };
+  const items = popularItems(m, opts.items);
+  const n = items.length;
+  if (n > EASE_MAX_ITEMS) {
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `EASE inverts a dense items×items matrix and ${n} items exceed its limit of ${EASE_MAX_ITEMS}: pass a smaller \`items\` (the most popular items are kept), or use item-knn or iALS for this catalogue.`,
+      { items: n, limit: EASE_MAX_ITEMS },
+    );
+  }
+  const position = new Int32Array(m.itemIds.length).fill(-1);
+  items.forEach((i, p) => (position[i] = p));
+
+  // Gram matrix XᵀX over the modelled items, from each user's row: Σ_u of the outer product of the row.
+  const gram = Array.from({ length: n }, () => new Float64Array(n));
+  const { csr } = m;
+  const pos: number[] = [];
+  const val: number[] = [];
+  for (let u = 0; u < m.userIds.length; u++) {
+    pos.length = 0;
+    val.length = 0;
+    for (let q = csr.indptr[u]!; q < csr.indptr[u + 1]!; q++) {
+      const p = position[csr.indices[q]!]!;
+      if (p >= 0) {
+        pos.push(p);
+        val.push(csr.data[q]!);
+      }
+    }
+    for (let a = 0; a < pos.length; a++) {
+      const row = gram[pos[a]!]!;
+      for (let b = 0; b < pos.length; b++) row[pos[b]!]! += val[a]! * val[b]!;
+    }
+  }
+  for (let i = 0; i < n; i++) gram[i]![i]! += opts.lambda;
+
+  const P = inverse(new Matrix(gram));
+  const weights = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    const row = P.getRow(i);
+    for (let j = 0; j < n; j++) if (i !== j) weights[i * n + j] = -row[j]! / P.get(j, j);
+  }
+  return { matrix: m, options: opts, items, position, weights };
+}
+
+/** A user's score for every matrix item: Σ over the user's modelled items i of value(u, i) · B[i, ·]. */
+export function easeScorer(model: EaseModel): (u: number) => Float64Array {
+  const { csr } = model.matrix;
+  const n = model.items.length;
+  const dense = new Float64Array(n);
+  const scores = new Float64Array(model.matrix.itemIds.length);
+  return (u) => {
+    dense.fill(0);
+    for (let q = csr.indptr[u]!; q < csr.indptr[u + 1]!; q++) {
+      const p = model.position[csr.indices[q]!]!;
+      if (p < 0) continue;
+      const v = csr.data[q]!;
+      const base = p * n;
+      for (let j = 0; j < n; j++) dense[j]! += v * model.weights[base + j]!;
+    }
+    // Unmodelled items score 0: the same as an item no co-occurrence supports.
+    scores.fill(0);
+    for (let j = 0; j < n; j++) scores[model.items[j]!] = dense[j]!;
+    return scores;
+  };
+}
+
+/** The model as a Recommender over the train data it was fitted on. */
+export function easeRecommender(model: EaseModel, train: TrainData, exclusion: Exclusion = 'purchased', name = 'ease'): Recommender {
+  return scoringRecommender(name, train, model.matrix, easeScorer(model), exclusion);
+}
+
+/**
+ * The serving table: for each modelled item i, the `n` targets j with the largest B_ij (positive only), so
+ * serving sums the rows of a user's items exactly as the scorer does, through an index on `item`.
+ */
+export function easeNeighbours(model: EaseModel, n: number): NeighbourRow[] {
+  const rows: NeighbourRow[] = [];
+  const size = model.items.length;
+  const ids = model.matrix.itemIds;
+  for (let i = 0; i < size; i++) {
+    const order: number[] = [];
+    for (let j = 0; j < size; j++) if (model.weights[i * size + j]! > 0) order.push(j);
+    order.sort((a, b) => model.weights[i * size + b]! - model.weights[i * size + a]! || a - b);
+    for (const j of order.slice(0, n)) rows.push({ item: ids[model.items[i]!]!, neighbour: ids[model.items[j]!]!, score: model.weights[i * size + j]! });
+  }
+  return rows;
+}
