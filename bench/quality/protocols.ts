@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { createCsvReader } from '../../src/recommend/evaluation/csv.js';
+import { createCsvReader } from '../../src/importer/csv.js';
 import type { TrainData } from '../../src/recommend/evaluation/recommender.js';
 import { createSplitBuilder, defaultCutoff, EVENT_WEIGHTS, type UserEvent, type UserHistory } from '../../src/recommend/evaluation/split.js';
 import type { Exclusion } from '../../src/recommend/models/rank.js';

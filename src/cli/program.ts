@@ -64,7 +64,7 @@ export function createProgram(): Command {
   program
     .command('evaluate')
     .description('Offline evaluation on the history: HR, NDCG, recall and coverage of ours, most-popular, item-knn and random on one train/test split')
-    .addOption(new Option('--source <source>', 'shop (behaviour events + orders) or imported (rtrec import events)').choices(['shop', 'imported']).default('shop'))
+    .addOption(new Option('--source <source>', 'shop (behaviour events + orders, imported logs included) or imported (logs loaded with rtrec import events --evaluation-only)').choices(['shop', 'imported']).default('shop'))
     .addOption(new Option('--split <kind>', "time (one cutoff for all) or leave-last-out (each user's last wishlist/cart/purchase)").choices(['time', 'leave-last-out']).default('time'))
     .addOption(new Option('--cutoff <iso-date>', 'start of the test period of the time split (default: the last 20% of the time span)').argParser(isoDate))
     .addOption(new Option('--k <n>', 'list length for HR, NDCG and coverage').argParser(intIn(1, 1000)).default(10))

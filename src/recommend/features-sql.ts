@@ -11,21 +11,32 @@ import { inTransaction } from '../database/transaction.js';
  *
  * The schema also shadows orders, order_items and carts with their state as of `asOf` (carts empty: their
  * past state is not recorded), so the served query's exclusions do not see the future either.
+ *
+ * With `cutoffs` (leave-last-out: one moment per tested customer), a customer's own rows count only before
+ * their cutoff, everybody else's before `asOf`: the features of the split's train part.
  */
-export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Date): Promise<void> {
+export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Date, options: { cutoffs?: ReadonlyMap<number, Date> } = {}): Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name ${schema}`);
   await inTransaction(pool, async (client) => {
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.query(`CREATE SCHEMA ${schema}`);
     const at = [asOf];
-    await client.query(`CREATE TABLE ${schema}.orders AS SELECT * FROM public.orders WHERE order_date < $1`, at);
+    // Per-customer cutoffs (none: everyone's is asOf). A LEFT JOIN keeps the one-cutoff case a plain filter.
+    await client.query('CREATE TEMP TABLE eval_cutoffs (customer_id int PRIMARY KEY, cutoff timestamptz NOT NULL) ON COMMIT DROP');
+    const cutoffs = [...(options.cutoffs ?? new Map<number, Date>())];
+    for (let i = 0; i < cutoffs.length; i += 5000) {
+      const chunk = cutoffs.slice(i, i + 5000);
+      await client.query('INSERT INTO eval_cutoffs SELECT * FROM unnest($1::int[], $2::timestamptz[])', [chunk.map(([c]) => c), chunk.map(([, d]) => d)]);
+    }
+    const before = (alias: string, column: string) => `${alias}.${column} < coalesce((SELECT cutoff FROM eval_cutoffs k WHERE k.customer_id = ${alias}.customer_id), $1::timestamptz)`;
+    await client.query(`CREATE TABLE ${schema}.orders AS SELECT * FROM public.orders o WHERE ${before('o', 'order_date')}`, at);
     await client.query(`CREATE TABLE ${schema}.order_items AS SELECT i.* FROM public.order_items i JOIN ${schema}.orders o ON o.order_id = i.order_id`);
     await client.query(`CREATE TABLE ${schema}.carts (LIKE public.carts)`);
     await client.query(`CREATE TEMP TABLE eval_events ON COMMIT DROP AS
       SELECT customer_id, session_id, event_type::text AS event_type, product_id, category_id, occurred_at,
              CASE event_type WHEN 'view_product' THEN 1.0 WHEN 'add_to_wishlist' THEN 2.0 ELSE 3.0 END AS weight
-      FROM public.behavior_events
-      WHERE occurred_at < $1 AND product_id IS NOT NULL AND event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist')`, at);
+      FROM public.behavior_events e
+      WHERE ${before('e', 'occurred_at')} AND product_id IS NOT NULL AND event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist')`, at);
     await client.query(`CREATE TEMP TABLE eval_purchases ON COMMIT DROP AS
       SELECT o.customer_id, o.order_id, i.product_id, o.order_date AS occurred_at FROM ${schema}.order_items i JOIN ${schema}.orders o ON o.order_id = i.order_id`);
     await client.query(`CREATE TABLE ${schema}.rec_customer_product AS

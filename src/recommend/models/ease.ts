@@ -58,7 +58,7 @@ export function fitEase(m: InteractionMatrix, options: EaseOptions = {}): EaseMo
     );
   }
   const position = new Int32Array(m.itemIds.length).fill(-1);
-  items.forEach((i, p) => (position[i] = p));
+  for (const [p, i] of items.entries()) position[i] = p;
 
   // Gram matrix XᵀX over the modelled items, from each user's row: Σ_u of the outer product of the row.
   const gram = Array.from({ length: n }, () => new Float64Array(n));

@@ -43,7 +43,7 @@ export function hybridScorer(inputs: HybridInputs, weights: HybridWeights = HYBR
   const n = m.itemIds.length;
   const pop = new Float64Array(n);
   if (inputs.popularity) {
-    m.itemIds.forEach((id, i) => (pop[i] = inputs.popularity!.get(id) ?? 0));
+    for (const [i, id] of m.itemIds.entries()) pop[i] = inputs.popularity.get(id) ?? 0;
   } else {
     for (let i = 0; i < n; i++) for (let p = m.csc.indptr[i]!; p < m.csc.indptr[i + 1]!; p++) pop[i]! += m.csc.data[p]!;
   }
