@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/limits.js';
 import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/options.js';
+import { MODEL_DEFAULTS } from '../recommend/models/defaults.js';
 import { version } from '../version.js';
 import { intIn, isoDate, numberIn } from './options.js';
 
@@ -71,6 +72,14 @@ export function createProgram(): Command {
     .addOption(new Option('--recall-k <n>', 'list length for recall').argParser(intIn(1, 1000)).default(20))
     .addOption(new Option('--seed <n>', 'seed of the random baseline and of --max-users sampling').argParser(intIn(0, 2 ** 31)).default(1))
     .addOption(new Option('--max-users <n>', 'evaluate a seeded sample of at most n test users').argParser(intIn(1, 10_000_000)))
+    .addOption(new Option('--knn-shrink <n>', `item-knn: shrinkage of the cosine (default ${MODEL_DEFAULTS.knn.shrink})`).argParser(numberIn(0, 1e6)))
+    .addOption(new Option('--knn-neighbours <n>', `item-knn: neighbours kept per item (default ${MODEL_DEFAULTS.knn.neighbours})`).argParser(intIn(1, 100_000)))
+    .addOption(new Option('--ease-lambda <x>', `ease: L2 regularisation λ (default ${MODEL_DEFAULTS.ease.lambda})`).argParser(numberIn(0, 1e9)))
+    .addOption(new Option('--ease-items <n>', `ease: fit on the n most popular items (default ${MODEL_DEFAULTS.ease.items}; at most ${MODEL_DEFAULTS.easeMaxItems}, cubic time)`).argParser(intIn(1, MODEL_DEFAULTS.easeMaxItems)))
+    .addOption(new Option('--ials-factors <n>', `ials: latent factors (default ${MODEL_DEFAULTS.ials.factors})`).argParser(intIn(1, 1024)))
+    .addOption(new Option('--ials-iterations <n>', `ials: alternating passes (default ${MODEL_DEFAULTS.ials.iterations})`).argParser(intIn(1, 1000)))
+    .addOption(new Option('--ials-alpha <x>', `ials: confidence 1 + alpha * r (default ${MODEL_DEFAULTS.ials.alpha})`).argParser(numberIn(0, 1e6)))
+    .addOption(new Option('--ials-reg <x>', `ials: L2 regularisation (default ${MODEL_DEFAULTS.ials.regularization})`).argParser(numberIn(0, 1e6)))
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./commands/evaluate.js'), 'evaluate'));
   program

@@ -37,7 +37,7 @@ describe('evaluate on a simulated shop history', () => {
   });
 
   it('scores ours and the three baselines on one split, then the oracle reference row', () => {
-    expect(report.rows.map((r) => r.recommender)).toEqual(['ours', 'most-popular', 'item-knn', 'random', 'oracle (ground truth)']);
+    expect(report.rows.map((r) => r.recommender)).toEqual(['ours', 'most-popular', 'item-knn', 'ease', 'ials', 'random', 'oracle (ground truth)']);
     expect(report.unavailable).toEqual([]);
     expect(report.evaluatedUsers).toBeGreaterThan(50);
     expect(report.catalogueSize).toBe(150);
@@ -55,7 +55,7 @@ describe('evaluate on a simulated shop history', () => {
   });
 
   it('item-knn beats random on every ranking metric', () => {
-    const [, , knn, random] = report.rows;
+    const [knn, random] = ['item-knn', 'random'].map((name) => report.rows.find((r) => r.recommender === name));
     expect(knn!.hitRate).toBeGreaterThan(random!.hitRate);
     expect(knn!.ndcg).toBeGreaterThan(random!.ndcg);
     expect(knn!.recall).toBeGreaterThan(random!.recall);
@@ -63,7 +63,7 @@ describe('evaluate on a simulated shop history', () => {
 
   it('the oracle, ranking by the hidden tastes the shoppers chose with, beats random by far and most-popular', () => {
     // On this fixture random lists hit often (150 products, several held-out items per user), so the wide margins are in NDCG and recall.
-    const [, popular, , random, oracle] = report.rows;
+    const [popular, random, oracle] = ['most-popular', 'random', 'oracle (ground truth)'].map((name) => report.rows.find((r) => r.recommender === name));
     expect(oracle!.hitRate).toBeGreaterThan(2 * random!.hitRate);
     expect(oracle!.ndcg).toBeGreaterThan(4 * random!.ndcg);
     expect(oracle!.recall).toBeGreaterThan(3 * random!.recall);
@@ -84,11 +84,13 @@ describe('evaluate on a simulated shop history', () => {
     expect(cli.rows.map(({ elapsedMs, ...metrics }) => metrics)).toEqual(report.rows.map(({ elapsedMs, ...metrics }) => metrics));
   });
 
-  it('runs a leave-last-out split too, with one held-out moment per user', async () => {
+  it('runs a leave-last-out split too, with one held-out moment per user, ours included', async () => {
     const llo = await evaluate(evaluationDeps(), { source: 'shop', split: 'leave-last-out', k: 10, recallK: 20, seed: 1 });
     expect(llo.cutoff).toBeNull();
     expect(llo.evaluatedUsers).toBeGreaterThan(0);
-    expect(llo.rows.map((r) => r.recommender)).toEqual(['most-popular', 'item-knn', 'random', 'oracle (ground truth)']);
+    expect(llo.rows.map((r) => r.recommender)).toEqual(['ours', 'most-popular', 'item-knn', 'ease', 'ials', 'random', 'oracle (ground truth)']);
+    const row = (name: string) => llo.rows.find((r) => r.recommender === name)!;
+    for (const name of ['ours', 'item-knn', 'ease', 'ials']) expect(row(name).ndcg, name).toBeGreaterThan(row('random').ndcg);
   });
 
   it('refuses bad options with exit code 2 and the fix', async () => {
@@ -198,7 +200,30 @@ describe('the oracle without the simulator’s tastes', () => {
   it('is reported unavailable with the reason instead of a made-up row', async () => {
     await t.pool.query('TRUNCATE sim_customer_tastes, sim_product_traits');
     const report = await evaluate(evaluationDeps(), { source: 'shop', split: 'leave-last-out', k: 10, recallK: 20, seed: 1 });
-    expect(report.rows.map((r) => r.recommender)).toEqual(['most-popular', 'item-knn', 'random']);
+    expect(report.rows.map((r) => r.recommender)).toEqual(['ours', 'most-popular', 'item-knn', 'ease', 'ials', 'random']);
     expect(report.unavailable).toContainEqual({ recommender: 'oracle (ground truth)', reason: expect.stringMatching(/no ground truth.*sim_customer_tastes/) });
+  });
+});
+
+describe('a log imported as shop history', () => {
+  it('is evaluated like the shop’s own activity, ours included, on both splits', async () => {
+    const shop = await createTestDatabase('evalimp');
+    try {
+      const file = join(dir, 'clusters-shop.csv');
+      writeFileSync(file, clusteredLog());
+      const map = ['--map', 'user=visitor,item=product id,type=action,timestamp=when', '--types', 'view=view_product,buy=purchase,remove=skip'];
+      const imported = await runCli(['import', 'events', '--csv', file, ...map, '--json'], { DATABASE_URL: shop.url });
+      expect(imported.code, imported.stderr).toBe(0);
+      const deps = { db: shop.db, pool: shop.pool, recommenders: shop.services.evaluationRecommenders, servedOn: shop.services.recommenderOn };
+      for (const split of ['time', 'leave-last-out'] as const) {
+        const report = await evaluate(deps, { source: 'shop', split, k: 10, recallK: 20, seed: 1 });
+        expect(report.evaluatedUsers, split).toBe(40);
+        const row = (name: string) => report.rows.find((r) => r.recommender === name)!;
+        expect(row('ours').hitRate, split).toBeGreaterThan(row('random').hitRate);
+        expect(row('item-knn').hitRate, split).toBeGreaterThan(row('random').hitRate);
+      }
+    } finally {
+      await shop.drop();
+    }
   });
 });

@@ -6,9 +6,21 @@ import { print, printTable, progressBar } from '../output.js';
 
 export interface EvaluateCliOptions extends EvaluateOptions {
   json?: boolean;
+  knnShrink?: number;
+  knnNeighbours?: number;
+  easeLambda?: number;
+  easeItems?: number;
+  ialsFactors?: number;
+  ialsIterations?: number;
+  ialsAlpha?: number;
+  ialsReg?: number;
 }
 
 const metric = (x: number) => x.toFixed(4);
+
+/** The flags that were given (an unset flag must not override a model's default with undefined). */
+const given = <T extends Record<string, number | undefined>>(options: T): Partial<T> =>
+  Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export function printReport(report: EvaluationReport): void {
   const split = report.split === 'time' ? `time split at ${report.cutoff} (last 20% of the span unless --cutoff)` : 'leave-last-out';
@@ -44,7 +56,14 @@ export async function evaluate(options: EvaluateCliOptions): Promise<void> {
           return { update: (done) => bar.update(done, unit), stop: () => bar.stop() };
         },
       },
-      { source: options.source, split: options.split, cutoff: options.cutoff, k: options.k, recallK: options.recallK, seed: options.seed, maxUsers: options.maxUsers },
+      {
+        source: options.source, split: options.split, cutoff: options.cutoff, k: options.k, recallK: options.recallK, seed: options.seed, maxUsers: options.maxUsers,
+        models: {
+          knn: given({ shrink: options.knnShrink, neighbours: options.knnNeighbours }),
+          ease: given({ lambda: options.easeLambda, items: options.easeItems }),
+          ials: given({ factors: options.ialsFactors, iterations: options.ialsIterations, alpha: options.ialsAlpha, regularization: options.ialsReg }),
+        },
+      },
     );
     if (options.json) print(JSON.stringify(report));
     else printReport(report);

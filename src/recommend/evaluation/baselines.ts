@@ -68,8 +68,11 @@ export function randomItems(train: TrainData, seed: number): Recommender {
  * between two items' columns of the train user×item matrix (entries = interaction weight sums); a customer's
  * score for an item is the weight-scaled sum of its similarities to the customer's train items.
  */
-export function createItemKnn(train: TrainData, options: ItemKnnOptions = {}): { similarity(a: number, b: number): number; recommender: Recommender } {
-  const model = fitItemKnn(buildInteractionMatrix(train, { values: 'weight', precision: 64 }), options);
+export function createItemKnn(
+  train: TrainData,
+  options: ItemKnnOptions & { values?: 'binary' | 'weight' } = {},
+): { similarity(a: number, b: number): number; recommender: Recommender } {
+  const model = fitItemKnn(buildInteractionMatrix(train, { values: options.values ?? 'weight', precision: 64 }), options);
   const index = model.matrix.itemIndex;
   return {
     /** Similarity of two items (0 when either is unknown or outside the other's kept neighbours). */

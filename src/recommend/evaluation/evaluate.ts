@@ -4,7 +4,7 @@ import type { Db } from '../../database/database.js';
 import { AppError } from '../../errors.js';
 import { historySpan, streamHistories } from './interactions.js';
 import { type RankedCase, scoreCases } from './metrics.js';
-import type { EvaluationSource, RecommenderEntry } from './recommender.js';
+import type { EvaluationSource, ModelOptions, RecommenderEntry } from './recommender.js';
 import { EVALUATION_ROWS } from './registry.js';
 import type { Recommender as ServedRecommender } from '../serving.js';
 import { createSplitBuilder, defaultCutoff, type SplitKind, type SplitSpec, type TestCase } from './split.js';
@@ -20,6 +20,8 @@ export interface EvaluateOptions {
   seed: number;
   /** Evaluate a seeded sample of at most this many test users (all when unset). */
   maxUsers?: number;
+  /** Options of the collaborative-filtering baselines (tuned defaults when unset). */
+  models?: ModelOptions;
 }
 
 export interface StepReporter {
@@ -148,13 +150,13 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       unavailable.push({ recommender: name, reason: `cannot be evaluated on --split ${spec.kind} (supports: ${entry.splits.join(', ')})` });
       continue;
     }
-    const reason = await entry.unavailableReason?.({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed, servedOn: deps.servedOn });
+    const reason = await entry.unavailableReason?.({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed, servedOn: deps.servedOn, tests, models: options.models ?? {} });
     if (reason) {
       unavailable.push({ recommender: name, reason });
       continue;
     }
     const t0 = Date.now();
-    const recommender = await entry.create({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed, servedOn: deps.servedOn });
+    const recommender = await entry.create({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed, servedOn: deps.servedOn, tests, models: options.models ?? {} });
     const step = startStep(name, tests.length, 'users');
     const cases: RankedCase[] = await mapConcurrent(
       tests,

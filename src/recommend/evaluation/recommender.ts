@@ -1,7 +1,10 @@
 import type pg from 'pg';
 import type { Db } from '../../database/database.js';
 import type { Recommender as ServedRecommender } from '../serving.js';
-import type { UserHistory } from './split.js';
+import type { EaseOptions } from '../models/ease.js';
+import type { IalsOptions } from '../models/ials.js';
+import type { ItemKnnOptions } from '../models/item-knn.js';
+import type { TestCase, UserHistory } from './split.js';
 
 /**
  * Anything that ranks items for a customer. The evaluation asks each recommender for the same users at the
@@ -28,6 +31,13 @@ export interface TrainData {
   catalogue: readonly number[];
 }
 
+/** Options of the collaborative-filtering baselines. Their train matrix is binary (every interaction counts 1). */
+export interface ModelOptions {
+  knn?: ItemKnnOptions;
+  ease?: EaseOptions;
+  ials?: IalsOptions;
+}
+
 /** What a registered recommender may be built from. */
 export interface RecommenderDeps {
   source: EvaluationSource;
@@ -36,6 +46,10 @@ export interface RecommenderDeps {
   db: Db;
   pool: pg.Pool;
   seed: number;
+  /** The split's test cases (leave-last-out: each user's own moment), for recommenders that rebuild state per user. */
+  tests: readonly TestCase[];
+  /** Model options (rtrec evaluate's --knn-*, --ease-*, --ials-* flags); each model's tuned defaults otherwise. */
+  models: ModelOptions;
   /** The recommender the API serves, with its configured options, on a given pool (the composition root's). */
   servedOn(pool: pg.Pool): ServedRecommender;
 }

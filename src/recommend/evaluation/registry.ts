@@ -1,6 +1,8 @@
 import pg from 'pg';
-import { AppError } from '../../errors.js';
 import { buildFeaturesAsOf } from '../features-sql.js';
+import { easeRecommender, fitEase } from '../models/ease.js';
+import { fitIals, ialsRecommender } from '../models/ials.js';
+import { buildInteractionMatrix } from '../models/matrix.js';
 import { createItemKnn, mostPopular, randomItems } from './baselines.js';
 import type { Recommender, RecommenderDeps, RecommenderEntry } from './recommender.js';
 
@@ -10,19 +12,24 @@ export const EVALUATION_SCHEMA = 'rtrec_eval';
 /**
  * `ours`: the served query (src/recommend/serving.ts) on the features Flink would have maintained at the
  * cutoff — rebuilt in SQL from the history before it (features-sql.ts) and put first on the search path of
- * a connection pool of its own. Time split only: leave-last-out has one cutoff per user.
+ * a connection pool of its own. Leave-last-out: each tested customer's own rows count before their own
+ * moment, everyone else's up to the end of the history (the split's train part), built once.
  */
 async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(): Promise<void> }> {
   let asOf: Date | undefined;
   let ready: Promise<pg.Pool> | undefined;
   const base = deps.pool.options as pg.PoolConfig;
+  const perUser = new Set(deps.tests.map((t) => t.asOf.getTime())).size > 1;
+  const cutoffs = perUser ? new Map(deps.tests.map((t) => [t.user, t.asOf])) : undefined;
+  const end = perUser ? new Date(Math.max(...deps.tests.map((t) => t.asOf.getTime())) + 1) : undefined;
   return {
     name: 'ours',
     async recommend(customerId, k, at) {
-      asOf ??= at;
-      if (asOf.getTime() !== at.getTime()) throw new AppError('BAD_USER_INPUT', '`ours` is evaluated on the time split (one cutoff for everyone); use --split time.');
+      asOf ??= end ?? at;
       // The first call builds the features; concurrent calls wait for the same build.
-      ready ??= buildFeaturesAsOf(deps.pool, EVALUATION_SCHEMA, at).then(() => new pg.Pool({ ...base, max: 8, options: `-c search_path=${EVALUATION_SCHEMA},public` }));
+      ready ??= buildFeaturesAsOf(deps.pool, EVALUATION_SCHEMA, asOf, { cutoffs }).then(
+        () => new pg.Pool({ ...base, max: 8, options: `-c search_path=${EVALUATION_SCHEMA},public` }),
+      );
       const pool = await ready;
       return (await deps.servedOn(pool).recommend(customerId, { first: k, asOf: at })).map((r) => r.productId);
     },
@@ -36,7 +43,7 @@ async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(
  * The rows of the evaluation table, in order. `ours` is what the API serves (src/recommend/serving.ts);
  * until it has an entry in RECOMMENDERS, `rtrec evaluate` says so instead of printing a row for it.
  */
-export const EVALUATION_ROWS = ['ours', 'most-popular', 'item-knn', 'random'] as const;
+export const EVALUATION_ROWS = ['ours', 'most-popular', 'item-knn', 'ease', 'ials', 'random'] as const;
 
 /**
  * Every recommender of the platform the evaluation can run; `ours` is the served one (deps.servedOn, from the
@@ -47,7 +54,6 @@ export const RECOMMENDERS: readonly RecommenderEntry[] = [
     name: 'ours',
     description: 'what the API serves: similar items, revisits, category affinity and trends, on the features as of the cutoff',
     sources: ['shop'],
-    splits: ['time'],
     create: (deps) => createOurs(deps),
   },
   {
@@ -58,9 +64,21 @@ export const RECOMMENDERS: readonly RecommenderEntry[] = [
   },
   {
     name: 'item-knn',
-    description: "item-item cosine similarity on the train user×item matrix, summed over the customer's train items",
+    description: "item-item cosine with shrinkage on the binary train user×item matrix (--knn-shrink, --knn-neighbours), summed over the customer's train items",
     sources: ['shop', 'imported'],
-    create: ({ train }) => createItemKnn(train).recommender,
+    create: ({ train, models }) => createItemKnn(train, { ...models.knn, values: 'binary' }).recommender,
+  },
+  {
+    name: 'ease',
+    description: 'EASE (Steck 2019): closed-form item-item weights on the binary train matrix, over the most popular --ease-items items, λ = --ease-lambda',
+    sources: ['shop', 'imported'],
+    create: ({ train, models }) => easeRecommender(fitEase(buildInteractionMatrix(train), models.ease), train),
+  },
+  {
+    name: 'ials',
+    description: 'implicit ALS (Hu, Koren, Volinsky 2008) on the binary train matrix: --ials-factors, --ials-iterations, --ials-alpha, --ials-reg',
+    sources: ['shop', 'imported'],
+    create: ({ train, models }) => ialsRecommender(fitIals(buildInteractionMatrix(train), models.ials), train),
   },
   {
     name: 'random',

@@ -3,6 +3,9 @@ import { AppError } from '../../errors.js';
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
 import { columnCounts, type InteractionMatrix } from './matrix.js';
 import { type Exclusion, type NeighbourRow, scoringRecommender } from './rank.js';
+import { EASE_DEFAULTS, EASE_MAX_ITEMS } from './defaults.js';
+
+export { EASE_DEFAULTS, EASE_MAX_ITEMS };
 
 export interface EaseOptions {
   /** L2 regularisation λ added to the Gram matrix's diagonal. */
@@ -14,14 +17,6 @@ export interface EaseOptions {
   items?: number;
 }
 
-/**
- * λ 500 as the reference; 2,000 items keep ml-matrix's inverse near a minute on two cores (59 s; 3,000 take
- * 190 s) and lose 1% HR@10 against the reference's all-items EASE on the grocery log (bench/QUALITY.md).
- */
-export const EASE_DEFAULTS: Required<EaseOptions> = { lambda: 500, items: 2000 };
-
-/** The largest item count EASE accepts: a 20k×20k Float64 matrix is 3.2 GB and its inverse takes hours in JS. */
-export const EASE_MAX_ITEMS = 20_000;
 
 /** A fitted EASE: B (n×n, row-major, zero diagonal) over the modelled items. */
 export interface EaseModel {

@@ -2,6 +2,9 @@ import { createRng } from '../../common/random.js';
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
 import type { Compressed, InteractionMatrix } from './matrix.js';
 import { type Exclusion, scoringRecommender } from './rank.js';
+import { IALS_DEFAULTS } from './defaults.js';
+
+export { IALS_DEFAULTS };
 
 export interface IalsOptions {
   factors?: number;
@@ -16,7 +19,6 @@ export interface IalsOptions {
 }
 
 /** The reference's hyper-parameters (shared/datasets/README.md) with implicit's iteration and CG defaults. */
-export const IALS_DEFAULTS: Required<IalsOptions> = { factors: 64, regularization: 0.05, alpha: 10, iterations: 15, cgSteps: 3, seed: 1 };
 
 /** Fitted factors, row-major: user u is `users[u·f .. u·f + f)`, item i likewise in `items`. */
 export interface IalsModel {

@@ -1,6 +1,9 @@
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
 import type { InteractionMatrix } from './matrix.js';
 import { type Exclusion, type NeighbourRow, scoringRecommender } from './rank.js';
+import { ITEM_KNN_DEFAULTS } from './defaults.js';
+
+export { ITEM_KNN_DEFAULTS };
 
 export interface ItemKnnOptions {
   /** Neighbours kept per item (the most similar ones); bounds memory and serving reads. */
@@ -12,8 +15,6 @@ export interface ItemKnnOptions {
   shrink?: number;
 }
 
-/** Tuned on the grocery log's reference protocol (bench/QUALITY.md): shrink 200 as the reference, k 200. */
-export const ITEM_KNN_DEFAULTS: Required<ItemKnnOptions> = { neighbours: 200, shrink: 200 };
 
 /** A fitted item-kNN: each item's neighbours, best first, as a compressed item → neighbour table. */
 export interface ItemKnnModel {
