@@ -1,5 +1,5 @@
 /*
- * The tuned defaults of the collaborative-filtering models (bench/QUALITY.md has how they were chosen), apart
+ * The tuned defaults of the collaborative-filtering models (bench/RESULTS.md, "Recommendation models on real logs" has how they were chosen), apart
  * from the models so the CLI can print them in --help without loading any numeric code.
  */
 

@@ -12,7 +12,7 @@ export interface EaseOptions {
   lambda?: number;
   /**
    * Fit on the `items` most popular items only (by users who have them); the rest score 0. EASE inverts a
-   * dense items×items matrix, O(n³) in time and O(n²) in memory: bench/QUALITY.md has the measured times.
+   * dense items×items matrix, O(n³) in time and O(n²) in memory: bench/RESULTS.md, "Recommendation models on real logs" has the measured times.
    */
   items?: number;
 }

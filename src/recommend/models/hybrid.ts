@@ -21,7 +21,7 @@ export interface HybridWeights {
 }
 
 /**
- * Measured on both logs (bench/QUALITY.md): recency-weighted popularity plus a quarter of the category
+ * Measured on both logs (bench/RESULTS.md, "Recommendation models on real logs"): recency-weighted popularity plus a quarter of the category
  * signal wins or ties everywhere; a CF term gained nothing on the grocery log and only noise-level hits on
  * the Taobao session protocol, so it is off by default.
  */
