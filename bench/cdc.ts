@@ -10,7 +10,7 @@
  * its own process. The subscribers run in `--client-procs` (default 2) child processes of their own
  * (bench/subscribers.ts), so the server's event loop serves only the server; the cores are still shared.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +45,10 @@ function pinTo(pid: number | undefined, cpus: string): void {
 }
 
 async function startServer(): Promise<Server> {
-  const child = spawn(process.execPath, [...serverNodeArgs, BIN, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
+  const child = spawn(process.execPath, [...serverNodeArgs, BIN, 'serve', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'error' },
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -56,7 +59,15 @@ async function startServer(): Promise<Server> {
     child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
   if (pin) pinTo(child.pid, '0');
-  return { ws: url, pid: child.pid, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+  return {
+    ws: url,
+    pid: child.pid,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 interface Run {
@@ -105,21 +116,35 @@ async function startSubscribers(wsUrl: string, subscribers: number) {
   const sampleEvery = subscribers <= 100 ? 1 : Math.ceil(subscribers / 100);
   const children = Array.from({ length: procs }, (_, i) => {
     const count = Math.floor(subscribers / procs) + (i < subscribers % procs ? 1 : 0);
-    const child = fork(join(projectRoot, 'bench', 'subscribers.ts'), [wsUrl, String(count), String(sampleEvery)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const child = fork(join(projectRoot, 'bench', 'subscribers.ts'), [wsUrl, String(count), String(sampleEvery)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: 'inherit',
+    });
     if (pin) pinTo(child.pid, '1');
     return child;
   });
-  const request = (child: ChildProcess, type: string) => new Promise<Report>((resolve) => {
-    child.once('message', (m: Report) => resolve(m));
-    child.send({ type });
-  });
-  const ready = Promise.all(children.map((child) => new Promise<number>((resolve, reject) => {
-    child.once('message', (m: { failed: number }) => resolve(m.failed));
-    child.once('exit', (code) => reject(new Error(`subscriber process exited ${code}`)));
-  })));
+  const request = (child: ChildProcess, type: string) =>
+    new Promise<Report>((resolve) => {
+      child.once('message', (m: Report) => resolve(m));
+      child.send({ type });
+    });
+  const ready = Promise.all(
+    children.map(
+      (child) =>
+        new Promise<number>((resolve, reject) => {
+          child.once('message', (m: { failed: number }) => resolve(m.failed));
+          child.once('exit', (code) => reject(new Error(`subscriber process exited ${code}`)));
+        }),
+    ),
+  );
   let failed = 0;
   try {
-    failed = (await Promise.race([ready, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('subscribers did not all connect within 120 s')), 120_000).unref())])).reduce((a, b) => a + b, 0);
+    failed = (
+      await Promise.race([
+        ready,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('subscribers did not all connect within 120 s')), 120_000).unref()),
+      ])
+    ).reduce((a, b) => a + b, 0);
   } catch (error) {
     for (const child of children) child.kill();
     throw error;
@@ -141,12 +166,21 @@ async function startSubscribers(wsUrl: string, subscribers: number) {
         errors: reports.reduce((sum, r) => sum + r.errors, 0),
       };
     },
-    stop: () => Promise.all(children.map((child) => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.once('exit', () => { clearTimeout(timer); resolve(); });
-      child.send({ type: 'stop' });
-    }))),
+    stop: () =>
+      Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null) return resolve();
+              const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+              child.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              child.send({ type: 'stop' });
+            }),
+        ),
+      ),
   };
 }
 
@@ -186,7 +220,12 @@ async function measure(server: Server, pool: pg.Pool, customerIds: number[], rat
     const end = report.delivered > 0 ? report.lastDelivery : Date.now();
     const wallMs = Date.now() - started;
     return {
-      rate, subscribers, delivered: report.delivered, expected, failed: clients.failed, errors: report.errors,
+      rate,
+      subscribers,
+      delivered: report.delivered,
+      expected,
+      failed: clients.failed,
+      errors: report.errors,
       load: [loadAtStart, loadavg()[0]!],
       maxBySecond: report.committed.reduce((max, at, i) => {
         const second = Math.max(0, Math.floor((at - started) / 1000));
@@ -247,7 +286,9 @@ const { rows } = await pool.query<{ customer_id: number }>('SELECT customer_id F
 if (rows.length === 0) throw new Error('no customers: run `npx rtrec generate` first');
 const customerIds = rows.map((r) => r.customer_id);
 const server = await startServer();
-process.stdout.write(`\n## Commit → graphql-ws subscriber latency (${seconds} s per run; writer, PostgreSQL, Kafka, Connect, API and ${clientProcs} client processes on one machine${pin ? '; server pinned to CPU 0, clients to CPU 1' : ''})\n`);
+process.stdout.write(
+  `\n## Commit → graphql-ws subscriber latency (${seconds} s per run; writer, PostgreSQL, Kafka, Connect, API and ${clientProcs} client processes on one machine${pin ? '; server pinned to CPU 0, clients to CPU 1' : ''})\n`,
+);
 try {
   if (!process.argv.includes('--fanout-only')) {
     for (const subscribers of [1, 1000]) {

@@ -18,7 +18,7 @@ import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
 import { inTransaction } from '../src/database/transaction.js';
 import { FlinkRest } from '../src/flink/gateway.js';
-import { cli as rtrec, flag, jobLag, percentile, waitCaughtUp } from './lib.js';
+import { flag, jobLag, percentile, cli as rtrec, waitCaughtUp } from './lib.js';
 
 const seconds = flag('seconds', 300);
 const rate = flag('rate', 100);
@@ -27,8 +27,13 @@ const env = { ...process.env, LOG_LEVEL: 'error', REVENUE_WINDOW_SECONDS: String
 
 const cli = (argv: string[]) => rtrec(argv, env);
 /** Percentile of unsorted latencies. */
-const pct = (values: number[], p: number) => percentile([...values].sort((a, b) => a - b), p);
-const summary = (values: number[]) => `n=${values.length} p50 ${pct(values, 50).toFixed(0)} ms, p95 ${pct(values, 95).toFixed(0)} ms, p99 ${pct(values, 99).toFixed(0)} ms, max ${pct(values, 100).toFixed(0)} ms`;
+const pct = (values: number[], p: number) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
+const summary = (values: number[]) =>
+  `n=${values.length} p50 ${pct(values, 50).toFixed(0)} ms, p95 ${pct(values, 95).toFixed(0)} ms, p99 ${pct(values, 99).toFixed(0)} ms, max ${pct(values, 100).toFixed(0)} ms`;
 
 const config = loadConfig(env);
 console.log(`bench:flink — ${seconds} s at ${rate} orders/s; stack up, connector, jobs…`);
@@ -47,7 +52,9 @@ console.log((await cli(['jobs', 'deploy', '--all', '--fresh'])).trim());
 const rest = new FlinkRest(config.flink.restUrl);
 console.log(`jobs caught up with the topics' history in ${await waitCaughtUp(rest, 5000)} s`);
 
-const { rows: products } = await pool.query<{ product_id: number; price: string }>('SELECT product_id, price FROM products WHERE price < 100 ORDER BY product_id LIMIT 200');
+const { rows: products } = await pool.query<{ product_id: number; price: string }>(
+  'SELECT product_id, price FROM products WHERE price < 100 ORDER BY product_id LIMIT 200',
+);
 const { rows: customers } = await pool.query<{ customer_id: number }>('SELECT customer_id FROM customers ORDER BY customer_id LIMIT 500');
 const prefix = config.cdc.topicPrefix;
 const kafka = new Kafka({ clientId: 'bench-flink', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
@@ -90,7 +97,7 @@ const sampler = setInterval(() => {
 }, 10_000);
 
 let seed = 1;
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 async function order(high: boolean): Promise<number> {
   return inTransaction(pool, async (db) => {
     const lines = high
@@ -101,8 +108,17 @@ async function order(high: boolean): Promise<number> {
         });
     const total = lines.reduce((s, l) => s + l.price * l.q, 0);
     const customer = customers[Math.floor(random() * customers.length)]!.customer_id;
-    const { rows } = await db.query<{ order_id: number }>("INSERT INTO orders (total_price, status, customer_id) VALUES ($1, 'pending', $2) RETURNING order_id", [total.toFixed(2), customer]);
-    for (const l of lines) await db.query('INSERT INTO order_items (quantity, price, order_id, product_id) VALUES ($1, $2, $3, $4)', [l.q, l.price.toFixed(2), rows[0]!.order_id, l.p.product_id]);
+    const { rows } = await db.query<{ order_id: number }>(
+      "INSERT INTO orders (total_price, status, customer_id) VALUES ($1, 'pending', $2) RETURNING order_id",
+      [total.toFixed(2), customer],
+    );
+    for (const l of lines)
+      await db.query('INSERT INTO order_items (quantity, price, order_id, product_id) VALUES ($1, $2, $3, $4)', [
+        l.q,
+        l.price.toFixed(2),
+        rows[0]!.order_id,
+        l.p.product_id,
+      ]);
     return rows[0]!.order_id;
   });
 }
@@ -134,12 +150,14 @@ clearInterval(sampler);
 await consumer.disconnect();
 await pool.end();
 
-console.log(`\nplaced ${placed} orders in ${loadSeconds.toFixed(1)} s = ${(placed / loadSeconds).toFixed(0)} orders/s (${markerOrders.size} high-value markers)`);
+console.log(
+  `\nplaced ${placed} orders in ${loadSeconds.toFixed(1)} s = ${(placed / loadSeconds).toFixed(0)} orders/s (${markerOrders.size} high-value markers)`,
+);
 console.log(`baseline commit → Debezium change on Kafka: ${summary(cdcLatency)}`);
 console.log(`commit → fraud alert on its topic:          ${summary(alertLatency)}  (${alertLatency.length}/${markerOrders.size} alerts)`);
 console.log(`window end → closed revenue window (${REVENUE_WINDOW} s): ${summary(windowLatency)}`);
 console.log(`Flink added to the alert path (p50): ${(pct(alertLatency, 50) - pct(cdcLatency, 50)).toFixed(0)} ms`);
 console.log(`alert latency p99 per minute of load: ${alertByMinute.map((m, i) => `min ${i + 1}: ${pct(m, 99).toFixed(0)} ms`).join(', ')}`);
-console.log('jobs\' Kafka lag every 10 s (records not yet read, summed over the jobs):');
+console.log("jobs' Kafka lag every 10 s (records not yet read, summed over the jobs):");
 console.log(lagSamples.map((s) => `  t=${s.t}s lag=${s.lag} read=${s.in}`).join('\n'));
 process.exit(0);

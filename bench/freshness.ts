@@ -19,7 +19,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
 import { FlinkRest } from '../src/flink/gateway.js';
-import { cli as rtrec, flag, line, percentile, startServer, waitCaughtUp } from './lib.js';
+import { flag, line, percentile, cli as rtrec, startServer, waitCaughtUp } from './lib.js';
 
 const trials = flag('trials', 100);
 /** Trials run first and not counted: the connector, the job and the server warm up (the first change took seconds). */
@@ -51,7 +51,8 @@ console.log(`the job caught up with the topics' history in ${await waitCaughtUp(
 // Products others viewed together with other products: a view of one gives a cold customer similar items.
 const { rows: seeds } = await pool.query<{ product_id: number; category_id: number }>(
   `SELECT s.product_id, p.category_id FROM rec_item_support s JOIN products p USING (product_id)
-   WHERE s.kind = 'view' AND p.is_active AND p.stock > 0 ORDER BY s.support DESC LIMIT 50`);
+   WHERE s.kind = 'view' AND p.is_active AND p.stock > 0 ORDER BY s.support DESC LIMIT 50`,
+);
 if (seeds.length === 0) throw new Error('no co-viewed products yet: simulate some history first (rtrec simulate --historical 3)');
 
 const kafka = new Kafka({ clientId: 'bench-freshness', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
@@ -84,27 +85,38 @@ const debezium: number[] = [];
 let unchanged = 0;
 try {
   for (let i = -warmup; i < trials; i++) {
-    const { rows: [customer] } = await pool.query<{ customer_id: number }>(
+    const {
+      rows: [customer],
+    } = await pool.query<{ customer_id: number }>(
       "INSERT INTO customers (first_name, last_name, email, password_hash) VALUES ('Fresh', 'Bench', $1, 'x') RETURNING customer_id",
-      [`fresh.${process.pid}.${i + warmup}@bench.invalid`]);
+      [`fresh.${process.pid}.${i + warmup}@bench.invalid`],
+    );
     const id = customer!.customer_id;
     const listOf = async () => JSON.stringify((await gql(`{ recommendations(customerId: ${id}, first: 10) { productId reason } }`)).recommendations);
     let committed = 0;
     let pushAt = 0;
     let updates = 0;
-    const dispose = ws.subscribe({ query: `subscription { recommendationsUpdated(customerId: ${id}, first: 10) { computedAt } }` }, {
-      next: () => {
-        updates++;
-        if (updates === 2) pushAt = Date.now();
+    const dispose = ws.subscribe(
+      { query: `subscription { recommendationsUpdated(customerId: ${id}, first: 10) { computedAt } }` },
+      {
+        next: () => {
+          updates++;
+          if (updates === 2) pushAt = Date.now();
+        },
+        error: (e) => console.error('subscription failed', e),
+        complete: () => undefined,
       },
-      error: (e) => console.error('subscription failed', e),
-      complete: () => undefined,
-    });
+    );
     while (updates === 0) await sleep(5);
     const before = await listOf();
     const seed = seeds[(i + warmup) % seeds.length]!;
     const session = crypto.randomUUID();
-    await pool.query("INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id) VALUES ($1, $2, 'view_product', $3, $4)", [id, session, seed.product_id, seed.category_id]);
+    await pool.query("INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id) VALUES ($1, $2, 'view_product', $3, $4)", [
+      id,
+      session,
+      seed.product_id,
+      seed.category_id,
+    ]);
     committed = Date.now();
     let changedAt = 0;
     while (Date.now() - committed < 10_000) {

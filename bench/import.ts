@@ -26,7 +26,12 @@ const url = await benchDatabase('rtrec_bench_import');
 const pool = createPool(url, 4);
 const db = createPrisma(url, 2);
 const deps = { pool, db, logger: createLogger('warn') };
-const options = { file: values.csv, mapping: parseColumnMapping(values.map), types: parseTypeMapping(values.types), source: values.source ?? sourceOfFile(values.csv) };
+const options = {
+  file: values.csv,
+  mapping: parseColumnMapping(values.map),
+  types: parseTypeMapping(values.types),
+  source: values.source ?? sourceOfFile(values.csv),
+};
 
 try {
   const first = await importLog(deps, options);
@@ -34,7 +39,9 @@ try {
   const again = await importLog(deps, options);
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`${values.csv}: ${first.rows.read} log rows (${first.rows.new} imported, ${first.rows.skipped} skipped) → ${written} shop rows`);
-  out(`  bulk import   ${(first.elapsedMs / 1000).toFixed(2)} s   ${Math.round(first.rowsPerSecond)} shop rows/s   ${Math.round((first.rows.read * 1000) / first.elapsedMs)} log rows/s`);
+  out(
+    `  bulk import   ${(first.elapsedMs / 1000).toFixed(2)} s   ${Math.round(first.rowsPerSecond)} shop rows/s   ${Math.round((first.rows.read * 1000) / first.elapsedMs)} log rows/s`,
+  );
   out(`  re-import     ${(again.elapsedMs / 1000).toFixed(2)} s   ${again.rows.known} rows recognised, ${again.actions.total} actions written`);
   out(`  rows by table ${JSON.stringify(first.rowsByTable)}`);
 } finally {

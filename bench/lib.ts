@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { loadConfig } from '../src/config/env.js';
+import { ensureDatabaseUrl, migrate } from '../src/database/database.js';
 import type { FlinkRest } from '../src/flink/gateway.js';
 import { JOB_PREFIX } from '../src/flink/jobs.js';
-import { ensureDatabaseUrl, migrate } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
 
 /** The CLI entry point the benches drive, as a user would. */
@@ -64,7 +64,14 @@ export async function startServer(url: string, env: NodeJS.ProcessEnv = {}): Pro
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
-  return { base, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+  return {
+    base,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 export interface Operation {
@@ -80,7 +87,10 @@ export interface Operation {
 export async function load(base: string, query: string | (() => string | Operation), seconds: number, connections: number) {
   const body = (q: string | Operation) => JSON.stringify(typeof q === 'string' ? { query: q } : q);
   const result = await autocannon({
-    url: `${base}/graphql`, method: 'POST', connections, duration: seconds,
+    url: `${base}/graphql`,
+    method: 'POST',
+    connections,
+    duration: seconds,
     headers: { 'content-type': 'application/json' },
     ...(typeof query === 'string' ? { body: body(query) } : { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body(query()) }) }] }),
   });

@@ -35,6 +35,8 @@ if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
       for (let k = 0; k < n; k++) s += row[k]! * p.get(k, j);
       residual = Math.max(residual, Math.abs(s - (j === 0 ? 1 : 0)));
     }
-    process.stdout.write(`ml-matrix inverse n=${n}: ${seconds.toFixed(1)} s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB, max |(G·P − I)[0,·]| ${residual.toExponential(1)}\n`);
+    process.stdout.write(
+      `ml-matrix inverse n=${n}: ${seconds.toFixed(1)} s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB, max |(G·P − I)[0,·]| ${residual.toExponential(1)}\n`,
+    );
   }
 }

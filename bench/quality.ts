@@ -9,12 +9,12 @@ import { mostPopular } from '../src/recommend/evaluation/baselines.js';
 import { type RankedCase, scoreCases } from '../src/recommend/evaluation/metrics.js';
 import type { Recommender } from '../src/recommend/evaluation/recommender.js';
 import { easeRecommender, easeScorer, fitEase } from '../src/recommend/models/ease.js';
-import { hybridRecommender, type HybridWeights } from '../src/recommend/models/hybrid.js';
+import { type HybridWeights, hybridRecommender } from '../src/recommend/models/hybrid.js';
 import { fitIals, ialsRecommender, ialsScorer } from '../src/recommend/models/ials.js';
 import { fitItemKnn, itemKnnRecommender, knnScorer } from '../src/recommend/models/item-knn.js';
 import { buildInteractionMatrix } from '../src/recommend/models/matrix.js';
 import { scoringRecommender, type UserScorer } from '../src/recommend/models/rank.js';
-import { buildProtocol, type Protocol, PROTOCOLS, readLog, recencyPopularity } from './quality/protocols.js';
+import { buildProtocol, PROTOCOLS, type Protocol, readLog, recencyPopularity } from './quality/protocols.js';
 
 const MODELS = ['most-popular', 'item-knn', 'ease', 'ials', 'hybrid'] as const;
 type Model = (typeof MODELS)[number];
@@ -43,11 +43,18 @@ const positive = z.coerce.number().positive();
 const FlagsSchema = z.object({
   data: z.string({ error: '--data <csv> is required' }),
   protocol: z.enum([...PROTOCOLS, 'ours']).default('reference'),
-  models: z.string().default(MODELS.join(',')).transform((s, ctx) => {
-    const list = s.split(',').map((m) => m.trim()).filter(Boolean);
-    for (const m of list) if (!(MODELS as readonly string[]).includes(m)) ctx.addIssue({ code: 'custom', message: `unknown model "${m}" (known: ${MODELS.join(', ')})` });
-    return list as Model[];
-  }),
+  models: z
+    .string()
+    .default(MODELS.join(','))
+    .transform((s, ctx) => {
+      const list = s
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean);
+      for (const m of list)
+        if (!(MODELS as readonly string[]).includes(m)) ctx.addIssue({ code: 'custom', message: `unknown model "${m}" (known: ${MODELS.join(', ')})` });
+      return list as Model[];
+    }),
   'knn-shrink': z.coerce.number().min(0).default(200),
   'knn-k': positive.int().default(200),
   'ease-lambda': positive.default(500),
@@ -56,11 +63,14 @@ const FlagsSchema = z.object({
   'ials-reg': z.coerce.number().min(0).default(0.05),
   'ials-alpha': positive.default(10),
   'ials-iters': positive.int().default(15),
-  hybrid: z.string().default('1,0.25,0').transform((s, ctx) => {
-    const w = s.split(',').map(Number);
-    if (w.length !== 3 || w.some((x) => !Number.isFinite(x))) ctx.addIssue({ code: 'custom', message: 'three numbers pop,cat,cf, e.g. --hybrid 1,1,0.5' });
-    return { popularity: w[0]!, category: w[1]!, cf: w[2]! } satisfies HybridWeights;
-  }),
+  hybrid: z
+    .string()
+    .default('1,0.25,0')
+    .transform((s, ctx) => {
+      const w = s.split(',').map(Number);
+      if (w.length !== 3 || w.some((x) => !Number.isFinite(x))) ctx.addIssue({ code: 'custom', message: 'three numbers pop,cat,cf, e.g. --hybrid 1,1,0.5' });
+      return { popularity: w[0]!, category: w[1]!, cf: w[2]! } satisfies HybridWeights;
+    }),
   'hybrid-cf': z.enum(['item-knn', 'ease', 'ials']).default('item-knn'),
   'half-life': positive.optional(),
   'max-users': positive.int().optional(),
@@ -94,7 +104,12 @@ async function evaluateOne(p: Protocol, name: Model, flags: Flags, log: { catego
       const model = fitEase(matrix, { lambda: flags['ease-lambda'], items: flags['ease-items'] });
       return { rec: easeRecommender(model, p.train, p.exclusion), score: easeScorer(model) };
     }
-    const model = fitIals(matrix, { factors: flags['ials-factors'], regularization: flags['ials-reg'], alpha: flags['ials-alpha'], iterations: flags['ials-iters'] });
+    const model = fitIals(matrix, {
+      factors: flags['ials-factors'],
+      regularization: flags['ials-reg'],
+      alpha: flags['ials-alpha'],
+      iterations: flags['ials-iters'],
+    });
     return { rec: ialsRecommender(model, p.train, p.exclusion), score: ialsScorer(model) };
   };
   let rec: Recommender;
@@ -112,7 +127,16 @@ async function evaluateOne(p: Protocol, name: Model, flags: Flags, log: { catego
   const cases: RankedCase[] = [];
   for (const t of tests) cases.push({ recommended: await rec.recommend(t.user, 20, new Date(0)), heldOut: t.heldOut });
   const m = scoreCases(cases, { k: 10, recallK: 20 }, p.train.catalogue.length);
-  return { protocol: p.name, model: name, hitRate: m.hitRate, ndcg: m.ndcg, recall: m.recall, fitMs: Math.round(fitted - started), evalMs: Math.round(performance.now() - fitted), peakRssMiB: peakRss() };
+  return {
+    protocol: p.name,
+    model: name,
+    hitRate: m.hitRate,
+    ndcg: m.ndcg,
+    recall: m.recall,
+    fitMs: Math.round(fitted - started),
+    evalMs: Math.round(performance.now() - fitted),
+    peakRssMiB: peakRss(),
+  };
 }
 
 /** Popularity by distinct users (the binary matrix's column sums), as the reference's most-popular counts. */
@@ -123,7 +147,23 @@ function hybridScorerPopOnly(matrix: ReturnType<typeof buildInteractionMatrix>):
   return () => pop;
 }
 
-const STRING_FLAGS = ['data', 'protocol', 'models', 'knn-shrink', 'knn-k', 'ease-lambda', 'ease-items', 'ials-factors', 'ials-reg', 'ials-alpha', 'ials-iters', 'hybrid', 'hybrid-cf', 'half-life', 'max-users'];
+const STRING_FLAGS = [
+  'data',
+  'protocol',
+  'models',
+  'knn-shrink',
+  'knn-k',
+  'ease-lambda',
+  'ease-items',
+  'ials-factors',
+  'ials-reg',
+  'ials-alpha',
+  'ials-iters',
+  'hybrid',
+  'hybrid-cf',
+  'half-life',
+  'max-users',
+];
 
 const fmt = (x: number) => x.toFixed(4);
 
@@ -157,9 +197,21 @@ async function main(argv: string[]): Promise<number> {
   for (const name of protocols) {
     const p = buildProtocol(name, log.events);
     const tests = flags['max-users'] ? [...p.tests].sort((a, b) => a.user - b.user).slice(0, flags['max-users']) : p.tests;
-    summaries.push({ protocol: p.name, trainUsers: p.train.users.size, testUsers: tests.length, items: p.train.catalogue.length, trainEvents: p.trainEvents.length });
-    if (!flags.json) process.stdout.write(`\n${file} · protocol ${p.name} · ${tests.length} test users · ${p.train.users.size} train users · ${p.train.catalogue.length} items (CSV read in ${loadMs} ms)\n`);
-    if (!flags.json) process.stdout.write(`${'model'.padEnd(14)} ${'HR@10'.padStart(7)} ${'NDCG@10'.padStart(8)} ${'R@20'.padStart(7)}  ${'ref HR / NDCG'.padEnd(16)} ${'ratio HR'.padStart(8)} ${'fit s'.padStart(7)} ${'eval s'.padStart(7)} ${'peak MiB'.padStart(9)}\n`);
+    summaries.push({
+      protocol: p.name,
+      trainUsers: p.train.users.size,
+      testUsers: tests.length,
+      items: p.train.catalogue.length,
+      trainEvents: p.trainEvents.length,
+    });
+    if (!flags.json)
+      process.stdout.write(
+        `\n${file} · protocol ${p.name} · ${tests.length} test users · ${p.train.users.size} train users · ${p.train.catalogue.length} items (CSV read in ${loadMs} ms)\n`,
+      );
+    if (!flags.json)
+      process.stdout.write(
+        `${'model'.padEnd(14)} ${'HR@10'.padStart(7)} ${'NDCG@10'.padStart(8)} ${'R@20'.padStart(7)}  ${'ref HR / NDCG'.padEnd(16)} ${'ratio HR'.padStart(8)} ${'fit s'.padStart(7)} ${'eval s'.padStart(7)} ${'peak MiB'.padStart(9)}\n`,
+      );
     for (const model of flags.models) {
       const row = await evaluateOne(p, model, flags, log, tests);
       if (p.name === 'reference') row.reference = REFERENCE[file]?.[model];
@@ -167,7 +219,9 @@ async function main(argv: string[]): Promise<number> {
       if (!flags.json) {
         const ref = row.reference ? `${fmt(row.reference[0])} / ${fmt(row.reference[1])}` : '—';
         const ratio = row.reference ? (row.hitRate / row.reference[0]).toFixed(2) : '—';
-        process.stdout.write(`${model.padEnd(14)} ${fmt(row.hitRate).padStart(7)} ${fmt(row.ndcg).padStart(8)} ${fmt(row.recall).padStart(7)}  ${ref.padEnd(16)} ${ratio.padStart(8)} ${(row.fitMs / 1000).toFixed(1).padStart(7)} ${(row.evalMs / 1000).toFixed(1).padStart(7)} ${String(row.peakRssMiB).padStart(9)}\n`);
+        process.stdout.write(
+          `${model.padEnd(14)} ${fmt(row.hitRate).padStart(7)} ${fmt(row.ndcg).padStart(8)} ${fmt(row.recall).padStart(7)}  ${ref.padEnd(16)} ${ratio.padStart(8)} ${(row.fitMs / 1000).toFixed(1).padStart(7)} ${(row.evalMs / 1000).toFixed(1).padStart(7)} ${String(row.peakRssMiB).padStart(9)}\n`,
+        );
       }
     }
   }

@@ -18,14 +18,14 @@
  * asked in turn (each list is computed once, then served from memory until the customer acts or the TTL).
  */
 import { performance } from 'node:perf_hooks';
+import { createServices } from '../src/app/context.js';
+import { createRng } from '../src/common/random.js';
+import { loadConfig } from '../src/config/env.js';
 import { createPool, createPrisma } from '../src/database/database.js';
 import { inTransaction } from '../src/database/transaction.js';
 import { generateData } from '../src/datagen/generate.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createRng } from '../src/common/random.js';
 import { buildFeaturesAsOf } from '../src/recommend/features-sql.js';
-import { createServices } from '../src/app/context.js';
-import { loadConfig } from '../src/config/env.js';
 import { startSimulation } from '../src/simulator/runs.js';
 import { againstNoop, benchDatabase, flag, line, percentile, startServer } from './lib.js';
 
@@ -40,7 +40,9 @@ const url = await benchDatabase('rtrec_bench_rec', { keep: !fresh });
 const pool = createPool(url, connections + 2);
 process.stdout.write(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, database ${new URL(url).host}\n`);
 
-const { rows: [count] } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM behavior_events');
+const {
+  rows: [count],
+} = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM behavior_events');
 if (Number(count!.n) === 0) {
   process.stdout.write('building the data set (generate + 30 simulated days, about a minute)…\n');
   await generateData(pool, { categories: 30, products: 3000, customers: 5000, seed: 7 });
@@ -68,26 +70,36 @@ const { rows: customerRows } = await pool.query<{ id: number }>('SELECT customer
 const rng = createRng(42);
 const maxCustomer = customerRows[customerRows.length - 1]!.id;
 /** A random customer; one in ten has never been seen (cold start). */
-const someCustomer = () => (rng.next() < 0.1 ? maxCustomer + 1 + Math.floor(rng.next() * 1000) : customerRows[Math.floor(rng.next() * customerRows.length)]!.id);
+const someCustomer = () =>
+  rng.next() < 0.1 ? maxCustomer + 1 + Math.floor(rng.next() * 1000) : customerRows[Math.floor(rng.next() * customerRows.length)]!.id;
 
-const { recommender } = createServices({ config: loadConfig({ LOG_LEVEL: 'warn' }), logger: createLogger('warn'), databaseUrl: url, db: createPrisma(url), pool });
+const { recommender } = createServices({
+  config: loadConfig({ LOG_LEVEL: 'warn' }),
+  logger: createLogger('warn'),
+  databaseUrl: url,
+  db: createPrisma(url),
+  pool,
+});
 async function timed(fn: () => Promise<unknown>, n: number, parallel: number): Promise<number[]> {
   const times: number[] = [];
   let left = n;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (left-- > 0) {
-      const start = performance.now();
-      await fn();
-      times.push(performance.now() - start);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (left-- > 0) {
+        const start = performance.now();
+        await fn();
+        times.push(performance.now() - start);
+      }
+    }),
+  );
   return times.sort((a, b) => a - b);
 }
 const fmt = (t: number[]) => `${percentile(t, 50).toFixed(2)} / ${percentile(t, 95).toFixed(2)} / ${percentile(t, 99).toFixed(2)}`;
 
 await timed(() => recommender.recommend(someCustomer()), 200, 1); // warm-up: plans, caches
 process.stdout.write(`\n## Server-side time of one call (ms, p50 / p95 / p99), ${samples} calls\n`);
-const lookup = (parallel: number) => timed(() => pool.query({ name: 'bench-customer', text: 'SELECT * FROM customers WHERE customer_id = $1', values: [someCustomer()] }), samples, parallel);
+const lookup = (parallel: number) =>
+  timed(() => pool.query({ name: 'bench-customer', text: 'SELECT * FROM customers WHERE customer_id = $1', values: [someCustomer()] }), samples, parallel);
 const base1 = await lookup(1);
 const rec1 = await timed(() => recommender.recommend(someCustomer()), samples, 1);
 line('baseline: customer by primary key, sequential', fmt(base1));

@@ -6,17 +6,17 @@
  *   npm run bench -- historical [--days 30] [--sessions-per-day 3000]
  *   npm run bench -- graphql [--seconds 10] [--connections 20]
  */
+
+import { createServices } from '../src/app/context.js';
+import { loadConfig } from '../src/config/env.js';
 import { createPool, createPrisma } from '../src/database/database.js';
 import { generateData } from '../src/datagen/generate.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createServices } from '../src/app/context.js';
-import { loadConfig } from '../src/config/env.js';
 import { startSimulation } from '../src/simulator/runs.js';
 import { againstNoop, benchDatabase, flag, line, startServer } from './lib.js';
 
 const args = process.argv.slice(2);
 const which = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'all';
-
 
 async function historical(url: string) {
   const days = flag('days', 30);
@@ -75,8 +75,12 @@ if (which === 'all' || which === 'graphql') {
     const db = createPrisma(url);
     const logger = createLogger('warn');
     const { storefront, recommender } = createServices({ config: loadConfig({ LOG_LEVEL: 'warn' }), logger, databaseUrl: url, db, pool });
-    await (await startSimulation({ db, pool, storefront, logger, recommender },
-      { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1000, historicalDays: 10, seed: 7 })).done;
+    await (
+      await startSimulation(
+        { db, pool, storefront, logger, recommender },
+        { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1000, historicalDays: 10, seed: 7 },
+      )
+    ).done;
     await db.$disconnect();
     await pool.end();
   }

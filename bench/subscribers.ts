@@ -79,12 +79,21 @@ class Subscriber {
   rest: Buffer | null = null;
   readonly socket: Socket;
 
-  constructor(readonly sampled: boolean, private readonly settle: (ok: boolean) => void) {
+  constructor(
+    readonly sampled: boolean,
+    private readonly settle: (ok: boolean) => void,
+  ) {
     this.socket = connect({
       host: target.hostname,
       port: Number(target.port || 80),
       noDelay: true,
-      onread: { buffer: readBuffer, callback: (n: number) => { this.read(readBuffer.subarray(0, n)); return true; } },
+      onread: {
+        buffer: readBuffer,
+        callback: (n: number) => {
+          this.read(readBuffer.subarray(0, n));
+          return true;
+        },
+      },
     });
     this.socket.on('connect', () => {
       this.socket.write(
@@ -134,9 +143,14 @@ class Subscriber {
         return;
       }
       const response = data.subarray(0, end).toString('latin1');
-      const accept = createHash('sha1').update(this.key + GUID).digest('base64');
-      if (!/^HTTP\/1\.1 101 /.test(response) || !new RegExp(`^sec-websocket-accept: *${accept.replace(/[+/]/g, '\\$&')}\\s*$`, 'im').test(response) ||
-        !/^sec-websocket-protocol: *graphql-transport-ws\s*$/im.test(response)) {
+      const accept = createHash('sha1')
+        .update(this.key + GUID)
+        .digest('base64');
+      if (
+        !/^HTTP\/1\.1 101 /.test(response) ||
+        !new RegExp(`^sec-websocket-accept: *${accept.replace(/[+/]/g, '\\$&')}\\s*$`, 'im').test(response) ||
+        !/^sec-websocket-protocol: *graphql-transport-ws\s*$/im.test(response)
+      ) {
         this.socket.destroy();
         return;
       }
@@ -201,10 +215,12 @@ class Subscriber {
 /** Opens one connection and its subscription; resolves once it is subscribed or has failed to. */
 function open(i: number): Promise<void> {
   return new Promise((resolve) => {
-    subscribers.push(new Subscriber(i % sampleEvery === 0, (ok) => {
-      if (!ok) failed++;
-      resolve();
-    }));
+    subscribers.push(
+      new Subscriber(i % sampleEvery === 0, (ok) => {
+        if (!ok) failed++;
+        resolve();
+      }),
+    );
   });
 }
 

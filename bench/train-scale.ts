@@ -50,7 +50,16 @@ function synthetic(interactions: number, items: number, seed: number): TrainData
   return { users: histories, catalogue: Array.from({ length: items }, (_, i) => i) };
 }
 
-const { values } = parseArgs({ options: { model: { type: 'string' }, interactions: { type: 'string' }, items: { type: 'string' }, seed: { type: 'string' }, 'ease-items': { type: 'string' } }, strict: true });
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    interactions: { type: 'string' },
+    items: { type: 'string' },
+    seed: { type: 'string' },
+    'ease-items': { type: 'string' },
+  },
+  strict: true,
+});
 const model = values.model;
 const interactions = Number(values.interactions);
 const items = Number(values.items ?? 20000);
@@ -66,5 +75,7 @@ if (!['item-knn', 'ease', 'ials'].includes(model ?? '') || !Number.isInteger(int
   else if (model === 'ease') fitEase(m, values['ease-items'] ? { items: Number(values['ease-items']) } : {});
   else fitIals(m);
   const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(`${model}: ${interactions} interactions (${m.nnz} distinct, ${m.userIds.length} users, ${items} items): fit ${seconds.toFixed(1)} s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (data alone ${rssBefore} MiB)\n`);
+  process.stdout.write(
+    `${model}: ${interactions} interactions (${m.nnz} distinct, ${m.userIds.length} users, ${items} items): fit ${seconds.toFixed(1)} s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (data alone ${rssBefore} MiB)\n`,
+  );
 }

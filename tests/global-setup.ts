@@ -1,14 +1,13 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { EmbeddedPostgres } from '../src/database/embedded.js';
-import { migrate } from '../src/database/database.js';
-import { projectRoot } from '../src/paths.js';
 import { isAlive } from '../src/common/process.js';
+import { migrate } from '../src/database/database.js';
+import { EmbeddedPostgres } from '../src/database/embedded.js';
+import { projectRoot } from '../src/paths.js';
 import { freePort } from './helpers/net.js';
 
 export const TEMPLATE_DB = 'rtrec_template';
-
 
 /**
  * One real PostgreSQL for the whole run, on a free port and a data folder of its own (never the

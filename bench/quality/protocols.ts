@@ -111,7 +111,9 @@ function ours(events: readonly LogEvent[], kind: 'leave-last-out' | 'time'): Pro
   const builder = createSplitBuilder(kind === 'time' ? { kind, cutoff } : { kind });
   const trainEvents: LogEvent[] = [];
   for (const [user, list] of byUser(events)) {
-    const weighted: UserEvent[] = list.filter((e) => TYPE_WEIGHTS[e.type] !== undefined).map((e) => ({ item: e.item, at: e.at, weight: TYPE_WEIGHTS[e.type]! }));
+    const weighted: UserEvent[] = list
+      .filter((e) => TYPE_WEIGHTS[e.type] !== undefined)
+      .map((e) => ({ item: e.item, at: e.at, weight: TYPE_WEIGHTS[e.type]! }));
     builder.addUser(user, weighted);
     // The same train rule as split.ts, to know which events the train part holds.
     let until = cutoff.getTime();

@@ -5,7 +5,17 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 export type ModelName = 'Category' | 'Product' | 'Customer' | 'Order' | 'OrderItem' | 'Cart' | 'Wishlist' | 'Payment' | 'Shipment' | 'BehaviorEvent';
-export type FilterType = 'Int' | 'String' | 'Boolean' | 'DateTime' | 'Decimal' | 'OrderStatus' | 'PaymentStatus' | 'PaymentMethod' | 'ShipmentStatus' | 'BehaviorEventType';
+export type FilterType =
+  | 'Int'
+  | 'String'
+  | 'Boolean'
+  | 'DateTime'
+  | 'Decimal'
+  | 'OrderStatus'
+  | 'PaymentStatus'
+  | 'PaymentMethod'
+  | 'ShipmentStatus'
+  | 'BehaviorEventType';
 
 export type FilterSpec =
   | { kind: 'eq'; arg: string; field: string; type: FilterType; description: string }
@@ -27,40 +37,144 @@ export interface Resource {
 }
 
 const eq = (arg: string, type: FilterType, description: string, field = arg): FilterSpec => ({ kind: 'eq', arg, field, type, description });
-const range = (min: string, max: string, field: string, type: 'DateTime' | 'Decimal', description: string): FilterSpec => ({ kind: 'range', min, max, field, type, description });
+const range = (min: string, max: string, field: string, type: 'DateTime' | 'Decimal', description: string): FilterSpec => ({
+  kind: 'range',
+  min,
+  max,
+  field,
+  type,
+  description,
+});
 
 export const RESOURCES: Resource[] = [
-  { model: 'Category', delegate: 'category', list: 'categories', single: 'category', idField: 'categoryId', restPath: '/categories',
-    filters: [{ kind: 'contains', arg: 'search', fields: ['name'], description: 'Case-insensitive substring of the name' }] },
-  { model: 'Product', delegate: 'product', list: 'products', single: 'product', idField: 'productId', restPath: '/products',
-    filters: [eq('categoryId', 'Int', 'Only products in this category'), eq('isActive', 'Boolean', 'Only active (or inactive) products'),
+  {
+    model: 'Category',
+    delegate: 'category',
+    list: 'categories',
+    single: 'category',
+    idField: 'categoryId',
+    restPath: '/categories',
+    filters: [{ kind: 'contains', arg: 'search', fields: ['name'], description: 'Case-insensitive substring of the name' }],
+  },
+  {
+    model: 'Product',
+    delegate: 'product',
+    list: 'products',
+    single: 'product',
+    idField: 'productId',
+    restPath: '/products',
+    filters: [
+      eq('categoryId', 'Int', 'Only products in this category'),
+      eq('isActive', 'Boolean', 'Only active (or inactive) products'),
       range('minPrice', 'maxPrice', 'price', 'Decimal', 'Price range, inclusive'),
-      { kind: 'contains', arg: 'search', fields: ['name', 'sku'], description: 'Case-insensitive substring of name or SKU' }] },
-  { model: 'Customer', delegate: 'customer', list: 'customers', single: 'customer', idField: 'customerId', restPath: '/customers',
-    filters: [{ kind: 'contains', arg: 'search', fields: ['firstName', 'lastName', 'email'], description: 'Case-insensitive substring of name or email' },
-      range('createdFrom', 'createdTo', 'createdAt', 'DateTime', 'Sign-up date range, inclusive')] },
-  { model: 'Order', delegate: 'order', list: 'orders', single: 'order', idField: 'orderId', restPath: '/orders',
-    filters: [eq('customerId', 'Int', 'Orders of this customer'), eq('status', 'OrderStatus', 'Orders in this status'),
-      range('from', 'to', 'orderDate', 'DateTime', 'Order date range, inclusive'), range('minTotal', 'maxTotal', 'totalPrice', 'Decimal', 'Order total range, inclusive')] },
-  { model: 'OrderItem', delegate: 'orderItem', list: 'orderItems', single: 'orderItem', idField: 'orderItemId', restPath: '/order_item',
-    filters: [eq('orderId', 'Int', 'Items of this order'), eq('productId', 'Int', 'Items of this product')] },
-  { model: 'Cart', delegate: 'cart', list: 'carts', single: 'cart', idField: 'cartId', restPath: '/carts',
-    filters: [eq('customerId', 'Int', "This customer's cart lines"), eq('productId', 'Int', 'Cart lines holding this product'),
-      range('from', 'to', 'addedAt', 'DateTime', 'Added-at range, inclusive')] },
-  { model: 'Wishlist', delegate: 'wishlist', list: 'wishlists', single: 'wishlist', idField: 'wishlistId', restPath: '/wishlist',
-    filters: [eq('customerId', 'Int', "This customer's wishlist"), eq('productId', 'Int', 'Wishlist entries for this product'),
-      range('from', 'to', 'addedAt', 'DateTime', 'Added-at range, inclusive')] },
-  { model: 'Payment', delegate: 'payment', list: 'payments', single: 'payment', idField: 'paymentId', restPath: '/payment',
-    filters: [eq('customerId', 'Int', "This customer's payments"), eq('status', 'PaymentStatus', 'Payments in this status'),
-      eq('paymentMethod', 'PaymentMethod', 'Payments made with this method'), range('from', 'to', 'paymentDate', 'DateTime', 'Payment date range, inclusive'),
-      range('minAmount', 'maxAmount', 'amount', 'Decimal', 'Amount range, inclusive')] },
-  { model: 'Shipment', delegate: 'shipment', list: 'shipments', single: 'shipment', idField: 'shipmentId', restPath: '/shipments',
-    filters: [eq('customerId', 'Int', "This customer's shipments"), eq('status', 'ShipmentStatus', 'Shipments in this status'),
-      range('from', 'to', 'createdAt', 'DateTime', 'Creation date range, inclusive')] },
-  { model: 'BehaviorEvent', delegate: 'behaviorEvent', list: 'behaviorEvents', single: 'behaviorEvent', idField: 'eventId', restPath: '/behavior_events',
-    filters: [eq('customerId', 'Int', "This customer's events"), eq('productId', 'Int', 'Events about this product'), eq('categoryId', 'Int', 'Events in this category'),
-      eq('eventType', 'BehaviorEventType', 'Events of this type'), eq('sessionId', 'String', 'Events of this session (UUID)'),
-      range('from', 'to', 'occurredAt', 'DateTime', 'Time range, inclusive')] },
+      { kind: 'contains', arg: 'search', fields: ['name', 'sku'], description: 'Case-insensitive substring of name or SKU' },
+    ],
+  },
+  {
+    model: 'Customer',
+    delegate: 'customer',
+    list: 'customers',
+    single: 'customer',
+    idField: 'customerId',
+    restPath: '/customers',
+    filters: [
+      { kind: 'contains', arg: 'search', fields: ['firstName', 'lastName', 'email'], description: 'Case-insensitive substring of name or email' },
+      range('createdFrom', 'createdTo', 'createdAt', 'DateTime', 'Sign-up date range, inclusive'),
+    ],
+  },
+  {
+    model: 'Order',
+    delegate: 'order',
+    list: 'orders',
+    single: 'order',
+    idField: 'orderId',
+    restPath: '/orders',
+    filters: [
+      eq('customerId', 'Int', 'Orders of this customer'),
+      eq('status', 'OrderStatus', 'Orders in this status'),
+      range('from', 'to', 'orderDate', 'DateTime', 'Order date range, inclusive'),
+      range('minTotal', 'maxTotal', 'totalPrice', 'Decimal', 'Order total range, inclusive'),
+    ],
+  },
+  {
+    model: 'OrderItem',
+    delegate: 'orderItem',
+    list: 'orderItems',
+    single: 'orderItem',
+    idField: 'orderItemId',
+    restPath: '/order_item',
+    filters: [eq('orderId', 'Int', 'Items of this order'), eq('productId', 'Int', 'Items of this product')],
+  },
+  {
+    model: 'Cart',
+    delegate: 'cart',
+    list: 'carts',
+    single: 'cart',
+    idField: 'cartId',
+    restPath: '/carts',
+    filters: [
+      eq('customerId', 'Int', "This customer's cart lines"),
+      eq('productId', 'Int', 'Cart lines holding this product'),
+      range('from', 'to', 'addedAt', 'DateTime', 'Added-at range, inclusive'),
+    ],
+  },
+  {
+    model: 'Wishlist',
+    delegate: 'wishlist',
+    list: 'wishlists',
+    single: 'wishlist',
+    idField: 'wishlistId',
+    restPath: '/wishlist',
+    filters: [
+      eq('customerId', 'Int', "This customer's wishlist"),
+      eq('productId', 'Int', 'Wishlist entries for this product'),
+      range('from', 'to', 'addedAt', 'DateTime', 'Added-at range, inclusive'),
+    ],
+  },
+  {
+    model: 'Payment',
+    delegate: 'payment',
+    list: 'payments',
+    single: 'payment',
+    idField: 'paymentId',
+    restPath: '/payment',
+    filters: [
+      eq('customerId', 'Int', "This customer's payments"),
+      eq('status', 'PaymentStatus', 'Payments in this status'),
+      eq('paymentMethod', 'PaymentMethod', 'Payments made with this method'),
+      range('from', 'to', 'paymentDate', 'DateTime', 'Payment date range, inclusive'),
+      range('minAmount', 'maxAmount', 'amount', 'Decimal', 'Amount range, inclusive'),
+    ],
+  },
+  {
+    model: 'Shipment',
+    delegate: 'shipment',
+    list: 'shipments',
+    single: 'shipment',
+    idField: 'shipmentId',
+    restPath: '/shipments',
+    filters: [
+      eq('customerId', 'Int', "This customer's shipments"),
+      eq('status', 'ShipmentStatus', 'Shipments in this status'),
+      range('from', 'to', 'createdAt', 'DateTime', 'Creation date range, inclusive'),
+    ],
+  },
+  {
+    model: 'BehaviorEvent',
+    delegate: 'behaviorEvent',
+    list: 'behaviorEvents',
+    single: 'behaviorEvent',
+    idField: 'eventId',
+    restPath: '/behavior_events',
+    filters: [
+      eq('customerId', 'Int', "This customer's events"),
+      eq('productId', 'Int', 'Events about this product'),
+      eq('categoryId', 'Int', 'Events in this category'),
+      eq('eventType', 'BehaviorEventType', 'Events of this type'),
+      eq('sessionId', 'String', 'Events of this session (UUID)'),
+      range('from', 'to', 'occurredAt', 'DateTime', 'Time range, inclusive'),
+    ],
+  },
 ];
 
 /** Fields never exposed by any API (secrets stay in the database). */

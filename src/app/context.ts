@@ -7,14 +7,14 @@ import { createAlertWebhook } from '../flink/webhook.js';
 import { type CdcBridge, createCdcBridge } from '../kafka/bridge.js';
 import { type ChangePubSub, createChangePubSub } from '../kafka/pubsub.js';
 import { createLogger, type Logger } from '../logging/logger.js';
-import { RECOMMENDERS } from '../recommend/evaluation/registry.js';
 import type { RecommenderEntry } from '../recommend/evaluation/recommender.js';
+import { RECOMMENDERS } from '../recommend/evaluation/registry.js';
 import { createLiveRecommendations, type LiveRecommendations } from '../recommend/live.js';
 import { createRecommender, type Recommender } from '../recommend/serving.js';
+import { createStorefront, type Storefront } from '../shop/storefront.js';
 import { createSimulatedGateway } from '../simulator/behaviour.js';
 import { ORACLE_ENTRY } from '../simulator/oracle.js';
 import { createSimulationService, type SimulationService } from '../simulator/service.js';
-import { createStorefront, type Storefront } from '../shop/storefront.js';
 import { flinkHome } from '../stack/flink.js';
 
 /*

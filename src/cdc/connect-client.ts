@@ -20,7 +20,10 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000) {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw new AppError('CONNECT_UNAVAILABLE', `Kafka Connect is not reachable at ${baseUrl} (${(error as Error).message}). Start it with \`npx rtrec stack up\` or set CONNECT_URL.`);
+      throw new AppError(
+        'CONNECT_UNAVAILABLE',
+        `Kafka Connect is not reachable at ${baseUrl} (${(error as Error).message}). Start it with \`npx rtrec stack up\` or set CONNECT_URL.`,
+      );
     }
     if (response.status === 404 && allow404) return undefined;
     const text = await response.text();
@@ -31,7 +34,10 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000) {
       } catch {
         // not JSON: keep the text
       }
-      throw new AppError(response.status === 404 ? 'NOT_FOUND' : response.status === 400 ? 'BAD_USER_INPUT' : 'CONNECT_FAILED', `Kafka Connect ${method} ${path} → ${response.status}: ${message}`);
+      throw new AppError(
+        response.status === 404 ? 'NOT_FOUND' : response.status === 400 ? 'BAD_USER_INPUT' : 'CONNECT_FAILED',
+        `Kafka Connect ${method} ${path} → ${response.status}: ${message}`,
+      );
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

@@ -17,10 +17,18 @@ const schema = z.object({
   config: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
     .refine((c) => typeof c['connector.class'] === 'string', { message: '"connector.class" is required' })
-    .refine((c) => c['connector.class'] !== 'io.debezium.connector.postgresql.PostgresConnector' || c['plugin.name'] === undefined || ['pgoutput', 'decoderbufs'].includes(c['plugin.name']), {
-      message: '"plugin.name" must be pgoutput (or decoderbufs)',
-    })
-    .refine((c) => c['connector.class'] !== 'io.debezium.connector.postgresql.PostgresConnector' || typeof c['topic.prefix'] === 'string', { message: '"topic.prefix" is required' }),
+    .refine(
+      (c) =>
+        c['connector.class'] !== 'io.debezium.connector.postgresql.PostgresConnector' ||
+        c['plugin.name'] === undefined ||
+        ['pgoutput', 'decoderbufs'].includes(c['plugin.name']),
+      {
+        message: '"plugin.name" must be pgoutput (or decoderbufs)',
+      },
+    )
+    .refine((c) => c['connector.class'] !== 'io.debezium.connector.postgresql.PostgresConnector' || typeof c['topic.prefix'] === 'string', {
+      message: '"topic.prefix" is required',
+    }),
 });
 
 /** Values the CLI fills in from the database in use, so no secret has to live in the file. */
@@ -36,7 +44,15 @@ export interface Placeholders {
 
 export function placeholdersFor(databaseUrl: string, topicPrefix: string, slotName = 'rtrec_cdc', dbAddress?: { host: string; port: number }): Placeholders {
   const db = connectionFields(databaseUrl);
-  return { 'db.host': dbAddress?.host ?? db.host, 'db.port': String(dbAddress?.port ?? db.port), 'db.user': db.user, 'db.password': db.password, 'db.name': db.database, 'topic.prefix': topicPrefix, 'slot.name': slotName };
+  return {
+    'db.host': dbAddress?.host ?? db.host,
+    'db.port': String(dbAddress?.port ?? db.port),
+    'db.user': db.user,
+    'db.password': db.password,
+    'db.name': db.database,
+    'topic.prefix': topicPrefix,
+    'slot.name': slotName,
+  };
 }
 
 /**
@@ -59,12 +75,21 @@ export function loadConnector(file: string, placeholders: Placeholders): Connect
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
-    throw new AppError('BAD_USER_INPUT', `${file} is not a valid connector definition: ${problems}. Expected {"name": "...", "config": {"connector.class": "...", ...}}.`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `${file} is not a valid connector definition: ${problems}. Expected {"name": "...", "config": {"connector.class": "...", ...}}.`,
+    );
   }
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(parsed.data.config)) {
     config[key] = value.replace(/\$\{([\w.]+)\}/g, (match, name: string) => {
-      if (!(name in placeholders)) throw new AppError('BAD_USER_INPUT', `${file}: config.${key} uses unknown placeholder ${match}; known: ${Object.keys(placeholders).map((p) => `\${${p}}`).join(', ')}.`);
+      if (!(name in placeholders))
+        throw new AppError(
+          'BAD_USER_INPUT',
+          `${file}: config.${key} uses unknown placeholder ${match}; known: ${Object.keys(placeholders)
+            .map((p) => `\${${p}}`)
+            .join(', ')}.`,
+        );
       return placeholders[name as keyof Placeholders];
     });
   }

@@ -69,11 +69,15 @@ export function processMessage(message: RawMessage, topicPrefix: string, now = n
   };
   const before = rowOf('before');
   const after = rowOf('after');
-  if (operation === 'DELETE' ? before === null : after === null) throw new PoisonMessageError(`${operation} without the ${operation === 'DELETE' ? 'before' : 'after'} row`);
+  if (operation === 'DELETE' ? before === null : after === null)
+    throw new PoisonMessageError(`${operation} without the ${operation === 'DELETE' ? 'before' : 'after'} row`);
   const committedMs = Number(source?.ts_ms ?? body.ts_ms);
   if (!Number.isFinite(committedMs)) throw new PoisonMessageError('missing source.ts_ms');
   return {
-    table, operation, before, after,
+    table,
+    operation,
+    before,
+    after,
     committedAt: new Date(committedMs),
     lsn: source?.lsn === undefined || source.lsn === null ? null : String(source.lsn),
     receivedAt: now,

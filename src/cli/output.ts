@@ -18,7 +18,13 @@ export function printTable(rows: Record<string, string | number>[], columns?: st
 /** A progress bar on stderr; on a non-terminal it prints a line every few seconds instead. */
 export function progressBar(label: string, total: number) {
   const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% | {value}/{total} {unit} | {info}`, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 3000, hideCursor: true },
+    {
+      format: `${label} [{bar}] {percentage}% | {value}/{total} {unit} | {info}`,
+      stream: process.stderr,
+      noTTYOutput: true,
+      notTTYSchedule: 3000,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0, { unit: '', info: '' });

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/limits.js';
-import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/options.js';
 import { MODEL_DEFAULTS } from '../recommend/models/defaults.js';
+import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/options.js';
 import { version } from '../version.js';
 import { intIn, isoDate, numberIn } from './options.js';
 
@@ -25,12 +25,26 @@ export function createProgram(): Command {
     .configureHelp({ sortSubcommands: false });
 
   const db = program.command('db').description('Manage the database (embedded PostgreSQL unless DATABASE_URL is set)');
-  db.command('init').description('Create the database and apply migrations (idempotent)').action(lazy(() => import('./commands/db.js'), 'dbInit'));
-  db.command('reset').description('Drop all tables and data, then re-apply migrations').option('--yes', 'confirm that all data may be deleted').action(lazy(() => import('./commands/db.js'), 'dbReset'));
-  db.command('start').description('Start the embedded PostgreSQL server (stays up after the command)').action(lazy(() => import('./commands/db.js'), 'dbStart'));
-  db.command('stop').description('Stop the embedded PostgreSQL server').action(lazy(() => import('./commands/db.js'), 'dbStop'));
-  db.command('status').description('Show whether the database is running and where').option('--json', 'machine-readable output').action(lazy(() => import('./commands/db.js'), 'dbStatus'));
-  db.command('url').description('Print the connection string in use, e.g. psql "$(npx rtrec db url)"').action(lazy(() => import('./commands/db.js'), 'dbUrl'));
+  db.command('init')
+    .description('Create the database and apply migrations (idempotent)')
+    .action(lazy(() => import('./commands/db.js'), 'dbInit'));
+  db.command('reset')
+    .description('Drop all tables and data, then re-apply migrations')
+    .option('--yes', 'confirm that all data may be deleted')
+    .action(lazy(() => import('./commands/db.js'), 'dbReset'));
+  db.command('start')
+    .description('Start the embedded PostgreSQL server (stays up after the command)')
+    .action(lazy(() => import('./commands/db.js'), 'dbStart'));
+  db.command('stop')
+    .description('Stop the embedded PostgreSQL server')
+    .action(lazy(() => import('./commands/db.js'), 'dbStop'));
+  db.command('status')
+    .description('Show whether the database is running and where')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/db.js'), 'dbStatus'));
+  db.command('url')
+    .description('Print the connection string in use, e.g. psql "$(npx rtrec db url)"')
+    .action(lazy(() => import('./commands/db.js'), 'dbUrl'));
 
   program
     .command('generate')
@@ -47,17 +61,41 @@ export function createProgram(): Command {
     .command('simulate')
     .description('Simulate customers shopping (live sessions, or a historical back-fill)')
     .addOption(new Option('--sessions <n>', 'shopping sessions to run').argParser(intIn(1, SIMULATION_LIMITS.sessions)).default(SIMULATION_DEFAULTS.sessions))
-    .addOption(new Option('--duration <minutes>', 'approximate length of each session').argParser(numberIn(0, SIMULATION_LIMITS.durationMinutes)).default(SIMULATION_DEFAULTS.durationMinutes))
-    .addOption(new Option('--speed <x>', 'clock compression: 60 runs a 5-minute session in 5 s (1 = real time)').argParser(numberIn(0.01, SIMULATION_LIMITS.speed)).default(SIMULATION_DEFAULTS.speed))
-    .addOption(new Option('--concurrency <n>', 'sessions running at the same time').argParser(intIn(1, SIMULATION_LIMITS.concurrency)).default(SIMULATION_DEFAULTS.concurrency))
+    .addOption(
+      new Option('--duration <minutes>', 'approximate length of each session')
+        .argParser(numberIn(0, SIMULATION_LIMITS.durationMinutes))
+        .default(SIMULATION_DEFAULTS.durationMinutes),
+    )
+    .addOption(
+      new Option('--speed <x>', 'clock compression: 60 runs a 5-minute session in 5 s (1 = real time)')
+        .argParser(numberIn(0.01, SIMULATION_LIMITS.speed))
+        .default(SIMULATION_DEFAULTS.speed),
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'sessions running at the same time')
+        .argParser(intIn(1, SIMULATION_LIMITS.concurrency))
+        .default(SIMULATION_DEFAULTS.concurrency),
+    )
     .addOption(new Option('--seed <n>', 'random seed (historical runs with the same seed, data and --until are identical)').argParser(intIn(0, 2 ** 31)))
-    .addOption(new Option('--historical <days>', 'back-fill this many days of history instead of running live').argParser(intIn(1, SIMULATION_LIMITS.historicalDays)))
-    .addOption(new Option('--sessions-per-day <n>', 'average daily sessions for --historical').argParser(intIn(1, SIMULATION_LIMITS.sessionsPerDay)).default(SIMULATION_DEFAULTS.sessionsPerDay))
+    .addOption(
+      new Option('--historical <days>', 'back-fill this many days of history instead of running live').argParser(intIn(1, SIMULATION_LIMITS.historicalDays)),
+    )
+    .addOption(
+      new Option('--sessions-per-day <n>', 'average daily sessions for --historical')
+        .argParser(intIn(1, SIMULATION_LIMITS.sessionsPerDay))
+        .default(SIMULATION_DEFAULTS.sessionsPerDay),
+    )
     .addOption(new Option('--until <iso-date>', 'end of the --historical window (default now)').argParser(isoDate))
-    .addOption(new Option('--recommendations <n>', 'recommendations shown at the start of each live session; shoppers click what matches their tastes (0 = none)')
-      .argParser(intIn(0, SIMULATION_LIMITS.recommendations)).default(SIMULATION_DEFAULTS.recommendations))
-    .addOption(new Option('--recommender <name>', 'what shows them: ours (the served recommendations) or random (a baseline to compare uptake with)')
-      .choices(SIMULATED_RECOMMENDERS).default(SIMULATION_DEFAULTS.recommender))
+    .addOption(
+      new Option('--recommendations <n>', 'recommendations shown at the start of each live session; shoppers click what matches their tastes (0 = none)')
+        .argParser(intIn(0, SIMULATION_LIMITS.recommendations))
+        .default(SIMULATION_DEFAULTS.recommendations),
+    )
+    .addOption(
+      new Option('--recommender <name>', 'what shows them: ours (the served recommendations) or random (a baseline to compare uptake with)')
+        .choices(SIMULATED_RECOMMENDERS)
+        .default(SIMULATION_DEFAULTS.recommender),
+    )
     .option('--clear', 'delete simulated activity (orders, carts, wishlists, payments, shipments, events) instead')
     .option('--json', 'print the summary as JSON')
     .action(lazy(() => import('./commands/simulate.js'), 'simulate'));
@@ -65,8 +103,19 @@ export function createProgram(): Command {
   program
     .command('evaluate')
     .description('Offline evaluation on the history: HR, NDCG, recall and coverage of ours, most-popular, item-knn and random on one train/test split')
-    .addOption(new Option('--source <source>', 'shop (behaviour events + orders, imported logs included) or imported (logs loaded with rtrec import events --evaluation-only)').choices(['shop', 'imported']).default('shop'))
-    .addOption(new Option('--split <kind>', "time (one cutoff for all) or leave-last-out (each user's last wishlist/cart/purchase)").choices(['time', 'leave-last-out']).default('time'))
+    .addOption(
+      new Option(
+        '--source <source>',
+        'shop (behaviour events + orders, imported logs included) or imported (logs loaded with rtrec import events --evaluation-only)',
+      )
+        .choices(['shop', 'imported'])
+        .default('shop'),
+    )
+    .addOption(
+      new Option('--split <kind>', "time (one cutoff for all) or leave-last-out (each user's last wishlist/cart/purchase)")
+        .choices(['time', 'leave-last-out'])
+        .default('time'),
+    )
     .addOption(new Option('--cutoff <iso-date>', 'start of the test period of the time split (default: the last 20% of the time span)').argParser(isoDate))
     .addOption(new Option('--k <n>', 'list length for HR, NDCG and coverage').argParser(intIn(1, 1000)).default(10))
     .addOption(new Option('--recall-k <n>', 'list length for recall').argParser(intIn(1, 1000)).default(20))
@@ -75,7 +124,12 @@ export function createProgram(): Command {
     .addOption(new Option('--knn-shrink <n>', `item-knn: shrinkage of the cosine (default ${MODEL_DEFAULTS.knn.shrink})`).argParser(numberIn(0, 1e6)))
     .addOption(new Option('--knn-neighbours <n>', `item-knn: neighbours kept per item (default ${MODEL_DEFAULTS.knn.neighbours})`).argParser(intIn(1, 100_000)))
     .addOption(new Option('--ease-lambda <x>', `ease: L2 regularisation λ (default ${MODEL_DEFAULTS.ease.lambda})`).argParser(numberIn(0, 1e9)))
-    .addOption(new Option('--ease-items <n>', `ease: fit on the n most popular items (default ${MODEL_DEFAULTS.ease.items}; at most ${MODEL_DEFAULTS.easeMaxItems}, cubic time)`).argParser(intIn(1, MODEL_DEFAULTS.easeMaxItems)))
+    .addOption(
+      new Option(
+        '--ease-items <n>',
+        `ease: fit on the n most popular items (default ${MODEL_DEFAULTS.ease.items}; at most ${MODEL_DEFAULTS.easeMaxItems}, cubic time)`,
+      ).argParser(intIn(1, MODEL_DEFAULTS.easeMaxItems)),
+    )
     .addOption(new Option('--ials-factors <n>', `ials: latent factors (default ${MODEL_DEFAULTS.ials.factors})`).argParser(intIn(1, 1024)))
     .addOption(new Option('--ials-iterations <n>', `ials: alternating passes (default ${MODEL_DEFAULTS.ials.iterations})`).argParser(intIn(1, 1000)))
     .addOption(new Option('--ials-alpha <x>', `ials: confidence 1 + alpha * r (default ${MODEL_DEFAULTS.ials.alpha})`).argParser(numberIn(0, 1e6)))
@@ -91,15 +145,29 @@ export function createProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./commands/recommend.js'), 'recommend'));
 
-  program.command('import').description('Load external data').command('events')
-    .description('Import an interaction log (CSV with a header) as shop history: customers, products and categories for its keys, '
-      + 'behaviour events, cart and wishlist lines and paid orders; rows imported before are skipped; all or nothing')
+  program
+    .command('import')
+    .description('Load external data')
+    .command('events')
+    .description(
+      'Import an interaction log (CSV with a header) as shop history: customers, products and categories for its keys, ' +
+        'behaviour events, cart and wishlist lines and paid orders; rows imported before are skipped; all or nothing',
+    )
     .requiredOption('--csv <file>', 'CSV file, comma-separated, with a header line')
-    .requiredOption('--map <mapping>', 'columns: user=<col>,item=<col>,type=<col>,timestamp=<col>, optionally price, category, name, quantity, '
-      + 'basket (lines with one basket form one order; without it, one user\'s purchases at one moment do) and session')
-    .option('--types <mapping>', 'event type values: view=view_product,addtocart=add_to_cart,transaction=purchase,other=skip (view_product, add_to_wishlist, add_to_cart, purchase and place_order are known)')
-    .option('--source <name>', 'name of the log: keys map to shop rows per source, and files of one source skip rows already imported (default: the file name without extension)')
-    .option('--replay', 'write through the storefront, one transaction per action, at the log\'s own pace (Ctrl-C stops between actions)')
+    .requiredOption(
+      '--map <mapping>',
+      'columns: user=<col>,item=<col>,type=<col>,timestamp=<col>, optionally price, category, name, quantity, ' +
+        "basket (lines with one basket form one order; without it, one user's purchases at one moment do) and session",
+    )
+    .option(
+      '--types <mapping>',
+      'event type values: view=view_product,addtocart=add_to_cart,transaction=purchase,other=skip (view_product, add_to_wishlist, add_to_cart, purchase and place_order are known)',
+    )
+    .option(
+      '--source <name>',
+      'name of the log: keys map to shop rows per source, and files of one source skip rows already imported (default: the file name without extension)',
+    )
+    .option('--replay', "write through the storefront, one transaction per action, at the log's own pace (Ctrl-C stops between actions)")
     .addOption(new Option('--speed <x>', 'with --replay: clock compression, 60 replays an hour in a minute (default 1)').argParser(numberIn(0.001, 1e12)))
     .option('--evaluation-only', 'load the log into imported_events only (for rtrec evaluate --source imported), not into the shop')
     .option('--replace', 'with --evaluation-only: delete earlier imported events first (same transaction)')
@@ -107,40 +175,105 @@ export function createProgram(): Command {
     .action(lazy(() => import('./commands/import.js'), 'importEvents'));
 
   const cdc = program.command('cdc').description('Change data capture: the Debezium connector on Kafka Connect (CONNECT_URL, default :8083)');
-  cdc.command('register').description('Register (or update) the Debezium connector and wait until it streams').argument('[file]', 'connector JSON (default connectors/postgresql-cdc.json)')
-    .option('--no-wait', 'return without waiting for the RUNNING state').action(lazy(() => import('./commands/cdc.js'), 'cdcRegister'));
-  cdc.command('delete').description('Delete a connector').argument('<name>', 'connector name, e.g. shop-cdc')
-    .option('--drop-slot', "also drop its replication slot (otherwise PostgreSQL keeps WAL for it)").action(lazy(() => import('./commands/cdc.js'), 'cdcDelete'));
-  cdc.command('status').description('Connector and task state, with the failure trace when failed').argument('[name]', 'connector name (default: the one in connectors/postgresql-cdc.json)')
-    .option('--json', 'machine-readable output').action(lazy(() => import('./commands/cdc.js'), 'cdcStatus'));
-  cdc.command('list').description('All connectors and their state').option('--json', 'machine-readable output').action(lazy(() => import('./commands/cdc.js'), 'cdcList'));
-  cdc.command('smoke').description('Insert, update and delete a customer and show the three change events arriving on Kafka, with latency')
-    .addOption(new Option('--timeout <seconds>', 'how long to wait for the events').argParser(intIn(1, 600)).default(30)).action(lazy(() => import('./commands/cdc.js'), 'cdcSmoke'));
-  cdc.command('render').description('Print the connector JSON with placeholders filled (for curl; contains the database password)').argument('[file]', 'connector JSON').action(lazy(() => import('./commands/cdc.js'), 'cdcRender'));
+  cdc
+    .command('register')
+    .description('Register (or update) the Debezium connector and wait until it streams')
+    .argument('[file]', 'connector JSON (default connectors/postgresql-cdc.json)')
+    .option('--no-wait', 'return without waiting for the RUNNING state')
+    .action(lazy(() => import('./commands/cdc.js'), 'cdcRegister'));
+  cdc
+    .command('delete')
+    .description('Delete a connector')
+    .argument('<name>', 'connector name, e.g. shop-cdc')
+    .option('--drop-slot', 'also drop its replication slot (otherwise PostgreSQL keeps WAL for it)')
+    .action(lazy(() => import('./commands/cdc.js'), 'cdcDelete'));
+  cdc
+    .command('status')
+    .description('Connector and task state, with the failure trace when failed')
+    .argument('[name]', 'connector name (default: the one in connectors/postgresql-cdc.json)')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/cdc.js'), 'cdcStatus'));
+  cdc
+    .command('list')
+    .description('All connectors and their state')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/cdc.js'), 'cdcList'));
+  cdc
+    .command('smoke')
+    .description('Insert, update and delete a customer and show the three change events arriving on Kafka, with latency')
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for the events').argParser(intIn(1, 600)).default(30))
+    .action(lazy(() => import('./commands/cdc.js'), 'cdcSmoke'));
+  cdc
+    .command('render')
+    .description('Print the connector JSON with placeholders filled (for curl; contains the database password)')
+    .argument('[file]', 'connector JSON')
+    .action(lazy(() => import('./commands/cdc.js'), 'cdcRender'));
 
   const topic = program.command('topic').description('Kafka topics (KAFKA_BROKERS, default 127.0.0.1:9092)');
-  topic.command('list').description('Topics with partition and message counts').option('--all', 'include internal topics').option('--json', 'machine-readable output').action(lazy(() => import('./commands/topic.js'), 'topicList'));
-  topic.command('tail').description('Print messages of a topic, pretty-printing Debezium envelopes')
+  topic
+    .command('list')
+    .description('Topics with partition and message counts')
+    .option('--all', 'include internal topics')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/topic.js'), 'topicList'));
+  topic
+    .command('tail')
+    .description('Print messages of a topic, pretty-printing Debezium envelopes')
     .requiredOption('--topic <topic>', 'topic name, e.g. shop.public.orders')
     .option('--from-beginning', 'start at the oldest message instead of now')
     .addOption(new Option('--limit <n>', 'stop after n messages').argParser(intIn(1, 10_000_000)))
-    .option('--json', 'one JSON object per message').action(lazy(() => import('./commands/topic.js'), 'topicTail'));
+    .option('--json', 'one JSON object per message')
+    .action(lazy(() => import('./commands/topic.js'), 'topicTail'));
 
-  const jobs = program.command('jobs').description('Flink SQL jobs of flink/ (fraud detection, revenue statistics, top products) on the session cluster (FLINK_SQL_GATEWAY_URL, FLINK_REST_URL)');
-  jobs.command('deploy').description('Submit a job through the SQL gateway unless it is already running; a redeploy resumes from its last checkpoint')
+  const jobs = program
+    .command('jobs')
+    .description('Flink SQL jobs of flink/ (fraud detection, revenue statistics, top products) on the session cluster (FLINK_SQL_GATEWAY_URL, FLINK_REST_URL)');
+  jobs
+    .command('deploy')
+    .description('Submit a job through the SQL gateway unless it is already running; a redeploy resumes from its last checkpoint')
     .argument('[name]', 'job name = file name in flink/ without .sql, e.g. fraud-detection')
     .option('--all', 'deploy every job in flink/')
-    .option('--fresh', 'start from the beginning of the topics instead of the last checkpoint').action(lazy(() => import('./commands/jobs.js'), 'jobsDeploy'));
-  jobs.command('list').description('State, uptime, records in/out and last checkpoint of each job').option('--json', 'machine-readable output').action(lazy(() => import('./commands/jobs.js'), 'jobsList'));
-  jobs.command('cancel').description('Cancel a running job (its last checkpoint is kept for the next deploy)').argument('<name>', 'job name, e.g. fraud-detection').action(lazy(() => import('./commands/jobs.js'), 'jobsCancel'));
-  jobs.command('render').description('Print the statements of a job with placeholders filled (contains the database password)').argument('<name>', 'job name').action(lazy(() => import('./commands/jobs.js'), 'jobsRender'));
+    .option('--fresh', 'start from the beginning of the topics instead of the last checkpoint')
+    .action(lazy(() => import('./commands/jobs.js'), 'jobsDeploy'));
+  jobs
+    .command('list')
+    .description('State, uptime, records in/out and last checkpoint of each job')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/jobs.js'), 'jobsList'));
+  jobs
+    .command('cancel')
+    .description('Cancel a running job (its last checkpoint is kept for the next deploy)')
+    .argument('<name>', 'job name, e.g. fraud-detection')
+    .action(lazy(() => import('./commands/jobs.js'), 'jobsCancel'));
+  jobs
+    .command('render')
+    .description('Print the statements of a job with placeholders filled (contains the database password)')
+    .argument('<name>', 'job name')
+    .action(lazy(() => import('./commands/jobs.js'), 'jobsRender'));
 
-  const stack = program.command('stack').description('Run the local engines: PostgreSQL, Kafka (KRaft), Kafka Connect with Debezium and a Flink session cluster with its SQL gateway (unless DATABASE_URL, KAFKA_BROKERS, CONNECT_URL, FLINK_REST_URL, FLINK_SQL_GATEWAY_URL are set)');
-  stack.command('up').description('Fetch the engines once (Maven Central, user cache), then start what is not running (idempotent)')
-    .argument('[engines...]', 'only these engines and what they depend on (postgres, kafka, connect, flink-jobmanager, flink-taskmanager, flink-sql-gateway); all by default')
-    .option('--json', 'machine-readable output').action(lazy(() => import('./commands/stack.js'), 'stackUp'));
-  stack.command('down').description('Stop every engine the stack started and check that none is left').action(lazy(() => import('./commands/stack.js'), 'stackDown'));
-  stack.command('status').description("Show each engine's health, pid and ports").option('--json', 'machine-readable output').action(lazy(() => import('./commands/stack.js'), 'stackStatus'));
+  const stack = program
+    .command('stack')
+    .description(
+      'Run the local engines: PostgreSQL, Kafka (KRaft), Kafka Connect with Debezium and a Flink session cluster with its SQL gateway (unless DATABASE_URL, KAFKA_BROKERS, CONNECT_URL, FLINK_REST_URL, FLINK_SQL_GATEWAY_URL are set)',
+    );
+  stack
+    .command('up')
+    .description('Fetch the engines once (Maven Central, user cache), then start what is not running (idempotent)')
+    .argument(
+      '[engines...]',
+      'only these engines and what they depend on (postgres, kafka, connect, flink-jobmanager, flink-taskmanager, flink-sql-gateway); all by default',
+    )
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/stack.js'), 'stackUp'));
+  stack
+    .command('down')
+    .description('Stop every engine the stack started and check that none is left')
+    .action(lazy(() => import('./commands/stack.js'), 'stackDown'));
+  stack
+    .command('status')
+    .description("Show each engine's health, pid and ports")
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/stack.js'), 'stackStatus'));
   stack
     .command('logs')
     .description('Print the end of an engine log')
@@ -166,8 +299,11 @@ export function createProgram(): Command {
     .option('--no-cdc', 'do not bridge Kafka CDC topics into GraphQL subscriptions')
     .addOption(new Option('--sessions <n>', 'sessions per background simulation round').argParser(intIn(1, 10_000)).default(50))
     .addOption(new Option('--speed <x>', 'clock compression of the background simulation').argParser(numberIn(0.01, 10_000)).default(30))
-    .addOption(new Option('--recommendations <n>', 'recommendations shown at the start of each simulated session (0 = none)')
-      .argParser(intIn(0, SIMULATION_LIMITS.recommendations)).default(SIMULATION_DEFAULTS.recommendations))
+    .addOption(
+      new Option('--recommendations <n>', 'recommendations shown at the start of each simulated session (0 = none)')
+        .argParser(intIn(0, SIMULATION_LIMITS.recommendations))
+        .default(SIMULATION_DEFAULTS.recommendations),
+    )
     .addOption(new Option('--recommender <name>', 'ours or random (baseline)').choices(SIMULATED_RECOMMENDERS).default(SIMULATION_DEFAULTS.recommender))
     .action(lazy(() => import('./commands/serve.js'), 'demo'));
 

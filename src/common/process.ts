@@ -120,11 +120,17 @@ export async function waitUntil(check: () => Promise<boolean>, options: { what: 
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
     if (!isAlive(options.pid)) {
-      throw new AppError('STACK_START_FAILED', `${options.what} exited during start-up. Last log lines (${options.logFile}):\n${tail(options.logFile, 15).join('\n')}`);
+      throw new AppError(
+        'STACK_START_FAILED',
+        `${options.what} exited during start-up. Last log lines (${options.logFile}):\n${tail(options.logFile, 15).join('\n')}`,
+      );
     }
     await sleep(250);
   }
-  throw new AppError('STACK_START_FAILED', `${options.what} did not become healthy in ${Math.round(options.timeoutMs / 1000)} s (pid ${options.pid} still running). See ${options.logFile}.`);
+  throw new AppError(
+    'STACK_START_FAILED',
+    `${options.what} did not become healthy in ${Math.round(options.timeoutMs / 1000)} s (pid ${options.pid} still running). See ${options.logFile}.`,
+  );
 }
 
 /** The last `lines` lines of a text file ([] when it does not exist). Reads at most the last 4 MiB. */

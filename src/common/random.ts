@@ -31,7 +31,10 @@ export function createRng(seed: number): Rng {
   let c = 0x243f6a88;
   let d = (seed * 2654435761) >>> 0;
   const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     let t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;

@@ -24,7 +24,10 @@ const schema = z.object({
     .optional(),
   RTREC_DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: intString('EMBEDDED_PG_PORT', 1024, 65535).default(5433),
-  EMBEDDED_PG_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'EMBEDDED_PG_DATABASE must be a lowercase identifier').default('rtrec'),
+  EMBEDDED_PG_DATABASE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'EMBEDDED_PG_DATABASE must be a lowercase identifier')
+    .default('rtrec'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intString('PORT', 0, 65535).default(4000),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
@@ -33,37 +36,83 @@ const schema = z.object({
     .string()
     .regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, 'KAFKA_BROKERS must be host:port[,host:port...]')
     .optional(),
-  CONNECT_URL: z.string().regex(/^https?:\/\//, 'CONNECT_URL must start with http:// or https://').optional(),
+  CONNECT_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'CONNECT_URL must start with http:// or https://')
+    .optional(),
   KAFKA_PORT: intString('KAFKA_PORT', 1024, 65535).default(9092),
   KAFKA_CONTROLLER_PORT: intString('KAFKA_CONTROLLER_PORT', 1024, 65535).default(9093),
   CONNECT_PORT: intString('CONNECT_PORT', 1024, 65535).default(8083),
-  KAFKA_HEAP: z.string().regex(/^\d+[mg]$/, 'KAFKA_HEAP must look like 512m or 1g').default('512m'),
-  CONNECT_HEAP: z.string().regex(/^\d+[mg]$/, 'CONNECT_HEAP must look like 512m or 1g').default('512m'),
-  FLINK_REST_URL: z.string().regex(/^https?:\/\//, 'FLINK_REST_URL must start with http:// or https://').optional(),
-  FLINK_SQL_GATEWAY_URL: z.string().regex(/^https?:\/\//, 'FLINK_SQL_GATEWAY_URL must start with http:// or https://').optional(),
+  KAFKA_HEAP: z
+    .string()
+    .regex(/^\d+[mg]$/, 'KAFKA_HEAP must look like 512m or 1g')
+    .default('512m'),
+  CONNECT_HEAP: z
+    .string()
+    .regex(/^\d+[mg]$/, 'CONNECT_HEAP must look like 512m or 1g')
+    .default('512m'),
+  FLINK_REST_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'FLINK_REST_URL must start with http:// or https://')
+    .optional(),
+  FLINK_SQL_GATEWAY_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'FLINK_SQL_GATEWAY_URL must start with http:// or https://')
+    .optional(),
   FLINK_PORT: intString('FLINK_PORT', 1024, 65535).default(8081),
   FLINK_SQL_GATEWAY_PORT: intString('FLINK_SQL_GATEWAY_PORT', 1024, 65535).default(8084),
   FLINK_RPC_PORT: intString('FLINK_RPC_PORT', 1024, 65520).default(6123),
-  FLINK_JM_MEMORY: z.string().regex(/^\d+[mg]$/, 'FLINK_JM_MEMORY must look like 768m or 1g').default('768m'),
-  FLINK_TM_MEMORY: z.string().regex(/^\d+[mg]$/, 'FLINK_TM_MEMORY must look like 1536m or 2g').default('1536m'),
+  FLINK_JM_MEMORY: z
+    .string()
+    .regex(/^\d+[mg]$/, 'FLINK_JM_MEMORY must look like 768m or 1g')
+    .default('768m'),
+  FLINK_TM_MEMORY: z
+    .string()
+    .regex(/^\d+[mg]$/, 'FLINK_TM_MEMORY must look like 1536m or 2g')
+    .default('1536m'),
   FLINK_TM_SLOTS: intString('FLINK_TM_SLOTS', 1, 64).default(4),
-  FLINK_GATEWAY_HEAP: z.string().regex(/^\d+[mg]$/, 'FLINK_GATEWAY_HEAP must look like 384m or 1g').default('384m'),
+  FLINK_GATEWAY_HEAP: z
+    .string()
+    .regex(/^\d+[mg]$/, 'FLINK_GATEWAY_HEAP must look like 384m or 1g')
+    .default('384m'),
   FLINK_WATERMARK_DELAY_MS: intString('FLINK_WATERMARK_DELAY_MS', 0, 600000).default(500),
   FRAUD_VELOCITY_MAX_ORDERS: intString('FRAUD_VELOCITY_MAX_ORDERS', 1, 1000).default(5),
-  FRAUD_HIGH_VALUE: z.string().regex(/^\d+(\.\d{1,2})?$/, 'FRAUD_HIGH_VALUE must be an amount like 2000 or 1999.99').transform(Number).default(2000),
+  FRAUD_HIGH_VALUE: z
+    .string()
+    .regex(/^\d+(\.\d{1,2})?$/, 'FRAUD_HIGH_VALUE must be an amount like 2000 or 1999.99')
+    .transform(Number)
+    .default(2000),
   FRAUD_BURST_COUNT: intString('FRAUD_BURST_COUNT', 2, 1000).default(3),
   FRAUD_BURST_WINDOW_SECONDS: intString('FRAUD_BURST_WINDOW_SECONDS', 1, 86400).default(300),
   REVENUE_WINDOW_SECONDS: intString('REVENUE_WINDOW_SECONDS', 1, 86400).default(60),
   TOP_PRODUCTS_N: intString('TOP_PRODUCTS_N', 1, 100).default(10),
-  ALERT_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'ALERT_WEBHOOK_URL must start with http:// or https://').optional(),
+  ALERT_WEBHOOK_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'ALERT_WEBHOOK_URL must start with http:// or https://')
+    .optional(),
   RTREC_ENGINE_CACHE: z.string().min(1).optional(),
-  CDC_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'CDC_TOPIC_PREFIX may contain letters, digits, _ and -').default('shop'),
-  ENGINE_DB_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'ENGINE_DB_ADDRESS must be host:port, e.g. postgres:5432').optional(),
-  ENGINE_KAFKA_BROKERS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'ENGINE_KAFKA_BROKERS must be host:port[,host:port…], e.g. kafka:19092').optional(),
-  CDC_SLOT_NAME: z.string().regex(/^[a-z0-9_]{1,63}$/, 'CDC_SLOT_NAME may contain lowercase letters, digits and _ (at most 63)').default('rtrec_cdc'),
+  CDC_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/, 'CDC_TOPIC_PREFIX may contain letters, digits, _ and -')
+    .default('shop'),
+  ENGINE_DB_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'ENGINE_DB_ADDRESS must be host:port, e.g. postgres:5432')
+    .optional(),
+  ENGINE_KAFKA_BROKERS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'ENGINE_KAFKA_BROKERS must be host:port[,host:port…], e.g. kafka:19092')
+    .optional(),
+  CDC_SLOT_NAME: z
+    .string()
+    .regex(/^[a-z0-9_]{1,63}$/, 'CDC_SLOT_NAME may contain lowercase letters, digits and _ (at most 63)')
+    .default('rtrec_cdc'),
   GRAPHQL_MAX_DEPTH: intString('GRAPHQL_MAX_DEPTH', 2, 50).default(16),
   RECOMMEND_CACHE_TTL_MS: intString('RECOMMEND_CACHE_TTL_MS', 0, 3_600_000).default(30_000),
-  RECOMMEND_REPURCHASABLE_CATEGORIES: z.string().regex(/^[1-9]\d{0,9}(,[1-9]\d{0,9})*$/, 'RECOMMEND_REPURCHASABLE_CATEGORIES must be category ids separated by commas, e.g. 3,7').optional(),
+  RECOMMEND_REPURCHASABLE_CATEGORIES: z
+    .string()
+    .regex(/^[1-9]\d{0,9}(,[1-9]\d{0,9})*$/, 'RECOMMEND_REPURCHASABLE_CATEGORIES must be category ids separated by commas, e.g. 3,7')
+    .optional(),
   GRAPHQL_MAX_TOKENS: intString('GRAPHQL_MAX_TOKENS', 100, 100000).default(2000),
 });
 
@@ -149,7 +198,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       controllerPort: e.KAFKA_CONTROLLER_PORT,
       heap: e.KAFKA_HEAP,
     },
-    connect: { url: (e.CONNECT_URL ?? `http://127.0.0.1:${e.CONNECT_PORT}`).replace(/\/+$/, ''), external: e.CONNECT_URL !== undefined, port: e.CONNECT_PORT, heap: e.CONNECT_HEAP },
+    connect: {
+      url: (e.CONNECT_URL ?? `http://127.0.0.1:${e.CONNECT_PORT}`).replace(/\/+$/, ''),
+      external: e.CONNECT_URL !== undefined,
+      port: e.CONNECT_PORT,
+      heap: e.CONNECT_HEAP,
+    },
     flink: {
       restUrl: (e.FLINK_REST_URL ?? `http://127.0.0.1:${e.FLINK_PORT}`).replace(/\/+$/, ''),
       restExternal: e.FLINK_REST_URL !== undefined,

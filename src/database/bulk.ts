@@ -1,5 +1,5 @@
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -37,10 +37,11 @@ export async function bulkInsert(
 /** Reserves `count` ids from a serial column's sequence, so rows can reference each other before insert. */
 export async function reserveIds(client: pg.PoolClient | pg.Client, table: string, column: string, count: number): Promise<number[]> {
   if (count === 0) return [];
-  const { rows } = await client.query<{ id: string }>(
-    `SELECT nextval(pg_get_serial_sequence($1, $2)) AS id FROM generate_series(1, $3)`,
-    [`"${table}"`, column, count],
-  );
+  const { rows } = await client.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence($1, $2)) AS id FROM generate_series(1, $3)`, [
+    `"${table}"`,
+    column,
+    count,
+  ]);
   return rows.map((r) => Number(r.id));
 }
 

@@ -82,13 +82,17 @@ export async function runPrismaCli(args: string[], url: string): Promise<{ code:
 
 /** Names of the committed migrations that the database has not applied yet. */
 export async function pendingMigrations(url: string): Promise<string[]> {
-  const committed = readdirSync(join(projectRoot, 'prisma', 'migrations'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const committed = readdirSync(join(projectRoot, 'prisma', 'migrations'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const table = await client.query(`SELECT to_regclass('public._prisma_migrations') AS t`);
     if (!table.rows[0]?.t) return committed;
-    const { rows } = await client.query<{ migration_name: string }>('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
+    const { rows } = await client.query<{ migration_name: string }>(
+      'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    );
     const applied = new Set(rows.map((r) => r.migration_name));
     return committed.filter((name) => !applied.has(name));
   } finally {

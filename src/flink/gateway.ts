@@ -61,7 +61,10 @@ export class SqlGateway {
         signal: AbortSignal.timeout(60_000),
       });
     } catch (error) {
-      throw new AppError('FLINK_UNAVAILABLE', `The Flink SQL gateway does not answer at ${this.url} (${(error as Error).message}): start it with \`npx rtrec stack up\` or set FLINK_SQL_GATEWAY_URL.`);
+      throw new AppError(
+        'FLINK_UNAVAILABLE',
+        `The Flink SQL gateway does not answer at ${this.url} (${(error as Error).message}): start it with \`npx rtrec stack up\` or set FLINK_SQL_GATEWAY_URL.`,
+      );
     }
     const text = await response.text();
     if (!response.ok) throw new AppError('FLINK_SQL_ERROR', gatewayError(text) || `${method} ${path} → HTTP ${response.status}`);
@@ -132,7 +135,9 @@ export class FlinkRest {
 
   /** The latest completed checkpoint: its id, time and external path (to resume from it). */
   async lastCheckpoint(jobId: string): Promise<{ id: number; at: number; path: string } | undefined> {
-    const body = (await this.get(`/jobs/${jobId}/checkpoints`)) as { latest?: { completed?: { id: number; latest_ack_timestamp: number; external_path: string } | null } };
+    const body = (await this.get(`/jobs/${jobId}/checkpoints`)) as {
+      latest?: { completed?: { id: number; latest_ack_timestamp: number; external_path: string } | null };
+    };
     const completed = body.latest?.completed;
     return completed ? { id: completed.id, at: completed.latest_ack_timestamp, path: completed.external_path } : undefined;
   }
@@ -141,7 +146,8 @@ export class FlinkRest {
     const response = await fetch(`${this.url}/jobs/${jobId}?mode=cancel`, { method: 'PATCH', signal: AbortSignal.timeout(10_000) }).catch((error: Error) => {
       throw new AppError('FLINK_UNAVAILABLE', `The Flink JobManager does not answer at ${this.url} (${error.message}).`);
     });
-    if (!response.ok && response.status !== 202) throw new AppError('FLINK_SQL_ERROR', `Cancelling job ${jobId} failed: HTTP ${response.status} ${await response.text()}`);
+    if (!response.ok && response.status !== 202)
+      throw new AppError('FLINK_SQL_ERROR', `Cancelling job ${jobId} failed: HTTP ${response.status} ${await response.text()}`);
   }
 
   private async get(path: string): Promise<unknown> {
@@ -149,7 +155,10 @@ export class FlinkRest {
     try {
       response = await fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(10_000) });
     } catch (error) {
-      throw new AppError('FLINK_UNAVAILABLE', `The Flink JobManager does not answer at ${this.url} (${(error as Error).message}): start it with \`npx rtrec stack up\` or set FLINK_REST_URL.`);
+      throw new AppError(
+        'FLINK_UNAVAILABLE',
+        `The Flink JobManager does not answer at ${this.url} (${(error as Error).message}): start it with \`npx rtrec stack up\` or set FLINK_REST_URL.`,
+      );
     }
     if (!response.ok) throw new AppError('FLINK_UNAVAILABLE', `GET ${this.url}${path} → HTTP ${response.status}`);
     return response.json();

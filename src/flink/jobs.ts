@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/env.js';
-import { createKafka, ensureTopics, withKafka } from '../kafka/client.js';
 import { connectionFields } from '../database/url.js';
 import { AppError } from '../errors.js';
+import { createKafka, ensureTopics, withKafka } from '../kafka/client.js';
 import type { Logger } from '../logging/logger.js';
 import { projectRoot } from '../paths.js';
-import { FlinkRest, SqlGateway, type FlinkJob } from './gateway.js';
+import { type FlinkJob, FlinkRest, SqlGateway } from './gateway.js';
 
 /** The checked-in jobs: one Flink SQL file per job in flink/, the job named after the file. */
 export const JOBS_DIR = join(projectRoot, 'flink');
@@ -80,7 +80,13 @@ export function expandIncludes(file: string, text: string): string {
       } catch {
         throw new AppError('BAD_USER_INPUT', `${file}: line ${index + 1} includes "${m[1]}", but ${fragment} does not exist.`);
       }
-      const params = Object.fromEntries(m[2]!.trim().split(/\s+/).filter(Boolean).map((pair) => pair.split('=') as [string, string]));
+      const params = Object.fromEntries(
+        m[2]!
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((pair) => pair.split('=') as [string, string]),
+      );
       return body
         .split('\n')
         .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('--'))
@@ -101,15 +107,22 @@ export function renderJob(file: string, placeholders: Record<string, string>, te
   const filled = lines
     .map((line, index) =>
       // Comments may mention placeholders (documentation); they are dropped below anyway.
-      line.trimStart().startsWith('--') ? line : line.replace(/\$\{([\w.]+)\}/g, (_, key: string) => {
-        const value = placeholders[key];
-        if (value === undefined) unknown.add(`\${${key}} (line ${index + 1})`);
-        return value ?? '';
-      }),
+      line.trimStart().startsWith('--')
+        ? line
+        : line.replace(/\$\{([\w.]+)\}/g, (_, key: string) => {
+            const value = placeholders[key];
+            if (value === undefined) unknown.add(`\${${key}} (line ${index + 1})`);
+            return value ?? '';
+          }),
     )
     .join('\n');
   if (unknown.size > 0) {
-    throw new AppError('BAD_USER_INPUT', `${file}: unknown placeholder ${[...unknown].join(', ')}. Known: ${Object.keys(placeholders).map((k) => `\${${k}}`).join(', ')}.`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `${file}: unknown placeholder ${[...unknown].join(', ')}. Known: ${Object.keys(placeholders)
+        .map((k) => `\${${k}}`)
+        .join(', ')}.`,
+    );
   }
   const statements: string[] = [];
   let current = '';
@@ -147,11 +160,15 @@ export function renderJob(file: string, placeholders: Record<string, string>, te
     current += c;
   }
   if (quote) throw new AppError('BAD_USER_INPUT', `${file}: unterminated ${quote} quote.`);
-  if (inSet || /^EXECUTE\s+STATEMENT\s+SET/i.test(current.trim())) throw new AppError('BAD_USER_INPUT', `${file}: EXECUTE STATEMENT SET BEGIN ... without a closing END;`);
+  if (inSet || /^EXECUTE\s+STATEMENT\s+SET/i.test(current.trim()))
+    throw new AppError('BAD_USER_INPUT', `${file}: EXECUTE STATEMENT SET BEGIN ... without a closing END;`);
   if (current.trim()) statements.push(current.trim());
   const jobs = statements.filter(submitsJob);
   if (jobs.length !== 1) {
-    throw new AppError('BAD_USER_INPUT', `${file}: a job file must end in exactly one INSERT INTO or EXECUTE STATEMENT SET (found ${jobs.length}); put each job in its own file.`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `${file}: a job file must end in exactly one INSERT INTO or EXECUTE STATEMENT SET (found ${jobs.length}); put each job in its own file.`,
+    );
   }
   if (!submitsJob(statements.at(-1)!)) throw new AppError('BAD_USER_INPUT', `${file}: the INSERT INTO / EXECUTE STATEMENT SET must be the last statement.`);
   return statements;
@@ -203,7 +220,15 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
 
   const definition = (name: string): JobDefinition => {
     const found = definitions().find((d) => d.name === name || `${JOB_PREFIX}${d.name}` === name);
-    if (!found) throw new AppError('BAD_USER_INPUT', `No job '${name}' in ${dir}: choose one of ${definitions().map((d) => d.name).join(', ') || '(none)'}.`);
+    if (!found)
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `No job '${name}' in ${dir}: choose one of ${
+          definitions()
+            .map((d) => d.name)
+            .join(', ') || '(none)'
+        }.`,
+      );
     return found;
   };
 
@@ -280,7 +305,11 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
             jobId = result.jobId ?? jobId;
           } catch (error) {
             if (error instanceof AppError && error.code === 'FLINK_SQL_ERROR') {
-              const head = statement.split('\n').find((l) => l.trim())!.trim().slice(0, 80);
+              const head = statement
+                .split('\n')
+                .find((l) => l.trim())!
+                .trim()
+                .slice(0, 80);
               const hint = resumedFrom ? ` (it was resuming from ${resumedFrom}: if the job's SQL changed, its state may not fit; deploy with --fresh)` : '';
               throw new AppError('FLINK_SQL_ERROR', `${d.file}: statement ${index + 1} (${head}…) was rejected by Flink: ${error.message}${hint}`);
             }

@@ -33,13 +33,23 @@ function rowSchema(contract: ResultContract) {
   const fields: Record<string, z.ZodType> = {};
   for (const [name, column] of Object.entries(contract.columns)) {
     let field: z.ZodType =
-      column.kind === 'money' ? money
-        : column.kind === 'time' ? time
-          : column.kind === 'string' ? (column.values ? z.enum(column.values as [string, ...string[]]) : z.string())
-            : column.kind === 'float' ? z.number()
+      column.kind === 'money'
+        ? money
+        : column.kind === 'time'
+          ? time
+          : column.kind === 'string'
+            ? column.values
+              ? z.enum(column.values as [string, ...string[]])
+              : z.string()
+            : column.kind === 'float'
+              ? z.number()
               : z.number().int();
     // A nullable column may also be left out of the JSON (Flink omits nothing, other producers may).
-    if (column.nullable) field = field.nullable().optional().transform((v) => v ?? null);
+    if (column.nullable)
+      field = field
+        .nullable()
+        .optional()
+        .transform((v) => v ?? null);
     fields[name] = field;
   }
   return z.object(fields);

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { ChangePubSub } from '../kafka/pubsub.js';
 import type { Db } from '../database/database.js';
+import type { ChangePubSub } from '../kafka/pubsub.js';
 import type { Logger } from '../logging/logger.js';
 import type { LiveRecommendations } from '../recommend/live.js';
 import type { Storefront } from '../shop/storefront.js';

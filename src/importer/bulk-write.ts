@@ -3,8 +3,8 @@ import { fromCents } from '../common/money.js';
 import { copyRows, reserveIds } from '../database/bulk.js';
 import { parseAddress, trackingNumber } from '../shop/policy.js';
 import type { ResolvedKeys } from './keys.js';
-import type { ImportPlan } from './plan.js';
 import { IMPORTED_PAYMENT_METHOD, importedTransactionId } from './placeholders.js';
+import type { ImportPlan } from './plan.js';
 
 const EVENT_COLUMNS = ['customer_id', 'session_id', 'event_type', 'product_id', 'category_id', 'order_id', 'occurred_at', 'context'];
 
@@ -27,7 +27,8 @@ export async function writeBulk(client: pg.PoolClient, source: string, plan: Imp
   const known = [...new Set(plan.actions.filter((a) => a.kind === 'add_to_cart').map((a) => customerOf(a.user)))];
   if (known.length) {
     const { rows } = await client.query<{ customer_id: number; product_id: number; quantity: number }>(
-      'SELECT customer_id, product_id, quantity FROM carts WHERE customer_id = ANY($1::int4[])', [known],
+      'SELECT customer_id, product_id, quantity FROM carts WHERE customer_id = ANY($1::int4[])',
+      [known],
     );
     for (const r of rows) cartQuantity.set(`${r.customer_id}:${r.product_id}`, r.quantity);
   }
@@ -66,11 +67,32 @@ export async function writeBulk(client: pg.PoolClient, source: string, plan: Imp
       });
       const total = fromCents(totalCents);
       payments.push([paymentId, at, IMPORTED_PAYMENT_METHOD, total, 'completed', importedTransactionId(), customerId]);
-      shipments.push([shipmentId, null, unknown.address, unknown.city, unknown.state, unknown.country, unknown.zipCode, 'pending', `${trackingNumber()}-${shipmentId.toString(36)}`, customerId, at, at]);
+      shipments.push([
+        shipmentId,
+        null,
+        unknown.address,
+        unknown.city,
+        unknown.state,
+        unknown.country,
+        unknown.zipCode,
+        'pending',
+        `${trackingNumber()}-${shipmentId.toString(36)}`,
+        customerId,
+        at,
+        at,
+      ]);
       orders.push([orderId, at, total, 'paid', customerId, paymentId, shipmentId]);
       orderKeys.push([action.orderKey, orderId]);
-      events.push([customerId, action.sessionId, 'place_order', lines.length === 1 ? lines[0]!.productId : null, null, orderId, at,
-        JSON.stringify({ total, paymentStatus: 'completed', paymentMethod: IMPORTED_PAYMENT_METHOD, items: lines })]);
+      events.push([
+        customerId,
+        action.sessionId,
+        'place_order',
+        lines.length === 1 ? lines[0]!.productId : null,
+        null,
+        orderId,
+        at,
+        JSON.stringify({ total, paymentStatus: 'completed', paymentMethod: IMPORTED_PAYMENT_METHOD, items: lines }),
+      ]);
       continue;
     }
     const p = productOf(action.item);
@@ -85,12 +107,31 @@ export async function writeBulk(client: pg.PoolClient, source: string, plan: Imp
       cartQuantity.set(pair, total);
       const line = carts.get(pair);
       carts.set(pair, [total, line?.[1] ?? at, customerId, p.productId]);
-      events.push([customerId, action.sessionId, 'add_to_cart', p.productId, p.categoryId, null, at, JSON.stringify({ quantity: action.quantity, cartQuantity: total })]);
+      events.push([
+        customerId,
+        action.sessionId,
+        'add_to_cart',
+        p.productId,
+        p.categoryId,
+        null,
+        at,
+        JSON.stringify({ quantity: action.quantity, cartQuantity: total }),
+      ]);
     }
   }
 
-  counts.payments = await copyRows(client, 'payments', ['payment_id', 'payment_date', 'payment_method', 'amount', 'status', 'transaction_id', 'customer_id'], payments);
-  counts.shipments = await copyRows(client, 'shipments', ['shipment_id', 'shipment_date', 'address', 'city', 'state', 'country', 'zip_code', 'status', 'tracking_number', 'customer_id', 'created_at', 'updated_at'], shipments);
+  counts.payments = await copyRows(
+    client,
+    'payments',
+    ['payment_id', 'payment_date', 'payment_method', 'amount', 'status', 'transaction_id', 'customer_id'],
+    payments,
+  );
+  counts.shipments = await copyRows(
+    client,
+    'shipments',
+    ['shipment_id', 'shipment_date', 'address', 'city', 'state', 'country', 'zip_code', 'status', 'tracking_number', 'customer_id', 'created_at', 'updated_at'],
+    shipments,
+  );
   counts.orders = await copyRows(client, 'orders', ['order_id', 'order_date', 'total_price', 'status', 'customer_id', 'payment_id', 'shipment_id'], orders);
   counts.order_items = await copyRows(client, 'order_items', ['quantity', 'price', 'order_id', 'product_id'], items);
   counts.behavior_events = await copyRows(client, 'behavior_events', EVENT_COLUMNS, events);
@@ -123,11 +164,16 @@ export async function writeBulk(client: pg.PoolClient, source: string, plan: Imp
   if (orderKeys.length) {
     // A basket that an earlier file already imported keeps pointing at its first order.
     const result = await client.query(
-      'INSERT INTO import_keys (source, kind, key, id) SELECT $1, \'order\', k, i FROM unnest($2::text[], $3::int4[]) AS u(k, i) ON CONFLICT (source, kind, key) DO NOTHING',
+      "INSERT INTO import_keys (source, kind, key, id) SELECT $1, 'order', k, i FROM unnest($2::text[], $3::int4[]) AS u(k, i) ON CONFLICT (source, kind, key) DO NOTHING",
       [source, orderKeys.map(([k]) => k), orderKeys.map(([, id]) => id)],
     );
     counts.import_keys = result.rowCount ?? 0;
   }
-  counts.import_rows = await copyRows(client, 'import_rows', ['source', 'fingerprint'], plan.actions.flatMap((a) => a.fingerprints.map((f) => [source, f])));
+  counts.import_rows = await copyRows(
+    client,
+    'import_rows',
+    ['source', 'fingerprint'],
+    plan.actions.flatMap((a) => a.fingerprints.map((f) => [source, f])),
+  );
   return counts;
 }

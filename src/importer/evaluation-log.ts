@@ -5,8 +5,8 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { inTransaction } from '../database/transaction.js';
 import { AppError } from '../errors.js';
-import { createCsvReader, type CsvRecord, CsvSyntaxError } from './csv.js';
 import type { InteractionType } from '../recommend/evaluation/split.js';
+import { type CsvRecord, CsvSyntaxError, createCsvReader } from './csv.js';
 import { type ColumnIndex, type ColumnMapping, indexColumns, type MappingField, parseTimestamp, TYPE_TARGETS, type TypeTarget } from './mapping.js';
 
 /**
@@ -41,12 +41,16 @@ function checkRow(record: CsvRecord, header: string[], index: ColumnIndex, mappi
     if (v.length > MAX_KEY_LENGTH) return { error: `${where(field)}: longer than ${MAX_KEY_LENGTH} characters` };
   }
   const at = parseTimestamp(value('timestamp')!);
-  if (!at) return { error: `${where('timestamp')}: cannot read "${value('timestamp')}" as a time; use ISO 8601 (2026-01-31T12:00:00Z) or Unix epoch seconds or milliseconds` };
+  if (!at)
+    return {
+      error: `${where('timestamp')}: cannot read "${value('timestamp')}" as a time; use ISO 8601 (2026-01-31T12:00:00Z) or Unix epoch seconds or milliseconds`,
+    };
   const priceText = value('price');
   let price: string | null = null;
   if (priceText) {
     const n = Number(priceText);
-    if (!/^\d+(\.\d+)?$/.test(priceText) || n >= 1e10) return { error: `${where('price')}: "${priceText}" is not a price (a non-negative number below 10000000000, e.g. 19.99)` };
+    if (!/^\d+(\.\d+)?$/.test(priceText) || n >= 1e10)
+      return { error: `${where('price')}: "${priceText}" is not a price (a non-negative number below 10000000000, e.g. 19.99)` };
     price = priceText;
   }
   const category = value('category') || null;
@@ -82,10 +86,17 @@ export interface EvaluationLogResult {
  * Loads a CSV interaction log into imported_events in one transaction, with COPY. Every row is checked;
  * any bad row (up to ten are reported, by line and column) rolls the whole import back.
  */
-export async function importEvaluationLog(pool: pg.Pool, options: EvaluationLogOptions, onBytes: (bytes: number, total: number) => void = () => undefined): Promise<EvaluationLogResult> {
+export async function importEvaluationLog(
+  pool: pg.Pool,
+  options: EvaluationLogOptions,
+  onBytes: (bytes: number, total: number) => void = () => undefined,
+): Promise<EvaluationLogResult> {
   const started = Date.now();
   const extra = (Object.keys(options.mapping) as MappingField[]).filter((f) => !EVALUATION_FIELDS.includes(f));
-  if (extra.length) throw badInput(`--map: ${extra.join(', ')} ${extra.length === 1 ? 'is' : 'are'} not stored by --evaluation-only (it keeps ${EVALUATION_FIELDS.join(', ')}); drop ${extra.length === 1 ? 'it' : 'them'} or import into the shop.`);
+  if (extra.length)
+    throw badInput(
+      `--map: ${extra.join(', ')} ${extra.length === 1 ? 'is' : 'are'} not stored by --evaluation-only (it keeps ${EVALUATION_FIELDS.join(', ')}); drop ${extra.length === 1 ? 'it' : 'them'} or import into the shop.`,
+    );
   let size: number;
   try {
     const stat = statSync(options.file);

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Db } from '../database/database.js';
 import { inTransaction } from '../database/transaction.js';
 import type { Logger } from '../logging/logger.js';
-import { writeBulk, type TableCounts } from './bulk-write.js';
+import { type TableCounts, writeBulk } from './bulk-write.js';
 import { knownFingerprints, lockSource, resolveKeys } from './keys.js';
 import type { ColumnMapping, TypeTarget } from './mapping.js';
 import { type ImportPlan, planImport } from './plan.js';
@@ -10,7 +10,20 @@ import { readLog } from './read-log.js';
 import { replayActions } from './replay.js';
 
 /** The tables an import writes, in the order the summary lists them. */
-export const IMPORT_TABLES = ['customers', 'categories', 'products', 'behavior_events', 'carts', 'wishlists', 'orders', 'order_items', 'payments', 'shipments', 'import_keys', 'import_rows'] as const;
+export const IMPORT_TABLES = [
+  'customers',
+  'categories',
+  'products',
+  'behavior_events',
+  'carts',
+  'wishlists',
+  'orders',
+  'order_items',
+  'payments',
+  'shipments',
+  'import_keys',
+  'import_rows',
+] as const;
 
 export interface ImportLogOptions {
   file: string;
@@ -72,7 +85,11 @@ function eventsByType(plan: ImportPlan, written: number): Record<string, number>
  * nothing); replay validates the whole file, creates the catalogue and customers in one transaction, then
  * writes each action through the storefront.
  */
-export async function importLog(deps: ImportLogDeps, options: ImportLogOptions, onProgress: (p: ImportProgress) => void = () => undefined): Promise<ImportSummary> {
+export async function importLog(
+  deps: ImportLogDeps,
+  options: ImportLogOptions,
+  onProgress: (p: ImportProgress) => void = () => undefined,
+): Promise<ImportSummary> {
   const started = performance.now();
   const log = await readLog(options.file, options.mapping, options.types, (done, total) => onProgress({ phase: 'read', done, total }));
   const fingerprints = log.rows.map((r) => r.fingerprint);
@@ -103,7 +120,12 @@ export async function importLog(deps: ImportLogDeps, options: ImportLogOptions, 
     plan = planImport(source, log.rows, await knownFingerprints(deps.pool, source, fingerprints));
     const keys = await inTransaction(deps.pool, (client) => resolveKeys(client, source, plan));
     const { speed, signal } = options.replay;
-    written = await replayActions(deps.db, plan.actions, keys, { source, speed, signal, onAction: (done, total) => onProgress({ phase: 'replay', done, total }) });
+    written = await replayActions(deps.db, plan.actions, keys, {
+      source,
+      speed,
+      signal,
+      onAction: (done, total) => onProgress({ phase: 'replay', done, total }),
+    });
     stopped = written < plan.actions.length;
     const after = await tableCounts(deps.pool);
     rowsByTable = Object.fromEntries(IMPORT_TABLES.map((t) => [t, after[t]! - before[t]!]));

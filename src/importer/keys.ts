@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { fromCents, toCents } from '../common/money.js';
 import { copyRows, reserveIds } from '../database/bulk.js';
-import type { ImportPlan } from './plan.js';
 import { categoryPlaceholder, customerPlaceholder, IMPORTED_STOCK, NO_PASSWORD, PLACEHOLDER_PRICE_CENTS, productPlaceholder } from './placeholders.js';
+import type { ImportPlan } from './plan.js';
 
 /** A shop product as the importer needs it. */
 export interface ProductRef {
@@ -57,18 +57,29 @@ export async function resolveKeys(client: pg.PoolClient, source: string, plan: I
   const newUsers = users.filter((u) => !customers.has(u));
   const customerIds = await reserveIds(client, 'customers', 'customer_id', newUsers.length);
   for (const [i, u] of newUsers.entries()) customers.set(u, customerIds[i]!);
-  created.customers = await copyRows(client, 'customers', ['customer_id', 'first_name', 'last_name', 'email', 'password_hash'], newUsers.map((u, i) => {
-    const p = customerPlaceholder(source, u);
-    return [customerIds[i], p.firstName, p.lastName, p.email, NO_PASSWORD];
-  }));
-  created.import_keys += await recordKeys(client, source, 'customer', newUsers.map((u, i) => [u, customerIds[i]!]));
+  created.customers = await copyRows(
+    client,
+    'customers',
+    ['customer_id', 'first_name', 'last_name', 'email', 'password_hash'],
+    newUsers.map((u, i) => {
+      const p = customerPlaceholder(source, u);
+      return [customerIds[i], p.firstName, p.lastName, p.email, NO_PASSWORD];
+    }),
+  );
+  created.import_keys += await recordKeys(
+    client,
+    source,
+    'customer',
+    newUsers.map((u, i) => [u, customerIds[i]!]),
+  );
 
   const itemKeys = [...plan.items.keys()];
   const productIds = await mapped(client, source, 'product', itemKeys);
   const products = new Map<string, ProductRef>();
   if (productIds.size) {
     const { rows } = await client.query<{ product_id: number; category_id: number; price: string }>(
-      'SELECT product_id, category_id, price::text FROM products WHERE product_id = ANY($1::int4[])', [[...productIds.values()]],
+      'SELECT product_id, category_id, price::text FROM products WHERE product_id = ANY($1::int4[])',
+      [[...productIds.values()]],
     );
     const byId = new Map(rows.map((r) => [r.product_id, { productId: r.product_id, categoryId: r.category_id, priceCents: toCents(r.price) }]));
     for (const [key, id] of productIds) products.set(key, byId.get(id)!);
@@ -81,11 +92,21 @@ export async function resolveKeys(client: pg.PoolClient, source: string, plan: I
   const newCategories = categoryKeys.filter((c) => !categories.has(c));
   const categoryIds = await reserveIds(client, 'categories', 'category_id', newCategories.length);
   for (const [i, c] of newCategories.entries()) categories.set(c, categoryIds[i]!);
-  created.categories = await copyRows(client, 'categories', ['category_id', 'name', 'description'], newCategories.map((c, i) => {
-    const p = categoryPlaceholder(source, c === '' ? null : c);
-    return [categoryIds[i], p.name, p.description];
-  }));
-  created.import_keys += await recordKeys(client, source, 'category', newCategories.map((c, i) => [c, categoryIds[i]!]));
+  created.categories = await copyRows(
+    client,
+    'categories',
+    ['category_id', 'name', 'description'],
+    newCategories.map((c, i) => {
+      const p = categoryPlaceholder(source, c === '' ? null : c);
+      return [categoryIds[i], p.name, p.description];
+    }),
+  );
+  created.import_keys += await recordKeys(
+    client,
+    source,
+    'category',
+    newCategories.map((c, i) => [c, categoryIds[i]!]),
+  );
 
   const ids = await reserveIds(client, 'products', 'product_id', newItems.length);
   const productRows = newItems.map((key, i) => {
@@ -96,7 +117,12 @@ export async function resolveKeys(client: pg.PoolClient, source: string, plan: I
     return [ref.productId, p.sku, p.name, p.description, fromCents(ref.priceCents), IMPORTED_STOCK, ref.categoryId];
   });
   created.products = await copyRows(client, 'products', ['product_id', 'sku', 'name', 'description', 'price', 'stock', 'category_id'], productRows);
-  created.import_keys += await recordKeys(client, source, 'product', newItems.map((k, i) => [k, ids[i]!]));
+  created.import_keys += await recordKeys(
+    client,
+    source,
+    'product',
+    newItems.map((k, i) => [k, ids[i]!]),
+  );
 
   return { customers, products, created };
 }
@@ -110,7 +136,8 @@ export async function lockSource(client: pg.PoolClient, source: string): Promise
 export async function knownFingerprints(client: pg.PoolClient | pg.Pool, source: string, fingerprints: string[]): Promise<Set<string>> {
   if (fingerprints.length === 0) return new Set();
   const { rows } = await client.query<{ fingerprint: string }>(
-    'SELECT fingerprint::text FROM import_rows WHERE source = $1 AND fingerprint = ANY($2::uuid[])', [source, fingerprints],
+    'SELECT fingerprint::text FROM import_rows WHERE source = $1 AND fingerprint = ANY($2::uuid[])',
+    [source, fingerprints],
   );
   return new Set(rows.map((r) => r.fingerprint));
 }

@@ -23,7 +23,10 @@ export const MAP_EXAMPLE = 'user=visitorid,item=itemid,type=event,timestamp=time
 const badInput = (message: string) => new AppError('BAD_USER_INPUT', message);
 
 function parsePairs(text: string, option: string, example: string): [string, string][] {
-  const pairs = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const pairs = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (pairs.length === 0) throw badInput(`${option} is empty: pass name=value pairs, e.g. ${option} ${example}.`);
   return pairs.map((pair) => {
     const at = pair.indexOf('=');
@@ -43,7 +46,8 @@ export function parseColumnMapping(text: string): ColumnMapping {
     mapping[field as MappingField] = column;
   }
   const missing = REQUIRED_FIELDS.filter((f) => !mapping[f]);
-  if (missing.length) throw badInput(`--map: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not mapped; map every required field, e.g. --map ${MAP_EXAMPLE}.`);
+  if (missing.length)
+    throw badInput(`--map: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not mapped; map every required field, e.g. --map ${MAP_EXAMPLE}.`);
   return mapping as ColumnMapping;
 }
 
@@ -52,7 +56,8 @@ export function parseTypeMapping(text: string | undefined): Record<string, TypeT
   const types = { ...DEFAULT_TYPES };
   if (text === undefined) return types;
   for (const [value, target] of parsePairs(text, '--types', 'view=view_product,addtocart=add_to_cart,transaction=purchase')) {
-    if (!(TYPE_TARGETS as readonly string[]).includes(target)) throw badInput(`--types: "${target}" (for "${value}") is not a type; use one of ${TYPE_TARGETS.join(', ')}.`);
+    if (!(TYPE_TARGETS as readonly string[]).includes(target))
+      throw badInput(`--types: "${target}" (for "${value}") is not a type; use one of ${TYPE_TARGETS.join(', ')}.`);
     types[value] = target as TypeTarget;
   }
   return types;
@@ -89,8 +94,12 @@ export function indexColumns(header: string[], mapping: ColumnMapping, file: str
     const column = mapping[field];
     if (column === undefined) continue;
     const positions = header.flatMap((h, i) => (h.trim() === column ? [i] : []));
-    if (positions.length === 0) throw badInput(`${file}: column "${column}" (mapped to ${field}) is not in the header; the columns are ${header.map((h) => `"${h}"`).join(', ')}. Fix --map.`);
-    if (positions.length > 1) throw badInput(`${file}: column "${column}" (mapped to ${field}) appears ${positions.length} times in the header; rename one of them.`);
+    if (positions.length === 0)
+      throw badInput(
+        `${file}: column "${column}" (mapped to ${field}) is not in the header; the columns are ${header.map((h) => `"${h}"`).join(', ')}. Fix --map.`,
+      );
+    if (positions.length > 1)
+      throw badInput(`${file}: column "${column}" (mapped to ${field}) appears ${positions.length} times in the header; rename one of them.`);
     index[field] = positions[0];
   }
   return index;

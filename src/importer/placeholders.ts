@@ -25,14 +25,24 @@ const SOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
 /** Checks a --source name: it ends up in emails and category names, so it is short and plain. */
 export function checkSource(source: string): string {
   if (!SOURCE_PATTERN.test(source)) {
-    throw new AppError('BAD_USER_INPUT', `--source "${source}" is not a source name: use 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit.`, { field: 'source' });
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `--source "${source}" is not a source name: use 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit.`,
+      { field: 'source' },
+    );
   }
   return source;
 }
 
 /** The default source of a file: its name without the extension, made into a valid source name. */
 export function sourceOfFile(file: string): string {
-  const base = file.split('/').pop()!.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 40);
+  const base = file
+    .split('/')
+    .pop()!
+    .replace(/\.[^.]*$/, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 40);
   return base || 'import';
 }
 

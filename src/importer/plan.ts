@@ -113,7 +113,10 @@ export function planImport(source: string, rows: readonly LogRow[], known: Reado
         orders.set(orderKey, created);
         actions.push(created);
       } else if (order.user !== row.user) {
-        throw new AppError('BAD_USER_INPUT', `line ${row.line}: basket "${row.basket}" belongs to user "${order.user}" on an earlier line, and to "${row.user}" here; one basket is one order of one customer. Fix the log or map another basket column.`);
+        throw new AppError(
+          'BAD_USER_INPUT',
+          `line ${row.line}: basket "${row.basket}" belongs to user "${order.user}" on an earlier line, and to "${row.user}" here; one basket is one order of one customer. Fix the log or map another basket column.`,
+        );
       } else {
         order.lines.push(line);
         order.fingerprints.push(row.fingerprint);

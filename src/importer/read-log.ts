@@ -4,7 +4,7 @@ import { MAX_CENTS } from '../common/money.js';
 import { AppError } from '../errors.js';
 import type { InteractionType } from '../recommend/evaluation/split.js';
 import { MAX_QUANTITY } from '../shop/storefront.js';
-import { createCsvReader, type CsvRecord, CsvSyntaxError } from './csv.js';
+import { type CsvRecord, CsvSyntaxError, createCsvReader } from './csv.js';
 import { type ColumnIndex, type ColumnMapping, indexColumns, type MappingField, parseTimestamp, TYPE_TARGETS, type TypeTarget } from './mapping.js';
 
 /** One validated interaction of a log, as the shop importer uses it. */
@@ -66,7 +66,10 @@ function checkRow(record: CsvRecord, header: string[], index: ColumnIndex, mappi
     if (v.length > MAX_KEY_LENGTH) return { error: `${where(field)}: longer than ${MAX_KEY_LENGTH} characters` };
   }
   const at = parseTimestamp(value('timestamp')!);
-  if (!at) return { error: `${where('timestamp')}: cannot read "${value('timestamp')}" as a time; use ISO 8601 (2026-01-31T12:00:00Z) or Unix epoch seconds or milliseconds` };
+  if (!at)
+    return {
+      error: `${where('timestamp')}: cannot read "${value('timestamp')}" as a time; use ISO 8601 (2026-01-31T12:00:00Z) or Unix epoch seconds or milliseconds`,
+    };
 
   const quantityText = value('quantity');
   let quantity = 1;
@@ -74,16 +77,20 @@ function checkRow(record: CsvRecord, header: string[], index: ColumnIndex, mappi
     const limit = type === 'add_to_cart' ? MAX_QUANTITY : MAX_PURCHASE_QUANTITY;
     quantity = Number(quantityText);
     if (!/^\d+$/.test(quantityText) || quantity < 1 || quantity > limit) {
-      return { error: `${where('quantity')}: "${quantityText}" is not a quantity (a whole number from 1 to ${limit}${type === 'add_to_cart' ? ' for a cart addition, the storefront\'s limit' : ''})` };
+      return {
+        error: `${where('quantity')}: "${quantityText}" is not a quantity (a whole number from 1 to ${limit}${type === 'add_to_cart' ? " for a cart addition, the storefront's limit" : ''})`,
+      };
     }
   }
   const priceText = value('price');
   let priceCents: number | null = null;
   if (priceText) {
     const n = Number(priceText);
-    if (!/^\d+(\.\d+)?$/.test(priceText) || Math.round(n * 100) > MAX_CENTS) return { error: `${where('price')}: "${priceText}" is not a price (a non-negative number below 100000000, e.g. 19.99)` };
+    if (!/^\d+(\.\d+)?$/.test(priceText) || Math.round(n * 100) > MAX_CENTS)
+      return { error: `${where('price')}: "${priceText}" is not a price (a non-negative number below 100000000, e.g. 19.99)` };
     priceCents = Math.round(n * 100);
-    if (priceCents * quantity > MAX_CENTS) return { error: `${where('price')}: ${priceText} × quantity ${quantity} is more than an order total can hold (99999999.99)` };
+    if (priceCents * quantity > MAX_CENTS)
+      return { error: `${where('price')}: ${priceText} × quantity ${quantity} is more than an order total can hold (99999999.99)` };
   }
   const optional: Partial<Record<'category' | 'name' | 'basket' | 'session', string | null>> = {};
   for (const field of ['category', 'name', 'basket', 'session'] as const) {
@@ -93,8 +100,17 @@ function checkRow(record: CsvRecord, header: string[], index: ColumnIndex, mappi
     optional[field] = v;
   }
   const row = {
-    line: record.line, user: value('user')!, item: value('item')!, type, at: at.getTime(), priceCents, quantity,
-    category: optional.category ?? null, name: optional.name ?? null, basket: optional.basket ?? null, session: optional.session ?? null,
+    line: record.line,
+    user: value('user')!,
+    item: value('item')!,
+    type,
+    at: at.getTime(),
+    priceCents,
+    quantity,
+    category: optional.category ?? null,
+    name: optional.name ?? null,
+    basket: optional.basket ?? null,
+    session: optional.session ?? null,
   };
   const identity = JSON.stringify([row.user, row.item, row.type, row.at, row.basket, row.session]);
   return { row, identity };
@@ -120,7 +136,12 @@ export function fileSize(file: string): number {
  * Reads and validates a whole CSV log before anything is written. Any bad row (up to ten are reported, by
  * line and column) fails the import with BAD_USER_INPUT.
  */
-export async function readLog(file: string, mapping: ColumnMapping, types: Record<string, TypeTarget>, onBytes: (bytes: number, total: number) => void = () => undefined): Promise<ReadLog> {
+export async function readLog(
+  file: string,
+  mapping: ColumnMapping,
+  types: Record<string, TypeTarget>,
+  onBytes: (bytes: number, total: number) => void = () => undefined,
+): Promise<ReadLog> {
   const size = fileSize(file);
   const reader = createCsvReader();
   const errors: string[] = [];

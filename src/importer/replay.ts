@@ -3,8 +3,8 @@ import type { Db } from '../database/database.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { createStorefront } from '../shop/storefront.js';
 import type { ResolvedKeys } from './keys.js';
-import type { ImportAction } from './plan.js';
 import { IMPORTED_PAYMENT_METHOD, importedPayments } from './placeholders.js';
+import type { ImportAction } from './plan.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -57,7 +57,10 @@ export async function replayActions(db: Db, actions: readonly ImportAction[], ke
     bookkeeping = async (tx, result) => {
       await tx.importRow.createMany({ data: fingerprints.map((fingerprint) => ({ source, fingerprint })) });
       if (action.kind === 'order') {
-        await tx.importKey.createMany({ data: [{ source, kind: 'order', key: action.orderKey, id: (result as { orderId: number }).orderId }], skipDuplicates: true });
+        await tx.importKey.createMany({
+          data: [{ source, kind: 'order', key: action.orderKey, id: (result as { orderId: number }).orderId }],
+          skipDuplicates: true,
+        });
       }
     };
     const customerId = keys.customers.get(action.user)!;
@@ -76,7 +79,8 @@ export async function replayActions(db: Db, actions: readonly ImportAction[], ke
         // "Buy now" with the log's lines: the order holds exactly what the log bought, and the cart (which the
         // log's cart events filled) stays as the log left it.
         await storefront.placeOrder(customerId, IMPORTED_PAYMENT_METHOD, {
-          ...meta, items: action.lines.map((l) => ({ productId: keys.products.get(l.item)!.productId, quantity: l.quantity })),
+          ...meta,
+          items: action.lines.map((l) => ({ productId: keys.products.get(l.item)!.productId, quantity: l.quantity })),
         });
         break;
     }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
-import type { Logger } from '../logging/logger.js';
+import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { type ChangeEvent, PoisonMessageError, processMessage } from '../cdc/envelope.js';
-import { ensureTopics } from './client.js';
-import { parseResult, RESULT_KINDS, resultKindOfTopic, resultTopic, type StreamResult } from '../flink/results.js';
 import { CDC_TABLES, type CdcTable, topicOf } from '../cdc/tables.js';
+import { parseResult, RESULT_KINDS, resultKindOfTopic, resultTopic, type StreamResult } from '../flink/results.js';
+import type { Logger } from '../logging/logger.js';
+import { ensureTopics } from './client.js';
 
 export interface CdcBridgeConfig {
   brokers: string[];
@@ -57,13 +57,14 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
   let retryTimer: NodeJS.Timeout | undefined;
   let attempt = 0;
 
-
   async function deadLetter(topic: string, partition: number, offset: string, value: Buffer | null, reason: string): Promise<void> {
     state.poisoned++;
     deps.logger.warn({ topic, partition, offset, reason }, 'poison message skipped to the dead-letter topic');
     await producer!.send({
       topic: dlq,
-      messages: [{ value, headers: { 'rtrec.source.topic': topic, 'rtrec.source.partition': String(partition), 'rtrec.source.offset': offset, 'rtrec.error': reason } }],
+      messages: [
+        { value, headers: { 'rtrec.source.topic': topic, 'rtrec.source.partition': String(partition), 'rtrec.source.offset': offset, 'rtrec.error': reason } },
+      ],
     });
   }
 
@@ -71,7 +72,11 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
     await ensureTopics(kafka, [...topics, dlq]);
     producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    consumer = kafka.consumer({ groupId: `rtrec-api-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+    consumer = kafka.consumer({
+      groupId: `rtrec-api-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+    });
     // kafkajs restarts a crashed consumer by itself while the error is retriable; readiness follows its
     // events, and only a crash it gives up on makes the bridge rebuild everything.
     consumer.on(consumer.events.GROUP_JOIN, () => {

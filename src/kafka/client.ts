@@ -4,7 +4,13 @@ import { AppError } from '../errors.js';
 
 /** A kafkajs client for CLI use: quiet, quick to fail when the broker is not there. */
 export function createKafka(config: Config, clientId = 'rtrec-cli'): Kafka {
-  return new Kafka({ clientId, brokers: config.kafka.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 2, initialRetryTime: 200 } });
+  return new Kafka({
+    clientId,
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { retries: 2, initialRetryTime: 200 },
+  });
 }
 
 /** Runs `fn`, turning a connection failure into advice. */
@@ -14,7 +20,10 @@ export async function withKafka<T>(config: Config, fn: () => Promise<T>): Promis
   } catch (error) {
     const message = (error as Error).message ?? String(error);
     if (/ECONNREFUSED|Connection error|connect|ETIMEDOUT|broker/i.test(message) && !(error instanceof AppError)) {
-      throw new AppError('KAFKA_UNAVAILABLE', `Kafka is not reachable at ${config.kafka.brokers.join(',')} (${message}). Start it with \`npx rtrec stack up\` or set KAFKA_BROKERS.`);
+      throw new AppError(
+        'KAFKA_UNAVAILABLE',
+        `Kafka is not reachable at ${config.kafka.brokers.join(',')} (${message}). Start it with \`npx rtrec stack up\` or set KAFKA_BROKERS.`,
+      );
     }
     throw error;
   }

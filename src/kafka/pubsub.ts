@@ -1,7 +1,7 @@
 import { createPubSub } from 'graphql-yoga';
 import type { ChangeEvent } from '../cdc/envelope.js';
-import type { ResultKind, StreamResult } from '../flink/results.js';
 import type { CdcTable } from '../cdc/tables.js';
+import type { ResultKind, StreamResult } from '../flink/results.js';
 
 type Channels = { [K in `change:${CdcTable}`]: [ChangeEvent] } & { [K in `result:${ResultKind}`]: [StreamResult] };
 

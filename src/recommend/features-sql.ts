@@ -28,15 +28,19 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
       const chunk = cutoffs.slice(i, i + 5000);
       await client.query('INSERT INTO eval_cutoffs SELECT * FROM unnest($1::int[], $2::timestamptz[])', [chunk.map(([c]) => c), chunk.map(([, d]) => d)]);
     }
-    const before = (alias: string, column: string) => `${alias}.${column} < coalesce((SELECT cutoff FROM eval_cutoffs k WHERE k.customer_id = ${alias}.customer_id), $1::timestamptz)`;
+    const before = (alias: string, column: string) =>
+      `${alias}.${column} < coalesce((SELECT cutoff FROM eval_cutoffs k WHERE k.customer_id = ${alias}.customer_id), $1::timestamptz)`;
     await client.query(`CREATE TABLE ${schema}.orders AS SELECT * FROM public.orders o WHERE ${before('o', 'order_date')}`, at);
     await client.query(`CREATE TABLE ${schema}.order_items AS SELECT i.* FROM public.order_items i JOIN ${schema}.orders o ON o.order_id = i.order_id`);
     await client.query(`CREATE TABLE ${schema}.carts (LIKE public.carts)`);
-    await client.query(`CREATE TEMP TABLE eval_events ON COMMIT DROP AS
+    await client.query(
+      `CREATE TEMP TABLE eval_events ON COMMIT DROP AS
       SELECT customer_id, session_id, event_type::text AS event_type, product_id, category_id, occurred_at,
              CASE event_type WHEN 'view_product' THEN 1.0 WHEN 'add_to_wishlist' THEN 2.0 ELSE 3.0 END AS weight
       FROM public.behavior_events e
-      WHERE ${before('e', 'occurred_at')} AND product_id IS NOT NULL AND event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist')`, at);
+      WHERE ${before('e', 'occurred_at')} AND product_id IS NOT NULL AND event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist')`,
+      at,
+    );
     await client.query(`CREATE TEMP TABLE eval_purchases ON COMMIT DROP AS
       SELECT o.customer_id, o.order_id, i.product_id, o.order_date AS occurred_at FROM ${schema}.order_items i JOIN ${schema}.orders o ON o.order_id = i.order_id`);
     await client.query(`CREATE TABLE ${schema}.rec_customer_product AS
@@ -54,9 +58,12 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
       SELECT product_id, sum(v)::bigint AS views, sum(c)::bigint AS carts, sum(w)::bigint AS wishlists, sum(p)::bigint AS purchases, sum(weight)::float8 AS score
       FROM (SELECT product_id, (event_type = 'view_product')::int AS v, (event_type = 'add_to_cart')::int AS c, (event_type = 'add_to_wishlist')::int AS w, 0 AS p, weight FROM eval_events
             UNION ALL SELECT product_id, 0, 0, 0, 1, 5.0 FROM eval_purchases) x GROUP BY product_id`);
-    await client.query(`CREATE TABLE ${schema}.rec_product_trend AS
+    await client.query(
+      `CREATE TABLE ${schema}.rec_product_trend AS
       SELECT product_id, $1::timestamptz AS window_end, sum(weight)::float8 AS score FROM eval_events
-      WHERE occurred_at >= $1::timestamptz - interval '1 hour' GROUP BY product_id`, at);
+      WHERE occurred_at >= $1::timestamptz - interval '1 hour' GROUP BY product_id`,
+      at,
+    );
     await client.query(`CREATE TABLE ${schema}.rec_cooccurrence AS
       SELECT a.product_id AS product_a, b.product_id AS product_b, 'view'::varchar AS kind, count(DISTINCT a.session_id)::bigint AS together
       FROM (SELECT DISTINCT session_id, product_id FROM eval_events WHERE event_type = 'view_product') a
@@ -73,7 +80,16 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
     await client.query(`CREATE UNIQUE INDEX ON ${schema}.rec_item_support (product_id, kind)`);
     await client.query(`CREATE INDEX ON ${schema}.rec_product_stats (score DESC)`);
     await client.query(`CREATE INDEX ON ${schema}.rec_product_trend (score DESC)`);
-    for (const table of ['orders', 'order_items', 'rec_customer_product', 'rec_customer_category', 'rec_product_stats', 'rec_product_trend', 'rec_cooccurrence', 'rec_item_support']) {
+    for (const table of [
+      'orders',
+      'order_items',
+      'rec_customer_product',
+      'rec_customer_category',
+      'rec_product_stats',
+      'rec_product_trend',
+      'rec_cooccurrence',
+      'rec_item_support',
+    ]) {
       await client.query(`ANALYZE ${schema}.${table}`);
     }
     await client.query(`CREATE INDEX ON ${schema}.orders (customer_id)`);

@@ -92,7 +92,9 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
     let keys = keysByCustomer.get(customerId);
     if (!keys) keysByCustomer.set(customerId, (keys = new Set()));
     keys.add(key);
-    list.catch(() => { if (cache.get(key)?.list === list) cache.delete(key); });
+    list.catch(() => {
+      if (cache.get(key)?.list === list) cache.delete(key);
+    });
     while (cache.size > maxEntries) {
       const oldest = cache.keys().next().value as string;
       cache.delete(oldest);
@@ -119,10 +121,13 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
   function onInputsChanged(customerId: number): void {
     forget(customerId);
     if (!watches.has(customerId) || pending.has(customerId)) return;
-    pending.set(customerId, setTimeout(() => {
-      pending.delete(customerId);
-      void refresh(customerId);
-    }, debounceMs));
+    pending.set(
+      customerId,
+      setTimeout(() => {
+        pending.delete(customerId);
+        void refresh(customerId);
+      }, debounceMs),
+    );
   }
 
   /** One LISTEN connection, opened on first use, reopened with backoff after a failure until the pool ends. */

@@ -206,12 +206,22 @@ export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults =
       const first = options.first ?? 10;
       if (!Number.isInteger(customerId) || customerId < 1) throw new AppError('BAD_USER_INPUT', `customerId must be a positive integer, got ${customerId}.`);
       if (!Number.isInteger(first) || first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
-      const { rows } = await pool.query<Row>({ name: 'rtrec-recommend', text: RECOMMEND_SQL, values: [customerId, options.categoryId ?? null, Math.max(30, first * ROWS_PER_ITEM), options.asOf ?? new Date()] });
+      const { rows } = await pool.query<Row>({
+        name: 'rtrec-recommend',
+        text: RECOMMEND_SQL,
+        values: [customerId, options.categoryId ?? null, Math.max(30, first * ROWS_PER_ITEM), options.asOf ?? new Date()],
+      });
       const eligible = rows
         .filter((r) => !r.in_cart && !(r.excluded_bought && !(options.repurchasable ?? byCategory)(r.product_id, r.category_id)))
         .map((r) => ({
-          productId: r.product_id, name: r.name, categoryId: r.category_id, categoryName: r.category_name, price: r.price,
-          score: Number(r.score), reason: reasonFor(r), source: r.source,
+          productId: r.product_id,
+          name: r.name,
+          categoryId: r.category_id,
+          categoryName: r.category_name,
+          price: r.price,
+          score: Number(r.score),
+          reason: reasonFor(r),
+          source: r.source,
         }));
       // One category may fill the list when the caller asked for that category.
       // Customers concentrate on few categories (measured with rtrec evaluate): keep 30% of a list for others.
@@ -238,13 +248,20 @@ export async function similarProducts(pool: pg.Pool, productId: number, first = 
     values: [productId],
   });
   return rows
-    .map((r) => ({ productId: r.product_id, score: Number(r.score), reason: r.kind === 'purchase' ? `bought together with ${r.source_name}` : `viewed together with ${r.source_name}` }))
+    .map((r) => ({
+      productId: r.product_id,
+      score: Number(r.score),
+      reason: r.kind === 'purchase' ? `bought together with ${r.source_name}` : `viewed together with ${r.source_name}`,
+    }))
     .sort((a, b) => b.score - a.score || a.productId - b.productId)
     .slice(0, first);
 }
 
 /** The hour's trend (live interactions over the sliding hour) or all-time popularity, optionally in one category. */
-export async function trendingProducts(pool: pg.Pool, options: { categoryId?: number; window: 'HOUR' | 'ALL_TIME'; first?: number }): Promise<{ productId: number; score: number; reason: string }[]> {
+export async function trendingProducts(
+  pool: pg.Pool,
+  options: { categoryId?: number; window: 'HOUR' | 'ALL_TIME'; first?: number },
+): Promise<{ productId: number; score: number; reason: string }[]> {
   const hour = options.window === 'HOUR';
   const joins = 'JOIN products p ON p.product_id = t.product_id JOIN categories c ON c.category_id = p.category_id';
   const source = hour ? `rec_product_trend t ${joins} WHERE t.window_end > now() - interval '1 hour' AND` : `rec_product_stats t ${joins} WHERE`;
@@ -255,5 +272,9 @@ export async function trendingProducts(pool: pg.Pool, options: { categoryId?: nu
            ORDER BY t.score DESC, t.product_id LIMIT $2`,
     values: [options.categoryId ?? null, options.first ?? 10],
   });
-  return rows.map((r) => ({ productId: r.product_id, score: Number(r.score), reason: hour ? `popular in ${r.category_name} this hour` : `popular in ${r.category_name}` }));
+  return rows.map((r) => ({
+    productId: r.product_id,
+    score: Number(r.score),
+    reason: hour ? `popular in ${r.category_name} this hour` : `popular in ${r.category_name}`,
+  }));
 }

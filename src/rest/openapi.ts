@@ -1,4 +1,4 @@
-import { HIDDEN_FIELDS, HIDDEN_MODELS, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, RESOURCES, type FilterType } from '../api/resources.js';
+import { DEFAULT_PAGE_SIZE, type FilterType, HIDDEN_FIELDS, HIDDEN_MODELS, MAX_PAGE_SIZE, RESOURCES } from '../api/resources.js';
 import * as Enums from '../generated/prisma/enums.js';
 import { getDatamodel } from '../generated/prisma/pothos-types.js';
 
@@ -18,15 +18,23 @@ function enumValues(type: string): string[] | undefined {
 
 function schemaOf(type: string, isList = false): Record<string, unknown> {
   const base: Record<string, unknown> =
-    type === 'Int' ? { type: 'integer' }
-    : type === 'Float' ? { type: 'number' }
-    : type === 'Boolean' ? { type: 'boolean' }
-    : type === 'DateTime' ? { type: 'string', format: 'date-time' }
-    : type === 'Decimal' ? { type: 'string', pattern: '^-?\\d+(\\.\\d{1,2})?$', example: '19.99' }
-    : type === 'BigInt' ? { type: 'string', pattern: '^\\d+$' }
-    : type === 'Json' ? { type: 'object' }
-    : enumValues(type) ? { type: 'string', enum: enumValues(type) }
-    : { type: 'string' };
+    type === 'Int'
+      ? { type: 'integer' }
+      : type === 'Float'
+        ? { type: 'number' }
+        : type === 'Boolean'
+          ? { type: 'boolean' }
+          : type === 'DateTime'
+            ? { type: 'string', format: 'date-time' }
+            : type === 'Decimal'
+              ? { type: 'string', pattern: '^-?\\d+(\\.\\d{1,2})?$', example: '19.99' }
+              : type === 'BigInt'
+                ? { type: 'string', pattern: '^\\d+$' }
+                : type === 'Json'
+                  ? { type: 'object' }
+                  : enumValues(type)
+                    ? { type: 'string', enum: enumValues(type) }
+                    : { type: 'string' };
   return isList ? { type: 'array', items: base } : base;
 }
 
@@ -34,11 +42,16 @@ function schemaOf(type: string, isList = false): Record<string, unknown> {
 export function openApiDocument(version: string): Record<string, unknown> {
   const paths: Record<string, unknown> = {
     '/': { get: { summary: 'API information', responses: { 200: { description: 'Name, version and links' } } } },
-    '/health': { get: { summary: 'Health check (queries the database)', responses: { 200: { description: 'Healthy' }, 503: { description: 'Database unreachable' } } } },
+    '/health': {
+      get: { summary: 'Health check (queries the database)', responses: { 200: { description: 'Healthy' }, 503: { description: 'Database unreachable' } } },
+    },
   };
   const schemas: Record<string, unknown> = {
     Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } },
-    Pagination: { type: 'object', properties: { limit: { type: 'integer' }, offset: { type: 'integer' }, total: { type: 'integer' }, next: { type: 'string', nullable: true } } },
+    Pagination: {
+      type: 'object',
+      properties: { limit: { type: 'integer' }, offset: { type: 'integer' }, total: { type: 'integer' }, next: { type: 'string', nullable: true } },
+    },
   };
   for (const r of RESOURCES) {
     const fields = publicScalarFields(r.model);
@@ -65,7 +78,20 @@ export function openApiDocument(version: string): Record<string, unknown> {
           ...filterParams,
         ],
         responses: {
-          200: { description: 'A page of rows', content: { 'application/json': { schema: { type: 'object', properties: { data: { type: 'array', items: { $ref: `#/components/schemas/${r.model}` } }, pagination: { $ref: '#/components/schemas/Pagination' } } } } } },
+          200: {
+            description: 'A page of rows',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    data: { type: 'array', items: { $ref: `#/components/schemas/${r.model}` } },
+                    pagination: { $ref: '#/components/schemas/Pagination' },
+                  },
+                },
+              },
+            },
+          },
           400: { description: 'Invalid parameter', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
         },
       },
@@ -73,7 +99,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
   }
   return {
     openapi: '3.0.3',
-    info: { title: 'rtrec shop REST API', version, description: 'Read-only REST views of the shop, as the seed prototype had. The full API is GraphQL at /graphql.' },
+    info: {
+      title: 'rtrec shop REST API',
+      version,
+      description: 'Read-only REST views of the shop, as the seed prototype had. The full API is GraphQL at /graphql.',
+    },
     paths,
     components: { schemas },
   };

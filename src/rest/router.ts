@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RESOURCES, buildWhere, type FilterSpec, type Resource } from '../api/resources.js';
+import { buildWhere, DEFAULT_PAGE_SIZE, type FilterSpec, MAX_PAGE_SIZE, RESOURCES, type Resource } from '../api/resources.js';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
 import * as Enums from '../generated/prisma/enums.js';
@@ -19,7 +19,10 @@ const swaggerDir = dirname(require.resolve('swagger-ui-dist/package.json'));
 const SWAGGER_ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png']);
 
 const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+  new Response(
+    JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+    { status, headers: { 'content-type': 'application/json; charset=utf-8' } },
+  );
 const error = (status: number, code: string, message: string) => json({ error: { code, message } }, status);
 
 const DOCS_HTML = `<!doctype html>
@@ -31,10 +34,15 @@ const DOCS_HTML = `<!doctype html>
 </body></html>`;
 
 function parseValue(name: string, raw: string, type: string): unknown {
-  const fail = (what: string) => { throw new AppError('BAD_USER_INPUT', `Query parameter ${name} must be ${what}, got "${raw}".`, { field: name }); };
+  const fail = (what: string) => {
+    throw new AppError('BAD_USER_INPUT', `Query parameter ${name} must be ${what}, got "${raw}".`, { field: name });
+  };
   if (type === 'Int') return /^\d{1,10}$/.test(raw) && Number(raw) <= 2_147_483_647 ? Number(raw) : fail('a positive integer');
   if (type === 'Boolean') return raw === 'true' ? true : raw === 'false' ? false : fail('true or false');
-  if (type === 'DateTime') { const d = new Date(raw); return Number.isNaN(d.getTime()) ? fail('an ISO-8601 date-time') : d; }
+  if (type === 'DateTime') {
+    const d = new Date(raw);
+    return Number.isNaN(d.getTime()) ? fail('an ISO-8601 date-time') : d;
+  }
   if (type === 'Decimal') return /^-?\d{1,8}(\.\d{1,2})?$/.test(raw) ? raw : fail('a money amount like 19.99');
   if (type === 'String') return raw.length <= 200 ? raw : fail('at most 200 characters');
   const values = Object.values((Enums as Record<string, Record<string, string>>)[type] ?? {});
@@ -44,7 +52,10 @@ function parseValue(name: string, raw: string, type: string): unknown {
 function filterParams(f: FilterSpec): { name: string; type: string }[] {
   if (f.kind === 'eq') return [{ name: f.arg, type: f.type }];
   if (f.kind === 'contains') return [{ name: f.arg, type: 'String' }];
-  return [{ name: f.min, type: f.type }, { name: f.max, type: f.type }];
+  return [
+    { name: f.min, type: f.type },
+    { name: f.max, type: f.type },
+  ];
 }
 
 async function list(deps: RestDeps, r: Resource, url: URL): Promise<Response> {
@@ -58,7 +69,8 @@ async function list(deps: RestDeps, r: Resource, url: URL): Promise<Response> {
   const limit = (args.limit as number | undefined) ?? DEFAULT_PAGE_SIZE;
   const offset = (args.offset as number | undefined) ?? 0;
   if (limit < 1 || limit > MAX_PAGE_SIZE) throw new AppError('BAD_USER_INPUT', `limit must be from 1 to ${MAX_PAGE_SIZE}.`, { field: 'limit' });
-  if (args.order !== undefined && args.order !== 'asc' && args.order !== 'desc') throw new AppError('BAD_USER_INPUT', 'order must be asc or desc.', { field: 'order' });
+  if (args.order !== undefined && args.order !== 'asc' && args.order !== 'desc')
+    throw new AppError('BAD_USER_INPUT', 'order must be asc or desc.', { field: 'order' });
   const where = buildWhere(r, args);
   const delegate = (deps.db as unknown as Record<string, { findMany(a: object): Promise<unknown[]>; count(a: object): Promise<number> }>)[r.delegate]!;
   const select = Object.fromEntries(publicScalarFields(r.model).map((f) => [f.name, true]));
@@ -89,12 +101,19 @@ export function createRestRouter(deps: RestDeps) {
     const resource = byPath.get(path);
     const known = resource || ['/', '/health', '/docs', '/openapi.json'].includes(path) || path.startsWith('/docs/assets/');
     if (!known) return undefined;
-    if (request.method !== 'GET' && request.method !== 'HEAD') return error(405, 'METHOD_NOT_ALLOWED', 'The REST endpoints are read-only: use GET, or GraphQL mutations at /graphql.');
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return error(405, 'METHOD_NOT_ALLOWED', 'The REST endpoints are read-only: use GET, or GraphQL mutations at /graphql.');
     try {
       if (path === '/') {
         return json({
-          name: 'rtrec', description: 'Real-time customer-behaviour recommendation platform', version: deps.version,
-          graphql: '/graphql', docs: '/docs', openapi: '/openapi.json', health: '/health', endpoints: RESOURCES.map((r) => r.restPath),
+          name: 'rtrec',
+          description: 'Real-time customer-behaviour recommendation platform',
+          version: deps.version,
+          graphql: '/graphql',
+          docs: '/docs',
+          openapi: '/openapi.json',
+          health: '/health',
+          endpoints: RESOURCES.map((r) => r.restPath),
         });
       }
       if (path === '/health') {

@@ -3,14 +3,14 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { isLoopbackHost, type Config } from '../config/env.js';
 import { MAX_PAGE_SIZE } from '../api/resources.js';
-import { maskError } from '../graphql/errors.js';
-import { usePageSizeLimit } from './page-size.js';
+import { type Config, isLoopbackHost } from '../config/env.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { maskError } from '../graphql/errors.js';
 import { schema } from '../graphql/schema/index.js';
 import { createRestRouter } from '../rest/router.js';
 import { version } from '../version.js';
+import { usePageSizeLimit } from './page-size.js';
 
 /** The services every request's context carries (from the composition root, src/app/context.ts), plus the server and GraphQL limits. */
 export type AppDeps = Omit<GraphQLContext, 'admin'> & {
@@ -42,10 +42,16 @@ function sameSecret(a: string, b: string): boolean {
 /** Who may generate, simulate or clear: anyone on a loopback-only server, otherwise only the admin token. */
 export function adminAccess(request: Request, server: Config['server']): GraphQLContext['admin'] {
   if (isLoopbackHost(server.host)) return { allowed: true };
-  if (!server.adminToken) return { allowed: false, reason: 'This server is reachable from other machines and has no ADMIN_TOKEN set: set ADMIN_TOKEN to enable data-generating mutations.' };
+  if (!server.adminToken)
+    return {
+      allowed: false,
+      reason: 'This server is reachable from other machines and has no ADMIN_TOKEN set: set ADMIN_TOKEN to enable data-generating mutations.',
+    };
   const header = request.headers.get('authorization') ?? '';
   const token = /^Bearer\s+(.+)$/i.exec(header)?.[1] ?? '';
-  return sameSecret(token, server.adminToken) ? { allowed: true } : { allowed: false, reason: 'Send Authorization: Bearer <ADMIN_TOKEN> to run this mutation.' };
+  return sameSecret(token, server.adminToken)
+    ? { allowed: true }
+    : { allowed: false, reason: 'Send Authorization: Bearer <ADMIN_TOKEN> to run this mutation.' };
 }
 
 /** Builds the HTTP application (GraphQL + GraphiQL + REST); `main` only listens. */
@@ -53,8 +59,13 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
   const { config } = deps;
   // Picked one by one: the composition root's lazy services (the Kafka bridge, the job manager) stay unmade.
   const services: Omit<GraphQLContext, 'admin'> = {
-    db: deps.db, pool: deps.pool, storefront: deps.storefront, simulations: deps.simulations, logger: deps.logger,
-    changes: deps.changes, recommendations: deps.recommendations,
+    db: deps.db,
+    pool: deps.pool,
+    storefront: deps.storefront,
+    simulations: deps.simulations,
+    logger: deps.logger,
+    changes: deps.changes,
+    recommendations: deps.recommendations,
   };
   const rest = createRestRouter({ db: deps.db, pool: deps.pool, version });
   const restPlugin: Plugin = {
@@ -79,7 +90,13 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
         const err = args.find((a) => a instanceof Error);
         // Typed GraphQL errors are expected outcomes (bad input, not found): not worth an error log.
         const level = err instanceof GraphQLError && err.extensions?.code ? 'debug' : 'error';
-        deps.logger[level]({ err }, args.filter((a) => !(a instanceof Error)).map(String).join(' ') || 'graphql error');
+        deps.logger[level](
+          { err },
+          args
+            .filter((a) => !(a instanceof Error))
+            .map(String)
+            .join(' ') || 'graphql error',
+        );
       },
     },
     maskedErrors: {

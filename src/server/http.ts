@@ -14,7 +14,10 @@ export async function listen(app: AnyYoga, host: string, port: number): Promise<
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new AppError('BAD_USER_INPUT', `Port ${port} on ${host} is in use: pass --port with a free port (or 0 for any).`) : error));
+      reject(
+        error.code === 'EADDRINUSE' ? new AppError('BAD_USER_INPUT', `Port ${port} on ${host} is in use: pass --port with a free port (or 0 for any).`) : error,
+      ),
+    );
     server.listen(port, host, () => resolve());
   });
   const closeWebSocket = attachWebSocket(server, app);
@@ -25,7 +28,10 @@ export async function listen(app: AnyYoga, host: string, port: number): Promise<
     url: `http://${shownHost}:${address.port}`,
     close: async () => {
       await closeWebSocket();
-      await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, visit, type DocumentNode, type ValueNode } from 'graphql';
+import { type DocumentNode, GraphQLError, Kind, type ValueNode, visit } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 function intValue(node: ValueNode, variables: Record<string, unknown> | undefined): number | undefined {
@@ -35,7 +35,11 @@ export function usePageSizeLimit(max: number): Plugin {
       const bad = oversizedPages(args.document, args.variableValues ?? undefined, max);
       if (bad.length) {
         setResultAndStopExecution({
-          errors: [new GraphQLError(`Page size must be between 0 and ${max}: ${bad.join(', ')}. Paginate with first/after instead.`, { extensions: { code: 'BAD_USER_INPUT' } })],
+          errors: [
+            new GraphQLError(`Page size must be between 0 and ${max}: ${bad.join(', ')}. Paginate with first/after instead.`, {
+              extensions: { code: 'BAD_USER_INPUT' },
+            }),
+          ],
         });
       }
     },

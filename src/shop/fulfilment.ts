@@ -35,9 +35,9 @@ export async function advanceFulfilment(pool: pg.Pool, speed = 1, policy = FULFI
      UPDATE orders SET status = 'delivered' WHERE shipment_id IN (SELECT shipment_id FROM s)`,
     [ms(policy.deliverAfterMs - policy.shipAfterMs)],
   );
-  const restocked = await pool.query(
-    `UPDATE products SET stock = stock + $2, updated_at = now() WHERE is_active AND stock < $1`,
-    [RESTOCK.threshold, RESTOCK.quantity],
-  );
+  const restocked = await pool.query(`UPDATE products SET stock = stock + $2, updated_at = now() WHERE is_active AND stock < $1`, [
+    RESTOCK.threshold,
+    RESTOCK.quantity,
+  ]);
   return { shipped: shipped.rowCount ?? 0, inTransit: inTransit.rowCount ?? 0, delivered: delivered.rowCount ?? 0, restocked: restocked.rowCount ?? 0 };
 }

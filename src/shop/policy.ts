@@ -18,7 +18,10 @@ export interface PaymentGateway {
 export function transactionId(rng?: Rng): string {
   if (!rng) return `txn_${randomUUID().replaceAll('-', '')}`;
   let hex = '';
-  for (let i = 0; i < 4; i++) hex += Math.floor(rng.next() * 2 ** 32).toString(16).padStart(8, '0');
+  for (let i = 0; i < 4; i++)
+    hex += Math.floor(rng.next() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0');
   return `txn_${hex}`;
 }
 
@@ -56,7 +59,10 @@ export interface PostalAddress {
 
 /** Splits "street, city, state zip, country" (the generator's format); unknown parts stay explicit. */
 export function parseAddress(full: string | null): PostalAddress {
-  const parts = (full ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = (full ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length < 4) return { address: full ?? 'unknown', city: 'unknown', state: 'unknown', zipCode: 'unknown', country: 'unknown' };
   const country = parts.pop()!;
   const stateZip = parts.pop()!;

@@ -3,7 +3,7 @@ import { fromCents, toCents } from '../common/money.js';
 import type { Db } from '../database/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { BehaviorEvent, Cart, Order, Prisma, Wishlist } from '../generated/prisma/client.js';
-import { type PaymentGateway, type PaymentMethodName, PAYMENT_METHODS, parseAddress, trackingNumber } from './policy.js';
+import { PAYMENT_METHODS, type PaymentGateway, type PaymentMethodName, parseAddress, trackingNumber } from './policy.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -61,7 +61,10 @@ async function requireCustomer(tx: Tx, customerId: number): Promise<void> {
 
 async function requireProduct(tx: Tx, productId: number) {
   positiveId('productId', productId);
-  const product = await tx.product.findUnique({ where: { productId }, select: { productId: true, categoryId: true, isActive: true, stock: true, price: true, name: true } });
+  const product = await tx.product.findUnique({
+    where: { productId },
+    select: { productId: true, categoryId: true, isActive: true, stock: true, price: true, name: true },
+  });
   if (!product) throw notFound('Product', productId);
   return product;
 }
@@ -75,20 +78,29 @@ function checkShown(list: Omit<RecommendationList, 'items'>, items: readonly Sho
   if (!/^[\w.-]{1,40}$/.test(list.recommender)) {
     throw new AppError('BAD_USER_INPUT', `recommender must be 1-40 letters, digits, '.', '_' or '-', got "${list.recommender}".`, { field: 'recommender' });
   }
-  if (items.length > LIST_LIMITS.items) throw new AppError('BAD_USER_INPUT', `${field} may hold at most ${LIST_LIMITS.items} products, got ${items.length}.`, { field });
+  if (items.length > LIST_LIMITS.items)
+    throw new AppError('BAD_USER_INPUT', `${field} may hold at most ${LIST_LIMITS.items} products, got ${items.length}.`, { field });
   items.forEach((item, i) => {
     const at = `${field}[${i}]`;
     if (!Number.isInteger(item.position) || item.position < 1 || item.position > LIST_LIMITS.items) {
       throw new AppError('BAD_USER_INPUT', `${at}.position must be between 1 and ${LIST_LIMITS.items}, got ${item.position}.`, { field: `${at}.position` });
     }
     for (const key of ['reason', 'source'] as const) {
-      if (item[key].length > LIST_LIMITS.text) throw new AppError('BAD_USER_INPUT', `${at}.${key} is longer than ${LIST_LIMITS.text} characters.`, { field: `${at}.${key}` });
+      if (item[key].length > LIST_LIMITS.text)
+        throw new AppError('BAD_USER_INPUT', `${at}.${key} is longer than ${LIST_LIMITS.text} characters.`, { field: `${at}.${key}` });
     }
   });
 }
 
 function recommendationContext(list: Omit<RecommendationList, 'items'>, item: ShownRecommendation): Prisma.InputJsonObject {
-  return { listId: list.listId, position: item.position, reason: item.reason, source: item.source, recommender: list.recommender, ...(list.runId && { runId: list.runId }) };
+  return {
+    listId: list.listId,
+    position: item.position,
+    reason: item.reason,
+    source: item.source,
+    recommender: list.recommender,
+    ...(list.runId && { runId: list.runId }),
+  };
 }
 
 /**
@@ -105,7 +117,15 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
       return db.$transaction(async (tx) => {
         await requireCustomer(tx, customerId);
         const product = await requireProduct(tx, productId);
-        return event(tx, { customerId, sessionId, eventType: 'view_product', productId, categoryId: product.categoryId, occurredAt: meta.at, context: { price: product.price.toString() } });
+        return event(tx, {
+          customerId,
+          sessionId,
+          eventType: 'view_product',
+          productId,
+          categoryId: product.categoryId,
+          occurredAt: meta.at,
+          context: { price: product.price.toString() },
+        });
       });
     },
 
@@ -117,13 +137,21 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
       return db.$transaction(async (tx) => {
         await requireCustomer(tx, customerId);
         for (const item of list.items) positiveId('productId', item.productId);
-        const products = await tx.product.findMany({ where: { productId: { in: list.items.map((i) => i.productId) } }, select: { productId: true, categoryId: true } });
+        const products = await tx.product.findMany({
+          where: { productId: { in: list.items.map((i) => i.productId) } },
+          select: { productId: true, categoryId: true },
+        });
         const categoryOf = new Map(products.map((p) => [p.productId, p.categoryId]));
         const missing = list.items.find((i) => !categoryOf.has(i.productId));
         if (missing) throw notFound('Product', missing.productId);
         const { count } = await tx.behaviorEvent.createMany({
           data: list.items.map((item) => ({
-            customerId, sessionId, eventType: 'recommendation_impression' as const, productId: item.productId, categoryId: categoryOf.get(item.productId)!, occurredAt: meta.at,
+            customerId,
+            sessionId,
+            eventType: 'recommendation_impression' as const,
+            productId: item.productId,
+            categoryId: categoryOf.get(item.productId)!,
+            occurredAt: meta.at,
             context: recommendationContext(list, item),
           })),
         });
@@ -135,7 +163,12 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
      * The customer opens a product from a recommendation list: a recommendation_click (tied to the list's
      * impressions by listId and position), then the product view it leads to, in one transaction.
      */
-    async clickRecommendation(customerId: number, list: Omit<RecommendationList, 'items'>, item: ShownRecommendation, meta: ActionMeta = {}): Promise<{ click: BehaviorEvent; view: BehaviorEvent }> {
+    async clickRecommendation(
+      customerId: number,
+      list: Omit<RecommendationList, 'items'>,
+      item: ShownRecommendation,
+      meta: ActionMeta = {},
+    ): Promise<{ click: BehaviorEvent; view: BehaviorEvent }> {
       const sessionId = sessionOf(meta);
       checkShown(list, [item], 'item');
       return db.$transaction(async (tx) => {
@@ -173,14 +206,25 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
         const existing = await tx.cart.findUnique({ where: { customerId_productId: { customerId, productId } } });
         const total = (existing?.quantity ?? 0) + quantity;
         if (total > product.stock) {
-          throw new AppError('OUT_OF_STOCK', `Only ${product.stock} of product ${productId} in stock (cart would hold ${total}). Lower the quantity.`, { productId, stock: product.stock });
+          throw new AppError('OUT_OF_STOCK', `Only ${product.stock} of product ${productId} in stock (cart would hold ${total}). Lower the quantity.`, {
+            productId,
+            stock: product.stock,
+          });
         }
         const cart = await tx.cart.upsert({
           where: { customerId_productId: { customerId, productId } },
           create: { customerId, productId, quantity, addedAt: meta.at },
           update: { quantity: total },
         });
-        await event(tx, { customerId, sessionId, eventType: 'add_to_cart', productId, categoryId: product.categoryId, occurredAt: meta.at, context: { quantity, cartQuantity: total } });
+        await event(tx, {
+          customerId,
+          sessionId,
+          eventType: 'add_to_cart',
+          productId,
+          categoryId: product.categoryId,
+          occurredAt: meta.at,
+          context: { quantity, cartQuantity: total },
+        });
         return cart;
       });
     },
@@ -192,9 +236,18 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
         await requireCustomer(tx, customerId);
         const product = await requireProduct(tx, productId);
         const line = await tx.cart.findUnique({ where: { customerId_productId: { customerId, productId } } });
-        if (!line) throw new AppError('NOT_FOUND', `Product ${productId} is not in customer ${customerId}'s cart. Query the customer's carts first.`, { productId });
+        if (!line)
+          throw new AppError('NOT_FOUND', `Product ${productId} is not in customer ${customerId}'s cart. Query the customer's carts first.`, { productId });
         await tx.cart.delete({ where: { cartId: line.cartId } });
-        await event(tx, { customerId, sessionId, eventType: 'remove_from_cart', productId, categoryId: product.categoryId, occurredAt: meta.at, context: { quantity: line.quantity } });
+        await event(tx, {
+          customerId,
+          sessionId,
+          eventType: 'remove_from_cart',
+          productId,
+          categoryId: product.categoryId,
+          occurredAt: meta.at,
+          context: { quantity: line.quantity },
+        });
         return line;
       });
     },
@@ -220,7 +273,11 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
      * success creates the shipment and empties the cart. A declined payment leaves a cancelled order and
      * the cart untouched, and gives the stock back.
      */
-    async placeOrder(customerId: number, paymentMethod: PaymentMethodName, meta: ActionMeta & { items?: { productId: number; quantity: number }[] } = {}): Promise<Order> {
+    async placeOrder(
+      customerId: number,
+      paymentMethod: PaymentMethodName,
+      meta: ActionMeta & { items?: { productId: number; quantity: number }[] } = {},
+    ): Promise<Order> {
       const sessionId = sessionOf(meta);
       if (!PAYMENT_METHODS.includes(paymentMethod)) {
         throw new AppError('BAD_USER_INPUT', `paymentMethod must be one of ${PAYMENT_METHODS.join(', ')}.`, { field: 'paymentMethod' });
@@ -242,7 +299,11 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
             data: { stock: { decrement: line.quantity } },
           });
           if (reserved.count === 0) {
-            throw new AppError('OUT_OF_STOCK', `Product ${line.productId} has ${product.stock} in stock, ${line.quantity} ordered. Lower the quantity or remove it from the cart.`, { productId: line.productId, stock: product.stock });
+            throw new AppError(
+              'OUT_OF_STOCK',
+              `Product ${line.productId} has ${product.stock} in stock, ${line.quantity} ordered. Lower the quantity or remove it from the cart.`,
+              { productId: line.productId, stock: product.stock },
+            );
           }
           totalCents += toCents(product.price) * line.quantity;
           items.push({ productId: line.productId, quantity: line.quantity, price: product.price.toString(), categoryId: product.categoryId });
@@ -254,7 +315,9 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
         let shipmentId: number | undefined;
         if (charge.status === 'completed') {
           const customer = await tx.customer.findUniqueOrThrow({ where: { customerId }, select: { address: true } });
-          const shipment = await tx.shipment.create({ data: { ...parseAddress(customer.address), status: 'pending', trackingNumber: trackingNumber(), customerId, createdAt: at } });
+          const shipment = await tx.shipment.create({
+            data: { ...parseAddress(customer.address), status: 'pending', trackingNumber: trackingNumber(), customerId, createdAt: at },
+          });
           shipmentId = shipment.shipmentId;
           if (fromCart) await tx.cart.deleteMany({ where: { customerId } });
         } else {
@@ -272,9 +335,18 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
           },
         });
         await event(tx, {
-          customerId, sessionId, eventType: 'place_order', orderId: order.orderId, occurredAt: at,
+          customerId,
+          sessionId,
+          eventType: 'place_order',
+          orderId: order.orderId,
+          occurredAt: at,
           productId: items.length === 1 ? items[0]!.productId : undefined,
-          context: { total: fromCents(totalCents), paymentStatus: charge.status, paymentMethod, items: items.map(({ productId, quantity }) => ({ productId, quantity })) },
+          context: {
+            total: fromCents(totalCents),
+            paymentStatus: charge.status,
+            paymentMethod,
+            items: items.map(({ productId, quantity }) => ({ productId, quantity })),
+          },
         });
         return order;
       });

@@ -42,4 +42,3 @@ export function createSimulatedGateway(rng: Rng): PaymentGateway {
     },
   };
 }
-

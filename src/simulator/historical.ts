@@ -1,4 +1,3 @@
-
 import type pg from 'pg';
 import { fromCents } from '../common/money.js';
 import { createRng, type Rng } from '../common/random.js';
@@ -65,14 +64,24 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
   const balancer = new MixBalancer();
   const superuser = (await pool.query<{ rolsuper: boolean }>('SELECT rolsuper FROM pg_roles WHERE rolname = current_user')).rows[0]?.rolsuper === true;
 
-  const addresses = new Map((await pool.query<{ customer_id: number; address: string | null }>('SELECT customer_id, address FROM customers')).rows.map((r) => [r.customer_id, r.address]));
+  const addresses = new Map(
+    (await pool.query<{ customer_id: number; address: string | null }>('SELECT customer_id, address FROM customers')).rows.map((r) => [
+      r.customer_id,
+      r.address,
+    ]),
+  );
   const carts = new Map<number, Map<number, { quantity: number; addedAt: Date }>>();
   const wishlists = new Map<number, Map<number, Date>>();
-  for (const r of (await pool.query<{ customer_id: number; product_id: number; quantity: number; added_at: Date }>('SELECT customer_id, product_id, quantity, added_at FROM carts')).rows) {
+  for (const r of (
+    await pool.query<{ customer_id: number; product_id: number; quantity: number; added_at: Date }>(
+      'SELECT customer_id, product_id, quantity, added_at FROM carts',
+    )
+  ).rows) {
     if (!carts.has(r.customer_id)) carts.set(r.customer_id, new Map());
     carts.get(r.customer_id)!.set(r.product_id, { quantity: r.quantity, addedAt: r.added_at });
   }
-  for (const r of (await pool.query<{ customer_id: number; product_id: number; added_at: Date }>('SELECT customer_id, product_id, added_at FROM wishlists')).rows) {
+  for (const r of (await pool.query<{ customer_id: number; product_id: number; added_at: Date }>('SELECT customer_id, product_id, added_at FROM wishlists'))
+    .rows) {
     if (!wishlists.has(r.customer_id)) wishlists.set(r.customer_id, new Map());
     wishlists.get(r.customer_id)!.set(r.product_id, r.added_at);
   }
@@ -138,7 +147,16 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
             }
             cart.set(p.productId, { quantity: total, addedAt: line?.addedAt ?? at });
             changedCartLines.add(`${customerId}:${p.productId}`);
-            buf.events.push([customerId, sessionId, type, p.productId, p.categoryId, null, at, JSON.stringify({ quantity: action.quantity, cartQuantity: total })]);
+            buf.events.push([
+              customerId,
+              sessionId,
+              type,
+              p.productId,
+              p.categoryId,
+              null,
+              at,
+              JSON.stringify({ quantity: action.quantity, cartQuantity: total }),
+            ]);
             break;
           }
           case 'remove_from_cart': {
@@ -172,11 +190,26 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
             const orderIndex = buf.orders.length;
             let shipmentIndex: number | null = null;
             if (paid) {
-              products.forEach((p, i) => { p.stock -= lines[i]!.quantity; touchedProducts.add(p.productId); });
+              products.forEach((p, i) => {
+                p.stock -= lines[i]!.quantity;
+                touchedProducts.add(p.productId);
+              });
               const state = fulfilmentAt(at, until);
               shipmentIndex = buf.shipments.length;
               const addr = parseAddress(addresses.get(customerId) ?? null);
-              buf.shipments.push([state.shipmentDate, addr.address, addr.city, addr.state, addr.country, addr.zipCode, state.shipmentStatus, trackingNumber(dayRng), customerId, at, state.shipmentDate ?? at]);
+              buf.shipments.push([
+                state.shipmentDate,
+                addr.address,
+                addr.city,
+                addr.state,
+                addr.country,
+                addr.zipCode,
+                state.shipmentStatus,
+                trackingNumber(dayRng),
+                customerId,
+                at,
+                state.shipmentDate ?? at,
+              ]);
               if (!action.buyNow) {
                 for (const productId of cart.keys()) changedCartLines.add(`${customerId}:${productId}`);
                 cart.clear();
@@ -188,8 +221,16 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
             buf.payments.push([at, action.paymentMethod, fromCents(totalCents), charge.status, charge.transactionId, customerId]);
             for (const [i, l] of lines.entries()) buf.items.push([l.quantity, fromCents(products[i]!.priceCents), orderIndex, l.productId]);
             pendingOrders.push({ orderIndex });
-            buf.events.push([customerId, sessionId, type, lines.length === 1 ? lines[0]!.productId : null, null, orderIndex, at,
-              JSON.stringify({ total: fromCents(totalCents), paymentStatus: charge.status, paymentMethod: action.paymentMethod, items: lines })]);
+            buf.events.push([
+              customerId,
+              sessionId,
+              type,
+              lines.length === 1 ? lines[0]!.productId : null,
+              null,
+              orderIndex,
+              at,
+              JSON.stringify({ total: fromCents(totalCents), paymentStatus: charge.status, paymentMethod: action.paymentMethod, items: lines }),
+            ]);
             paid ? stats.ordersPaid++ : stats.ordersFailed++;
             break;
           }
@@ -222,7 +263,11 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
 }
 
 function uuidFrom(rng: Rng): string {
-  const hex = Array.from({ length: 4 }, () => Math.floor(rng.next() * 2 ** 32).toString(16).padStart(8, '0')).join('');
+  const hex = Array.from({ length: 4 }, () =>
+    Math.floor(rng.next() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0'),
+  ).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -239,13 +284,38 @@ async function writeDay(pool: pg.Pool, buf: DayBatch, skipForeignKeyChecks: bool
     // Reserved ids make transaction and tracking numbers unique even when a seed is replayed.
     const payments = buf.payments.map((row, i) => [paymentIds[i], ...row.slice(0, 4), `${row[4]}-${paymentIds[i]!.toString(36)}`, row[5]]);
     const shipments = buf.shipments.map((row, i) => [shipmentIds[i], ...row.slice(0, 7), `${row[7]}-${shipmentIds[i]!.toString(36)}`, ...row.slice(8)]);
-    const orders = buf.orders.map(([at, total, status, customerId, paymentIndex, shipmentIndex], i) =>
-      [orderIds[i], at, total, status, customerId, paymentIds[paymentIndex as number], shipmentIndex === null ? null : shipmentIds[shipmentIndex as number]]);
+    const orders = buf.orders.map(([at, total, status, customerId, paymentIndex, shipmentIndex], i) => [
+      orderIds[i],
+      at,
+      total,
+      status,
+      customerId,
+      paymentIds[paymentIndex as number],
+      shipmentIndex === null ? null : shipmentIds[shipmentIndex as number],
+    ]);
     const items = buf.items.map(([q, price, orderIndex, productId]) => [q, price, orderIds[orderIndex as number], productId]);
     const events = buf.events.map((row) => (row[5] === null ? row : [...row.slice(0, 5), orderIds[row[5] as number], ...row.slice(6)]));
 
     await copyRows(client, 'payments', ['payment_id', 'payment_date', 'payment_method', 'amount', 'status', 'transaction_id', 'customer_id'], payments);
-    await copyRows(client, 'shipments', ['shipment_id', 'shipment_date', 'address', 'city', 'state', 'country', 'zip_code', 'status', 'tracking_number', 'customer_id', 'created_at', 'updated_at'], shipments);
+    await copyRows(
+      client,
+      'shipments',
+      [
+        'shipment_id',
+        'shipment_date',
+        'address',
+        'city',
+        'state',
+        'country',
+        'zip_code',
+        'status',
+        'tracking_number',
+        'customer_id',
+        'created_at',
+        'updated_at',
+      ],
+      shipments,
+    );
     await copyRows(client, 'orders', ['order_id', 'order_date', 'total_price', 'status', 'customer_id', 'payment_id', 'shipment_id'], orders);
     await copyRows(client, 'order_items', ['quantity', 'price', 'order_id', 'product_id'], items);
     await copyRows(client, 'behavior_events', EVENT_COLUMNS, events);
@@ -266,4 +336,3 @@ async function writeDay(pool: pg.Pool, buf: DayBatch, skipForeignKeyChecks: bool
     }
   });
 }
-

@@ -52,11 +52,21 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 async function execute(storefront: Storefront, customerId: number, action: PlannedAction, sessionId: string): Promise<{ paid?: boolean }> {
   const meta = { sessionId };
   switch (action.type) {
-    case 'view_product': await storefront.viewProduct(customerId, action.productId, meta); return {};
-    case 'browse_category': await storefront.browseCategory(customerId, action.categoryId, meta); return {};
-    case 'add_to_cart': await storefront.addToCart(customerId, action.productId, action.quantity, meta); return {};
-    case 'remove_from_cart': await storefront.removeFromCart(customerId, action.productId, meta); return {};
-    case 'add_to_wishlist': await storefront.addToWishlist(customerId, action.productId, meta); return {};
+    case 'view_product':
+      await storefront.viewProduct(customerId, action.productId, meta);
+      return {};
+    case 'browse_category':
+      await storefront.browseCategory(customerId, action.categoryId, meta);
+      return {};
+    case 'add_to_cart':
+      await storefront.addToCart(customerId, action.productId, action.quantity, meta);
+      return {};
+    case 'remove_from_cart':
+      await storefront.removeFromCart(customerId, action.productId, meta);
+      return {};
+    case 'add_to_wishlist':
+      await storefront.addToWishlist(customerId, action.productId, meta);
+      return {};
     case 'place_order': {
       const order = await storefront.placeOrder(customerId, action.paymentMethod, { ...meta, items: action.buyNow ? [action.buyNow] : undefined });
       return { paid: order.status === 'paid' };
@@ -169,9 +179,12 @@ export async function runLive(deps: LiveDeps, options: LiveOptions): Promise<Run
   const balancer = new MixBalancer();
   let next = 0;
   let failure: unknown;
-  const fulfilmentTimer = setInterval(() => {
-    advanceFulfilment(deps.pool, options.speed).catch((error) => deps.logger.warn({ err: error }, 'fulfilment tick failed'));
-  }, Math.max(1000, 60_000 / options.speed));
+  const fulfilmentTimer = setInterval(
+    () => {
+      advanceFulfilment(deps.pool, options.speed).catch((error) => deps.logger.warn({ err: error }, 'fulfilment tick failed'));
+    },
+    Math.max(1000, 60_000 / options.speed),
+  );
   const worker = async () => {
     while (next < options.sessions && !deps.signal?.aborted && failure === undefined) {
       const index = next++;

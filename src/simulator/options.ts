@@ -3,8 +3,24 @@
  * simulator itself so that declaring a command's options loads nothing heavy.
  */
 
-export const SIMULATION_DEFAULTS = { sessions: 5, durationMinutes: 5, speed: 1, concurrency: 10, sessionsPerDay: 300, recommendations: 6, recommender: 'ours' } as const;
-export const SIMULATION_LIMITS = { sessions: 100_000, durationMinutes: 24 * 60, speed: 100_000, concurrency: 200, historicalDays: 3650, sessionsPerDay: 1_000_000, recommendations: 50 } as const;
+export const SIMULATION_DEFAULTS = {
+  sessions: 5,
+  durationMinutes: 5,
+  speed: 1,
+  concurrency: 10,
+  sessionsPerDay: 300,
+  recommendations: 6,
+  recommender: 'ours',
+} as const;
+export const SIMULATION_LIMITS = {
+  sessions: 100_000,
+  durationMinutes: 24 * 60,
+  speed: 100_000,
+  concurrency: 200,
+  historicalDays: 3650,
+  sessionsPerDay: 1_000_000,
+  recommendations: 50,
+} as const;
 
 /** What a simulation shows its shoppers: ours (the served recommender) or a random baseline to compare it with. */
 export const SIMULATED_RECOMMENDERS = ['ours', 'random'] as const;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
+import type { Recommender, RecommenderEntry, TrainData } from '../recommend/evaluation/recommender.js';
 import { affinity } from './shopper.js';
 import { loadWorld, type Tastes, type World } from './world.js';
-import type { Recommender, RecommenderEntry, TrainData } from '../recommend/evaluation/recommender.js';
 
 /**
  * The `oracle` reference row: not a recommender the API serves, but the simulator's ground truth. It ranks
@@ -18,7 +18,7 @@ export async function oracleUnavailableReason(pool: pg.Pool): Promise<string | u
   const { rows } = await pool.query<{ tastes: boolean; traits: boolean }>(
     `SELECT to_regclass('sim_customer_tastes') IS NOT NULL AS tastes, to_regclass('sim_product_traits') IS NOT NULL AS traits`,
   );
-  const missing = 'no ground truth: the simulator\'s hidden tastes (sim_customer_tastes, sim_product_traits) are not in this database';
+  const missing = "no ground truth: the simulator's hidden tastes (sim_customer_tastes, sim_product_traits) are not in this database";
   if (!rows[0]?.tastes || !rows[0].traits) return missing;
   const filled = await pool.query<{ tastes: boolean; traits: boolean }>(
     'SELECT EXISTS (SELECT 1 FROM sim_customer_tastes) AS tastes, EXISTS (SELECT 1 FROM sim_product_traits) AS traits',
@@ -40,7 +40,10 @@ export function tasteOracle(world: World, train: TrainData): Recommender {
         if (history?.get(product.productId)?.purchased) continue;
         scored.push({ id: product.productId, score: affinity(world, tastes, product) });
       }
-      return scored.sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k).map((s) => s.id);
+      return scored
+        .sort((a, b) => b.score - a.score || a.id - b.id)
+        .slice(0, k)
+        .map((s) => s.id);
     },
   };
 }
@@ -56,7 +59,8 @@ export const ORACLE = 'oracle (ground truth)';
 /** The oracle as a row of `rtrec evaluate` (added by the composition root next to the platform's recommenders). */
 export const ORACLE_ENTRY: RecommenderEntry = {
   name: ORACLE,
-  description: "ground truth, not a recommender: active products ranked by the customer's hidden taste score (the simulator's affinity), an upper reference for the other rows",
+  description:
+    "ground truth, not a recommender: active products ranked by the customer's hidden taste score (the simulator's affinity), an upper reference for the other rows",
   sources: ['shop'],
   unavailableReason: ({ pool }) => oracleUnavailableReason(pool),
   create: ({ pool, train }) => createOracle(pool, train),

@@ -11,6 +11,7 @@ import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS, type Si
 import { createListSource } from './recommendations.js';
 
 export { SIMULATION_DEFAULTS, SIMULATION_LIMITS } from './options.js';
+
 import type { RecommendationUptake, RunStats } from './stats.js';
 import { loadWorld } from './world.js';
 
@@ -29,8 +30,18 @@ export interface SimulationParams {
   recommender?: SimulatedRecommender;
 }
 
-
-export const COUNTED_TABLES = ['categories', 'products', 'customers', 'orders', 'order_items', 'carts', 'wishlists', 'payments', 'shipments', 'behavior_events'] as const;
+export const COUNTED_TABLES = [
+  'categories',
+  'products',
+  'customers',
+  'orders',
+  'order_items',
+  'carts',
+  'wishlists',
+  'payments',
+  'shipments',
+  'behavior_events',
+] as const;
 
 /** Checks every parameter and names the one that is wrong and its allowed range. */
 export function validateSimulationParams(p: SimulationParams): void {
@@ -51,7 +62,8 @@ export function validateSimulationParams(p: SimulationParams): void {
   if (p.recommender !== undefined && !SIMULATED_RECOMMENDERS.includes(p.recommender)) {
     throw new AppError('BAD_USER_INPUT', `recommender must be one of ${SIMULATED_RECOMMENDERS.join(', ')}, got "${p.recommender}".`, { field: 'recommender' });
   }
-  if (p.until && Number.isNaN(p.until.getTime())) throw new AppError('BAD_USER_INPUT', 'until must be an ISO date-time such as 2026-01-31T00:00:00Z.', { field: 'until' });
+  if (p.until && Number.isNaN(p.until.getTime()))
+    throw new AppError('BAD_USER_INPUT', 'until must be an ISO date-time such as 2026-01-31T00:00:00Z.', { field: 'until' });
 }
 
 export interface SimulationSummary {
@@ -103,9 +115,16 @@ export async function startSimulation(
   const recommender = params.recommender ?? SIMULATION_DEFAULTS.recommender;
   const recorded = historical ? params : { ...params, recommendations: perSession, recommender };
   const run = await deps.db.simulationRun.create({
-    data: { mode: historical ? 'historical' : 'live', params: { ...recorded, seed, until: params.until?.toISOString() }, sessionsTotal: historical ? 0 : total },
+    data: {
+      mode: historical ? 'historical' : 'live',
+      params: { ...recorded, seed, until: params.until?.toISOString() },
+      sessionsTotal: historical ? 0 : total,
+    },
   });
-  const recommendations = perSession > 0 ? { recommender, first: perSession, source: createListSource(recommender, { recommender: deps.recommender, world }), runId: run.id } : undefined;
+  const recommendations =
+    perSession > 0
+      ? { recommender, first: perSession, source: createListSource(recommender, { recommender: deps.recommender, world }), runId: run.id }
+      : undefined;
   const controller = new AbortController();
   const before = await countRows(deps.pool, COUNTED_TABLES);
   const started = performance.now();
@@ -122,29 +141,51 @@ export async function startSimulation(
   const done = (async (): Promise<SimulationSummary> => {
     try {
       const stats = historical
-        ? await runHistorical({ pool: deps.pool, world, signal: controller.signal, onDay: progress }, { days: params.historicalDays!, sessionsPerDay: params.sessionsPerDay, seed, until: params.until })
-        : await runLive({ pool: deps.pool, storefront: deps.storefront, world, logger: deps.logger, signal: controller.signal, onSessionDone: progress, recommendations },
-          { sessions: params.sessions, durationMinutes: params.durationMinutes, speed: params.speed, concurrency: params.concurrency, seed });
+        ? await runHistorical(
+            { pool: deps.pool, world, signal: controller.signal, onDay: progress },
+            { days: params.historicalDays!, sessionsPerDay: params.sessionsPerDay, seed, until: params.until },
+          )
+        : await runLive(
+            { pool: deps.pool, storefront: deps.storefront, world, logger: deps.logger, signal: controller.signal, onSessionDone: progress, recommendations },
+            { sessions: params.sessions, durationMinutes: params.durationMinutes, speed: params.speed, concurrency: params.concurrency, seed },
+          );
       const after = await countRows(deps.pool, COUNTED_TABLES);
       const elapsedMs = performance.now() - started;
       const rowsByTable = Object.fromEntries(COUNTED_TABLES.map((t) => [t, after[t]! - before[t]!]));
       // Net new rows: a cart line rewritten or deleted is not throughput.
       const written = Object.values(rowsByTable).reduce((a, b) => a + Math.max(0, b), 0);
       const summary: SimulationSummary = {
-        runId: run.id, mode: historical ? 'historical' : 'live', sessions: stats.sessions, rowsByTable, eventsByType: { ...stats.performed },
-        attemptedByType: { ...stats.attempted }, skipped: { ...stats.skipped }, ordersPaid: stats.ordersPaid, ordersFailed: stats.ordersFailed,
+        runId: run.id,
+        mode: historical ? 'historical' : 'live',
+        sessions: stats.sessions,
+        rowsByTable,
+        eventsByType: { ...stats.performed },
+        attemptedByType: { ...stats.attempted },
+        skipped: { ...stats.skipped },
+        ordersPaid: stats.ordersPaid,
+        ordersFailed: stats.ordersFailed,
         ...(recommendations && { recommendations: { ...stats.uptake(recommender), perSession, emptyLists: stats.emptyRecommendationLists } }),
-        elapsedMs, rowsPerSecond: written / (elapsedMs / 1000),
+        elapsedMs,
+        rowsPerSecond: written / (elapsedMs / 1000),
       };
       await deps.db.simulationRun.update({
         where: { id: run.id },
-        data: { status: controller.signal.aborted ? 'cancelled' : 'completed', progress: controller.signal.aborted ? undefined : 1, sessionsDone: stats.sessions, eventsWritten: stats.events, finishedAt: new Date() },
+        data: {
+          status: controller.signal.aborted ? 'cancelled' : 'completed',
+          progress: controller.signal.aborted ? undefined : 1,
+          sessionsDone: stats.sessions,
+          eventsWritten: stats.events,
+          finishedAt: new Date(),
+        },
       });
       return summary;
     } catch (error) {
       deps.logger.error({ err: error, runId: run.id }, 'simulation failed');
       await deps.db.simulationRun
-        .update({ where: { id: run.id }, data: { status: 'failed', error: error instanceof AppError ? error.message : 'internal error (see server log)', finishedAt: new Date() } })
+        .update({
+          where: { id: run.id },
+          data: { status: 'failed', error: error instanceof AppError ? error.message : 'internal error (see server log)', finishedAt: new Date() },
+        })
         .catch(() => undefined);
       throw error;
     }

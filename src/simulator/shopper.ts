@@ -184,14 +184,18 @@ export class Shopper {
   relativeAffinity(productId: number): number {
     const product = this.world.products.get(productId);
     if (!product?.isActive) return 0;
-    this.meanAffinity ??= this.world.activeProducts.reduce((sum, p) => sum + affinity(this.world, this.tastes, p), 0) / Math.max(1, this.world.activeProducts.length);
+    this.meanAffinity ??=
+      this.world.activeProducts.reduce((sum, p) => sum + affinity(this.world, this.tastes, p), 0) / Math.max(1, this.world.activeProducts.length);
     if (this.meanAffinity <= 0) return 0;
     const complement = [...this.cart.keys(), ...this.viewed.slice(-3)].some((id) => this.world.products.get(id)?.complements.includes(productId));
     return (affinity(this.world, this.tastes, product) / this.meanAffinity) * (complement ? CLICK_MODEL.complementBoost : 1);
   }
 
   private pickByTaste(): WorldProduct {
-    this.sampler ??= new WeightedSampler(this.world.activeProducts, this.world.activeProducts.map((p) => affinity(this.world, this.tastes, p)));
+    this.sampler ??= new WeightedSampler(
+      this.world.activeProducts,
+      this.world.activeProducts.map((p) => affinity(this.world, this.tastes, p)),
+    );
     return this.sampler.draw(this.rng);
   }
 

@@ -81,8 +81,9 @@ const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** One line on how the shoppers took up the recommendations, for the summary and the demo. */
 export function uptakeLine(r: RecommendationUptake & { perSession: number }): string {
-  return `Recommendations (${r.recommender}, ${r.perSession} per session): ${r.impressions} impressions in ${r.lists} lists, ${r.clicks} clicks, `
-    + `click-through ${percent(r.clickThroughRate)}; ${r.ordersWithClickedProduct} paid orders held a clicked product `
-    + `(${r.clickedProductsBought} of ${r.clicks} clicked products bought, conversion ${percent(r.conversionRate)})`;
+  return (
+    `Recommendations (${r.recommender}, ${r.perSession} per session): ${r.impressions} impressions in ${r.lists} lists, ${r.clicks} clicks, ` +
+    `click-through ${percent(r.clickThroughRate)}; ${r.ordersWithClickedProduct} paid orders held a clicked product ` +
+    `(${r.clickedProductsBought} of ${r.clicks} clicked products bought, conversion ${percent(r.conversionRate)})`
+  );
 }
-

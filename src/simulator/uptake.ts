@@ -32,8 +32,23 @@ SELECT (SELECT count(DISTINCT list_id) FROM shown WHERE event_type = 'recommenda
        (SELECT count(*) FROM (SELECT DISTINCT session_id, product_id FROM converted) b)::int AS bought`;
 
 /** Uptake of the recommendations a simulation run showed, from the recorded events. */
-export async function uptakeOfRun(pool: pg.Pool, run: { id: string; startedAt: Date; finishedAt: Date | null }, recommender: string): Promise<RecommendationUptake> {
-  const { rows } = await pool.query<{ lists: number; impressions: number; clicks: number; orders: number; bought: number }>(UPTAKE_SQL, [run.id, run.startedAt, run.finishedAt ?? new Date()]);
+export async function uptakeOfRun(
+  pool: pg.Pool,
+  run: { id: string; startedAt: Date; finishedAt: Date | null },
+  recommender: string,
+): Promise<RecommendationUptake> {
+  const { rows } = await pool.query<{ lists: number; impressions: number; clicks: number; orders: number; bought: number }>(UPTAKE_SQL, [
+    run.id,
+    run.startedAt,
+    run.finishedAt ?? new Date(),
+  ]);
   const r = rows[0]!;
-  return withRates({ recommender, lists: r.lists, impressions: r.impressions, clicks: r.clicks, ordersWithClickedProduct: r.orders, clickedProductsBought: r.bought });
+  return withRates({
+    recommender,
+    lists: r.lists,
+    impressions: r.impressions,
+    clicks: r.clicks,
+    ordersWithClickedProduct: r.orders,
+    clickedProductsBought: r.bought,
+  });
 }

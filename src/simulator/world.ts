@@ -38,13 +38,29 @@ const NEUTRAL_ACTIVITY = 10;
 
 export async function loadWorld(pool: pg.Pool): Promise<World> {
   const [products, categories, customers] = await Promise.all([
-    pool.query<{ product_id: number; category_id: number; price: string; stock: number; is_active: boolean; popularity: number | null; complements: number[] | null }>(
+    pool.query<{
+      product_id: number;
+      category_id: number;
+      price: string;
+      stock: number;
+      is_active: boolean;
+      popularity: number | null;
+      complements: number[] | null;
+    }>(
       `SELECT p.product_id, p.category_id, p.price::text, p.stock, p.is_active, t.popularity, t.complements
-         FROM products p LEFT JOIN sim_product_traits t USING (product_id) ORDER BY p.product_id`),
+         FROM products p LEFT JOIN sim_product_traits t USING (product_id) ORDER BY p.product_id`,
+    ),
     pool.query<{ category_id: number }>('SELECT category_id FROM categories ORDER BY category_id'),
-    pool.query<{ customer_id: number; category_weights: Record<string, number> | null; price_sensitivity: number | null; favorite_products: number[] | null; activity: number | null }>(
+    pool.query<{
+      customer_id: number;
+      category_weights: Record<string, number> | null;
+      price_sensitivity: number | null;
+      favorite_products: number[] | null;
+      activity: number | null;
+    }>(
       `SELECT c.customer_id, t.category_weights, t.price_sensitivity, t.favorite_products, t.activity
-         FROM customers c LEFT JOIN sim_customer_tastes t USING (customer_id) ORDER BY c.customer_id`),
+         FROM customers c LEFT JOIN sim_customer_tastes t USING (customer_id) ORDER BY c.customer_id`,
+    ),
   ]);
   if (customers.rowCount === 0 || products.rowCount === 0) {
     throw new AppError('BAD_USER_INPUT', 'There are no customers or products to simulate. Run `npx rtrec generate` first.');
@@ -52,8 +68,13 @@ export async function loadWorld(pool: pg.Pool): Promise<World> {
   const map = new Map<number, WorldProduct>();
   for (const r of products.rows) {
     map.set(r.product_id, {
-      productId: r.product_id, categoryId: r.category_id, priceCents: toCents(r.price), stock: r.stock, isActive: r.is_active,
-      popularity: r.popularity ?? 0.01, complements: r.complements ?? [],
+      productId: r.product_id,
+      categoryId: r.category_id,
+      priceCents: toCents(r.price),
+      stock: r.stock,
+      isActive: r.is_active,
+      popularity: r.popularity ?? 0.01,
+      complements: r.complements ?? [],
     });
   }
   const activeProducts = [...map.values()].filter((p) => p.isActive);
@@ -75,7 +96,9 @@ export async function loadWorld(pool: pg.Pool): Promise<World> {
     customers: customers.rows.map((r) => ({
       customerId: r.customer_id,
       // Customers without recorded tastes (e.g. created outside the generator) browse uniformly.
-      categoryWeights: new Map(Object.entries(r.category_weights ?? Object.fromEntries(catIds.map((c) => [c, 1 / catIds.length]))).map(([k, v]) => [Number(k), v])),
+      categoryWeights: new Map(
+        Object.entries(r.category_weights ?? Object.fromEntries(catIds.map((c) => [c, 1 / catIds.length]))).map(([k, v]) => [Number(k), v]),
+      ),
       priceSensitivity: r.price_sensitivity ?? 0.5,
       favoriteProducts: r.favorite_products ?? [],
       activity: r.activity ?? NEUTRAL_ACTIVITY,
@@ -84,7 +107,13 @@ export async function loadWorld(pool: pg.Pool): Promise<World> {
       if (!samplers.has(categoryId)) {
         const list = productsByCategory.get(categoryId);
         if (!list?.length) return undefined;
-        samplers.set(categoryId, new WeightedSampler(list, list.map((p) => p.popularity)));
+        samplers.set(
+          categoryId,
+          new WeightedSampler(
+            list,
+            list.map((p) => p.popularity),
+          ),
+        );
       }
       return samplers.get(categoryId);
     },

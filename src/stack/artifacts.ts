@@ -38,7 +38,10 @@ const MARKER = 'complete.json';
  * again. Jars land in a temporary folder that is renamed into place, under a lock, so an interrupted or
  * concurrent run can never leave a half-filled set that looks complete.
  */
-export async function resolveArtifacts(sets: ArtifactSet[], options: { cacheDir: string; manifest: StackManifest; logger: Logger; progress: Progress }): Promise<Record<string, ResolvedArtifacts>> {
+export async function resolveArtifacts(
+  sets: ArtifactSet[],
+  options: { cacheDir: string; manifest: StackManifest; logger: Logger; progress: Progress },
+): Promise<Record<string, ResolvedArtifacts>> {
   const resolved: Record<string, ResolvedArtifacts> = {};
   for (const set of sets) {
     const dir = join(options.cacheDir, `${set.name}-${set.version}`);
@@ -67,7 +70,12 @@ export function readMarker(dir: string, pomSha256: string): ResolvedArtifacts | 
   }
 }
 
-async function fetchSet(set: ArtifactSet, dir: string, pomSha256: string, options: { manifest: StackManifest; logger: Logger; progress: Progress }): Promise<ResolvedArtifacts> {
+async function fetchSet(
+  set: ArtifactSet,
+  dir: string,
+  pomSha256: string,
+  options: { manifest: StackManifest; logger: Logger; progress: Progress },
+): Promise<ResolvedArtifacts> {
   if (!readFileSync(set.pom, 'utf8').includes(set.version)) {
     throw new Error(`stack/engines.json pins ${set.name} ${set.version}, but ${set.pom} does not mention that version: update both together`);
   }
@@ -93,7 +101,9 @@ async function fetchSet(set: ArtifactSet, dir: string, pomSha256: string, option
   // A set made from an older pom is replaced whole; nothing mixes jars of two resolutions.
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  options.progress.done(`${set.name} ${set.version}: ${jars.length} jars, ${formatBytes(bytes)} cached in ${dir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  options.progress.done(
+    `${set.name} ${set.version}: ${jars.length} jars, ${formatBytes(bytes)} cached in ${dir} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
   return { name: set.name, version: set.version, dir, lib: join(dir, 'lib'), jars: jars.length, bytes };
 }
 
@@ -103,7 +113,14 @@ async function fetchSet(set: ArtifactSet, dir: string, pomSha256: string, option
  * output goes to a log beside the cache entry so a failure can be read in full.
  */
 function runMaven(set: ArtifactSet, outputDirectory: string, logFile: string, options: { manifest: StackManifest; progress: Progress }): Promise<void> {
-  const args = ['-B', '-f', set.pom, `${options.manifest.mavenDependencyPlugin}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${outputDirectory}`];
+  const args = [
+    '-B',
+    '-f',
+    set.pom,
+    `${options.manifest.mavenDependencyPlugin}:copy-dependencies`,
+    '-DincludeScope=runtime',
+    `-DoutputDirectory=${outputDirectory}`,
+  ];
   const label = `${set.name} ${set.version}`;
   return new Promise((resolve, reject) => {
     const log = createWriteStream(logFile);
@@ -131,14 +148,22 @@ function runMaven(set: ArtifactSet, outputDirectory: string, logFile: string, op
       log.end();
       reject(
         error.code === 'ENOENT'
-          ? new AppError('ENGINE_RESOLVE_FAILED', 'Maven (mvn) not found: install maven (apt-get install -y maven). It is needed once, to fetch the engine jars into the cache.')
+          ? new AppError(
+              'ENGINE_RESOLVE_FAILED',
+              'Maven (mvn) not found: install maven (apt-get install -y maven). It is needed once, to fetch the engine jars into the cache.',
+            )
           : error,
       );
     });
     child.on('close', (code) => {
       log.end();
       if (code === 0) return resolve();
-      reject(new AppError('ENGINE_RESOLVE_FAILED', `mvn failed resolving ${label} (exit ${code}): ${lastError || 'no error line'}\nSee ${logFile}. Maven uses your ~/.m2/settings.xml (mirrors, proxies).`));
+      reject(
+        new AppError(
+          'ENGINE_RESOLVE_FAILED',
+          `mvn failed resolving ${label} (exit ${code}): ${lastError || 'no error line'}\nSee ${logFile}. Maven uses your ~/.m2/settings.xml (mirrors, proxies).`,
+        ),
+      );
     });
   });
 }

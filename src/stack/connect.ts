@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertPortsFree, readIfExists, waitUntil } from '../common/process.js';
 import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -7,7 +8,6 @@ import type { Engine, EngineStatus, StartContext } from './engine.js';
 import { JvmDaemon } from './jvm.js';
 import { describeCluster } from './kafka.js';
 import { stackHome } from './manifest.js';
-import { assertPortsFree, readIfExists, waitUntil } from '../common/process.js';
 
 /** The connector class the platform's CDC needs; Connect is only healthy when it can load it. */
 export const DEBEZIUM_POSTGRES_CONNECTOR = 'io.debezium.connector.postgresql.PostgresConnector';
@@ -60,13 +60,19 @@ export function createConnectEngine(config: Config, logger: Logger, version: str
       const running = engine.pid();
       const properties = workerProperties(config, context.artifacts['debezium-postgres']!.dir);
       if (running !== undefined && readIfExists(join(dir, 'worker.properties')) !== properties) {
-        throw new AppError('STACK_START_FAILED', `Kafka Connect (pid ${running}) is running with other settings (CONNECT_PORT, KAFKA_BROKERS or plugins changed): run \`npx rtrec stack down\` first.`);
+        throw new AppError(
+          'STACK_START_FAILED',
+          `Kafka Connect (pid ${running}) is running with other settings (CONNECT_PORT, KAFKA_BROKERS or plugins changed): run \`npx rtrec stack down\` first.`,
+        );
       }
       if (running === undefined) {
         await assertPortsFree(portsToCheck);
         // A worker without its Kafka keeps retrying silently; say so now instead of after the health timeout.
         await describeCluster(config.kafka.brokers).catch((error: Error) => {
-          throw new AppError('KAFKA_UNAVAILABLE', `Kafka Connect needs Kafka, which does not answer at ${config.kafka.brokers.join(',')} (${error.message}). Check KAFKA_BROKERS, or unset it to let the stack start one.`);
+          throw new AppError(
+            'KAFKA_UNAVAILABLE',
+            `Kafka Connect needs Kafka, which does not answer at ${config.kafka.brokers.join(',')} (${error.message}). Check KAFKA_BROKERS, or unset it to let the stack start one.`,
+          );
         });
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'worker.properties'), properties);

@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { assertPortsFree, readIfExists, waitUntil } from '../common/process.js';
 import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineName, EngineStatus, StartContext, StartOutcome } from './engine.js';
 import { JvmDaemon, type JvmSpec } from './jvm.js';
 import { stackHome } from './manifest.js';
-import { assertPortsFree, readIfExists, waitUntil } from '../common/process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -23,13 +23,29 @@ type FlinkEngineName = keyof typeof MAIN_CLASS;
 /** Ports of a managed cluster: FLINK_RPC_PORT and the next 12 (Flink's defaults would collide with another Flink). */
 export function flinkPorts(config: Config) {
   const base = config.flink.rpcPort;
-  return { rest: config.flink.restPort, gateway: config.flink.gatewayPort, jobManagerRpc: base, blob: base + 1, taskManagerRpc: base + 2, taskManagerData: base + 3, metrics: `${base + 4}-${base + 12}` };
+  return {
+    rest: config.flink.restPort,
+    gateway: config.flink.gatewayPort,
+    jobManagerRpc: base,
+    blob: base + 1,
+    taskManagerRpc: base + 2,
+    taskManagerData: base + 3,
+    metrics: `${base + 4}-${base + 12}`,
+  };
 }
 
 /** Where the managed cluster keeps its configuration, checkpoints and savepoints. */
 export function flinkHome(config: Config) {
   const home = join(config.dataDir, 'stack', 'flink');
-  return { home, conf: join(home, 'conf'), checkpoints: join(home, 'checkpoints'), jobRuns: join(home, 'job-runs.json'), savepoints: join(home, 'savepoints'), tmp: join(home, 'tmp'), upload: join(home, 'web-upload') };
+  return {
+    home,
+    conf: join(home, 'conf'),
+    checkpoints: join(home, 'checkpoints'),
+    jobRuns: join(home, 'job-runs.json'),
+    savepoints: join(home, 'savepoints'),
+    tmp: join(home, 'tmp'),
+    upload: join(home, 'web-upload'),
+  };
 }
 
 /**
@@ -61,7 +77,10 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
     'flink-taskmanager': new JvmDaemon(spec('flink-taskmanager')),
     'flink-sql-gateway': new JvmDaemon(spec('flink-sql-gateway')),
   };
-  const anyRunning = () => Object.values(probes).map((p) => p.pid()).find((pid) => pid !== undefined);
+  const anyRunning = () =>
+    Object.values(probes)
+      .map((p) => p.pid())
+      .find((pid) => pid !== undefined);
 
   /** Writes config.yaml, or refuses when a running process was started with different settings. */
   const ensureConfig = () => {
@@ -71,7 +90,10 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
     if (current === wanted) return;
     const running = anyRunning();
     if (running !== undefined && current !== undefined) {
-      throw new AppError('STACK_START_FAILED', `Flink (pid ${running}) is running with other settings (FLINK_* ports, memory or slots changed): run \`npx rtrec stack down\` first.`);
+      throw new AppError(
+        'STACK_START_FAILED',
+        `Flink (pid ${running}) is running with other settings (FLINK_* ports, memory or slots changed): run \`npx rtrec stack down\` first.`,
+      );
     }
     for (const dir of Object.values(paths)) mkdirSync(dir, { recursive: true });
     writeFileSync(file, wanted);
@@ -79,8 +101,18 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
 
   const restHealth = async (): Promise<{ healthy: boolean; detail: string; taskManagers: number; version?: string }> => {
     try {
-      const overview = (await getJson(`${config.flink.restUrl}/overview`)) as { taskmanagers: number; 'slots-total': number; 'jobs-running': number; 'flink-version': string };
-      return { healthy: true, taskManagers: overview.taskmanagers, version: overview['flink-version'], detail: `${overview.taskmanagers} task manager(s), ${overview['slots-total']} slots, ${overview['jobs-running']} running job(s); web UI ${config.flink.restUrl}` };
+      const overview = (await getJson(`${config.flink.restUrl}/overview`)) as {
+        taskmanagers: number;
+        'slots-total': number;
+        'jobs-running': number;
+        'flink-version': string;
+      };
+      return {
+        healthy: true,
+        taskManagers: overview.taskmanagers,
+        version: overview['flink-version'],
+        detail: `${overview.taskmanagers} task manager(s), ${overview['slots-total']} slots, ${overview['jobs-running']} running job(s); web UI ${config.flink.restUrl}`,
+      };
     } catch (error) {
       return { healthy: false, taskManagers: 0, detail: (error as Error).message };
     }
@@ -95,7 +127,13 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
     }
   };
 
-  const base = (name: FlinkEngineName, external: boolean, dependsOn: EngineName[], portList: Record<string, number>, variables: { port: number; variable: string; what: string }[]) => {
+  const base = (
+    name: FlinkEngineName,
+    external: boolean,
+    dependsOn: EngineName[],
+    portList: Record<string, number>,
+    variables: { port: number; variable: string; what: string }[],
+  ) => {
     const probe = probes[name];
     return {
       name,
@@ -122,7 +160,12 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
           healthy: checked.healthy,
           pid,
           ports: external ? {} : portList,
-          endpoint: name === 'flink-sql-gateway' ? config.flink.gatewayUrl : name === 'flink-jobmanager' ? config.flink.restUrl : `task manager of ${config.flink.restUrl}`,
+          endpoint:
+            name === 'flink-sql-gateway'
+              ? config.flink.gatewayUrl
+              : name === 'flink-jobmanager'
+                ? config.flink.restUrl
+                : `task manager of ${config.flink.restUrl}`,
           version: checked.version ?? (external ? undefined : version),
           logFile: external ? undefined : probe.logFile,
           detail: checked.detail,
@@ -174,7 +217,9 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
       ...jm,
       start: (context) =>
         launch(jm, context, {
-          label: 'Flink JobManager', what: 'Flink JobManager', log: { port: ports.rest },
+          label: 'Flink JobManager',
+          what: 'Flink JobManager',
+          log: { port: ports.rest },
           spec: clusterSpec(context, 'GET_JM_RESOURCE_PARAMS'),
           ready: async () => (await restHealth()).healthy,
         }),
@@ -184,7 +229,9 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
       ...tm,
       start: (context) =>
         launch(tm, context, {
-          label: 'Flink TaskManager', what: 'Flink TaskManager (registration with the JobManager)', log: { slots: config.flink.slots },
+          label: 'Flink TaskManager',
+          what: 'Flink TaskManager (registration with the JobManager)',
+          log: { slots: config.flink.slots },
           spec: clusterSpec(context, 'GET_TM_RESOURCE_PARAMS'),
           ready: async () => (await restHealth()).taskManagers > 0,
         }),
@@ -198,7 +245,9 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
       ...gw,
       start: (context) =>
         launch(gw, context, {
-          label: 'Flink SQL gateway', what: 'Flink SQL gateway', log: { port: ports.gateway },
+          label: 'Flink SQL gateway',
+          what: 'Flink SQL gateway',
+          log: { port: ports.gateway },
           // The gateway has no --configDir: it reads $FLINK_CONF_DIR/config.yaml.
           spec: async () => ({ heap: config.flink.gatewayHeap, env: { FLINK_CONF_DIR: paths.conf } }),
           ready: async () => (await gatewayHealth()).healthy,
@@ -222,12 +271,22 @@ async function getJson(url: string): Promise<unknown> {
 async function memoryParameters(lib: string, command: 'GET_JM_RESOURCE_PARAMS' | 'GET_TM_RESOURCE_PARAMS', confDir: string): Promise<[string[], string[]]> {
   let stdout: string;
   try {
-    ({ stdout } = await execFileAsync('java', ['-Xmx128m', '-cp', join(lib, '*'), 'org.apache.flink.runtime.util.bash.BashJavaUtils', command, '--configDir', confDir], { timeout: 120_000 }));
+    ({ stdout } = await execFileAsync(
+      'java',
+      ['-Xmx128m', '-cp', join(lib, '*'), 'org.apache.flink.runtime.util.bash.BashJavaUtils', command, '--configDir', confDir],
+      { timeout: 120_000 },
+    ));
   } catch (error) {
     const output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;
-    throw new AppError('STACK_START_FAILED', `Flink could not compute its memory layout (${command}): ${output.split('\n').find((l) => /Exception|rror/.test(l)) ?? (error as Error).message}\nCheck FLINK_JM_MEMORY / FLINK_TM_MEMORY (e.g. 768m and 1024m).`);
+    throw new AppError(
+      'STACK_START_FAILED',
+      `Flink could not compute its memory layout (${command}): ${output.split('\n').find((l) => /Exception|rror/.test(l)) ?? (error as Error).message}\nCheck FLINK_JM_MEMORY / FLINK_TM_MEMORY (e.g. 768m and 1024m).`,
+    );
   }
-  const results = stdout.split('\n').filter((l) => l.startsWith('BASH_JAVA_UTILS_EXEC_RESULT:')).map((l) => l.slice('BASH_JAVA_UTILS_EXEC_RESULT:'.length).trim());
+  const results = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('BASH_JAVA_UTILS_EXEC_RESULT:'))
+    .map((l) => l.slice('BASH_JAVA_UTILS_EXEC_RESULT:'.length).trim());
   if (results.length < 2) throw new AppError('STACK_START_FAILED', `Unexpected output of Flink's BashJavaUtils ${command}:\n${stdout.slice(-2000)}`);
   const jvm = results[0]!.split(/\s+/).filter(Boolean);
   // "-D key=value -D key=value": keep the pairs as separate argv elements, as the shell scripts do.

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError } from '../errors.js';
 import { clearStalePidFile, findProcesses, isAlive, readPidFile, spawnDetached, terminate } from '../common/process.js';
+import { AppError } from '../errors.js';
 
 export interface JvmSpec {
   /** Engine name: also the log file name. */

@@ -4,13 +4,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { assertPortsFree, portOpen, readIfExists, waitUntil } from '../common/process.js';
 import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus, StartContext } from './engine.js';
 import { JvmDaemon } from './jvm.js';
 import { stackHome } from './manifest.js';
-import { assertPortsFree, portOpen, readIfExists, waitUntil } from '../common/process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -67,7 +67,10 @@ export function createKafkaEngine(config: Config, logger: Logger, version: strin
       const running = engine.pid();
       const properties = serverProperties(port, controllerPort, logDir);
       if (running !== undefined && readIfExists(join(dir, 'server.properties')) !== properties) {
-        throw new AppError('STACK_START_FAILED', `Kafka (pid ${running}) is running with other settings than KAFKA_PORT=${port} / KAFKA_CONTROLLER_PORT=${controllerPort}: run \`npx rtrec stack down\` first.`);
+        throw new AppError(
+          'STACK_START_FAILED',
+          `Kafka (pid ${running}) is running with other settings than KAFKA_PORT=${port} / KAFKA_CONTROLLER_PORT=${controllerPort}: run \`npx rtrec stack down\` first.`,
+        );
       }
       if (running === undefined) {
         await assertPortsFree(portsToCheck);
@@ -108,7 +111,14 @@ export function createKafkaEngine(config: Config, logger: Logger, version: strin
 
 /** Cluster id and broker count through the Kafka protocol itself: a listening port is not yet a working broker. */
 export async function describeCluster(brokers: string[]): Promise<{ clusterId: string; brokers: number }> {
-  const kafka = new Kafka({ clientId: 'rtrec-stack', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 3000, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: 'rtrec-stack',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2000,
+    requestTimeout: 3000,
+    retry: { retries: 0 },
+  });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -126,14 +136,23 @@ async function formatStorage(lib: string, dir: string, logDir: string, logger: L
   const args = [
     '-Xmx128m',
     `-Dlog4j2.configurationFile=${join(stackHome, 'config', 'log4j2-tools.properties')}`,
-    '-cp', join(lib, '*'),
-    'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', join(dir, 'server.properties'),
+    '-cp',
+    join(lib, '*'),
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    join(dir, 'server.properties'),
   ];
   try {
     await execFileAsync('java', args, { cwd: dir, timeout: 120_000 });
   } catch (error) {
     const output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`.trim();
-    throw new AppError('STACK_START_FAILED', `Formatting Kafka's KRaft storage in ${logDir} failed: ${output || (error as Error).message}\nDelete ${logDir} to start from an empty broker.`);
+    throw new AppError(
+      'STACK_START_FAILED',
+      `Formatting Kafka's KRaft storage in ${logDir} failed: ${output || (error as Error).message}\nDelete ${logDir} to start from an empty broker.`,
+    );
   }
   logger.info({ engine: 'kafka', clusterId, logDir }, 'KRaft storage formatted');
 }

@@ -1,9 +1,9 @@
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAlive } from '../common/process.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { isAlive } from '../common/process.js';
 
 /**
  * Runs `fn` holding an exclusive lock file (created with O_EXCL, holding our pid). Two `rtrec stack up`

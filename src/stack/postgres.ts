@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
+import { assertPortsFree, findProcesses, isAlive, portOpen } from '../common/process.js';
 import type { Config } from '../config/env.js';
 import { EmbeddedPostgres } from '../database/embedded.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus } from './engine.js';
-import { assertPortsFree, findProcesses, isAlive, portOpen } from '../common/process.js';
 
 /** The shop database: the embedded PostgreSQL (pg_ctl daemon) unless DATABASE_URL points elsewhere. */
 export function createPostgresEngine(config: Config, logger: Logger): Engine {
@@ -19,7 +19,9 @@ export function createPostgresEngine(config: Config, logger: Logger): Engine {
     const client = new pg.Client({ connectionString, connectionTimeoutMillis: 3000 });
     try {
       await client.connect();
-      const { rows } = await client.query<{ version: string; wal_level: string }>("SELECT current_setting('server_version') AS version, current_setting('wal_level') AS wal_level");
+      const { rows } = await client.query<{ version: string; wal_level: string }>(
+        "SELECT current_setting('server_version') AS version, current_setting('wal_level') AS wal_level",
+      );
       const row = rows[0]!;
       return { healthy: true, detail: `wal_level=${row.wal_level}`, version: row.version };
     } catch (error) {
@@ -73,10 +75,22 @@ export function createPostgresEngine(config: Config, logger: Logger): Engine {
       if (external) {
         const checked = await health(url!);
         const parsed = new URL(url!);
-        return { engine: 'postgres', mode: 'external', running: false, healthy: checked.healthy, ports: {}, endpoint: `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`, version: checked.version, detail: checked.detail };
+        return {
+          engine: 'postgres',
+          mode: 'external',
+          running: false,
+          healthy: checked.healthy,
+          ports: {},
+          endpoint: `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
+          version: checked.version,
+          detail: checked.detail,
+        };
       }
       const state = await embedded.status();
-      const checked = state.running && (await portOpen(state.port)) ? await health(embedded.url()) : { healthy: false, detail: state.initialized ? 'stopped' : 'not initialised', version: undefined };
+      const checked =
+        state.running && (await portOpen(state.port))
+          ? await health(embedded.url())
+          : { healthy: false, detail: state.initialized ? 'stopped' : 'not initialised', version: undefined };
       return {
         engine: 'postgres',
         mode: 'managed',

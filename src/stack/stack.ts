@@ -1,18 +1,18 @@
 import { join } from 'node:path';
+import { portOpen, tail } from '../common/process.js';
 import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { resolveArtifacts, type ResolvedArtifacts } from './artifacts.js';
+import { type ResolvedArtifacts, resolveArtifacts } from './artifacts.js';
 import { createConnectEngine } from './connect.js';
-import { ENGINE_NAMES, isEngineName, type Engine, type EngineName, type EngineStatus, type StopOutcome } from './engine.js';
-import { checkJava } from './java.js';
+import { ENGINE_NAMES, type Engine, type EngineName, type EngineStatus, isEngineName, type StopOutcome } from './engine.js';
 import { createFlinkEngines } from './flink.js';
+import { checkJava } from './java.js';
 import { createKafkaEngine } from './kafka.js';
 import { withLock } from './lock.js';
 import { artifactSet, loadManifest } from './manifest.js';
 import { createPostgresEngine } from './postgres.js';
-import { portOpen, tail } from '../common/process.js';
-import { stderrProgress, type Progress } from './progress.js';
+import { type Progress, stderrProgress } from './progress.js';
 
 export type { EngineName, EngineStatus, StopOutcome } from './engine.js';
 export { ENGINE_NAMES } from './engine.js';
@@ -67,7 +67,10 @@ export function createStack(config: Config, logger: Logger, deps: StackDependenc
     if (!isEngineName(name)) throw new AppError('BAD_USER_INPUT', `Unknown engine '${name}': choose one of ${ENGINE_NAMES.join(', ')}.`);
     const engine = engines[name];
     if (engine.external || !engine.logFile) {
-      throw new AppError('BAD_USER_INPUT', `${name} is an external service (${externalVariable(name)} is set): its logs are wherever that service writes them.`);
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `${name} is an external service (${externalVariable(name)} is set): its logs are wherever that service writes them.`,
+      );
     }
     return engine;
   };
@@ -82,34 +85,49 @@ export function createStack(config: Config, logger: Logger, deps: StackDependenc
       if (managed.some((e) => e.jvm)) await checkJava();
       const sets = [...new Set(managed.flatMap((e) => e.artifacts))].map((name) => artifactSet(manifest, name));
       const artifacts = await resolveArtifacts(sets, { cacheDir: config.engineCache, manifest, logger, progress });
-      return withLock(stackLock, 'starting the stack', logger, async () => {
-        const results: UpResult[] = [];
-        for (const engine of selected) {
-          const started = Date.now();
-          const outcome = await engine.start({ artifacts: pick(artifacts, engine.artifacts) });
-          results.push({ engine: engine.name, outcome, ms: Date.now() - started });
-        }
-        return results;
-      }, 5 * 60_000);
+      return withLock(
+        stackLock,
+        'starting the stack',
+        logger,
+        async () => {
+          const results: UpResult[] = [];
+          for (const engine of selected) {
+            const started = Date.now();
+            const outcome = await engine.start({ artifacts: pick(artifacts, engine.artifacts) });
+            results.push({ engine: engine.name, outcome, ms: Date.now() - started });
+          }
+          return results;
+        },
+        5 * 60_000,
+      );
     },
 
     async down() {
-      return withLock(stackLock, 'stopping the stack', logger, async () => {
-        const outcomes: StopOutcome[] = [];
-        for (const engine of [...ordered].reverse()) {
-          if (engine.external) continue;
-          const outcome = await engine.stop();
-          outcomes.push(outcome);
-          if (outcome.leftRunning) continue;
-          const status = await engine.status();
-          const open = [];
-          for (const port of Object.values(status.ports)) if (await portOpen(port)) open.push(port);
-          if (status.running || open.length > 0) {
-            throw new AppError('STACK_START_FAILED', `${engine.name} is still ${status.running ? `running (pid ${status.pid})` : `answering on port ${open.join(', ')}`} after stop; see ${engine.logFile}.`);
+      return withLock(
+        stackLock,
+        'stopping the stack',
+        logger,
+        async () => {
+          const outcomes: StopOutcome[] = [];
+          for (const engine of [...ordered].reverse()) {
+            if (engine.external) continue;
+            const outcome = await engine.stop();
+            outcomes.push(outcome);
+            if (outcome.leftRunning) continue;
+            const status = await engine.status();
+            const open = [];
+            for (const port of Object.values(status.ports)) if (await portOpen(port)) open.push(port);
+            if (status.running || open.length > 0) {
+              throw new AppError(
+                'STACK_START_FAILED',
+                `${engine.name} is still ${status.running ? `running (pid ${status.pid})` : `answering on port ${open.join(', ')}`} after stop; see ${engine.logFile}.`,
+              );
+            }
           }
-        }
-        return outcomes;
-      }, 5 * 60_000);
+          return outcomes;
+        },
+        5 * 60_000,
+      );
     },
 
     async status() {
@@ -130,7 +148,12 @@ export function createStack(config: Config, logger: Logger, deps: StackDependenc
  * Brings up only what a command needs — e.g. `{ kafka: true, connect: false }` for a consumer — and
  * leaves external services alone: for them this is a no-op, and reaching them is the caller's business.
  */
-export async function ensureStack(config: Config, logger: Logger, needs: { kafka: boolean; connect: boolean; postgres?: boolean; flink?: boolean }, deps: StackDependencies = {}): Promise<UpResult[]> {
+export async function ensureStack(
+  config: Config,
+  logger: Logger,
+  needs: { kafka: boolean; connect: boolean; postgres?: boolean; flink?: boolean },
+  deps: StackDependencies = {},
+): Promise<UpResult[]> {
   const engines = ENGINE_NAMES.filter((name) => (name.startsWith('flink-') ? needs.flink === true : needs[name as 'kafka' | 'connect' | 'postgres'] === true));
   const local = engines.filter((name) => !isExternal(config, name));
   if (local.length === 0) return engines.map((engine) => ({ engine, outcome: 'external', ms: 0 }));
@@ -149,7 +172,14 @@ function isExternal(config: Config, name: EngineName): boolean {
 }
 
 function externalVariable(name: EngineName): string {
-  return { postgres: 'DATABASE_URL', kafka: 'KAFKA_BROKERS', connect: 'CONNECT_URL', 'flink-jobmanager': 'FLINK_REST_URL', 'flink-taskmanager': 'FLINK_REST_URL', 'flink-sql-gateway': 'FLINK_SQL_GATEWAY_URL' }[name];
+  return {
+    postgres: 'DATABASE_URL',
+    kafka: 'KAFKA_BROKERS',
+    connect: 'CONNECT_URL',
+    'flink-jobmanager': 'FLINK_REST_URL',
+    'flink-taskmanager': 'FLINK_REST_URL',
+    'flink-sql-gateway': 'FLINK_SQL_GATEWAY_URL',
+  }[name];
 }
 
 /** The requested engines plus everything they depend on (a managed Connect needs a Kafka). */

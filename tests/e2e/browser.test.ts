@@ -1,5 +1,5 @@
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { generateData } from '../../src/datagen/generate.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
 import { createTestApp } from '../helpers/app.js';

@@ -2,15 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type CdcBridge, deadLetterTopic } from '../../src/kafka/bridge.js';
 import { generateData } from '../../src/datagen/generate.js';
+import { type CdcBridge, deadLetterTopic } from '../../src/kafka/bridge.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
 import { createTestApp, gql } from '../helpers/app.js';
-import { runCli, } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ensureDebianTool, pidListeningOn } from '../helpers/debian.js';
 import { freePortBlock } from '../helpers/net.js';
@@ -42,9 +42,14 @@ beforeAll(async () => {
   t = await createTestDatabase('cdc');
   await generateData(t.pool, { categories: 3, products: 20, customers: 20, seed: 5 });
   env = {
-    DATABASE_URL: t.url, RTREC_DATA_DIR: dataDir, CDC_TOPIC_PREFIX: prefix,
-    KAFKA_PORT: String(ports.kafka), KAFKA_CONTROLLER_PORT: String(ports.controller), CONNECT_PORT: String(ports.connect),
-    KAFKA_HEAP: '384m', CONNECT_HEAP: '384m',
+    DATABASE_URL: t.url,
+    RTREC_DATA_DIR: dataDir,
+    CDC_TOPIC_PREFIX: prefix,
+    KAFKA_PORT: String(ports.kafka),
+    KAFKA_CONTROLLER_PORT: String(ports.controller),
+    CONNECT_PORT: String(ports.connect),
+    KAFKA_HEAP: '384m',
+    CONNECT_HEAP: '384m',
   };
   const up = await runCli(['stack', 'up', 'kafka', 'connect'], env, 600_000);
   expect(up.code, up.stderr).toBe(0);
@@ -79,15 +84,31 @@ function subscribe(query: string, done: (results: any[]) => boolean, timeoutMs =
   let subscribed!: () => void;
   const ready = new Promise<void>((r) => (subscribed = r));
   const finished = new Promise<any[]>((resolve, reject) => {
-    const timer = setTimeout(() => { dispose(); reject(new Error(`timed out with ${results.length} results: ${JSON.stringify(results).slice(0, 500)}`)); }, timeoutMs);
-    const dispose = client.subscribe({ query }, {
-      next: (value) => {
-        results.push(value);
-        if (done(results)) { clearTimeout(timer); dispose(); resolve(results); }
+    const timer = setTimeout(() => {
+      dispose();
+      reject(new Error(`timed out with ${results.length} results: ${JSON.stringify(results).slice(0, 500)}`));
+    }, timeoutMs);
+    const dispose = client.subscribe(
+      { query },
+      {
+        next: (value) => {
+          results.push(value);
+          if (done(results)) {
+            clearTimeout(timer);
+            dispose();
+            resolve(results);
+          }
+        },
+        error: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+        complete: () => {
+          clearTimeout(timer);
+          resolve(results);
+        },
       },
-      error: (error) => { clearTimeout(timer); reject(error); },
-      complete: () => { clearTimeout(timer); resolve(results); },
-    });
+    );
     setTimeout(subscribed, 500);
   });
   return { ready, finished };
@@ -106,11 +127,14 @@ describe('change data capture', () => {
     // The connector's initial snapshot may still be streaming (SNAPSHOT events): look only at this customer.
     const email = 'ada.cdc@example.com';
     const isAda = (x: any) => (x.data?.customerChanged.after ?? x.data?.customerChanged.before)?.email === email;
-    const sub = subscribe('subscription { customerChanged { operation before { customerId firstName email } after { customerId firstName email } committedAt lsn latencyMs } }',
-      (r) => r.some((x) => isAda(x) && x.data.customerChanged.operation === 'DELETE'));
+    const sub = subscribe(
+      'subscription { customerChanged { operation before { customerId firstName email } after { customerId firstName email } committedAt lsn latencyMs } }',
+      (r) => r.some((x) => isAda(x) && x.data.customerChanged.operation === 'DELETE'),
+    );
     await sub.ready;
     const { rows } = await t.pool.query<{ customer_id: number }>(
-      `INSERT INTO customers (first_name, last_name, email, password_hash) VALUES ('Ada', 'Lovelace', 'ada.cdc@example.com', 'scrypt$x') RETURNING customer_id`);
+      `INSERT INTO customers (first_name, last_name, email, password_hash) VALUES ('Ada', 'Lovelace', 'ada.cdc@example.com', 'scrypt$x') RETURNING customer_id`,
+    );
     const id = rows[0]!.customer_id;
     await t.pool.query(`UPDATE customers SET first_name = 'Augusta' WHERE customer_id = $1`, [id]);
     await t.pool.query('DELETE FROM customers WHERE customer_id = $1', [id]);
@@ -129,8 +153,14 @@ describe('change data capture', () => {
   it('delivers GraphQL storefront mutations to filtered cart and behaviour-event subscriptions', async () => {
     const [mine, other] = await t.db.customer.findMany({ take: 2, orderBy: { customerId: 'asc' } });
     const product = await t.db.product.findFirstOrThrow({ where: { isActive: true, stock: { gt: 5 } } });
-    const carts = subscribe(`subscription { cartChanged(customerId: ${mine!.customerId}) { operation after { customerId quantity product { name } } } }`, (r) => r.length >= 1);
-    const events = subscribe(`subscription { behaviorEvent(customerId: ${mine!.customerId}, eventType: add_to_cart) { after { customerId eventType productId } } }`, (r) => r.length >= 1);
+    const carts = subscribe(
+      `subscription { cartChanged(customerId: ${mine!.customerId}) { operation after { customerId quantity product { name } } } }`,
+      (r) => r.length >= 1,
+    );
+    const events = subscribe(
+      `subscription { behaviorEvent(customerId: ${mine!.customerId}, eventType: add_to_cart) { after { customerId eventType productId } } }`,
+      (r) => r.length >= 1,
+    );
     await Promise.all([carts.ready, events.ready]);
     await gql(app, `mutation { addToCart(customerId: ${other!.customerId}, productId: ${product.productId}, quantity: 1) { cartId } }`);
     await gql(app, `mutation { viewProduct(customerId: ${mine!.customerId}, productId: ${product.productId}) { eventId } }`);
@@ -152,11 +182,21 @@ describe('change data capture', () => {
     const tool = ensureDebianTool('/usr/bin/kcat', 'kcat');
     expect(tool.ok, tool.ok ? '' : tool.reason).toBe(true);
     await t.pool.query(`UPDATE products SET price = 12.34 WHERE product_id = (SELECT min(product_id) FROM products)`);
-    await waitFor(async () => {
-      const out = execFileSync('kcat', ['-b', brokers[0]!, '-t', `${prefix}.public.products`, '-C', '-o', 'beginning', '-e', '-q'], { encoding: 'utf8', timeout: 30_000 });
-      return out.includes('"price":"12.34"');
-    }, 30_000, 'kcat to read the price change');
-    const out = execFileSync('kcat', ['-b', brokers[0]!, '-t', `${prefix}.public.customers`, '-C', '-o', 'beginning', '-e', '-q'], { encoding: 'utf8', timeout: 30_000 });
+    await waitFor(
+      async () => {
+        const out = execFileSync('kcat', ['-b', brokers[0]!, '-t', `${prefix}.public.products`, '-C', '-o', 'beginning', '-e', '-q'], {
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        return out.includes('"price":"12.34"');
+      },
+      30_000,
+      'kcat to read the price change',
+    );
+    const out = execFileSync('kcat', ['-b', brokers[0]!, '-t', `${prefix}.public.customers`, '-C', '-o', 'beginning', '-e', '-q'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(out).toContain('"before"');
     expect(out).not.toContain('password_hash');
   });
@@ -178,7 +218,10 @@ describe('change data capture', () => {
     const producer = kafka.producer();
     await producer.connect();
     const before = bridge.readiness().poisoned;
-    await producer.send({ topic: `${prefix}.public.customers`, messages: [{ value: 'this is not json' }, { value: JSON.stringify({ op: 'c', after: null }) }] });
+    await producer.send({
+      topic: `${prefix}.public.customers`,
+      messages: [{ value: 'this is not json' }, { value: JSON.stringify({ op: 'c', after: null }) }],
+    });
     await producer.disconnect();
     const sub = subscribe('subscription { categoryChanged { operation after { name } } }', (r) => r.length >= 1);
     await sub.ready;
@@ -191,12 +234,18 @@ describe('change data capture', () => {
     await consumer.subscribe({ topics: [deadLetterTopic(prefix)], fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ message }) => {
-        dead.push({ value: message.value?.toString() ?? '', headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
+        dead.push({
+          value: message.value?.toString() ?? '',
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        });
       },
     });
     await waitFor(async () => dead.length >= 2, 20_000, 'dead letters');
     await consumer.disconnect();
-    expect(dead[0]).toMatchObject({ value: 'this is not json', headers: { 'rtrec.source.topic': `${prefix}.public.customers`, 'rtrec.error': 'value is not JSON' } });
+    expect(dead[0]).toMatchObject({
+      value: 'this is not json',
+      headers: { 'rtrec.source.topic': `${prefix}.public.customers`, 'rtrec.error': 'value is not JSON' },
+    });
     expect(dead[0]!.headers['rtrec.source.offset']).toMatch(/^\d+$/);
     expect(dead[1]!.headers['rtrec.error']).toMatch(/CREATE without the after row/);
   });
@@ -215,7 +264,10 @@ describe('change data capture', () => {
     const sub = subscribe('subscription { productChanged { operation after { productId stock } } }', (r) => r.length >= 1, 90_000);
     await sub.ready;
     // Connect may still be re-establishing its producer after the broker restart: keep changing until one arrives.
-    const writer = setInterval(() => void t.pool.query('UPDATE products SET stock = stock + 1 WHERE product_id = (SELECT min(product_id) FROM products)'), 1000);
+    const writer = setInterval(
+      () => void t.pool.query('UPDATE products SET stock = stock + 1 WHERE product_id = (SELECT min(product_id) FROM products)'),
+      1000,
+    );
     try {
       expect((await sub.finished)[0].data.productChanged.operation).toBe('UPDATE');
     } finally {
@@ -263,13 +315,22 @@ describe('change data capture', () => {
 
   it('manages the connector with the seed-compatible curl script', async () => {
     const script = join(process.cwd(), 'scripts', 'cdc-connect.sh');
-    const run = (...args: string[]) => execFileSync('bash', [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env, CONNECT_URL: `http://127.0.0.1:${ports.connect}`, LOG_LEVEL: 'warn' }, timeout: 60_000 });
+    const run = (...args: string[]) =>
+      execFileSync('bash', [script, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, ...env, CONNECT_URL: `http://127.0.0.1:${ports.connect}`, LOG_LEVEL: 'warn' },
+        timeout: 60_000,
+      });
     expect(run('delete_connector', 'shop-cdc')).toMatch(/HTTP\/1.1 204/);
     const registered = run('register_connector', 'connectors/postgresql-cdc.json');
     expect(registered).toMatch(/HTTP\/1.1 201 Created/);
     expect(registered).toMatch(/"database.password":"\*\*\*"/);
     expect(registered).not.toContain(new URL(t.url).password);
-    await waitFor(async () => JSON.parse((await runCli(['cdc', 'status', '--json'], env)).stdout).connector?.state === 'RUNNING', 60_000, 'the connector to run again');
+    await waitFor(
+      async () => JSON.parse((await runCli(['cdc', 'status', '--json'], env)).stdout).connector?.state === 'RUNNING',
+      60_000,
+      'the connector to run again',
+    );
     expect(() => run('register_connector', 'no/such/file.json')).toThrow(/not found/);
   }, 120_000);
 });

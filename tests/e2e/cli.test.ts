@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;
 let env: Record<string, string>;
@@ -15,7 +15,20 @@ afterAll(() => t.drop());
 
 describe('rtrec CLI', () => {
   it('prints --help for every command', async () => {
-    for (const command of [[], ['db'], ['db', 'init'], ['db', 'reset'], ['db', 'start'], ['db', 'stop'], ['db', 'status'], ['db', 'url'], ['generate'], ['simulate'], ['serve'], ['demo']]) {
+    for (const command of [
+      [],
+      ['db'],
+      ['db', 'init'],
+      ['db', 'reset'],
+      ['db', 'start'],
+      ['db', 'stop'],
+      ['db', 'status'],
+      ['db', 'url'],
+      ['generate'],
+      ['simulate'],
+      ['serve'],
+      ['demo'],
+    ]) {
       const result = await runCli([...command, '--help']);
       expect(result.code, command.join(' ')).toBe(0);
       expect(result.stdout).toMatch(/Usage: rtrec/);
@@ -86,7 +99,11 @@ describe('rtrec CLI', () => {
     const server = await startCli(['serve', '--port', '0', '--no-cdc'], env, /ready/);
     try {
       const base = /GraphQL \+ GraphiQL\s+(http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(server.output())![1]!;
-      const gql = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }) });
+      const gql = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }),
+      });
       expect((await gql.json()).data.customers.totalCount).toBe(10);
       expect((await fetch(`${base}/health`)).status).toBe(200);
     } finally {

@@ -1,17 +1,17 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { CdcBridge } from '../../src/kafka/bridge.js';
+import { jobManagerFor } from '../../src/app/context.js';
+import { isAlive } from '../../src/common/process.js';
 import { loadConfig } from '../../src/config/env.js';
 import { inTransaction } from '../../src/database/transaction.js';
 import { generateData } from '../../src/datagen/generate.js';
-import { jobManagerFor } from '../../src/app/context.js';
+import type { CdcBridge } from '../../src/kafka/bridge.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
-import { isAlive } from '../../src/common/process.js';
 import { createTestApp, gql } from '../helpers/app.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -45,11 +45,22 @@ beforeAll(async () => {
   t = await createTestDatabase('flink');
   await generateData(t.pool, { categories: 3, products: 30, customers: 20, seed: 7 });
   env = {
-    DATABASE_URL: t.url, RTREC_DATA_DIR: dataDir, CDC_TOPIC_PREFIX: prefix, CDC_SLOT_NAME: 'rtrec_flinktest',
-    KAFKA_PORT: String(ports.kafka), KAFKA_CONTROLLER_PORT: String(ports.controller), CONNECT_PORT: String(ports.connect),
-    FLINK_PORT: String(ports.flink), FLINK_SQL_GATEWAY_PORT: String(ports.gateway), FLINK_RPC_PORT: String(ports.rpc),
-    KAFKA_HEAP: '384m', CONNECT_HEAP: '384m',
-    REVENUE_WINDOW_SECONDS: String(REVENUE_WINDOW), FLINK_WATERMARK_DELAY_MS: '200', FRAUD_HIGH_VALUE: '900', FRAUD_VELOCITY_MAX_ORDERS: '5',
+    DATABASE_URL: t.url,
+    RTREC_DATA_DIR: dataDir,
+    CDC_TOPIC_PREFIX: prefix,
+    CDC_SLOT_NAME: 'rtrec_flinktest',
+    KAFKA_PORT: String(ports.kafka),
+    KAFKA_CONTROLLER_PORT: String(ports.controller),
+    CONNECT_PORT: String(ports.connect),
+    FLINK_PORT: String(ports.flink),
+    FLINK_SQL_GATEWAY_PORT: String(ports.gateway),
+    FLINK_RPC_PORT: String(ports.rpc),
+    KAFKA_HEAP: '384m',
+    CONNECT_HEAP: '384m',
+    REVENUE_WINDOW_SECONDS: String(REVENUE_WINDOW),
+    FLINK_WATERMARK_DELAY_MS: '200',
+    FRAUD_HIGH_VALUE: '900',
+    FRAUD_VELOCITY_MAX_ORDERS: '5',
   };
   const up = await runCli(['stack', 'up'], env, 900_000);
   expect(up.code, up.stderr).toBe(0);
@@ -79,7 +90,8 @@ afterAll(async () => {
   if (env) {
     const down = await runCli(['stack', 'down'], env, 180_000);
     expect(down.code, down.stderr).toBe(0);
-    for (const port of [ports.kafka, ports.connect, ports.flink, ports.gateway, ports.rpc]) expect(pidListeningOn(port), `port ${port} still open`).toBeUndefined();
+    for (const port of [ports.kafka, ports.connect, ports.flink, ports.gateway, ports.rpc])
+      expect(pidListeningOn(port), `port ${port} still open`).toBeUndefined();
   }
   await t?.drop();
   // RTREC_KEEP_TEST_DATA=1 keeps the engines' logs and data for a post-mortem.
@@ -92,8 +104,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function placeOrder(pool: pg.Pool, customerId: number, lines: { productId: number; quantity: number; price: number }[]): Promise<number> {
   return inTransaction(pool, async (db) => {
     const total = lines.reduce((sum, l) => sum + l.price * l.quantity, 0);
-    const { rows } = await db.query<{ order_id: number }>("INSERT INTO orders (total_price, status, customer_id) VALUES ($1, 'pending', $2) RETURNING order_id", [total.toFixed(2), customerId]);
-    for (const l of lines) await db.query('INSERT INTO order_items (quantity, price, order_id, product_id) VALUES ($1, $2, $3, $4)', [l.quantity, l.price.toFixed(2), rows[0]!.order_id, l.productId]);
+    const { rows } = await db.query<{ order_id: number }>(
+      "INSERT INTO orders (total_price, status, customer_id) VALUES ($1, 'pending', $2) RETURNING order_id",
+      [total.toFixed(2), customerId],
+    );
+    for (const l of lines)
+      await db.query('INSERT INTO order_items (quantity, price, order_id, product_id) VALUES ($1, $2, $3, $4)', [
+        l.quantity,
+        l.price.toFixed(2),
+        rows[0]!.order_id,
+        l.productId,
+      ]);
     return rows[0]!.order_id;
   });
 }
@@ -126,20 +147,31 @@ describe('Flink jobs on the real stack', () => {
     expect(again.stdout.match(/already running/g)).toHaveLength(4);
     const list = await runCli(['jobs', 'list', '--json'], env);
     const jobs = (JSON.parse(list.stdout) as { jobs: { name: string; state: string }[] }).jobs;
-    expect(jobs.map((j) => [j.name, j.state])).toEqual([['fraud-detection', 'RUNNING'], ['recommendation-features', 'RUNNING'], ['revenue-stats', 'RUNNING'], ['top-products', 'RUNNING']]);
+    expect(jobs.map((j) => [j.name, j.state])).toEqual([
+      ['fraud-detection', 'RUNNING'],
+      ['recommendation-features', 'RUNNING'],
+      ['revenue-stats', 'RUNNING'],
+      ['top-products', 'RUNNING'],
+    ]);
   });
 
   it('closed windows equal the same computation in SQL over the commit timestamps, across a kill -9 of the TaskManager', async () => {
     const { rows: products } = await t.pool.query<{ product_id: number; price: string }>('SELECT product_id, price FROM products ORDER BY product_id');
     // A fraud alert to receive live: subscribe before the history starts.
     const alerts: any[] = [];
-    const unsubscribe = client.subscribe({ query: 'subscription { fraudAlert(rule: "high_value") { rule orderId amount detail } }' }, { next: (v) => alerts.push(v.data?.fraudAlert), error: () => undefined, complete: () => undefined });
+    const unsubscribe = client.subscribe(
+      { query: 'subscription { fraudAlert(rule: "high_value") { rule orderId amount detail } }' },
+      { next: (v) => alerts.push(v.data?.fraudAlert), error: () => undefined, complete: () => undefined },
+    );
     const rankings: any[] = [];
-    const unsubscribeTop = client.subscribe({ query: 'subscription { topProductsUpdated(window: ONE_MINUTE, by: QUANTITY) { windowStart categoryId by products { rank productId quantity } } }' }, { next: (v) => rankings.push(v.data?.topProductsUpdated), error: () => undefined, complete: () => undefined });
+    const unsubscribeTop = client.subscribe(
+      { query: 'subscription { topProductsUpdated(window: ONE_MINUTE, by: QUANTITY) { windowStart categoryId by products { rank productId quantity } } }' },
+      { next: (v) => rankings.push(v.data?.topProductsUpdated), error: () => undefined, complete: () => undefined },
+    );
     await sleep(500);
 
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const started = Date.now();
     // Run past the next minute boundary so that at least one 1-minute window closes, and at least 25 s.
     const nextMinute = Math.ceil((Date.now() + 1000) / 60_000) * 60_000;
@@ -153,7 +185,8 @@ describe('Flink jobs on the real stack', () => {
       const elapsed = Date.now() - started;
       if (placed === 3) {
         // Six orders by one customer in a few seconds: the 6th trips the velocity rule (more than 5 per minute).
-        for (let i = 0; i < 6; i++) velocityOrders.push(await placeOrder(t.pool, 20, [{ productId: products[0]!.product_id, quantity: 1, price: Number(products[0]!.price) }]));
+        for (let i = 0; i < 6; i++)
+          velocityOrders.push(await placeOrder(t.pool, 20, [{ productId: products[0]!.product_id, quantity: 1, price: Number(products[0]!.price) }]));
         velocityOrders = velocityOrders.slice(5);
         highValueOrder = await placeOrder(t.pool, 19, [{ productId: products[1]!.product_id, quantity: 100, price: 10 }]);
       }
@@ -193,10 +226,15 @@ describe('Flink jobs on the real stack', () => {
     );
     expect(truth.length).toBeGreaterThanOrEqual(4);
     const flink = await poll('every closed revenue window', async () => {
-      const { rows } = await t.pool.query<{ window_start: Date; revenue: string; order_count: number }>('SELECT window_start, revenue::text, order_count FROM revenue_stats WHERE window_seconds = $1 AND window_start <= $2 ORDER BY window_start', [REVENUE_WINDOW, truth.at(-1)!.window_start]);
+      const { rows } = await t.pool.query<{ window_start: Date; revenue: string; order_count: number }>(
+        'SELECT window_start, revenue::text, order_count FROM revenue_stats WHERE window_seconds = $1 AND window_start <= $2 ORDER BY window_start',
+        [REVENUE_WINDOW, truth.at(-1)!.window_start],
+      );
       return rows.length >= truth.length ? rows : undefined;
     });
-    expect(flink.map((r) => [r.window_start.toISOString(), r.revenue, r.order_count])).toEqual(truth.map((r) => [r.window_start.toISOString(), r.revenue, r.order_count]));
+    expect(flink.map((r) => [r.window_start.toISOString(), r.revenue, r.order_count])).toEqual(
+      truth.map((r) => [r.window_start.toISOString(), r.revenue, r.order_count]),
+    );
 
     // Top products: the closed 1-minute windows, ranked by quantity and by revenue over all categories.
     const topTruth = await t.pool.query<{ window_start: Date; ranked_by: string; rank: number; product_id: number; quantity: number; revenue: string }>(
@@ -220,7 +258,8 @@ describe('Flink jobs on the real stack', () => {
       );
       return rows.length >= topTruth.rows.length ? rows : undefined;
     });
-    const key = (r: { window_start: Date; ranked_by: string; rank: number; product_id: number; quantity: number; revenue: string }) => `${r.window_start.toISOString()} ${r.ranked_by} #${r.rank} p${r.product_id} q${r.quantity} ${Number(r.revenue).toFixed(2)}`;
+    const key = (r: { window_start: Date; ranked_by: string; rank: number; product_id: number; quantity: number; revenue: string }) =>
+      `${r.window_start.toISOString()} ${r.ranked_by} #${r.rank} p${r.product_id} q${r.quantity} ${Number(r.revenue).toFixed(2)}`;
     expect(top.map(key)).toEqual(topTruth.rows.map(key));
 
     // Per category, by quantity.
@@ -237,13 +276,20 @@ describe('Flink jobs on the real stack', () => {
       "SELECT window_start, category_id, rank, product_id, quantity FROM top_products WHERE window_size = '1m' AND category_id <> 0 AND ranked_by = 'quantity' AND window_start <= $1 ORDER BY 1, 2, 3",
       [lastWindow],
     );
-    const categoryKey = (r: { window_start: Date; category_id: number; rank: number; product_id: number; quantity: number }) => `${r.window_start.toISOString()} c${r.category_id} #${r.rank} p${r.product_id} q${r.quantity}`;
+    const categoryKey = (r: { window_start: Date; category_id: number; rank: number; product_id: number; quantity: number }) =>
+      `${r.window_start.toISOString()} c${r.category_id} #${r.rank} p${r.product_id} q${r.quantity}`;
     expect(perCategory.map(categoryKey)).toEqual(categoryTruth.rows.map(categoryKey));
 
     // The closed window's overall ranking was pushed whole to the subscriber.
-    const pushed = await poll('the topProductsUpdated push', async () => rankings.find((r) => r && new Date(r.windowStart).getTime() === lastWindow.getTime() && r.categoryId === null), 30_000);
+    const pushed = await poll(
+      'the topProductsUpdated push',
+      async () => rankings.find((r) => r && new Date(r.windowStart).getTime() === lastWindow.getTime() && r.categoryId === null),
+      30_000,
+    );
     expect(pushed.products.map((p: any) => `#${p.rank} p${p.productId} q${p.quantity}`)).toEqual(
-      topTruth.rows.filter((r) => r.window_start.getTime() === lastWindow.getTime() && r.ranked_by === 'quantity').map((r) => `#${r.rank} p${r.product_id} q${r.quantity}`),
+      topTruth.rows
+        .filter((r) => r.window_start.getTime() === lastWindow.getTime() && r.ranked_by === 'quantity')
+        .map((r) => `#${r.rank} p${r.product_id} q${r.quantity}`),
     );
     unsubscribeTop();
 
@@ -259,9 +305,12 @@ describe('Flink jobs on the real stack', () => {
     unsubscribe();
 
     // And through the GraphQL queries.
-    const response = await gql<any, any>(app, `{ revenueStats(window: ${REVENUE_WINDOW}, first: 3) { edges { node { windowStart revenue orderCount } } }
+    const response = await gql<any, any>(
+      app,
+      `{ revenueStats(window: ${REVENUE_WINDOW}, first: 3) { edges { node { windowStart revenue orderCount } } }
       topProducts(window: ONE_MINUTE, by: REVENUE, first: 3) { edges { node { rank productId revenue product { name } } } }
-      fraudAlerts(rule: "velocity", customerId: 20, first: 5) { edges { node { orderId customerId order { customerId } } } } }`);
+      fraudAlerts(rule: "velocity", customerId: 20, first: 5) { edges { node { orderId customerId order { customerId } } } } }`,
+    );
     expect(response.errors).toBeUndefined();
     expect(response.data.revenueStats.edges.length).toBe(3);
     expect(response.data.topProducts.edges[0].node.rank).toBe(1);
@@ -296,38 +345,80 @@ describe('Flink jobs on the real stack', () => {
   }, 120_000);
 
   it('maintains the recommender features: co-view, co-purchase, support and interactions equal their SQL definitions, and recommendations follow a new action', async () => {
-    const { rows: products } = await t.pool.query<{ product_id: number; category_id: number; name: string }>('SELECT product_id, category_id, name FROM products ORDER BY product_id LIMIT 4');
+    const { rows: products } = await t.pool.query<{ product_id: number; category_id: number; name: string }>(
+      'SELECT product_id, category_id, name FROM products ORDER BY product_id LIMIT 4',
+    );
     const [p1, p2, p3, p4] = products.map((p) => p.product_id) as [number, number, number, number];
     const view = (customer: number, session: string, product: number) =>
-      t.pool.query("INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id) SELECT $1, $2::uuid, 'view_product', product_id, category_id FROM products WHERE product_id = $3", [customer, session, product]);
+      t.pool.query(
+        "INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id) SELECT $1, $2::uuid, 'view_product', product_id, category_id FROM products WHERE product_id = $3",
+        [customer, session, product],
+      );
     const s1 = '00000000-0000-4000-8000-000000000001';
     const s2 = '00000000-0000-4000-8000-000000000002';
-    await view(3, s1, p1); await view(3, s1, p2); await view(3, s1, p3);
-    await view(4, s2, p1); await view(4, s2, p2);
-    await t.pool.query("INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id) SELECT 4, $1::uuid, 'add_to_cart', product_id, category_id FROM products WHERE product_id = $2", [s2, p2]);
+    await view(3, s1, p1);
+    await view(3, s1, p2);
+    await view(3, s1, p3);
+    await view(4, s2, p1);
+    await view(4, s2, p2);
+    await t.pool.query(
+      "INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id) SELECT 4, $1::uuid, 'add_to_cart', product_id, category_id FROM products WHERE product_id = $2",
+      [s2, p2],
+    );
 
     // Co-view: distinct sessions per ordered pair; support: distinct sessions per product.
-    const coView = await poll('the co-view pairs', async () => {
-      const { rows } = await t.pool.query<{ a: number; b: number; n: string }>("SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'view' ORDER BY 1, 2");
-      return rows.length >= 6 ? rows : undefined;
-    }, 60_000);
-    expect(coView.map((r) => `${r.a}-${r.b}:${r.n}`)).toEqual([`${p1}-${p2}:2`, `${p1}-${p3}:1`, `${p2}-${p1}:2`, `${p2}-${p3}:1`, `${p3}-${p1}:1`, `${p3}-${p2}:1`]);
-    const { rows: viewSupport } = await t.pool.query<{ product_id: number; support: string }>("SELECT product_id, support::text FROM rec_item_support WHERE kind = 'view' ORDER BY 1");
+    const coView = await poll(
+      'the co-view pairs',
+      async () => {
+        const { rows } = await t.pool.query<{ a: number; b: number; n: string }>(
+          "SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'view' ORDER BY 1, 2",
+        );
+        return rows.length >= 6 ? rows : undefined;
+      },
+      60_000,
+    );
+    expect(coView.map((r) => `${r.a}-${r.b}:${r.n}`)).toEqual([
+      `${p1}-${p2}:2`,
+      `${p1}-${p3}:1`,
+      `${p2}-${p1}:2`,
+      `${p2}-${p3}:1`,
+      `${p3}-${p1}:1`,
+      `${p3}-${p2}:1`,
+    ]);
+    const { rows: viewSupport } = await t.pool.query<{ product_id: number; support: string }>(
+      "SELECT product_id, support::text FROM rec_item_support WHERE kind = 'view' ORDER BY 1",
+    );
     expect(viewSupport.map((r) => `${r.product_id}:${r.support}`)).toEqual([`${p1}:2`, `${p2}:2`, `${p3}:1`]);
 
     // Co-purchase and purchases per customer and product over every order of this file's history.
     const purchaseTruth = await t.pool.query<{ a: number; b: number; n: string }>(
-      'SELECT x.product_id AS a, y.product_id AS b, count(DISTINCT x.order_id)::text AS n FROM order_items x JOIN order_items y ON x.order_id = y.order_id AND x.product_id <> y.product_id GROUP BY 1, 2 ORDER BY 1, 2');
-    const coPurchase = await poll('the co-purchase pairs', async () => {
-      const { rows } = await t.pool.query<{ a: number; b: number; n: string }>("SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'purchase' ORDER BY 1, 2");
-      return JSON.stringify(rows) === JSON.stringify(purchaseTruth.rows) ? rows : undefined;
-    }, 60_000).catch(async () => (await t.pool.query("SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'purchase' ORDER BY 1, 2")).rows);
+      'SELECT x.product_id AS a, y.product_id AS b, count(DISTINCT x.order_id)::text AS n FROM order_items x JOIN order_items y ON x.order_id = y.order_id AND x.product_id <> y.product_id GROUP BY 1, 2 ORDER BY 1, 2',
+    );
+    const coPurchase = await poll(
+      'the co-purchase pairs',
+      async () => {
+        const { rows } = await t.pool.query<{ a: number; b: number; n: string }>(
+          "SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'purchase' ORDER BY 1, 2",
+        );
+        return JSON.stringify(rows) === JSON.stringify(purchaseTruth.rows) ? rows : undefined;
+      },
+      60_000,
+    ).catch(
+      async () =>
+        (await t.pool.query("SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'purchase' ORDER BY 1, 2")).rows,
+    );
     expect(coPurchase).toEqual(purchaseTruth.rows);
-    const interactions = await t.pool.query<{ views: string; carts: string; purchases: string }>('SELECT views::text, carts::text, purchases::text FROM rec_customer_product WHERE customer_id = 4 AND product_id = $1', [p2]);
+    const interactions = await t.pool.query<{ views: string; carts: string; purchases: string }>(
+      'SELECT views::text, carts::text, purchases::text FROM rec_customer_product WHERE customer_id = 4 AND product_id = $1',
+      [p2],
+    );
     expect(interactions.rows[0]).toMatchObject({ views: '1', carts: '1' });
 
     // Customer 4 viewed p1 and p2 in a session like customer 3's, who also viewed p3: p3 is recommended for that reason.
-    const before = await gql<any, any>(app, `{ recommendations(customerId: 4, first: 20) { productId reason } similarProducts(productId: ${p1}, first: 20) { productId reason } }`);
+    const before = await gql<any, any>(
+      app,
+      `{ recommendations(customerId: 4, first: 20) { productId reason } similarProducts(productId: ${p1}, first: 20) { productId reason } }`,
+    );
     expect(before.errors).toBeUndefined();
     expect(before.data.similarProducts.find((r: any) => r.productId === p3)?.reason).toBe(`viewed together with ${products[0]!.name}`);
     expect(before.data.recommendations.length).toBeGreaterThan(0);
@@ -341,17 +432,27 @@ describe('Flink jobs on the real stack', () => {
        WHERE p.category_id = (SELECT category_id FROM products WHERE product_id NOT IN ($1, $2, $3, $4) AND is_active AND stock > 0
                               GROUP BY category_id HAVING count(*) >= 2 ORDER BY count(*) DESC, category_id LIMIT 1)
          AND p.product_id NOT IN ($1, $2, $3, $4) AND p.is_active AND p.stock > 0
-       ORDER BY p.product_id LIMIT 2`, [p1, p2, p3, p4]);
+       ORDER BY p.product_id LIMIT 2`,
+      [p1, p2, p3, p4],
+    );
     expect(pair).toHaveLength(2);
     const [p5, p6] = pair.map((p) => p.product_id) as [number, number];
     const s3 = '00000000-0000-4000-8000-000000000003';
-    await view(3, s3, p5); await view(3, s3, p6);
-    await poll('the co-view of the new pair', async () => {
-      const { rows } = await t.pool.query("SELECT 1 FROM rec_cooccurrence WHERE kind = 'view' AND product_a = $1 AND product_b = $2", [p5, p6]);
-      return rows.length ? true : undefined;
-    }, 60_000);
-    const { rows: [fresh] } = await t.pool.query<{ customer_id: number }>(
-      "INSERT INTO customers (first_name, last_name, email, password_hash) VALUES ('Cold', 'Start', 'cold.start@example.com', 'x') RETURNING customer_id");
+    await view(3, s3, p5);
+    await view(3, s3, p6);
+    await poll(
+      'the co-view of the new pair',
+      async () => {
+        const { rows } = await t.pool.query("SELECT 1 FROM rec_cooccurrence WHERE kind = 'view' AND product_a = $1 AND product_b = $2", [p5, p6]);
+        return rows.length ? true : undefined;
+      },
+      60_000,
+    );
+    const {
+      rows: [fresh],
+    } = await t.pool.query<{ customer_id: number }>(
+      "INSERT INTO customers (first_name, last_name, email, password_hash) VALUES ('Cold', 'Start', 'cold.start@example.com', 'x') RETURNING customer_id",
+    );
     const newcomer = fresh!.customer_id;
     const listOf = async () => {
       const now = await gql<any, any>(app, `{ recommendations(customerId: ${newcomer}, first: 100) { productId score reason } }`);
@@ -366,18 +467,25 @@ describe('Flink jobs on the real stack', () => {
     const pushes: { at: number; reasons: string[] }[] = [];
     // Reasons only a customer with history gets (cold start: "popular in X [this hour]").
     const personal = (reason: string) => !reason.startsWith('popular in ') || reason.endsWith('a category you like');
-    const unsubscribe = client.subscribe({ query: `subscription { recommendationsUpdated(customerId: ${newcomer}, first: 100) { recommendations { productId reason } } }` }, {
-      next: (v: any) => pushes.push({ at: Date.now(), reasons: v.data.recommendationsUpdated.recommendations.map((r: any) => r.reason) }),
-      error: () => undefined,
-      complete: () => undefined,
-    });
-    await poll('the subscription\'s first list', async () => (pushes.length ? true : undefined), 10_000);
+    const unsubscribe = client.subscribe(
+      { query: `subscription { recommendationsUpdated(customerId: ${newcomer}, first: 100) { recommendations { productId reason } } }` },
+      {
+        next: (v: any) => pushes.push({ at: Date.now(), reasons: v.data.recommendationsUpdated.recommendations.map((r: any) => r.reason) }),
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    await poll("the subscription's first list", async () => (pushes.length ? true : undefined), 10_000);
     const committed = Date.now();
     await view(newcomer, '00000000-0000-4000-8000-000000000004', p5);
-    const scoreAfter = await poll('recommendations to follow the new view', async () => {
-      const score = (await listOf()).find((r) => r.productId === p6)?.score ?? 0;
-      return score > scoreBefore + 0.1 ? score : undefined;
-    }, 30_000);
+    const scoreAfter = await poll(
+      'recommendations to follow the new view',
+      async () => {
+        const score = (await listOf()).find((r) => r.productId === p6)?.score ?? 0;
+        return score > scoreBefore + 0.1 ? score : undefined;
+      },
+      30_000,
+    );
     console.log(`recommendations changed ${Date.now() - committed} ms after the view's commit (score of ${p6}: ${scoreBefore} → ${scoreAfter})`);
     const pushed = await poll('recommendationsUpdated to push the new list', async () => pushes.find((p) => p.reasons.some(personal)), 30_000);
     unsubscribe();
@@ -387,21 +495,29 @@ describe('Flink jobs on the real stack', () => {
     expect(similar.data.similarProducts.find((r: any) => r.productId === p6)?.reason).toMatch(/^viewed together with /);
   }, 180_000);
 
-  it('runs the npm start demo on the whole stack: jobs deployed, simulation visible in CDC and in the jobs\' output', async () => {
+  it("runs the npm start demo on the whole stack: jobs deployed, simulation visible in CDC and in the jobs' output", async () => {
     const demo = await startCli(['demo', '--port', '0', '--speed', '600', '--sessions', '40'], env, /ready — press Ctrl-C/, 300_000);
     try {
       expect(demo.output()).toMatch(/connector shop-cdc RUNNING/);
-      for (const job of ['fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products']) expect(demo.output()).toMatch(new RegExp(`Flink job ${job}: (already running|deployed)`));
+      for (const job of ['fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products'])
+        expect(demo.output()).toMatch(new RegExp(`Flink job ${job}: (already running|deployed)`));
       const url = /GraphQL \+ GraphiQL\s+http:\/\/([^/\s]+)\/graphql/.exec(demo.output())![1]!;
       const demoClient = createClient({ url: `ws://${url}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
       const first = (query: string) =>
         new Promise<any>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`nothing from the demo simulation on ${query}`)), 90_000);
-          const dispose = demoClient.subscribe({ query }, {
-            next: (value) => { clearTimeout(timer); dispose(); resolve(value); },
-            error: reject,
-            complete: () => undefined,
-          });
+          const dispose = demoClient.subscribe(
+            { query },
+            {
+              next: (value) => {
+                clearTimeout(timer);
+                dispose();
+                resolve(value);
+              },
+              error: reject,
+              complete: () => undefined,
+            },
+          );
         });
       try {
         const [event, revenue] = await Promise.all([
@@ -411,10 +527,16 @@ describe('Flink jobs on the real stack', () => {
         expect(event.data.behaviorEvent).toMatchObject({ operation: 'CREATE', after: { eventType: expect.any(String) } });
         expect(revenue.data.revenueUpdated.orderCount).toBeGreaterThan(0);
         // The closed loop: a round ends with its uptake of the recommendations the shoppers were shown.
-        const uptake = await poll('the demo round\'s recommendation uptake', async () =>
-          /Recommendations \(ours, 6 per session\): (\d+) impressions in (\d+) lists, (\d+) clicks, click-through ([\d.]+)%/.exec(demo.output()) ?? undefined, 240_000);
+        const uptake = await poll(
+          "the demo round's recommendation uptake",
+          async () =>
+            /Recommendations \(ours, 6 per session\): (\d+) impressions in (\d+) lists, (\d+) clicks, click-through ([\d.]+)%/.exec(demo.output()) ?? undefined,
+          240_000,
+        );
         expect(Number(uptake[1])).toBeGreaterThan(0);
-        const { rows: [shown] } = await t.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM behavior_events WHERE event_type = 'recommendation_impression'");
+        const {
+          rows: [shown],
+        } = await t.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM behavior_events WHERE event_type = 'recommendation_impression'");
         expect(shown!.n).toBeGreaterThanOrEqual(Number(uptake[1]));
       } finally {
         await demoClient.dispose();

@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findProcesses, isAlive, portOpen } from '../../src/common/process.js';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
 import { freePort, freePortBlock } from '../helpers/net.js';
 
 interface StatusJson {
   engines: { engine: string; mode: string; running: boolean; healthy: boolean; pid?: number; ports: Record<string, number>; detail?: string }[];
 }
-
 
 const ENGINE_START_TIMEOUT = 900_000; // the first run on a machine downloads ~100 MB of jars
 
@@ -23,7 +22,15 @@ beforeAll(async () => {
   chmodSync(root, 0o755); // as root, the embedded PostgreSQL runs as the postgres user, which must reach its data
   // Flink's managed cluster takes FLINK_RPC_PORT and the next 12 ports.
   const rpc = await freePortBlock(13);
-  ports = { kafka: await freePort(), controller: await freePort(), connect: await freePort(), pg: await freePort(), flink: await freePort(), gateway: await freePort(), rpc };
+  ports = {
+    kafka: await freePort(),
+    controller: await freePort(),
+    connect: await freePort(),
+    pg: await freePort(),
+    flink: await freePort(),
+    gateway: await freePort(),
+    rpc,
+  };
   env = {
     RTREC_DATA_DIR: join(root, 'data'),
     DATABASE_URL: '',
@@ -59,7 +66,8 @@ const status = async (extraEnv: Record<string, string> = {}): Promise<StatusJson
 describe('rtrec stack', () => {
   it('brings PostgreSQL, Kafka, Kafka Connect and Flink up healthy on the configured ports', async () => {
     expect(firstUp.code, firstUp.stderr).toBe(0);
-    for (const engine of ['postgres', 'kafka', 'connect', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway']) expect(firstUp.stdout).toMatch(new RegExp(`${engine}: started`));
+    for (const engine of ['postgres', 'kafka', 'connect', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway'])
+      expect(firstUp.stdout).toMatch(new RegExp(`${engine}: started`));
     expect(await portOpen(ports.kafka)).toBe(true);
     expect(await portOpen(ports.connect)).toBe(true);
     expect(await portOpen(ports.flink)).toBe(true);
@@ -114,8 +122,12 @@ describe('rtrec stack', () => {
     expect(findProcesses(`-Drtrec.stack.dir=${join(root, 'external')}`)).toEqual([]);
     const { engines } = await status(externalEnv);
     expect(engines.map((e) => [e.engine, e.mode, e.healthy])).toEqual([
-      ['postgres', 'external', true], ['kafka', 'external', true], ['connect', 'external', true],
-      ['flink-jobmanager', 'external', true], ['flink-taskmanager', 'external', true], ['flink-sql-gateway', 'external', true],
+      ['postgres', 'external', true],
+      ['kafka', 'external', true],
+      ['connect', 'external', true],
+      ['flink-jobmanager', 'external', true],
+      ['flink-taskmanager', 'external', true],
+      ['flink-sql-gateway', 'external', true],
     ]);
   });
 
@@ -132,7 +144,9 @@ describe('rtrec stack', () => {
     const pids = (await status()).engines.map((e) => e.pid!);
     const down = await runCli(['stack', 'down'], env, 180_000);
     expect(down.code, down.stderr).toBe(0);
-    expect(down.stdout).toMatch(/flink-sql-gateway: stopped[\s\S]*flink-taskmanager: stopped[\s\S]*flink-jobmanager: stopped[\s\S]*connect: stopped[\s\S]*kafka: stopped[\s\S]*postgres: stopped/);
+    expect(down.stdout).toMatch(
+      /flink-sql-gateway: stopped[\s\S]*flink-taskmanager: stopped[\s\S]*flink-jobmanager: stopped[\s\S]*connect: stopped[\s\S]*kafka: stopped[\s\S]*postgres: stopped/,
+    );
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
     expect(findProcesses(`-Drtrec.stack.dir=${env.RTREC_DATA_DIR}`)).toEqual([]);
     for (const port of Object.values(ports)) expect(await portOpen(port), `port ${port}`).toBe(false);

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { type AppContext, createServices } from '../../src/app/context.js';
+import { createRng } from '../../src/common/random.js';
 import { loadConfig } from '../../src/config/env.js';
-import type { Recommender } from '../../src/recommend/serving.js';
 import { createPool, createPrisma, type Db } from '../../src/database/database.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createRng } from '../../src/common/random.js';
-import { createSimulatedGateway } from '../../src/simulator/behaviour.js';
+import type { Recommender } from '../../src/recommend/serving.js';
 import { createStorefront, type Storefront } from '../../src/shop/storefront.js';
+import { createSimulatedGateway } from '../../src/simulator/behaviour.js';
 
 export interface TestDatabase {
   name: string;
@@ -48,7 +48,14 @@ export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
   const storefront = createStorefront({ db, payments: createSimulatedGateway(createRng(42)) });
   const services = createServices({ config: loadConfig({ LOG_LEVEL: 'silent' }), logger, databaseUrl: url, db, pool, storefront });
   return {
-    name, url, db, pool, storefront, logger, services, recommender: services.recommender,
+    name,
+    url,
+    db,
+    pool,
+    storefront,
+    logger,
+    services,
+    recommender: services.recommender,
     async drop() {
       await services.close();
       await Promise.allSettled([db.$disconnect(), pool.end()]);

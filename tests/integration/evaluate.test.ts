@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateData } from '../../src/datagen/generate.js';
-import { evaluate, type EvaluationReport } from '../../src/recommend/evaluation/evaluate.js';
+import { type EvaluationReport, evaluate } from '../../src/recommend/evaluation/evaluate.js';
 import { startSimulation } from '../../src/simulator/runs.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -20,9 +20,19 @@ beforeAll(async () => {
   t = await createTestDatabase('eval');
   dir = mkdtempSync(join(tmpdir(), 'rtrec-eval-'));
   await generateData(t.pool, { categories: 10, products: 150, customers: 150, seed: 3 });
-  const run = await startSimulation({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender }, {
-    sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 300, historicalDays: 20, seed: 4, until: new Date('2026-06-30T00:00:00Z'),
-  });
+  const run = await startSimulation(
+    { db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
+    {
+      sessions: 1,
+      durationMinutes: 1,
+      speed: 1,
+      concurrency: 1,
+      sessionsPerDay: 300,
+      historicalDays: 20,
+      seed: 4,
+      until: new Date('2026-06-30T00:00:00Z'),
+    },
+  );
   await run.done;
 });
 afterAll(async () => {
@@ -125,7 +135,13 @@ function clusteredLog(): string {
 }
 
 describe('import events from a CSV log', () => {
-  const map = ['--evaluation-only', '--map', 'user=visitor,item=product id,type=action,timestamp=when', '--types', 'view=view_product,buy=purchase,remove=skip'];
+  const map = [
+    '--evaluation-only',
+    '--map',
+    'user=visitor,item=product id,type=action,timestamp=when',
+    '--types',
+    'view=view_product,buy=purchase,remove=skip',
+  ];
 
   it('loads the log and evaluates it the same way', async () => {
     const file = join(dir, 'clusters.csv');

@@ -5,7 +5,9 @@ import { verifyPassword } from '../../src/security/password.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;
-beforeAll(async () => { t = await createTestDatabase('gen'); });
+beforeAll(async () => {
+  t = await createTestDatabase('gen');
+});
 afterAll(() => t.drop());
 
 const count = async (table: string) => Number((await t.pool.query(`SELECT count(*) n FROM ${table}`)).rows[0].n);
@@ -22,7 +24,9 @@ describe('data generator', () => {
   it('adds more rows with unique SKUs and emails when run again', async () => {
     await generateData(t.pool, { categories: 3, products: 50, customers: 30, seed: 1 });
     expect([await count('categories'), await count('products'), await count('customers')]).toEqual([18, 250, 130]);
-    const dupes = await t.pool.query(`SELECT (SELECT count(*) - count(DISTINCT sku) FROM products) s, (SELECT count(*) - count(DISTINCT email) FROM customers) e`);
+    const dupes = await t.pool.query(
+      `SELECT (SELECT count(*) - count(DISTINCT sku) FROM products) s, (SELECT count(*) - count(DISTINCT email) FROM customers) e`,
+    );
     expect(dupes.rows[0]).toEqual({ s: '0', e: '0' });
   });
 
@@ -41,7 +45,9 @@ describe('data generator', () => {
   });
 
   it('gives every customer hidden tastes that sum to one over categories', async () => {
-    const { rows } = await t.pool.query<{ category_weights: Record<string, number>; price_sensitivity: number }>('SELECT category_weights, price_sensitivity FROM sim_customer_tastes');
+    const { rows } = await t.pool.query<{ category_weights: Record<string, number>; price_sensitivity: number }>(
+      'SELECT category_weights, price_sensitivity FROM sim_customer_tastes',
+    );
     for (const r of rows) {
       const sum = Object.values(r.category_weights).reduce((a, b) => a + b, 0);
       expect(sum).toBeCloseTo(1, 5);

@@ -2,9 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateData } from '../../src/datagen/generate.js';
 import { startSimulation } from '../../src/simulator/runs.js';
 import {
-  AddToCartDocument, AddToWishlistDocument, BrowseCategoryDocument, ClearDataDocument, CustomersDocument, CustomerWithOrdersDocument,
-  EventsDocument, GenerateDataDocument, OrdersDocument, PlaceOrderDocument, ProductsDocument, RemoveFromCartDocument, SimulateDocument,
-  SimulationRunDocument, ViewProductDocument,
+  AddToCartDocument,
+  AddToWishlistDocument,
+  BrowseCategoryDocument,
+  ClearDataDocument,
+  CustomersDocument,
+  CustomerWithOrdersDocument,
+  EventsDocument,
+  GenerateDataDocument,
+  OrdersDocument,
+  PlaceOrderDocument,
+  ProductsDocument,
+  RemoveFromCartDocument,
+  SimulateDocument,
+  SimulationRunDocument,
+  ViewProductDocument,
 } from '../generated/graphql.js';
 import { type App, createTestApp, gql } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -17,8 +29,12 @@ beforeAll(async () => {
   t = await createTestDatabase('gql');
   await generateData(t.pool, { categories: 6, products: 60, customers: 40, seed: 21 });
   await t.pool.query('UPDATE products SET is_active = true, stock = 50');
-  await (await startSimulation({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
-    { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 60, historicalDays: 5, seed: 3 })).done;
+  await (
+    await startSimulation(
+      { db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
+      { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 60, historicalDays: 5, seed: 3 },
+    )
+  ).done;
   const test = createTestApp(t);
   app = test.app;
   stopSims = () => test.simulations.shutdown();
@@ -140,25 +156,59 @@ describe('GraphQL storefront mutations', () => {
   it('records a shown recommendation list and a click on it, tied by listId, and refuses bad reports whole', async () => {
     const listId = '5b0c1d1e-0000-4000-8000-00000000abcd';
     const second = (await t.db.product.findFirstOrThrow({ where: { productId: { gt: productId } } })).productId;
-    const shown = await gql<any, any>(app, `mutation($items: [ShownRecommendationInput!]!) {
+    const shown = await gql<any, any>(
+      app,
+      `mutation($items: [ShownRecommendationInput!]!) {
       recordRecommendationImpressions(customerId: ${customerId}, listId: "${listId}", recommender: "ours-v2", items: $items) }`,
-    { items: [{ productId, position: 1, reason: 'popular in X', source: 'trending' }, { productId: second, position: 2 }] });
+      {
+        items: [
+          { productId, position: 1, reason: 'popular in X', source: 'trending' },
+          { productId: second, position: 2 },
+        ],
+      },
+    );
     expect(shown.errors).toBeUndefined();
     expect(shown.data.recordRecommendationImpressions).toBe(2);
-    const click = await gql<any, any>(app, `mutation { recordRecommendationClick(customerId: ${customerId}, listId: "${listId}", recommender: "ours-v2",
-      item: { productId: ${second}, position: 2 }) { eventType productId context } }`);
+    const click = await gql<any, any>(
+      app,
+      `mutation { recordRecommendationClick(customerId: ${customerId}, listId: "${listId}", recommender: "ours-v2",
+      item: { productId: ${second}, position: 2 }) { eventType productId context } }`,
+    );
     expect(click.errors).toBeUndefined();
-    expect(click.data.recordRecommendationClick).toMatchObject({ eventType: 'recommendation_click', productId: second, context: { listId, position: 2, recommender: 'ours-v2' } });
-    const rows = await t.pool.query("SELECT event_type::text AS type, context->>'position' AS position FROM behavior_events WHERE context->>'listId' = $1 ORDER BY event_id", [listId]);
-    expect(rows.rows).toEqual([{ type: 'recommendation_impression', position: '1' }, { type: 'recommendation_impression', position: '2' }, { type: 'recommendation_click', position: '2' }, { type: 'view_product', position: null }]);
+    expect(click.data.recordRecommendationClick).toMatchObject({
+      eventType: 'recommendation_click',
+      productId: second,
+      context: { listId, position: 2, recommender: 'ours-v2' },
+    });
+    const rows = await t.pool.query(
+      "SELECT event_type::text AS type, context->>'position' AS position FROM behavior_events WHERE context->>'listId' = $1 ORDER BY event_id",
+      [listId],
+    );
+    expect(rows.rows).toEqual([
+      { type: 'recommendation_impression', position: '1' },
+      { type: 'recommendation_impression', position: '2' },
+      { type: 'recommendation_click', position: '2' },
+      { type: 'view_product', position: null },
+    ]);
     // A bad position, an unknown product in the middle of a list, a bad listId: typed errors, nothing written.
     const before = (await t.pool.query('SELECT count(*)::int AS n FROM behavior_events')).rows[0].n;
     for (const [items, id, code] of [
       [[{ productId, position: 0 }], listId, 'BAD_USER_INPUT'],
-      [[{ productId, position: 1 }, { productId: 999_999, position: 2 }], listId, 'NOT_FOUND'],
+      [
+        [
+          { productId, position: 1 },
+          { productId: 999_999, position: 2 },
+        ],
+        listId,
+        'NOT_FOUND',
+      ],
       [[{ productId, position: 1 }], 'not-a-uuid', 'BAD_USER_INPUT'],
     ] as const) {
-      const bad = await gql<any, any>(app, `mutation($items: [ShownRecommendationInput!]!, $id: String!) { recordRecommendationImpressions(customerId: ${customerId}, listId: $id, items: $items) }`, { items, id });
+      const bad = await gql<any, any>(
+        app,
+        `mutation($items: [ShownRecommendationInput!]!, $id: String!) { recordRecommendationImpressions(customerId: ${customerId}, listId: $id, items: $items) }`,
+        { items, id },
+      );
       expect(bad.errors?.[0]?.extensions?.code, JSON.stringify(bad.errors)).toBe(code);
     }
     expect((await t.pool.query('SELECT count(*)::int AS n FROM behavior_events')).rows[0].n).toBe(before);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRows } from '../../src/database/counts.js';
-import { IMPORT_TABLES, importLog, type ImportSummary } from '../../src/importer/import-log.js';
+import { IMPORT_TABLES, type ImportSummary, importLog } from '../../src/importer/import-log.js';
 import { parseColumnMapping, parseTypeMapping } from '../../src/importer/mapping.js';
 import { streamHistories } from '../../src/recommend/evaluation/interactions.js';
 import { runCli } from '../helpers/cli.js';
@@ -59,19 +59,49 @@ describe('a bulk import of a small hand-made log', () => {
   });
 
   it('reports rows, actions and the rows written per table as JSON', () => {
-    expect(summary).toMatchObject({ mode: 'bulk', source: 'shop-log', rows: { read: 10, skipped: 1, known: 0, new: 9 }, actions: { total: 8, written: 8 }, stopped: false });
+    expect(summary).toMatchObject({
+      mode: 'bulk',
+      source: 'shop-log',
+      rows: { read: 10, skipped: 1, known: 0, new: 9 },
+      actions: { total: 8, written: 8 },
+      stopped: false,
+    });
     expect(summary.eventsByType).toEqual({ view_product: 3, add_to_cart: 2, add_to_wishlist: 1, place_order: 2 });
     expect(summary.rowsByTable).toEqual({
-      customers: 2, categories: 3, products: 3, behavior_events: 8, carts: 2, wishlists: 1, orders: 2, order_items: 3, payments: 2, shipments: 2,
-      import_keys: 2 + 3 + 3 + 2, import_rows: 9,
+      customers: 2,
+      categories: 3,
+      products: 3,
+      behavior_events: 8,
+      carts: 2,
+      wishlists: 1,
+      orders: 2,
+      order_items: 3,
+      payments: 2,
+      shipments: 2,
+      import_keys: 2 + 3 + 3 + 2,
+      import_rows: 9,
     });
   });
 
   it('creates customers with placeholder names and .invalid emails, and no password, phone or address', async () => {
     const { rows } = await t.pool.query('SELECT first_name, last_name, email, password_hash, address, phone_number FROM customers ORDER BY customer_id');
     expect(rows).toEqual([
-      { first_name: 'Imported', last_name: 'customer u1', email: 'imported-shop-log-u1@import.invalid', password_hash: '!imported: no password', address: null, phone_number: null },
-      { first_name: 'Imported', last_name: 'customer u2', email: 'imported-shop-log-u2@import.invalid', password_hash: '!imported: no password', address: null, phone_number: null },
+      {
+        first_name: 'Imported',
+        last_name: 'customer u1',
+        email: 'imported-shop-log-u1@import.invalid',
+        password_hash: '!imported: no password',
+        address: null,
+        phone_number: null,
+      },
+      {
+        first_name: 'Imported',
+        last_name: 'customer u2',
+        email: 'imported-shop-log-u2@import.invalid',
+        password_hash: '!imported: no password',
+        address: null,
+        phone_number: null,
+      },
     ]);
   });
 
@@ -95,12 +125,24 @@ describe('a bulk import of a small hand-made log', () => {
     ]);
   });
 
-  it('writes cart lines, wishlist lines and one behaviour event per action, with the storefront\'s contexts', async () => {
+  it("writes cart lines, wishlist lines and one behaviour event per action, with the storefront's contexts", async () => {
     const carts = await t.pool.query('SELECT c.quantity, cu.last_name FROM carts c JOIN customers cu USING (customer_id) ORDER BY cu.customer_id');
-    expect(carts.rows).toEqual([{ quantity: 2, last_name: 'customer u1' }, { quantity: 1, last_name: 'customer u2' }]);
+    expect(carts.rows).toEqual([
+      { quantity: 2, last_name: 'customer u1' },
+      { quantity: 1, last_name: 'customer u2' },
+    ]);
     expect((await t.pool.query('SELECT count(*)::int n FROM wishlists')).rows[0].n).toBe(1);
     const events = await t.pool.query(`SELECT event_type, context FROM behavior_events ORDER BY occurred_at, event_id`);
-    expect(events.rows.map((e) => e.event_type)).toEqual(['view_product', 'add_to_cart', 'add_to_wishlist', 'place_order', 'view_product', 'view_product', 'add_to_cart', 'place_order']);
+    expect(events.rows.map((e) => e.event_type)).toEqual([
+      'view_product',
+      'add_to_cart',
+      'add_to_wishlist',
+      'place_order',
+      'view_product',
+      'view_product',
+      'add_to_cart',
+      'place_order',
+    ]);
     expect(events.rows[1].context).toEqual({ quantity: 2, cartQuantity: 2 });
     expect(events.rows[3].context).toMatchObject({ total: '4.20', paymentStatus: 'completed', items: [{ quantity: 2 }, { quantity: 1 }] });
     const sessions = await t.pool.query('SELECT count(DISTINCT session_id)::int n FROM behavior_events');
@@ -123,7 +165,12 @@ describe('a bulk import of a small hand-made log', () => {
 
   it('an overlapping second file of the same source adds only its new rows, to the same customers and products', async () => {
     const before = await countRows(t.pool, SHOP_TABLES);
-    const file = write('shop-log-2.csv', [HEADER, ...LOG.slice(6), 'u2,i2,view,2026-03-02T09:00:00Z,,,,Dairy,', 'u1,i4,purchase,2026-03-03T08:00:00Z,3,2.00,b3,Fruit,Pear']);
+    const file = write('shop-log-2.csv', [
+      HEADER,
+      ...LOG.slice(6),
+      'u2,i2,view,2026-03-02T09:00:00Z,,,,Dairy,',
+      'u1,i4,purchase,2026-03-03T08:00:00Z,3,2.00,b3,Fruit,Pear',
+    ]);
     const second = await run(file, 'shop-log');
     expect(second.rows).toEqual({ read: 7, skipped: 1, known: 4, new: 2 });
     expect(second.rowsByTable).toMatchObject({ customers: 0, categories: 0, products: 1, behavior_events: 2, orders: 1, order_items: 1, import_rows: 2 });
@@ -136,8 +183,16 @@ describe('a bulk import of a small hand-made log', () => {
 
 describe('orders and mistakes', () => {
   it('without a basket column, the purchases of one user at one moment form one order', async () => {
-    const file = write('no-basket.csv', ['who,what,did,when', 'n1,x1,purchase,2026-04-01T12:00:00Z', 'n1,x2,purchase,2026-04-01T12:00:00Z', 'n1,x1,purchase,2026-04-02T12:00:00Z']);
-    const summary = await importLog({ pool: t.pool, db: t.db, logger: t.logger }, { file, mapping: parseColumnMapping('user=who,item=what,type=did,timestamp=when'), types: parseTypeMapping(undefined), source: 'no-basket' });
+    const file = write('no-basket.csv', [
+      'who,what,did,when',
+      'n1,x1,purchase,2026-04-01T12:00:00Z',
+      'n1,x2,purchase,2026-04-01T12:00:00Z',
+      'n1,x1,purchase,2026-04-02T12:00:00Z',
+    ]);
+    const summary = await importLog(
+      { pool: t.pool, db: t.db, logger: t.logger },
+      { file, mapping: parseColumnMapping('user=who,item=what,type=did,timestamp=when'), types: parseTypeMapping(undefined), source: 'no-basket' },
+    );
     expect(summary.rowsByTable).toMatchObject({ orders: 2, order_items: 3, payments: 2, shipments: 2, behavior_events: 2 });
   });
 
@@ -190,11 +245,14 @@ describe('replay through the storefront', () => {
       expect(replaySummary).toMatchObject({ mode: 'replay', actions: { total: 8, written: 8 }, stopped: false });
       expect(replaySummary.rowsByTable).toEqual(bulkSummary.rowsByTable);
       expect(await countRows(replay.pool, SHOP_TABLES)).toEqual(await countRows(bulk.pool, SHOP_TABLES));
-      const state = (db: TestDatabase) => db.pool.query(`SELECT
+      const state = (db: TestDatabase) =>
+        db.pool
+          .query(`SELECT
           (SELECT array_agg(total_price::text || ' ' || status ORDER BY order_date) FROM orders) AS orders,
           (SELECT array_agg(quantity ORDER BY customer_id, product_id) FROM carts) AS carts,
           (SELECT array_agg(event_type::text || ' ' || occurred_at::text || ' ' || session_id ORDER BY occurred_at, event_type) FROM behavior_events) AS events,
-          (SELECT array_agg(stock ORDER BY product_id) FROM products) AS stock`).then((r) => r.rows[0]);
+          (SELECT array_agg(stock ORDER BY product_id) FROM products) AS stock`)
+          .then((r) => r.rows[0]);
       // The log's prices equal the catalogue prices here, so the storefront's orders cost what the bulk ones do.
       expect(await state(replay)).toEqual(await state(bulk));
       const again = await importLog({ pool: replay.pool, db: replay.db, logger: replay.logger }, { ...options, replay: { speed: 1e9 } });

@@ -19,7 +19,9 @@ let app: ReturnType<typeof createTestApp>['app'];
 beforeAll(async () => {
   t = await createTestDatabase('recs');
   await generateData(t.pool, { categories: 3, products: 24, customers: 6, seed: 3 });
-  const { rows } = await t.pool.query<{ product_id: number; name: string; category_id: number }>('SELECT product_id, name, category_id FROM products ORDER BY product_id');
+  const { rows } = await t.pool.query<{ product_id: number; name: string; category_id: number }>(
+    'SELECT product_id, name, category_id FROM products ORDER BY product_id',
+  );
   p = rows.map((r) => ({ id: r.product_id, name: r.name, category: r.category_id }));
   await t.pool.query('UPDATE products SET is_active = true, stock = 50');
   const [a, b, c, d, e, f, g] = p;
@@ -28,8 +30,12 @@ beforeAll(async () => {
   await t.pool.query('INSERT INTO carts (quantity, customer_id, product_id) VALUES (1, 1, $1)', [e!.id]);
   // A is bought with C and E and B, viewed with D; F (inactive) and G (out of stock) are A's strongest neighbours.
   const pairs: [number, number, string, number][] = [
-    [a!.id, c!.id, 'purchase', 6], [a!.id, e!.id, 'purchase', 8], [a!.id, b!.id, 'purchase', 9], [a!.id, d!.id, 'view', 5],
-    [a!.id, f!.id, 'purchase', 10], [a!.id, g!.id, 'purchase', 10],
+    [a!.id, c!.id, 'purchase', 6],
+    [a!.id, e!.id, 'purchase', 8],
+    [a!.id, b!.id, 'purchase', 9],
+    [a!.id, d!.id, 'view', 5],
+    [a!.id, f!.id, 'purchase', 10],
+    [a!.id, g!.id, 'purchase', 10],
   ];
   for (const [x, y, kind, n] of pairs) await t.pool.query('INSERT INTO rec_cooccurrence VALUES ($1, $2, $3, $4), ($2, $1, $3, $4)', [x, y, kind, n]);
   for (const product of p) await t.pool.query("INSERT INTO rec_item_support VALUES ($1, 'purchase', 20), ($1, 'view', 40)", [product.id]);
@@ -37,7 +43,8 @@ beforeAll(async () => {
   await t.pool.query('UPDATE products SET stock = 0 WHERE product_id = $1', [g!.id]);
   // Popularity: every product, the last ones most popular; a trend for three of them.
   for (const [i, product] of p.entries()) await t.pool.query('INSERT INTO rec_product_stats VALUES ($1, $2::bigint, 0, 0, 0, $2::float8)', [product.id, i + 1]);
-  for (const [i, product] of p.slice(-3).entries()) await t.pool.query("INSERT INTO rec_product_trend VALUES ($1, now() - interval '1 minute', $2)", [product.id, 10 + i]);
+  for (const [i, product] of p.slice(-3).entries())
+    await t.pool.query("INSERT INTO rec_product_trend VALUES ($1, now() - interval '1 minute', $2)", [product.id, 10 + i]);
   await t.pool.query('INSERT INTO rec_customer_category VALUES (1, $1, 10)', [a!.category]);
   app = createTestApp(t).app;
 });
@@ -57,7 +64,11 @@ describe('recommendations', () => {
     expect(list.indexOf(entry(p[2]!.id)!)).toBeLessThan(list.indexOf(entry(p[3]!.id)!));
     expect(entry(p[0]!.id)).toMatchObject({ reason: 'you showed interest in it recently', source: 'revisit' });
     const categoryName = (await t.pool.query<{ name: string }>('SELECT name FROM categories WHERE category_id = $1', [p[0]!.category])).rows[0]!.name;
-    expect(list.filter((r) => r.source === 'affinity').every((r) => r.reason === `popular in ${categoryName}, a category you like` && r.categoryId === p[0]!.category)).toBe(true);
+    expect(
+      list
+        .filter((r) => r.source === 'affinity')
+        .every((r) => r.reason === `popular in ${categoryName}, a category you like` && r.categoryId === p[0]!.category),
+    ).toBe(true);
     expect(list.some((r) => r.source === 'affinity')).toBe(true);
     for (const r of list) expect(r.reason).toMatch(/^(bought together with|viewed together with|popular in|you showed interest)/);
   });
@@ -70,7 +81,9 @@ describe('recommendations', () => {
     expect(again).toContain(p[1]!.id);
     // …or of a repurchasable category (RECOMMEND_REPURCHASABLE_CATEGORIES), through the API; in-cart stays out.
     const consumables = createTestApp(t, { RECOMMEND_REPURCHASABLE_CATEGORIES: `${p[1]!.category},${p[4]!.category}` }).app;
-    const served = (await gql<any, any>(consumables, '{ recommendations(customerId: 1, first: 20) { productId } }')).data.recommendations.map((r: any) => r.productId);
+    const served = (await gql<any, any>(consumables, '{ recommendations(customerId: 1, first: 20) { productId } }')).data.recommendations.map(
+      (r: any) => r.productId,
+    );
     expect(served).toContain(p[1]!.id);
     expect(served).not.toContain(p[4]!.id);
   });
@@ -88,7 +101,11 @@ describe('recommendations', () => {
     const perCategory = new Map<number, number>();
     for (const r of list) perCategory.set(r.categoryId, (perCategory.get(r.categoryId) ?? 0) + 1);
     expect(Math.max(...perCategory.values())).toBeLessThanOrEqual(4);
-    expect(diversify([{ categoryId: 1 }, { categoryId: 1 }, { categoryId: 1 }, { categoryId: 2 }], 3, 2)).toEqual([{ categoryId: 1 }, { categoryId: 1 }, { categoryId: 2 }]);
+    expect(diversify([{ categoryId: 1 }, { categoryId: 1 }, { categoryId: 1 }, { categoryId: 2 }], 3, 2)).toEqual([
+      { categoryId: 1 },
+      { categoryId: 1 },
+      { categoryId: 2 },
+    ]);
     // Only one category left: the list is still filled.
     expect(diversify([{ categoryId: 1 }, { categoryId: 1 }, { categoryId: 1 }], 3, 2)).toHaveLength(3);
   });
@@ -104,9 +121,12 @@ describe('recommendations', () => {
   });
 
   it('answers through GraphQL with products, and typed errors for bad input', async () => {
-    const result = await gql<any, any>(app, `{ recommendations(customerId: 1, first: 3) { productId score reason product { name category { name } } }
+    const result = await gql<any, any>(
+      app,
+      `{ recommendations(customerId: 1, first: 3) { productId score reason product { name category { name } } }
       similarProducts(productId: ${p[0]!.id}, first: 2) { productId reason }
-      trendingProducts(window: ALL_TIME, first: 2) { product { productId } } }`);
+      trendingProducts(window: ALL_TIME, first: 2) { product { productId } } }`,
+    );
     expect(result.errors).toBeUndefined();
     for (const r of result.data.recommendations) expect(r.product.name).toBe(p.find((x) => x.id === r.productId)!.name);
     expect(result.data.recommendations).toHaveLength(3);
@@ -118,8 +138,13 @@ describe('recommendations', () => {
     expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it('serves a list from memory until the customer\'s inputs change: a feature write for them drops it at once', async () => {
-    const ids = async (customer: number) => ((await gql<any, any>(app, `{ recommendations(customerId: ${customer}, first: 5) { productId reason } }`)).data.recommendations as { productId: number }[]).map((r) => r.productId);
+  it("serves a list from memory until the customer's inputs change: a feature write for them drops it at once", async () => {
+    const ids = async (customer: number) =>
+      (
+        (await gql<any, any>(app, `{ recommendations(customerId: ${customer}, first: 5) { productId reason } }`)).data.recommendations as {
+          productId: number;
+        }[]
+      ).map((r) => r.productId);
     const first = await ids(2);
     // Another customer's world changes (popularity): customer 2's cached list stays as it was within the TTL…
     await t.pool.query('UPDATE rec_product_stats SET score = score + 1000 WHERE product_id = $1', [p[7]!.id]);
@@ -139,17 +164,23 @@ describe('recommendations', () => {
     await t.pool.query('UPDATE rec_product_stats SET score = score - 1000 WHERE product_id = $1', [p[7]!.id]);
   });
 
-  it('pushes recommendationsUpdated when subscribing and again when the customer\'s inputs change', async () => {
+  it("pushes recommendationsUpdated when subscribing and again when the customer's inputs change", async () => {
     const server = await listen(app, '127.0.0.1', 0);
     const client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
     try {
       const updates: any[] = [];
       let failed: unknown;
-      const dispose = client.subscribe({ query: 'subscription { recommendationsUpdated(customerId: 3, first: 5) { customerId computedAt recommendations { productId reason product { name } } } }' }, {
-        next: (v) => updates.push(v.data?.recommendationsUpdated ?? v),
-        error: (e) => (failed = e),
-        complete: () => undefined,
-      });
+      const dispose = client.subscribe(
+        {
+          query:
+            'subscription { recommendationsUpdated(customerId: 3, first: 5) { customerId computedAt recommendations { productId reason product { name } } } }',
+        },
+        {
+          next: (v) => updates.push(v.data?.recommendationsUpdated ?? v),
+          error: (e) => (failed = e),
+          complete: () => undefined,
+        },
+      );
       const waitFor = async (n: number) => {
         const deadline = Date.now() + 5000;
         while (updates.length < n && !failed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -174,7 +205,10 @@ describe('recommendations', () => {
       dispose();
       // An unknown customer is a typed error.
       const error = await new Promise<any>((resolve) => {
-        client.subscribe({ query: 'subscription { recommendationsUpdated(customerId: 999999) { customerId } }' }, { next: (v) => resolve(v.errors?.[0] ?? v), error: resolve, complete: () => undefined });
+        client.subscribe(
+          { query: 'subscription { recommendationsUpdated(customerId: 999999) { customerId } }' },
+          { next: (v) => resolve(v.errors?.[0] ?? v), error: resolve, complete: () => undefined },
+        );
       });
       expect(error.extensions?.code ?? JSON.stringify(error)).toBe('NOT_FOUND');
     } finally {
@@ -184,7 +218,10 @@ describe('recommendations', () => {
   });
 
   it('listens again after its connection is killed, and keeps dropping changed lists', async () => {
-    const ids = async () => ((await gql<any, any>(app, '{ recommendations(customerId: 6, first: 5) { productId } }')).data.recommendations as { productId: number }[]).map((r) => r.productId);
+    const ids = async () =>
+      ((await gql<any, any>(app, '{ recommendations(customerId: 6, first: 5) { productId } }')).data.recommendations as { productId: number }[]).map(
+        (r) => r.productId,
+      );
     const first = await ids();
     const listeners = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN rtrec_customer_inputs'";
     const [old] = (await t.pool.query<{ pid: number }>(listeners)).rows;
@@ -209,10 +246,12 @@ describe('recommendations', () => {
 });
 
 describe('one recommender for the API, the simulator and the evaluation', () => {
-  it('the simulator\'s closed loop and rtrec evaluate\'s ours use the served recommender, with the configured options', async () => {
+  it("the simulator's closed loop and rtrec evaluate's ours use the served recommender, with the configured options", async () => {
     const { services, app: consumables } = createTestApp(t, { RECOMMEND_REPURCHASABLE_CATEGORIES: `${p[1]!.category}` });
     expect(services.recommender.options).toEqual({ repurchasableCategories: [p[1]!.category] });
-    const served = (await gql<any, any>(consumables, '{ recommendations(customerId: 1, first: 20) { productId } }')).data.recommendations.map((r: any) => r.productId);
+    const served = (await gql<any, any>(consumables, '{ recommendations(customerId: 1, first: 20) { productId } }')).data.recommendations.map(
+      (r: any) => r.productId,
+    );
     // The evaluation's ours is the served recommender on the evaluation's pool: same options, same list.
     const onOtherPool = services.recommenderOn(t.pool);
     expect(onOtherPool.options).toEqual(services.recommender.options);
@@ -220,7 +259,16 @@ describe('one recommender for the API, the simulator and the evaluation', () => 
     expect(served).toContain(p[1]!.id);
     // The simulator shows lists from the served recommender object itself.
     const recommend = vi.spyOn(services.recommender, 'recommend');
-    const runId = await services.simulations.start({ sessions: 2, durationMinutes: 0, speed: 100_000, concurrency: 1, sessionsPerDay: 1, recommendations: 3, recommender: 'ours', seed: 3 });
+    const runId = await services.simulations.start({
+      sessions: 2,
+      durationMinutes: 0,
+      speed: 100_000,
+      concurrency: 1,
+      sessionsPerDay: 1,
+      recommendations: 3,
+      recommender: 'ours',
+      seed: 3,
+    });
     await services.simulations.wait(runId);
     expect(recommend).toHaveBeenCalled();
     await services.close();

@@ -10,8 +10,12 @@ let app: App;
 beforeAll(async () => {
   t = await createTestDatabase('rest');
   await generateData(t.pool, { categories: 4, products: 30, customers: 25, seed: 8 });
-  await (await startSimulation({ db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
-    { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 40, historicalDays: 2, seed: 1 })).done;
+  await (
+    await startSimulation(
+      { db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
+      { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 40, historicalDays: 2, seed: 1 },
+    )
+  ).done;
   app = createTestApp(t).app;
 });
 afterAll(() => t.drop());
@@ -26,7 +30,9 @@ describe('REST API (the seed endpoints)', () => {
   it('describes itself at / and checks the database at /health', async () => {
     const root = await get('/');
     expect(root.body).toMatchObject({ name: 'rtrec', graphql: '/graphql', docs: '/docs' });
-    expect(root.body.endpoints).toEqual(expect.arrayContaining(['/customers', '/products', '/categories', '/carts', '/orders', '/order_item', '/wishlist', '/payment']));
+    expect(root.body.endpoints).toEqual(
+      expect.arrayContaining(['/customers', '/products', '/categories', '/carts', '/orders', '/order_item', '/wishlist', '/payment']),
+    );
     const health = await get('/health');
     expect(health).toMatchObject({ status: 200, body: { status: 'ok', database: 'up' } });
   });

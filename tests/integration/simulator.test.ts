@@ -25,7 +25,16 @@ describe('historical back-fill', () => {
   let summary: Awaited<ReturnType<typeof startSimulation>>['done'] extends Promise<infer S> ? S : never;
 
   beforeAll(async () => {
-    const started = await startSimulation(deps(), { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 400, historicalDays: DAYS, seed: 5, until });
+    const started = await startSimulation(deps(), {
+      sessions: 1,
+      durationMinutes: 1,
+      speed: 1,
+      concurrency: 1,
+      sessionsPerDay: 400,
+      historicalDays: DAYS,
+      seed: 5,
+      until,
+    });
     summary = await started.done;
   });
 
@@ -40,7 +49,11 @@ describe('historical back-fill', () => {
     const r = await one('SELECT min(occurred_at) lo, max(occurred_at) hi FROM behavior_events');
     expect(r.lo.getTime()).toBeGreaterThanOrEqual(until.getTime() - DAYS * 86_400_000);
     expect(r.hi.getTime()).toBeLessThan(until.getTime());
-    const orders = await one(`SELECT count(*) n FROM orders WHERE order_date >= $until OR order_date < $from`.replace('$until', `'${until.toISOString()}'`).replace('$from', `'${new Date(until.getTime() - DAYS * 86_400_000).toISOString()}'`));
+    const orders = await one(
+      `SELECT count(*) n FROM orders WHERE order_date >= $until OR order_date < $from`
+        .replace('$until', `'${until.toISOString()}'`)
+        .replace('$from', `'${new Date(until.getTime() - DAYS * 86_400_000).toISOString()}'`),
+    );
     expect(orders.n).toBe('0');
   });
 
@@ -54,18 +67,30 @@ describe('historical back-fill', () => {
   });
 
   it('spreads traffic over the day with an evening peak', async () => {
-    const { rows } = await t.pool.query<{ h: number; n: string }>(`SELECT extract(hour FROM occurred_at AT TIME ZONE 'UTC')::int h, count(*) n FROM behavior_events GROUP BY 1`);
+    const { rows } = await t.pool.query<{ h: number; n: string }>(
+      `SELECT extract(hour FROM occurred_at AT TIME ZONE 'UTC')::int h, count(*) n FROM behavior_events GROUP BY 1`,
+    );
     const at = (h: number) => Number(rows.find((r) => r.h === h)?.n ?? 0);
     expect(at(20)).toBeGreaterThan(at(4) * 4);
   });
 
   it('keeps the books right: totals, payments, stock, one event per order', async () => {
-    expect(await one(`SELECT count(*) n FROM orders o WHERE o.total_price <> (SELECT sum(price * quantity) FROM order_items i WHERE i.order_id = o.order_id)`)).toEqual({ n: '0' });
-    expect(await one(`SELECT count(*) n FROM orders o JOIN payments p USING (payment_id) WHERE p.amount <> o.total_price OR p.customer_id <> o.customer_id`)).toEqual({ n: '0' });
+    expect(
+      await one(`SELECT count(*) n FROM orders o WHERE o.total_price <> (SELECT sum(price * quantity) FROM order_items i WHERE i.order_id = o.order_id)`),
+    ).toEqual({ n: '0' });
+    expect(
+      await one(`SELECT count(*) n FROM orders o JOIN payments p USING (payment_id) WHERE p.amount <> o.total_price OR p.customer_id <> o.customer_id`),
+    ).toEqual({ n: '0' });
     expect(await one('SELECT count(*) n FROM products WHERE stock < 0')).toEqual({ n: '0' });
-    expect(await one(`SELECT count(*) n FROM orders o LEFT JOIN (SELECT order_id, count(*) c FROM behavior_events WHERE event_type = 'place_order' GROUP BY order_id) e USING (order_id) WHERE coalesce(e.c, 0) <> 1`)).toEqual({ n: '0' });
+    expect(
+      await one(
+        `SELECT count(*) n FROM orders o LEFT JOIN (SELECT order_id, count(*) c FROM behavior_events WHERE event_type = 'place_order' GROUP BY order_id) e USING (order_id) WHERE coalesce(e.c, 0) <> 1`,
+      ),
+    ).toEqual({ n: '0' });
     expect(await one(`SELECT count(*) n FROM orders WHERE status <> 'cancelled' AND shipment_id IS NULL`)).toEqual({ n: '0' });
-    expect(await one(`SELECT count(*) n FROM orders o JOIN payments p USING (payment_id) WHERE (p.status = 'failed') <> (o.status = 'cancelled')`)).toEqual({ n: '0' });
+    expect(await one(`SELECT count(*) n FROM orders o JOIN payments p USING (payment_id) WHERE (p.status = 'failed') <> (o.status = 'cancelled')`)).toEqual({
+      n: '0',
+    });
   });
 
   it('keeps referential integrity (the bulk writer skips per-row FK triggers)', async () => {
@@ -93,14 +118,20 @@ describe('historical back-fill', () => {
   });
 
   it('has an add event behind every cart line and wishlist entry', async () => {
-    const orphans = await one(`SELECT count(*) n FROM carts c WHERE NOT EXISTS (SELECT 1 FROM behavior_events e WHERE e.customer_id = c.customer_id AND e.product_id = c.product_id AND e.event_type = 'add_to_cart')`);
+    const orphans = await one(
+      `SELECT count(*) n FROM carts c WHERE NOT EXISTS (SELECT 1 FROM behavior_events e WHERE e.customer_id = c.customer_id AND e.product_id = c.product_id AND e.event_type = 'add_to_cart')`,
+    );
     expect(orphans.n).toBe('0');
-    const wishes = await one(`SELECT count(*) n FROM wishlists w WHERE NOT EXISTS (SELECT 1 FROM behavior_events e WHERE e.customer_id = w.customer_id AND e.product_id = w.product_id AND e.event_type = 'add_to_wishlist')`);
+    const wishes = await one(
+      `SELECT count(*) n FROM wishlists w WHERE NOT EXISTS (SELECT 1 FROM behavior_events e WHERE e.customer_id = w.customer_id AND e.product_id = w.product_id AND e.event_type = 'add_to_wishlist')`,
+    );
     expect(wishes.n).toBe('0');
   });
 
   it('reflects hidden tastes: customers mostly view their favourite categories', async () => {
-    const r = await one(`SELECT avg((t.category_weights ->> e.category_id::text)::float) w FROM behavior_events e JOIN sim_customer_tastes t USING (customer_id) WHERE e.event_type = 'view_product'`);
+    const r = await one(
+      `SELECT avg((t.category_weights ->> e.category_id::text)::float) w FROM behavior_events e JOIN sim_customer_tastes t USING (customer_id) WHERE e.event_type = 'view_product'`,
+    );
     const uniform = 1 / 15;
     expect(Number(r.w)).toBeGreaterThan(uniform * 3);
   });
@@ -111,10 +142,18 @@ describe('historical back-fill', () => {
     try {
       for (const d of [a, b]) {
         await generateData(d.pool, { categories: 5, products: 40, customers: 30, seed: 4 });
-        const run = await startSimulation({ db: d.db, pool: d.pool, storefront: d.storefront, logger: d.logger, recommender: d.recommender }, { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 50, historicalDays: 3, seed: 8, until });
+        const run = await startSimulation(
+          { db: d.db, pool: d.pool, storefront: d.storefront, logger: d.logger, recommender: d.recommender },
+          { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 50, historicalDays: 3, seed: 8, until },
+        );
         await run.done;
       }
-      const snap = async (d: TestDatabase) => (await d.pool.query('SELECT customer_id, session_id, event_type, product_id, category_id, order_id, occurred_at, context FROM behavior_events ORDER BY occurred_at, event_id')).rows;
+      const snap = async (d: TestDatabase) =>
+        (
+          await d.pool.query(
+            'SELECT customer_id, session_id, event_type, product_id, category_id, order_id, occurred_at, context FROM behavior_events ORDER BY occurred_at, event_id',
+          )
+        ).rows;
       const rowsA = await snap(a);
       expect(rowsA.length).toBeGreaterThan(100);
       expect(await snap(b)).toEqual(rowsA);
@@ -130,8 +169,10 @@ describe('live simulation', () => {
     const live = await createTestDatabase('live');
     try {
       await generateData(live.pool, { categories: 5, products: 40, customers: 30, seed: 6 });
-      const run = await startSimulation({ db: live.db, pool: live.pool, storefront: live.storefront, logger: live.logger, recommender: live.recommender },
-        { sessions: 12, durationMinutes: 0.5, speed: 600, concurrency: 4, sessionsPerDay: 1, seed: 2 });
+      const run = await startSimulation(
+        { db: live.db, pool: live.pool, storefront: live.storefront, logger: live.logger, recommender: live.recommender },
+        { sessions: 12, durationMinutes: 0.5, speed: 600, concurrency: 4, sessionsPerDay: 1, seed: 2 },
+      );
       const summary = await run.done;
       expect(summary.sessions).toBe(12);
       const q = async (sql: string) => Number((await live.pool.query(sql)).rows[0].n);
@@ -141,7 +182,9 @@ describe('live simulation', () => {
       expect(await q(`SELECT count(*) n FROM behavior_events WHERE event_type = 'place_order'`)).toBe(await q('SELECT count(*) n FROM orders'));
       expect(await q(`SELECT count(DISTINCT session_id) n FROM behavior_events`)).toBeLessThanOrEqual(12);
       expect(await q('SELECT count(*) n FROM products WHERE stock < 0')).toBe(0);
-      expect(await q(`SELECT count(*) n FROM orders o WHERE o.total_price <> (SELECT sum(price * quantity) FROM order_items i WHERE i.order_id = o.order_id)`)).toBe(0);
+      expect(
+        await q(`SELECT count(*) n FROM orders o WHERE o.total_price <> (SELECT sum(price * quantity) FROM order_items i WHERE i.order_id = o.order_id)`),
+      ).toBe(0);
       // Events carry the real commit time of a live run.
       const age = await q(`SELECT extract(epoch FROM now() - min(occurred_at))::int n FROM behavior_events`);
       expect(age).toBeLessThan(120);
@@ -151,9 +194,13 @@ describe('live simulation', () => {
   });
 
   it('rejects bad parameters with a message naming the parameter', async () => {
-    await expect(startSimulation(deps(), { sessions: 0, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1 })).rejects.toThrow(/sessions must be an integer from 1/);
+    await expect(startSimulation(deps(), { sessions: 0, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1 })).rejects.toThrow(
+      /sessions must be an integer from 1/,
+    );
     await expect(startSimulation(deps(), { sessions: 1, durationMinutes: 1, speed: 0, concurrency: 1, sessionsPerDay: 1 })).rejects.toThrow(/speed/);
-    await expect(startSimulation(deps(), { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1, historicalDays: -3 })).rejects.toThrow(/historicalDays/);
+    await expect(startSimulation(deps(), { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1, historicalDays: -3 })).rejects.toThrow(
+      /historicalDays/,
+    );
   });
 });
 
@@ -161,8 +208,12 @@ describe('recommendations in live sessions (the closed loop)', () => {
   let r: TestDatabase;
   let random: SimulationSummary;
   const run = async (params: Partial<SimulationParams>) =>
-    (await startSimulation({ db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger, recommender: r.recommender },
-      { sessions: 250, durationMinutes: 0.2, speed: 10_000, concurrency: 4, sessionsPerDay: 1, seed: 17, ...params })).done;
+    (
+      await startSimulation(
+        { db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger, recommender: r.recommender },
+        { sessions: 250, durationMinutes: 0.2, speed: 10_000, concurrency: 4, sessionsPerDay: 1, seed: 17, ...params },
+      )
+    ).done;
   const rows = async <T extends Record<string, unknown>>(sql: string, values: unknown[] = []) => (await r.pool.query<T>(sql, values)).rows;
   const FEATURES = {
     rec_customer_product: 'customer_id, product_id, views, carts, wishlists, purchases, last_at',
@@ -177,11 +228,16 @@ describe('recommendations in live sessions (the closed loop)', () => {
     r = await createTestDatabase('closedloop');
     await generateData(r.pool, { categories: 10, products: 150, customers: 80, seed: 21 });
     const now = new Date();
-    await (await startSimulation({ db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger, recommender: r.recommender },
-      { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 300, historicalDays: 14, seed: 9, until: now })).done;
+    await (
+      await startSimulation(
+        { db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger, recommender: r.recommender },
+        { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 300, historicalDays: 14, seed: 9, until: now },
+      )
+    ).done;
     // What the Flink job would have written for this history: the served recommender reads these tables.
     await buildFeaturesAsOf(r.pool, 'sim_features', now);
-    for (const [table, columns] of Object.entries(FEATURES)) await r.pool.query(`INSERT INTO public.${table} (${columns}) SELECT ${columns} FROM sim_features.${table}`);
+    for (const [table, columns] of Object.entries(FEATURES))
+      await r.pool.query(`INSERT INTO public.${table} (${columns}) SELECT ${columns} FROM sim_features.${table}`);
     await r.pool.query('DROP SCHEMA sim_features CASCADE');
     for (const table of Object.keys(FEATURES)) await r.pool.query(`ANALYZE public.${table}`);
     random = await run({ recommendations: 8, recommender: 'random' });
@@ -200,7 +256,14 @@ describe('recommendations in live sessions (the closed loop)', () => {
     expect(lists).toHaveLength(250);
     for (const list of lists) {
       expect(list.list_id).toMatch(/^[0-9a-f-]{36}$/);
-      expect(list).toMatchObject({ n: 8, positions: [1, 2, 3, 4, 5, 6, 7, 8], sessions: 1, reasons: ['random baseline'], recommenders: ['random'], runs: [random.runId] });
+      expect(list).toMatchObject({
+        n: 8,
+        positions: [1, 2, 3, 4, 5, 6, 7, 8],
+        sessions: 1,
+        reasons: ['random baseline'],
+        recommenders: ['random'],
+        runs: [random.runId],
+      });
     }
     // Impressions are behaviour events like any other: product and category set, the session of the shopper.
     const [bad] = await rows<{ n: number }>(`SELECT count(*)::int n FROM behavior_events e JOIN products p USING (product_id)
@@ -223,12 +286,15 @@ describe('recommendations in live sessions (the closed loop)', () => {
 
   it('makes shoppers click products that match their hidden tastes several times as often as the others', async () => {
     // Random lists show products of every category; favourite categories hold 85% of a customer's taste.
-    const groups = await rows<{ matched: boolean; impressions: number; clicks: number }>(`
+    const groups = await rows<{ matched: boolean; impressions: number; clicks: number }>(
+      `
       SELECT (t.category_weights ->> i.category_id::text)::float >= 0.1 AS matched, count(*)::int AS impressions,
              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM behavior_events c WHERE c.event_type = 'recommendation_click'
                AND c.context->>'listId' = i.context->>'listId' AND c.product_id = i.product_id))::int AS clicks
       FROM behavior_events i JOIN sim_customer_tastes t USING (customer_id)
-      WHERE i.event_type = 'recommendation_impression' AND i.context->>'runId' = $1 GROUP BY 1`, [random.runId]);
+      WHERE i.event_type = 'recommendation_impression' AND i.context->>'runId' = $1 GROUP BY 1`,
+      [random.runId],
+    );
     const ctr = (matched: boolean) => {
       const g = groups.find((x) => x.matched === matched)!;
       return { ...g, ctr: g.clicks / g.impressions };
@@ -248,9 +314,14 @@ describe('recommendations in live sessions (the closed loop)', () => {
     expect(counted.clickThroughRate).toBeCloseTo(counted.clicks / counted.impressions, 10);
     expect(counted.ordersWithClickedProduct).toBeGreaterThan(0);
     const { app } = createTestApp(r);
-    const result = await gql<{ simulationRun: { params: { recommendations: number; recommender: string }; recommendationUptake: Record<string, unknown> } }, unknown>(app,
+    const result = await gql<
+      { simulationRun: { params: { recommendations: number; recommender: string }; recommendationUptake: Record<string, unknown> } },
+      unknown
+    >(
+      app,
       `query ($id: ID!) { simulationRun(id: $id) { params recommendationUptake { recommender lists impressions clicks clickThroughRate ordersWithClickedProduct clickedProductsBought conversionRate } } }`,
-      { id: random.runId });
+      { id: random.runId },
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data!.simulationRun.params).toMatchObject({ recommendations: 8, recommender: 'random' });
     expect(result.data!.simulationRun.recommendationUptake).toEqual(counted);
@@ -260,10 +331,15 @@ describe('recommendations in live sessions (the closed loop)', () => {
     const ours = await run({ recommendations: 8, recommender: 'ours' });
     const recs = ours.recommendations!;
     expect(recs.lists).toBe(250);
-    const sources = await rows<{ source: string }>(`SELECT DISTINCT context->>'source' AS source FROM behavior_events WHERE event_type = 'recommendation_impression' AND context->>'runId' = $1`, [ours.runId]);
+    const sources = await rows<{ source: string }>(
+      `SELECT DISTINCT context->>'source' AS source FROM behavior_events WHERE event_type = 'recommendation_impression' AND context->>'runId' = $1`,
+      [ours.runId],
+    );
     expect(sources.map((x) => x.source).every((x) => ['similar', 'revisit', 'affinity', 'trending'].includes(x))).toBe(true);
-    expect(recs.clickThroughRate, `ours ${recs.clicks}/${recs.impressions}, random ${random.recommendations!.clicks}/${random.recommendations!.impressions}`)
-      .toBeGreaterThan(1.5 * random.recommendations!.clickThroughRate);
+    expect(
+      recs.clickThroughRate,
+      `ours ${recs.clicks}/${recs.impressions}, random ${random.recommendations!.clicks}/${random.recommendations!.impressions}`,
+    ).toBeGreaterThan(1.5 * random.recommendations!.clickThroughRate);
   });
 
   it('shows none with recommendations 0', async () => {
@@ -271,7 +347,10 @@ describe('recommendations in live sessions (the closed loop)', () => {
     expect(none.recommendations).toBeUndefined();
     expect(none.eventsByType.recommendation_impression).toBeUndefined();
     const run0 = await r.db.simulationRun.findUniqueOrThrow({ where: { id: none.runId } });
-    const [n] = await rows<{ n: number }>(`SELECT count(*)::int n FROM behavior_events WHERE event_type IN ('recommendation_impression', 'recommendation_click') AND occurred_at >= $1`, [run0.startedAt]);
+    const [n] = await rows<{ n: number }>(
+      `SELECT count(*)::int n FROM behavior_events WHERE event_type IN ('recommendation_impression', 'recommendation_click') AND occurred_at >= $1`,
+      [run0.startedAt],
+    );
     expect(n!.n).toBe(0);
   });
 

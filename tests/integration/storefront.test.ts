@@ -18,7 +18,9 @@ beforeAll(async () => {
 afterAll(() => t.drop());
 
 const events = (customerId: number, type: string) => t.db.behaviorEvent.count({ where: { customerId, eventType: type as never } });
-const always = (status: 'completed' | 'failed'): PaymentGateway => ({ charge: () => ({ status, transactionId: `txn_${status}_${Math.random().toString(36).slice(2)}` }) });
+const always = (status: 'completed' | 'failed'): PaymentGateway => ({
+  charge: () => ({ status, transactionId: `txn_${status}_${Math.random().toString(36).slice(2)}` }),
+});
 
 describe('storefront actions', () => {
   it('records a view and a category browse as behaviour events', async () => {
@@ -85,9 +87,15 @@ describe('storefront actions', () => {
     await t.storefront.addToCart(5, productId, 1);
     await t.storefront.addToCart(5, otherProductId, 1);
     await t.pool.query('UPDATE products SET stock = 0 WHERE product_id = $1', [otherProductId]);
-    const before = await t.pool.query('SELECT (SELECT count(*) FROM orders) o, (SELECT count(*) FROM payments) p, (SELECT stock FROM products WHERE product_id = $1) s', [productId]);
+    const before = await t.pool.query(
+      'SELECT (SELECT count(*) FROM orders) o, (SELECT count(*) FROM payments) p, (SELECT stock FROM products WHERE product_id = $1) s',
+      [productId],
+    );
     await expect(t.storefront.placeOrder(5, 'paypal')).rejects.toMatchObject({ code: 'OUT_OF_STOCK' });
-    const after = await t.pool.query('SELECT (SELECT count(*) FROM orders) o, (SELECT count(*) FROM payments) p, (SELECT stock FROM products WHERE product_id = $1) s', [productId]);
+    const after = await t.pool.query(
+      'SELECT (SELECT count(*) FROM orders) o, (SELECT count(*) FROM payments) p, (SELECT stock FROM products WHERE product_id = $1) s',
+      [productId],
+    );
     expect(after.rows[0]).toEqual(before.rows[0]);
     await t.pool.query('UPDATE products SET stock = 10 WHERE product_id = $1', [otherProductId]);
   });

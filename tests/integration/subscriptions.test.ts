@@ -1,4 +1,4 @@
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ChangeEvent } from '../../src/cdc/envelope.js';
@@ -26,7 +26,12 @@ afterAll(async () => {
   await t?.drop();
 });
 
-function change(table: ChangeEvent['table'], operation: ChangeEvent['operation'], before: Record<string, unknown> | null, after: Record<string, unknown> | null): ChangeEvent {
+function change(
+  table: ChangeEvent['table'],
+  operation: ChangeEvent['operation'],
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+): ChangeEvent {
   return { table, operation, before, after, committedAt: new Date(Date.now() - 5), lsn: '42', receivedAt: new Date() };
 }
 
@@ -36,17 +41,20 @@ function collect(query: string, count: number): { results: Promise<any[]>; ready
   let ready!: () => void;
   const readyPromise = new Promise<void>((r) => (ready = r));
   const promise = new Promise<any[]>((resolve, reject) => {
-    const dispose = client.subscribe({ query }, {
-      next: (value) => {
-        results.push(value);
-        if (results.length === count) {
-          dispose();
-          resolve(results);
-        }
+    const dispose = client.subscribe(
+      { query },
+      {
+        next: (value) => {
+          results.push(value);
+          if (results.length === count) {
+            dispose();
+            resolve(results);
+          }
+        },
+        error: reject,
+        complete: () => resolve(results),
       },
-      error: reject,
-      complete: () => resolve(results),
-    });
+    );
     // graphql-ws has no "subscribed" ack; give the server a moment to register the listener.
     setTimeout(ready, 300);
   });
@@ -56,13 +64,28 @@ function collect(query: string, count: number): { results: Promise<any[]>; ready
 describe('GraphQL subscriptions over WebSocket (graphql-ws)', () => {
   it('delivers customerChanged with typed before/after, filtered by customerId', async () => {
     const customer = await t.db.customer.findFirstOrThrow();
-    const sub = collect(`subscription { customerChanged(customerId: ${customer.customerId}) { operation before { firstName } after { customerId firstName email orders { totalCount } } committedAt lsn latencyMs } }`, 2);
+    const sub = collect(
+      `subscription { customerChanged(customerId: ${customer.customerId}) { operation before { firstName } after { customerId firstName email orders { totalCount } } committedAt lsn latencyMs } }`,
+      2,
+    );
     await sub.ready;
     publish(change('customers', 'UPDATE', { customerId: 999, firstName: 'Other' }, { customerId: 999, firstName: 'Other2' }));
-    publish(change('customers', 'UPDATE', { customerId: customer.customerId, firstName: 'Old' }, { customerId: customer.customerId, firstName: 'New', email: customer.email }));
+    publish(
+      change(
+        'customers',
+        'UPDATE',
+        { customerId: customer.customerId, firstName: 'Old' },
+        { customerId: customer.customerId, firstName: 'New', email: customer.email },
+      ),
+    );
     publish(change('customers', 'DELETE', { customerId: customer.customerId, firstName: 'New' }, null));
     const [update, del] = await sub.results;
-    expect(update.data.customerChanged).toMatchObject({ operation: 'UPDATE', before: { firstName: 'Old' }, after: { customerId: customer.customerId, firstName: 'New', orders: { totalCount: 0 } }, lsn: '42' });
+    expect(update.data.customerChanged).toMatchObject({
+      operation: 'UPDATE',
+      before: { firstName: 'Old' },
+      after: { customerId: customer.customerId, firstName: 'New', orders: { totalCount: 0 } },
+      lsn: '42',
+    });
     expect(update.data.customerChanged.latencyMs).toBeGreaterThanOrEqual(0);
     expect(del.data.customerChanged).toMatchObject({ operation: 'DELETE', before: { firstName: 'New' }, after: null });
   });
@@ -122,11 +145,16 @@ describe('GraphQL subscriptions over WebSocket (graphql-ws)', () => {
       expect(socket.extensions).toBe('');
       socket.send(JSON.stringify({ type: 'connection_init' }));
       await expect.poll(() => messages.map((m) => JSON.parse(m.text).type)).toEqual(['connection_ack']);
-      socket.send(JSON.stringify({ id: 'raw-1', type: 'subscribe', payload: { query: 'subscription { orderChanged(orderId: 78) { operation after { orderId } } }' } }));
+      socket.send(
+        JSON.stringify({ id: 'raw-1', type: 'subscribe', payload: { query: 'subscription { orderChanged(orderId: 78) { operation after { orderId } } }' } }),
+      );
       await new Promise((r) => setTimeout(r, 300));
       publish(change('orders', 'UPDATE', { orderId: 78 }, { orderId: 78 }));
       await expect.poll(() => messages.length).toBe(2);
-      expect(messages[1]).toEqual({ text: '{"id":"raw-1","type":"next","payload":{"data":{"orderChanged":{"operation":"UPDATE","after":{"orderId":78}}}}}', binary: false });
+      expect(messages[1]).toEqual({
+        text: '{"id":"raw-1","type":"next","payload":{"data":{"orderChanged":{"operation":"UPDATE","after":{"orderId":78}}}}}',
+        binary: false,
+      });
     } finally {
       socket.close();
     }

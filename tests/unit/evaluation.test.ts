@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createItemKnn, mostPopular, popularityRanking, randomItems } from '../../src/recommend/evaluation/baselines.js';
+import { createRng, WeightedSampler } from '../../src/common/random.js';
 import { createCsvReader } from '../../src/importer/csv.js';
 import { parseColumnMapping, parseTimestamp, parseTypeMapping } from '../../src/importer/mapping.js';
+import { createItemKnn, mostPopular, popularityRanking, randomItems } from '../../src/recommend/evaluation/baselines.js';
 import { coverage, hitRate, ndcg, type RankedCase, recall, scoreCases } from '../../src/recommend/evaluation/metrics.js';
-import { tasteOracle } from '../../src/simulator/oracle.js';
 import type { TrainData } from '../../src/recommend/evaluation/recommender.js';
 import { defaultCutoff, EVENT_WEIGHTS, splitHistories, type UserEvent, type UserHistory } from '../../src/recommend/evaluation/split.js';
-import { createRng, WeightedSampler } from '../../src/common/random.js';
+import { tasteOracle } from '../../src/simulator/oracle.js';
 import { affinity } from '../../src/simulator/shopper.js';
 import type { Tastes, World, WorldProduct } from '../../src/simulator/world.js';
 
@@ -71,7 +71,12 @@ describe('splits', () => {
     const split = splitHistories(histories, { kind: 'time', cutoff });
     expect(split.tests).toEqual([{ user: 1, asOf: cutoff, heldOut: new Set([2]) }]);
     expect([...split.train.keys()]).toEqual([1, 2, 3]);
-    expect(split.train.get(1)).toEqual(new Map([[1, { weight: BUY, purchased: true }], [3, { weight: VIEW, purchased: false }]]));
+    expect(split.train.get(1)).toEqual(
+      new Map([
+        [1, { weight: BUY, purchased: true }],
+        [3, { weight: VIEW, purchased: false }],
+      ]),
+    );
     expect(split.stats).toEqual({ users: 4, events: 10, trainEvents: 5, usersInBothParts: 2, heldOutItems: 1 });
   });
 
@@ -97,7 +102,10 @@ describe('splits', () => {
 function trainData(users: Record<number, Record<number, number>>, catalogue: number[], bought: Record<number, number[]> = {}): TrainData {
   const map = new Map<number, UserHistory>();
   for (const [user, items] of Object.entries(users)) {
-    map.set(Number(user), new Map(Object.entries(items).map(([item, weight]) => [Number(item), { weight, purchased: (bought[Number(user)] ?? []).includes(Number(item)) }])));
+    map.set(
+      Number(user),
+      new Map(Object.entries(items).map(([item, weight]) => [Number(item), { weight, purchased: (bought[Number(user)] ?? []).includes(Number(item)) }])),
+    );
   }
   return { users: map, catalogue };
 }
@@ -149,8 +157,13 @@ describe('baselines', () => {
 function tasteWorld(): World {
   const rng = createRng(11);
   const products: WorldProduct[] = Array.from({ length: 40 }, (_, i) => ({
-    productId: i + 1, categoryId: Math.floor(i / 10) + 1, priceCents: 500 + rng.int(0, 1000), popularity: 1 / (1 + (i % 10)),
-    complements: [], isActive: i + 1 !== 40, stock: 10,
+    productId: i + 1,
+    categoryId: Math.floor(i / 10) + 1,
+    priceCents: 500 + rng.int(0, 1000),
+    popularity: 1 / (1 + (i % 10)),
+    complements: [],
+    isActive: i + 1 !== 40,
+    stock: 10,
   }));
   const categories = [1, 2, 3, 4];
   const productsByCategory = new Map(categories.map((c) => [c, products.filter((p) => p.categoryId === c && p.isActive)]));
@@ -162,7 +175,11 @@ function tasteWorld(): World {
     activity: 10,
   }));
   return {
-    products: new Map(products.map((p) => [p.productId, p])), activeProducts: products.filter((p) => p.isActive), categories, productsByCategory, customers,
+    products: new Map(products.map((p) => [p.productId, p])),
+    activeProducts: products.filter((p) => p.isActive),
+    categories,
+    productsByCategory,
+    customers,
     medianPrice: new Map(categories.map((c) => [c, 1000])),
     categorySampler: () => undefined,
   };
@@ -188,10 +205,15 @@ describe('the oracle (ground truth of the simulator)', () => {
   it('finds items drawn the way shoppers choose far more often than random or a taste-blind popularity ranking', async () => {
     // Held-out items: three draws per customer with probability ∝ affinity, as Shopper.pickByTaste draws them.
     const rng = createRng(5);
-    const heldOut = new Map(world.customers.map((t) => {
-      const sampler = new WeightedSampler(world.activeProducts, world.activeProducts.map((p) => affinity(world, t, p)));
-      return [t.customerId, new Set(Array.from({ length: 3 }, () => sampler.draw(rng).productId))];
-    }));
+    const heldOut = new Map(
+      world.customers.map((t) => {
+        const sampler = new WeightedSampler(
+          world.activeProducts,
+          world.activeProducts.map((p) => affinity(world, t, p)),
+        );
+        return [t.customerId, new Set(Array.from({ length: 3 }, () => sampler.draw(rng).productId))];
+      }),
+    );
     const byPopularity = [...world.activeProducts].sort((a, b) => b.popularity - a.popularity || a.productId - b.productId).map((p) => p.productId);
     const score = async (recommend: (customerId: number) => Promise<number[]> | number[]) =>
       hitRate(await Promise.all(world.customers.map(async (t) => ({ recommended: await recommend(t.customerId), heldOut: heldOut.get(t.customerId)! }))), 5);
@@ -222,7 +244,12 @@ describe('CSV import parsing', () => {
     expect(() => parseColumnMapping('user=u,item=i,type=t')).toThrow(/timestamp is not mapped/);
     expect(() => parseColumnMapping('user=u,item=i,type=t,timestamp=ts,colour=c')).toThrow(/unknown field "colour"/);
     expect(() => parseColumnMapping('user')).toThrow(/not a name=value pair/);
-    expect(parseTypeMapping('addtocart=add_to_cart,x=skip')).toMatchObject({ addtocart: 'add_to_cart', x: 'skip', view_product: 'view_product', place_order: 'purchase' });
+    expect(parseTypeMapping('addtocart=add_to_cart,x=skip')).toMatchObject({
+      addtocart: 'add_to_cart',
+      x: 'skip',
+      view_product: 'view_product',
+      place_order: 'purchase',
+    });
     expect(() => parseTypeMapping('buy=bought')).toThrow(/"bought" \(for "buy"\) is not a type/);
   });
 

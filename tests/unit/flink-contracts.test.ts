@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildSchema, GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { camelCase, type ColumnKind, FEATURE_CONTRACTS, RESULT_CONTRACTS, type ResultContract } from '../../src/flink/contracts.js';
+import { type ColumnKind, camelCase, FEATURE_CONTRACTS, RESULT_CONTRACTS, type ResultContract } from '../../src/flink/contracts.js';
 
 /*
  * One contract per Flink output (src/flink/contracts.ts); everything else that spells the row out is checked
@@ -23,21 +23,36 @@ function sinkTables(job: string, option: string): SinkTable[] {
   const tables: SinkTable[] = [];
   for (const m of text.matchAll(/CREATE TABLE \w+ \(([\s\S]*?)\) WITH \(([\s\S]*?)\);/g)) {
     if (!m[2]!.includes(option)) continue;
-    const parts = m[1]!.split(/,(?![^(]*\))/).map((p) => p.trim()).filter(Boolean);
+    const parts = m[1]!
+      .split(/,(?![^(]*\))/)
+      .map((p) => p.trim())
+      .filter(Boolean);
     const pk = parts.find((p) => p.startsWith('PRIMARY KEY'));
     tables.push({
-      columns: parts.filter((p) => !p.startsWith('PRIMARY KEY')).map((p) => {
-        const [name, ...type] = p.split(/\s+/);
-        return { name: name!.replaceAll('`', ''), type: type.join(' ') };
-      }),
-      primaryKey: pk ? /\(([^)]*)\)/.exec(pk)![1]!.split(',').map((c) => c.trim().replaceAll('`', '')) : [],
+      columns: parts
+        .filter((p) => !p.startsWith('PRIMARY KEY'))
+        .map((p) => {
+          const [name, ...type] = p.split(/\s+/);
+          return { name: name!.replaceAll('`', ''), type: type.join(' ') };
+        }),
+      primaryKey: pk
+        ? /\(([^)]*)\)/
+            .exec(pk)![1]!
+            .split(',')
+            .map((c) => c.trim().replaceAll('`', ''))
+        : [],
     });
   }
   return tables;
 }
 
 const FLINK_TYPES: Record<ColumnKind, RegExp> = {
-  string: /^STRING$/, int: /^INT$/, bigint: /^BIGINT$/, money: /^DECIMAL\(\d+, 2\)$/, float: /^DOUBLE$/, time: /^TIMESTAMP(_LTZ)?\(3\)$/,
+  string: /^STRING$/,
+  int: /^INT$/,
+  bigint: /^BIGINT$/,
+  money: /^DECIMAL\(\d+, 2\)$/,
+  float: /^DOUBLE$/,
+  time: /^TIMESTAMP(_LTZ)?\(3\)$/,
 };
 const PRISMA_TYPES: Record<ColumnKind, string> = { string: 'String', int: 'Int', bigint: 'BigInt', money: 'Decimal', float: 'Float', time: 'DateTime' };
 

@@ -1,13 +1,13 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { PoisonMessageError } from '../../src/cdc/envelope.js';
+import { loadConfig } from '../../src/config/env.js';
+import { gatewayError } from '../../src/flink/gateway.js';
+import { dayToSecond, jobDefinitions, jobPlaceholders, renderJob } from '../../src/flink/jobs.js';
 import { parseResult } from '../../src/flink/results.js';
 import { createAlertWebhook } from '../../src/flink/webhook.js';
-import { loadConfig } from '../../src/config/env.js';
-import { dayToSecond, jobDefinitions, jobPlaceholders, renderJob } from '../../src/flink/jobs.js';
-import { gatewayError } from '../../src/flink/gateway.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { PoisonMessageError } from '../../src/cdc/envelope.js';
 
 const placeholders = jobPlaceholders(loadConfig({}), 'postgresql://app:s%40cret@db.local:5544/shop');
 
@@ -25,12 +25,16 @@ describe('Flink job files', () => {
   });
 
   it('lets the engines reach PostgreSQL and Kafka under other names (docker compose: ENGINE_DB_ADDRESS, ENGINE_KAFKA_BROKERS)', () => {
-    const inCompose = jobPlaceholders(loadConfig({ ENGINE_DB_ADDRESS: 'postgres:5432', ENGINE_KAFKA_BROKERS: 'kafka:19092' }), 'postgresql://app:pw@localhost:15432/shop');
+    const inCompose = jobPlaceholders(
+      loadConfig({ ENGINE_DB_ADDRESS: 'postgres:5432', ENGINE_KAFKA_BROKERS: 'kafka:19092' }),
+      'postgresql://app:pw@localhost:15432/shop',
+    );
     expect(inCompose).toMatchObject({ 'jdbc.url': 'jdbc:postgresql://postgres:5432/shop', 'kafka.brokers': 'kafka:19092', 'jdbc.user': 'app' });
   });
 
   it('splits on semicolons outside quotes and comments, keeping a statement set whole', () => {
-    const text = "-- a comment; with a semicolon\nSET 'a' = 'x;y';\nCREATE TABLE t (s STRING) WITH ('connector' = 'datagen');\nEXECUTE STATEMENT SET\nBEGIN\nINSERT INTO a SELECT * FROM t;\nINSERT INTO b SELECT * FROM t;\nEND;\n";
+    const text =
+      "-- a comment; with a semicolon\nSET 'a' = 'x;y';\nCREATE TABLE t (s STRING) WITH ('connector' = 'datagen');\nEXECUTE STATEMENT SET\nBEGIN\nINSERT INTO a SELECT * FROM t;\nINSERT INTO b SELECT * FROM t;\nEND;\n";
     expect(renderJob('job.sql', {}, text)).toEqual([
       "SET 'a' = 'x;y'",
       "CREATE TABLE t (s STRING) WITH ('connector' = 'datagen')",
@@ -40,13 +44,15 @@ describe('Flink job files', () => {
 
   it('names the file and the problem for unknown placeholders, a missing END, or not exactly one job', () => {
     expect(() => renderJob('x.sql', {}, "INSERT INTO a SELECT '${nope}';")).toThrow(/x\.sql: unknown placeholder \$\{nope\} \(line 1\)/);
-    expect(() => renderJob('x.sql', {}, 'EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1;')).toThrow(/x\.sql: EXECUTE STATEMENT SET BEGIN \.\.\. without a closing END/);
+    expect(() => renderJob('x.sql', {}, 'EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1;')).toThrow(
+      /x\.sql: EXECUTE STATEMENT SET BEGIN \.\.\. without a closing END/,
+    );
     expect(() => renderJob('x.sql', {}, "CREATE TABLE t (a INT) WITH ('connector' = 'datagen');")).toThrow(/exactly one INSERT INTO .*found 0/);
     expect(() => renderJob('x.sql', {}, 'INSERT INTO a SELECT 1; INSERT INTO b SELECT 1;')).toThrow(/found 2/);
     expect(() => renderJob('x.sql', {}, "INSERT INTO a SELECT 'x;")).toThrow(/unterminated ' quote/);
   });
 
-  it('expands the shared change-topic source into each job, with the job\'s own consumer group', () => {
+  it("expands the shared change-topic source into each job, with the job's own consumer group", () => {
     for (const d of jobDefinitions()) {
       const sources = renderJob(d.file, placeholders).filter((st) => /^CREATE TABLE \w+_cdc/.test(st));
       expect(sources.length, d.name).toBeGreaterThan(0);
@@ -59,7 +65,9 @@ describe('Flink job files', () => {
   });
 
   it('names the file, line and fragment of an include that does not exist', () => {
-    expect(() => renderJob('/nowhere/x.sql', {}, "CREATE TABLE t (a INT) WITH (\n  -- @include no-such table=a\n);")).toThrow(/x\.sql: line 2 includes "no-such", but .*no-such\.sql does not exist/);
+    expect(() => renderJob('/nowhere/x.sql', {}, 'CREATE TABLE t (a INT) WITH (\n  -- @include no-such table=a\n);')).toThrow(
+      /x\.sql: line 2 includes "no-such", but .*no-such\.sql does not exist/,
+    );
   });
 
   it('writes durations as DAY TO SECOND literals', () => {
@@ -69,16 +77,64 @@ describe('Flink job files', () => {
   });
 
   it('extracts the planner message from a gateway error body', () => {
-    const body = JSON.stringify({ errors: ['Internal server error.', 'org.apache.flink.table.gateway.service.utils.SqlExecutionException: Failed to execute the operation.\n\tat x\nCaused by: org.apache.flink.table.api.ValidationException: Object \'nowhere\' not found\n\tat y'] });
+    const body = JSON.stringify({
+      errors: [
+        'Internal server error.',
+        "org.apache.flink.table.gateway.service.utils.SqlExecutionException: Failed to execute the operation.\n\tat x\nCaused by: org.apache.flink.table.api.ValidationException: Object 'nowhere' not found\n\tat y",
+      ],
+    });
     expect(gatewayError(body)).toBe("Object 'nowhere' not found");
   });
 });
 
 describe('job results from Kafka', () => {
   it('parses the rows Flink writes, and sends anything else to the dead-letter path', () => {
-    const alert = parseResult('fraud-alerts', Buffer.from(JSON.stringify({ alert_id: 'high_value:7', rule: 'high_value', customer_id: 3, order_id: 7, amount: 2500.5, order_count: 1, detail: 'x', event_time: '2026-11-24T09:00:00.123Z', detected_at: '2026-11-24T09:00:00.456Z' })));
-    expect(alert).toEqual({ kind: 'fraud-alerts', row: { alertId: 'high_value:7', rule: 'high_value', customerId: 3, orderId: 7, amount: '2500.50', orderCount: 1, detail: 'x', eventTime: new Date('2026-11-24T09:00:00.123Z'), detectedAt: new Date('2026-11-24T09:00:00.456Z') } });
-    const window = parseResult('revenue-stats', Buffer.from(JSON.stringify({ window_start: '2026-11-24T09:00:00', window_end: '2026-11-24T09:01:00', window_seconds: 60, revenue: 10, order_count: 2, avg_order_value: 5, previous_revenue: null, revenue_change: null, revenue_change_pct: null })));
+    const alert = parseResult(
+      'fraud-alerts',
+      Buffer.from(
+        JSON.stringify({
+          alert_id: 'high_value:7',
+          rule: 'high_value',
+          customer_id: 3,
+          order_id: 7,
+          amount: 2500.5,
+          order_count: 1,
+          detail: 'x',
+          event_time: '2026-11-24T09:00:00.123Z',
+          detected_at: '2026-11-24T09:00:00.456Z',
+        }),
+      ),
+    );
+    expect(alert).toEqual({
+      kind: 'fraud-alerts',
+      row: {
+        alertId: 'high_value:7',
+        rule: 'high_value',
+        customerId: 3,
+        orderId: 7,
+        amount: '2500.50',
+        orderCount: 1,
+        detail: 'x',
+        eventTime: new Date('2026-11-24T09:00:00.123Z'),
+        detectedAt: new Date('2026-11-24T09:00:00.456Z'),
+      },
+    });
+    const window = parseResult(
+      'revenue-stats',
+      Buffer.from(
+        JSON.stringify({
+          window_start: '2026-11-24T09:00:00',
+          window_end: '2026-11-24T09:01:00',
+          window_seconds: 60,
+          revenue: 10,
+          order_count: 2,
+          avg_order_value: 5,
+          previous_revenue: null,
+          revenue_change: null,
+          revenue_change_pct: null,
+        }),
+      ),
+    );
     expect(window.row).toMatchObject({ windowStart: new Date('2026-11-24T09:00:00Z'), revenue: '10.00', previousRevenue: null });
     expect(() => parseResult('top-products', Buffer.from('{"rank": "first"}'))).toThrow(PoisonMessageError);
     expect(() => parseResult('revenue-stats', Buffer.from('not json'))).toThrow(PoisonMessageError);
@@ -103,7 +159,17 @@ describe('alert webhook', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
       const webhook = createAlertWebhook(url, createLogger('silent'));
-      const row = { alertId: 'velocity:9', rule: 'velocity', customerId: 4, orderId: 9, amount: '12.00', orderCount: 6, detail: 'customer 4 placed 6 orders within one minute', eventTime: new Date(0), detectedAt: new Date(0) };
+      const row = {
+        alertId: 'velocity:9',
+        rule: 'velocity',
+        customerId: 4,
+        orderId: 9,
+        amount: '12.00',
+        orderCount: 6,
+        detail: 'customer 4 placed 6 orders within one minute',
+        eventTime: new Date(0),
+        detectedAt: new Date(0),
+      };
       webhook.onResult({ kind: 'revenue-stats', row: {} as any }); // not an alert: nothing posted
       webhook.onResult({ kind: 'fraud-alerts', row });
       for (let i = 0; i < 50 && webhook.stats().delivered === 0; i++) await new Promise((r) => setTimeout(r, 100));

@@ -62,7 +62,11 @@ describe('order fulfilment policy', () => {
 describe('address parsing', () => {
   it('splits the generator format into postal parts', () => {
     expect(parseAddress('12 Main St, Apt 4, Springfield, IL 62704, United States')).toEqual({
-      address: '12 Main St, Apt 4', city: 'Springfield', state: 'IL', zipCode: '62704', country: 'United States',
+      address: '12 Main St, Apt 4',
+      city: 'Springfield',
+      state: 'IL',
+      zipCode: '62704',
+      country: 'United States',
     });
   });
   it('keeps an unparseable address whole and marks the rest unknown', () => {
@@ -79,12 +83,31 @@ describe('configuration', () => {
   });
   it('lists every invalid variable at once with what to fix', () => {
     try {
-      loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', ADMIN_TOKEN: 'short', LOG_LEVEL: 'loud', ENGINE_DB_ADDRESS: 'postgres', ENGINE_KAFKA_BROKERS: 'kafka:x', RECOMMEND_CACHE_TTL_MS: '-1', RECOMMEND_REPURCHASABLE_CATEGORIES: '3;x' });
+      loadConfig({
+        PORT: 'abc',
+        DATABASE_URL: 'mysql://x',
+        ADMIN_TOKEN: 'short',
+        LOG_LEVEL: 'loud',
+        ENGINE_DB_ADDRESS: 'postgres',
+        ENGINE_KAFKA_BROKERS: 'kafka:x',
+        RECOMMEND_CACHE_TTL_MS: '-1',
+        RECOMMEND_REPURCHASABLE_CATEGORIES: '3;x',
+      });
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       const problems = (error as ConfigError).problems.join('\n');
-      for (const name of ['PORT', 'DATABASE_URL', 'ADMIN_TOKEN', 'LOG_LEVEL', 'ENGINE_DB_ADDRESS', 'ENGINE_KAFKA_BROKERS', 'RECOMMEND_CACHE_TTL_MS', 'RECOMMEND_REPURCHASABLE_CATEGORIES']) expect(problems).toContain(name);
+      for (const name of [
+        'PORT',
+        'DATABASE_URL',
+        'ADMIN_TOKEN',
+        'LOG_LEVEL',
+        'ENGINE_DB_ADDRESS',
+        'ENGINE_KAFKA_BROKERS',
+        'RECOMMEND_CACHE_TTL_MS',
+        'RECOMMEND_REPURCHASABLE_CATEGORIES',
+      ])
+        expect(problems).toContain(name);
     }
   });
   it('knows which hosts are loopback', () => {

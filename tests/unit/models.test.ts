@@ -12,7 +12,10 @@ import { topK } from '../../src/recommend/models/rank.js';
 function trainData(users: Record<number, Record<number, number>>, catalogue: number[] = [], bought: Record<number, number[]> = {}): TrainData {
   const map = new Map<number, UserHistory>();
   for (const [user, items] of Object.entries(users)) {
-    map.set(Number(user), new Map(Object.entries(items).map(([item, weight]) => [Number(item), { weight, purchased: (bought[Number(user)] ?? []).includes(Number(item)) }])));
+    map.set(
+      Number(user),
+      new Map(Object.entries(items).map(([item, weight]) => [Number(item), { weight, purchased: (bought[Number(user)] ?? []).includes(Number(item)) }])),
+    );
   }
   return { users: map, catalogue };
 }

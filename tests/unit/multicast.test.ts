@@ -36,7 +36,11 @@ describe('subscription multicaster', () => {
     const s = source<{ n: number }>();
     const a: string[] = [];
     const b: string[] = [];
-    m.join('op', (v) => a.push(v), () => s.iterable);
+    m.join(
+      'op',
+      (v) => a.push(v),
+      () => s.iterable,
+    );
     m.join('op', (v) => b.push(v));
     expect(m.has('op')).toBe(true);
     await tick();
@@ -53,7 +57,11 @@ describe('subscription multicaster', () => {
   it('closes the shared source when the last member leaves, and not before', async () => {
     const m = createMulticaster<number>();
     const s = source<number>();
-    const a = m.join('op', () => undefined, () => s.iterable);
+    const a = m.join(
+      'op',
+      () => undefined,
+      () => s.iterable,
+    );
     const b = m.join('op', () => undefined);
     await a.leave();
     await a.ended;
@@ -67,14 +75,22 @@ describe('subscription multicaster', () => {
   it('ends every membership when the source completes or fails', async () => {
     const m = createMulticaster<number>();
     const completing = source<number>();
-    const a = m.join('done', () => undefined, () => completing.iterable);
+    const a = m.join(
+      'done',
+      () => undefined,
+      () => completing.iterable,
+    );
     await tick();
     await completing.end();
     await a.ended;
     expect(m.has('done')).toBe(false);
 
     const failing: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('boom')) }) };
-    const b = m.join('fail', () => undefined, () => failing);
+    const b = m.join(
+      'fail',
+      () => undefined,
+      () => failing,
+    );
     await b.ended;
     expect(m.has('fail')).toBe(false);
   });
@@ -83,9 +99,13 @@ describe('subscription multicaster', () => {
     const m = createMulticaster<number>();
     const s = source<number>();
     const got: number[] = [];
-    const broken = m.join('op', () => {
-      throw new Error('socket gone');
-    }, () => s.iterable);
+    const broken = m.join(
+      'op',
+      () => {
+        throw new Error('socket gone');
+      },
+      () => s.iterable,
+    );
     m.join('op', (v) => got.push(v));
     await tick();
     s.emit(1);
@@ -120,7 +140,15 @@ function textMessages(bytes: Buffer): string[] {
 describe('nextFrames', () => {
   it('writes each graphql-ws next message as one whole WebSocket frame around the shared payload, at every length encoding', () => {
     const written: Buffer[] = [];
-    const socket = { readyState: 1, bufferedAmount: 0, extensions: '', send: () => { throw new Error('not through ws'); }, close: () => undefined } as any;
+    const socket = {
+      readyState: 1,
+      bufferedAmount: 0,
+      extensions: '',
+      send: () => {
+        throw new Error('not through ws');
+      },
+      close: () => undefined,
+    } as any;
     const stream = { writableLength: 0, write: (b: Buffer) => (written.push(b), true) } as any;
     let writes = 0;
     const deliver = nextFrames(socket, stream, 'sub-1', () => writes++);
@@ -136,8 +164,22 @@ describe('nextFrames', () => {
   it('sends through ws when an extension was negotiated, and closes a subscriber that falls too far behind', () => {
     const sent: string[] = [];
     const closed: [number, string][] = [];
-    const socket = { readyState: 1, bufferedAmount: 0, extensions: 'permessage-deflate', send: (d: Buffer, o: { binary: boolean }) => { expect(o.binary).toBe(false); sent.push(d.toString()); }, close: (code: number, reason: string) => void closed.push([code, reason]) } as any;
-    const stream = { writableLength: 0, write: () => { throw new Error('not around ws'); } } as any;
+    const socket = {
+      readyState: 1,
+      bufferedAmount: 0,
+      extensions: 'permessage-deflate',
+      send: (d: Buffer, o: { binary: boolean }) => {
+        expect(o.binary).toBe(false);
+        sent.push(d.toString());
+      },
+      close: (code: number, reason: string) => void closed.push([code, reason]),
+    } as any;
+    const stream = {
+      writableLength: 0,
+      write: () => {
+        throw new Error('not around ws');
+      },
+    } as any;
     let writes = 0;
     const deliver = nextFrames(socket, stream, 'sub-1', () => writes++, 1000);
     deliver(sharedPayload({ data: { x: 1 } }));

@@ -1,25 +1,55 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/common/random.js';
+import { createRng, WeightedSampler } from '../../src/common/random.js';
 import { ACTION_WEIGHTS } from '../../src/simulator/behaviour.js';
 import { affinity, clickProbability, MixBalancer, Shopper } from '../../src/simulator/shopper.js';
 import type { Tastes, World, WorldProduct } from '../../src/simulator/world.js';
-import { WeightedSampler } from '../../src/common/random.js';
 
 function world(): World {
   const products: WorldProduct[] = [];
   for (let i = 1; i <= 40; i++) {
-    products.push({ productId: i, categoryId: i <= 20 ? 1 : 2, priceCents: 1000 + i * 10, popularity: 1, complements: i <= 20 ? [i + 20] : [], isActive: true, stock: 100 });
+    products.push({
+      productId: i,
+      categoryId: i <= 20 ? 1 : 2,
+      priceCents: 1000 + i * 10,
+      popularity: 1,
+      complements: i <= 20 ? [i + 20] : [],
+      isActive: true,
+      stock: 100,
+    });
   }
   const map = new Map(products.map((p) => [p.productId, p]));
-  const byCat = new Map([[1, products.slice(0, 20)], [2, products.slice(20)]]);
+  const byCat = new Map([
+    [1, products.slice(0, 20)],
+    [2, products.slice(20)],
+  ]);
   return {
-    products: map, activeProducts: products, categories: [1, 2], productsByCategory: byCat, customers: [],
-    medianPrice: new Map([[1, 1100], [2, 1300]]),
-    categorySampler: (c) => new WeightedSampler(byCat.get(c)!, byCat.get(c)!.map(() => 1)),
+    products: map,
+    activeProducts: products,
+    categories: [1, 2],
+    productsByCategory: byCat,
+    customers: [],
+    medianPrice: new Map([
+      [1, 1100],
+      [2, 1300],
+    ]),
+    categorySampler: (c) =>
+      new WeightedSampler(
+        byCat.get(c)!,
+        byCat.get(c)!.map(() => 1),
+      ),
   };
 }
 
-const tastes: Tastes = { customerId: 1, categoryWeights: new Map([[1, 0.9], [2, 0.1]]), priceSensitivity: 0.5, favoriteProducts: [3], activity: 10 };
+const tastes: Tastes = {
+  customerId: 1,
+  categoryWeights: new Map([
+    [1, 0.9],
+    [2, 0.1],
+  ]),
+  priceSensitivity: 0.5,
+  favoriteProducts: [3],
+  activity: 10,
+};
 
 describe('simulated shopper', () => {
   it('prefers the categories it has a taste for', () => {

@@ -53,7 +53,9 @@ const importersOf = (folder: string, target: string) =>
 describe('module boundaries', () => {
   it('the CLI loads no command module, GraphQL schema, Kafka or Flink client before a command runs', () => {
     const { files, packages } = closure(join(root, 'src/cli/main.ts'));
-    const heavy = [...files].map(rel).filter((f) => /^src\/(cli\/commands|graphql|server|kafka|flink|recommend|stack|database)\//.test(f))
+    const heavy = [...files]
+      .map(rel)
+      .filter((f) => /^src\/(cli\/commands|graphql|server|kafka|flink|recommend|stack|database)\//.test(f))
       // Plain constants for --help texts: no code behind them.
       .filter((f) => f !== 'src/recommend/models/defaults.ts');
     expect(heavy).toEqual([]);
@@ -68,7 +70,11 @@ describe('module boundaries', () => {
 
   it('commands do not import each other', () => {
     const commands = src.filter((f) => rel(f).startsWith('src/cli/commands/'));
-    const crossing = commands.flatMap((f) => importsOf(f).local.filter((l) => rel(l).startsWith('src/cli/commands/')).map((l) => `${rel(f)} → ${rel(l)}`));
+    const crossing = commands.flatMap((f) =>
+      importsOf(f)
+        .local.filter((l) => rel(l).startsWith('src/cli/commands/'))
+        .map((l) => `${rel(f)} → ${rel(l)}`),
+    );
     expect(crossing).toEqual([]);
   });
 
@@ -81,7 +87,14 @@ describe('module boundaries', () => {
 
   it('the served recommender and the runtime services are made only by the composition root', () => {
     const everywhere = [...src, ...filesUnder(join(root, 'tests')), ...filesUnder(join(root, 'bench'))].filter((f) => !f.endsWith('structure.test.ts'));
-    for (const factory of ['createRecommender', 'createLiveRecommendations', 'createSimulationService', 'createChangePubSub', 'createCdcBridge', 'createJobManager']) {
+    for (const factory of [
+      'createRecommender',
+      'createLiveRecommendations',
+      'createSimulationService',
+      'createChangePubSub',
+      'createCdcBridge',
+      'createJobManager',
+    ]) {
       const callers = everywhere.filter((f) => new RegExp(`\\b${factory}\\(`).test(readFileSync(f, 'utf8').replace(/export function \w+\(/g, '')));
       expect(callers.map(rel), factory).toEqual(['src/app/context.ts']);
     }

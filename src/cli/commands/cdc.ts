@@ -1,13 +1,13 @@
-import type { RawEnvelope } from '../../cdc/envelope.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createConnectClient } from '../../cdc/connect-client.js';
+import type { RawEnvelope } from '../../cdc/envelope.js';
 import { registerConnector, resolveConnector } from '../../cdc/register.js';
-import { createKafka, withKafka } from '../../kafka/client.js';
 import { topicOf } from '../../cdc/tables.js';
 import { loadConfig } from '../../config/env.js';
 import { ensureDatabaseUrl } from '../../database/database.js';
 import { AppError } from '../../errors.js';
+import { createKafka, withKafka } from '../../kafka/client.js';
 import { print, printTable } from '../output.js';
 
 /** Registers (or updates) the Debezium connector and waits until it streams. */
@@ -67,10 +67,12 @@ export async function cdcList(options: { json?: boolean }): Promise<void> {
   const config = loadConfig();
   const client = createConnectClient(config.connect.url);
   const names = await client.list();
-  const rows = await Promise.all(names.map(async (name) => {
-    const s = await client.status(name);
-    return { name, state: s?.connector.state ?? 'UNKNOWN', tasks: s?.tasks.map((t) => t.state).join(',') ?? '' };
-  }));
+  const rows = await Promise.all(
+    names.map(async (name) => {
+      const s = await client.status(name);
+      return { name, state: s?.connector.state ?? 'UNKNOWN', tasks: s?.tasks.map((t) => t.state).join(',') ?? '' };
+    }),
+  );
   if (options.json) return print(JSON.stringify(rows));
   printTable(rows);
 }
@@ -114,7 +116,9 @@ export async function cdcSmoke(options: { timeout: number }): Promise<void> {
   await db.connect();
   try {
     const inserted = await db.query<{ customer_id: number }>(
-      `INSERT INTO customers (first_name, last_name, email, password_hash, address) VALUES ('Cdc', 'Smoke', $1, 'scrypt$smoke-test-not-a-real-hash', 'nowhere') RETURNING customer_id`, [email]);
+      `INSERT INTO customers (first_name, last_name, email, password_hash, address) VALUES ('Cdc', 'Smoke', $1, 'scrypt$smoke-test-not-a-real-hash', 'nowhere') RETURNING customer_id`,
+      [email],
+    );
     customerId = inserted.rows[0]!.customer_id;
     await db.query(`UPDATE customers SET first_name = 'Cdc-updated', updated_at = now() WHERE customer_id = $1`, [customerId]);
     await db.query('DELETE FROM customers WHERE customer_id = $1', [customerId]);
@@ -126,16 +130,23 @@ export async function cdcSmoke(options: { timeout: number }): Promise<void> {
   await consumer.disconnect();
   const ops = seen.map((s) => s.op);
   if (!['c', 'u', 'd'].every((op) => ops.includes(op))) {
-    throw new AppError('CONNECT_FAILED', `Only ${ops.length} of 3 change events (${ops.join(', ') || 'none'}) arrived on ${topic} within ${options.timeout} s. Check \`npx rtrec cdc status\`.`);
+    throw new AppError(
+      'CONNECT_FAILED',
+      `Only ${ops.length} of 3 change events (${ops.join(', ') || 'none'}) arrived on ${topic} within ${options.timeout} s. Check \`npx rtrec cdc status\`.`,
+    );
   }
-  printTable(seen.map((s) => ({
-    operation: ({ c: 'CREATE', u: 'UPDATE', d: 'DELETE' } as Record<string, string>)[s.op] ?? s.op,
-    customer_id: customerId,
-    first_name: String(((s.value.after ?? s.value.before) as Record<string, unknown> | null)?.first_name ?? ''),
-    'commit→kafka ms': s.kafkaTs - s.committed,
-    'commit→here ms': s.received - s.committed,
-  })));
+  printTable(
+    seen.map((s) => ({
+      operation: ({ c: 'CREATE', u: 'UPDATE', d: 'DELETE' } as Record<string, string>)[s.op] ?? s.op,
+      customer_id: customerId,
+      first_name: String(((s.value.after ?? s.value.before) as Record<string, unknown> | null)?.first_name ?? ''),
+      'commit→kafka ms': s.kafkaTs - s.committed,
+      'commit→here ms': s.received - s.committed,
+    })),
+  );
   const leaked = seen.some((s) => JSON.stringify(s.value).includes('password_hash'));
-  print(`\n3 change events on ${topic}; before/after present: ${seen.every((s) => 'before' in s.value && 'after' in s.value)}; password_hash in messages: ${leaked}`);
+  print(
+    `\n3 change events on ${topic}; before/after present: ${seen.every((s) => 'before' in s.value && 'after' in s.value)}; password_hash in messages: ${leaked}`,
+  );
   if (leaked) throw new AppError('CONNECT_FAILED', 'password_hash appeared in a CDC message: check column.exclude.list in the connector file.');
 }

@@ -1,7 +1,7 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
 import { AppError } from '../../errors.js';
-import { evaluate as runEvaluation, type EvaluateOptions, type EvaluationReport } from '../../recommend/evaluation/evaluate.js';
+import { type EvaluateOptions, type EvaluationReport, evaluate as runEvaluation } from '../../recommend/evaluation/evaluate.js';
 import { print, printTable, progressBar } from '../output.js';
 
 export interface EvaluateCliOptions extends EvaluateOptions {
@@ -25,8 +25,10 @@ const given = <T extends Record<string, number | undefined>>(options: T): Partia
 export function printReport(report: EvaluationReport): void {
   const split = report.split === 'time' ? `time split at ${report.cutoff} (last 20% of the span unless --cutoff)` : 'leave-last-out';
   print(`History (${report.source}): ${report.history.events} events by ${report.history.users} users, ${report.history.from} … ${report.history.to}`);
-  print(`Split: ${split}; ${report.trainEvents} train events; ${report.usersInBothParts} users on both sides, ${report.testUsers} with held-out items` +
-    `${report.evaluatedUsers < report.testUsers ? `, ${report.evaluatedUsers} sampled` : ''}; ${report.heldOutItems} held-out items; catalogue ${report.catalogueSize} items\n`);
+  print(
+    `Split: ${split}; ${report.trainEvents} train events; ${report.usersInBothParts} users on both sides, ${report.testUsers} with held-out items` +
+      `${report.evaluatedUsers < report.testUsers ? `, ${report.evaluatedUsers} sampled` : ''}; ${report.heldOutItems} held-out items; catalogue ${report.catalogueSize} items\n`,
+  );
   printTable(
     report.rows.map((r) => ({
       recommender: r.recommender,
@@ -42,7 +44,8 @@ export function printReport(report: EvaluationReport): void {
 }
 
 export async function evaluate(options: EvaluateCliOptions): Promise<void> {
-  if (options.cutoff && options.split !== 'time') throw new AppError('BAD_USER_INPUT', '--cutoff applies to the time split only: drop it, or use --split time.');
+  if (options.cutoff && options.split !== 'time')
+    throw new AppError('BAD_USER_INPUT', '--cutoff applies to the time split only: drop it, or use --split time.');
   const ctx = await createAppContext(loadConfig());
   try {
     const report = await runEvaluation(
@@ -57,7 +60,13 @@ export async function evaluate(options: EvaluateCliOptions): Promise<void> {
         },
       },
       {
-        source: options.source, split: options.split, cutoff: options.cutoff, k: options.k, recallK: options.recallK, seed: options.seed, maxUsers: options.maxUsers,
+        source: options.source,
+        split: options.split,
+        cutoff: options.cutoff,
+        k: options.k,
+        recallK: options.recallK,
+        seed: options.seed,
+        maxUsers: options.maxUsers,
         models: {
           knn: given({ shrink: options.knnShrink, neighbours: options.knnNeighbours }),
           ease: given({ lambda: options.easeLambda, items: options.easeItems }),

@@ -1,6 +1,6 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
-import { clearData, generateData, type GenerateOptions } from '../../datagen/generate.js';
+import { clearData, type GenerateOptions, generateData } from '../../datagen/generate.js';
 import { print, printDeleted, printTable, progressBar } from '../output.js';
 
 export async function generate(options: GenerateOptions & { clear?: boolean; json?: boolean }): Promise<void> {

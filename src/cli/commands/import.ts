@@ -2,7 +2,7 @@ import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
 import { AppError } from '../../errors.js';
 import { importEvaluationLog } from '../../importer/evaluation-log.js';
-import { importLog, type ImportSummary } from '../../importer/import-log.js';
+import { type ImportSummary, importLog } from '../../importer/import-log.js';
 import { parseColumnMapping, parseTypeMapping } from '../../importer/mapping.js';
 import { checkSource, sourceOfFile } from '../../importer/placeholders.js';
 import { print, printTable, progressBar } from '../output.js';
@@ -23,8 +23,10 @@ const badFlag = (message: string) => new AppError('BAD_USER_INPUT', message);
 
 function printSummary(s: ImportSummary): void {
   const stopped = s.stopped ? ` — stopped after ${s.actions.written} of ${s.actions.total} actions; run the same command again to continue` : '';
-  print(`Imported ${s.file} as source "${s.source}" (${s.mode}): ${s.rows.new} new rows, ${s.rows.known} already imported` +
-    `${s.rows.skipped ? `, ${s.rows.skipped} skipped by --types` : ''}${stopped}.`);
+  print(
+    `Imported ${s.file} as source "${s.source}" (${s.mode}): ${s.rows.new} new rows, ${s.rows.known} already imported` +
+      `${s.rows.skipped ? `, ${s.rows.skipped} skipped by --types` : ''}${stopped}.`,
+  );
   print('\nRows written by table:');
   printTable(Object.entries(s.rowsByTable).map(([table, rows]) => ({ table, rows })));
   print('\nBehaviour events by type:');
@@ -45,8 +47,10 @@ async function evaluationOnly(options: ImportEventsCliOptions): Promise<void> {
     });
     bar?.stop();
     if (options.json) return print(JSON.stringify(result));
-    print(`Imported ${result.rows} events from ${result.file}${result.skipped ? ` (${result.skipped} skipped by --types)` : ''}` +
-      `${options.replace ? `, replacing ${result.replaced}` : ''}; imported_events now holds ${result.totalImported}.`);
+    print(
+      `Imported ${result.rows} events from ${result.file}${result.skipped ? ` (${result.skipped} skipped by --types)` : ''}` +
+        `${options.replace ? `, replacing ${result.replaced}` : ''}; imported_events now holds ${result.totalImported}.`,
+    );
     printTable(Object.entries(result.byType).map(([type, events]) => ({ type, events })));
     print(`\nElapsed ${(result.elapsedMs / 1000).toFixed(2)} s. Evaluate it with: npx rtrec evaluate --source imported`);
   } finally {
@@ -58,8 +62,10 @@ async function evaluationOnly(options: ImportEventsCliOptions): Promise<void> {
 /** `rtrec import events`: a CSV log becomes shop history (bulk or replay), or evaluation-only rows. */
 export async function importEvents(options: ImportEventsCliOptions): Promise<void> {
   // Option mistakes are reported before the database is touched.
-  if (options.replace && !options.evaluationOnly) throw badFlag('--replace only applies with --evaluation-only (imported_events); shop imports add only new rows, so there is nothing to replace.');
-  if (options.evaluationOnly && (options.replay || options.source !== undefined)) throw badFlag('--evaluation-only loads imported_events in bulk; drop --replay/--source, or drop --evaluation-only to import into the shop.');
+  if (options.replace && !options.evaluationOnly)
+    throw badFlag('--replace only applies with --evaluation-only (imported_events); shop imports add only new rows, so there is nothing to replace.');
+  if (options.evaluationOnly && (options.replay || options.source !== undefined))
+    throw badFlag('--evaluation-only loads imported_events in bulk; drop --replay/--source, or drop --evaluation-only to import into the shop.');
   if (options.speed !== undefined && !options.replay) throw badFlag('--speed sets the pace of --replay; add --replay, or drop --speed for a bulk import.');
   if (options.evaluationOnly) return evaluationOnly(options);
 

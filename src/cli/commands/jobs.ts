@@ -1,7 +1,7 @@
+import { jobManagerFor } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
 import { ensureDatabaseUrl, migrate } from '../../database/database.js';
 import { AppError } from '../../errors.js';
-import { jobManagerFor } from '../../app/context.js';
 import { createLogger } from '../../logging/logger.js';
 import { print, printTable } from '../output.js';
 

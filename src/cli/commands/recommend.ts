@@ -9,14 +9,27 @@ export async function recommend(options: { customer: number; first: number; cate
   const { pool } = ctx;
   try {
     const { rowCount } = await pool.query('SELECT 1 FROM customers WHERE customer_id = $1', [options.customer]);
-    if (rowCount === 0) throw new AppError('NOT_FOUND', `Customer ${options.customer} does not exist: pick one with \`psql "$(npx rtrec db url)" -c 'SELECT customer_id FROM customers LIMIT 5'\`.`);
+    if (rowCount === 0)
+      throw new AppError(
+        'NOT_FOUND',
+        `Customer ${options.customer} does not exist: pick one with \`psql "$(npx rtrec db url)" -c 'SELECT customer_id FROM customers LIMIT 5'\`.`,
+      );
     const list = await ctx.recommender.recommend(options.customer, { first: options.first, categoryId: options.category });
     if (options.json) return print(JSON.stringify({ customerId: options.customer, recommendations: list }));
     if (list.length === 0) {
       print('(no recommendations: the feature tables are empty — deploy the Flink jobs with `npx rtrec jobs deploy --all`)');
       return;
     }
-    printTable(list.map((r, i) => ({ '#': i + 1, product: `${r.name} (${r.productId})`, category: r.categoryName, price: r.price, score: r.score.toFixed(4), reason: r.reason })));
+    printTable(
+      list.map((r, i) => ({
+        '#': i + 1,
+        product: `${r.name} (${r.productId})`,
+        category: r.categoryName,
+        price: r.price,
+        score: r.score.toFixed(4),
+        reason: r.reason,
+      })),
+    );
   } finally {
     await ctx.close();
   }

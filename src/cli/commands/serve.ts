@@ -1,14 +1,14 @@
-import { createAppContext, type AppContext } from '../../app/context.js';
+import { type AppContext, createAppContext } from '../../app/context.js';
 import { registerConnector } from '../../cdc/register.js';
-import { createLogger } from '../../logging/logger.js';
-import { ensureStack } from '../../stack/stack.js';
 import { isLoopbackHost, loadConfig } from '../../config/env.js';
 import { countRows } from '../../database/counts.js';
-import { generateData, GENERATE_DEFAULTS } from '../../datagen/generate.js';
+import { GENERATE_DEFAULTS, generateData } from '../../datagen/generate.js';
+import { createLogger } from '../../logging/logger.js';
 import { createApp } from '../../server/app.js';
 import { listen, type RunningServer } from '../../server/http.js';
 import type { SimulatedRecommender } from '../../simulator/recommendations.js';
 import { formatUptake, uptakeLine, withRates } from '../../simulator/stats.js';
+import { ensureStack } from '../../stack/stack.js';
 import { print } from '../output.js';
 
 export interface ServeOptions {
@@ -85,19 +85,25 @@ export async function demo(options: DemoOptions): Promise<void> {
   const { simulations } = ctx;
   const counts = await countRows(ctx.pool, ['products', 'customers']);
   if (counts.customers === 0 || counts.products === 0) {
-    print(`Generating demo data (${GENERATE_DEFAULTS.categories} categories, ${GENERATE_DEFAULTS.products} products, ${GENERATE_DEFAULTS.customers} customers)…`);
+    print(
+      `Generating demo data (${GENERATE_DEFAULTS.categories} categories, ${GENERATE_DEFAULTS.products} products, ${GENERATE_DEFAULTS.customers} customers)…`,
+    );
     await generateData(ctx.pool, { ...GENERATE_DEFAULTS });
   }
   print(`Database: ${ctx.config.databaseUrl ? 'DATABASE_URL' : 'embedded PostgreSQL'} — psql "$(npx rtrec db url)"`);
   if (options.cdc !== false) {
     const { definition } = await registerConnector(ctx.config);
-    print(`Change data capture: connector ${definition.name} RUNNING → Kafka ${ctx.config.kafka.brokers.join(',')} topics ${ctx.config.cdc.topicPrefix}.public.<table>`);
+    print(
+      `Change data capture: connector ${definition.name} RUNNING → Kafka ${ctx.config.kafka.brokers.join(',')} topics ${ctx.config.cdc.topicPrefix}.public.<table>`,
+    );
     print('  try in GraphiQL: subscription { customerChanged { operation before { firstName } after { firstName } latencyMs } }');
     for (const definition of ctx.jobs.definitions()) {
       const outcome = await ctx.jobs.deploy(definition.name);
       print(`Flink job ${definition.name}: ${outcome.outcome}${outcome.resumedFrom ? ' (resumed from its last checkpoint)' : ''}`);
     }
-    print(`  Flink web UI ${ctx.config.flink.restUrl}; try: subscription { fraudAlert { rule detail amount } } or { revenueUpdated { windowStart revenue orderCount } }`);
+    print(
+      `  Flink web UI ${ctx.config.flink.restUrl}; try: subscription { fraudAlert { rule detail amount } } or { revenueUpdated { windowStart revenue orderCount } }`,
+    );
   }
   printUrls(running.http.url);
   if (options.simulate) {
@@ -105,7 +111,15 @@ export async function demo(options: DemoOptions): Promise<void> {
     const total = { impressions: 0, clicks: 0 };
     const startSim = async (): Promise<void> => {
       const id = await simulations.start(
-        { sessions: options.sessions, durationMinutes: 5, speed: options.speed, concurrency: 5, sessionsPerDay: 1, recommendations: options.recommendations, recommender: options.recommender },
+        {
+          sessions: options.sessions,
+          durationMinutes: 5,
+          speed: options.speed,
+          concurrency: 5,
+          sessionsPerDay: 1,
+          recommendations: options.recommendations,
+          recommender: options.recommender,
+        },
         (summary) => {
           if (summary.recommendations) {
             total.impressions += summary.recommendations.impressions;

@@ -3,8 +3,7 @@ import { loadConfig } from '../../config/env.js';
 import { clearData } from '../../datagen/generate.js';
 import type { SimulatedRecommender } from '../../simulator/recommendations.js';
 import { type SimulationParams, type SimulationSummary, startSimulation } from '../../simulator/runs.js';
-import { formatUptake, type RunStats } from '../../simulator/stats.js';
-import { uptakeLine } from '../../simulator/stats.js';
+import { formatUptake, type RunStats, uptakeLine } from '../../simulator/stats.js';
 import { print, printDeleted, printTable, progressBar } from '../output.js';
 
 export interface SimulateCliOptions {
@@ -31,7 +30,11 @@ export function progressInfo(stats: RunStats): string {
 export function printSummary(summary: SimulationSummary): void {
   print(`\nSimulation ${summary.runId} (${summary.mode}): ${summary.sessions} sessions`);
   print('\nRows written by table:');
-  printTable(Object.entries(summary.rowsByTable).filter(([, n]) => n !== 0).map(([table, rows]) => ({ table, rows })));
+  printTable(
+    Object.entries(summary.rowsByTable)
+      .filter(([, n]) => n !== 0)
+      .map(([table, rows]) => ({ table, rows })),
+  );
   print('\nBehaviour events by type (attempted → recorded; recommendation events and the product views of clicks are not drawn by the weights):');
   const types = [...new Set([...Object.keys(summary.attemptedByType), ...Object.keys(summary.eventsByType)])].sort();
   printTable(types.map((type) => ({ type, attempted: summary.attemptedByType[type] ?? '', recorded: summary.eventsByType[type] ?? 0 })));
@@ -58,14 +61,24 @@ export async function simulate(options: SimulateCliOptions): Promise<void> {
       return printDeleted(await clearData(ctx.pool, 'activity'), options.json, 'Deleted simulated activity (catalogue and customers kept):');
     }
     const params: SimulationParams = {
-      sessions: options.sessions, durationMinutes: options.duration, speed: options.speed, concurrency: options.concurrency,
-      seed: options.seed, historicalDays: options.historical, sessionsPerDay: options.sessionsPerDay, until: options.until,
-      recommendations: options.recommendations, recommender: options.recommender,
+      sessions: options.sessions,
+      durationMinutes: options.duration,
+      speed: options.speed,
+      concurrency: options.concurrency,
+      seed: options.seed,
+      historicalDays: options.historical,
+      sessionsPerDay: options.sessionsPerDay,
+      until: options.until,
+      recommendations: options.recommendations,
+      recommender: options.recommender,
     };
     const total = options.historical ?? options.sessions;
     const bar = progressBar(options.historical ? 'back-fill' : 'simulate', total);
-    const started = await startSimulation({ db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger, recommender: ctx.recommender }, params, (fraction, stats) =>
-      bar.update(Math.round(fraction * total), options.historical ? 'days' : 'sessions', progressInfo(stats)));
+    const started = await startSimulation(
+      { db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger, recommender: ctx.recommender },
+      params,
+      (fraction, stats) => bar.update(Math.round(fraction * total), options.historical ? 'days' : 'sessions', progressInfo(stats)),
+    );
     const stop = () => started.cancel();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

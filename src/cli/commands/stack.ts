@@ -1,8 +1,8 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../config/env.js';
-import { createLogger } from '../../logging/logger.js';
 import { AppError } from '../../errors.js';
+import { createLogger } from '../../logging/logger.js';
 import { isEngineName } from '../../stack/engine.js';
 import { createStack, ENGINE_NAMES, type EngineName, type EngineStatus } from '../../stack/stack.js';
 import { print, printTable } from '../output.js';
@@ -34,7 +34,9 @@ export async function stackDown(): Promise<void> {
       print(`${o.engine}: left running, ${o.leftRunning}`);
       continue;
     }
-    print(`${o.engine}: ${o.stopped.length > 0 ? `stopped (pid ${o.stopped.join(', ')}${o.forced ? ', killed after the grace period' : ''})` : 'was not running'}`);
+    print(
+      `${o.engine}: ${o.stopped.length > 0 ? `stopped (pid ${o.stopped.join(', ')}${o.forced ? ', killed after the grace period' : ''})` : 'was not running'}`,
+    );
   }
   print('no process started by the stack is running.');
 }
@@ -64,7 +66,9 @@ function printStatus(status: EngineStatus[]): void {
       mode: s.mode,
       state: s.healthy ? 'healthy' : s.running ? 'UNHEALTHY' : s.mode === 'external' ? 'unreachable' : 'stopped',
       pid: s.pid ?? '',
-      ports: Object.entries(s.ports).map(([k, v]) => `${k}:${v}`).join(' '),
+      ports: Object.entries(s.ports)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' '),
       endpoint: s.endpoint,
       detail: s.detail ?? '',
     })),

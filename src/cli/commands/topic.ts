@@ -1,9 +1,9 @@
-import type { RawEnvelope } from '../../cdc/envelope.js';
 import { randomBytes } from 'node:crypto';
-import { createKafka, withKafka } from '../../kafka/client.js';
+import type { RawEnvelope } from '../../cdc/envelope.js';
 import { parseJsonOr } from '../../common/json.js';
 import { loadConfig } from '../../config/env.js';
 import { AppError } from '../../errors.js';
+import { createKafka, withKafka } from '../../kafka/client.js';
 import { print, printTable } from '../output.js';
 
 export async function topicList(options: { json?: boolean; all?: boolean }): Promise<void> {
@@ -13,11 +13,13 @@ export async function topicList(options: { json?: boolean; all?: boolean }): Pro
     await admin.connect();
     try {
       const topics = (await admin.listTopics()).filter((t) => options.all || !t.startsWith('_')).sort();
-      return await Promise.all(topics.map(async (topic) => {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        const messages = offsets.reduce((sum, p) => sum + (Number(p.high) - Number(p.low)), 0);
-        return { topic, partitions: offsets.length, messages };
-      }));
+      return await Promise.all(
+        topics.map(async (topic) => {
+          const offsets = await admin.fetchTopicOffsets(topic);
+          const messages = offsets.reduce((sum, p) => sum + (Number(p.high) - Number(p.low)), 0);
+          return { topic, partitions: offsets.length, messages };
+        }),
+      );
     } finally {
       await admin.disconnect();
     }
@@ -33,7 +35,12 @@ export function describeEnvelope(value: RawEnvelope): string {
   const at = value.source?.ts_ms ? new Date(value.source.ts_ms).toISOString() : '';
   const before = value.before ?? {};
   const after = value.after ?? {};
-  const changed = value.op === 'u' ? Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).map((k) => `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`) : [];
+  const changed =
+    value.op === 'u'
+      ? Object.keys(after)
+          .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+          .map((k) => `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`)
+      : [];
   const row = value.op === 'd' ? before : after;
   const key = Object.entries(row).find(([k]) => k.endsWith('_id'));
   const body = value.op === 'u' ? changed.join(', ') : JSON.stringify(row);

@@ -1,5 +1,5 @@
-import { AppError } from '../../errors.js';
 import { clearData, GENERATE_DEFAULTS, generateData } from '../../datagen/generate.js';
+import { AppError } from '../../errors.js';
 import { SIMULATION_DEFAULTS } from '../../simulator/runs.js';
 import type { RecommendationUptake } from '../../simulator/stats.js';
 import { uptakeOfRun } from '../../simulator/uptake.js';
@@ -76,7 +76,10 @@ const TableCount = builder.objectRef<{ table: string; rows: number }>('TableCoun
 });
 
 const ClearScope = builder.enumType('ClearScope', {
-  values: { ACTIVITY: { value: 'activity', description: 'Orders, carts, wishlists, payments, shipments, events' }, ALL: { value: 'all', description: 'Everything, catalogue and customers included' } } as const,
+  values: {
+    ACTIVITY: { value: 'activity', description: 'Orders, carts, wishlists, payments, shipments, events' },
+    ALL: { value: 'all', description: 'Everything, catalogue and customers included' },
+  } as const,
 });
 
 builder.queryFields((t) => ({
@@ -106,19 +109,26 @@ builder.mutationFields((t) => ({
       historicalDays: t.arg.int({ required: false }),
       sessionsPerDay: t.arg.int({ required: false, defaultValue: SIMULATION_DEFAULTS.sessionsPerDay }),
       seed: t.arg.int({ required: false }),
-      recommendations: t.arg.int({ required: false, defaultValue: SIMULATION_DEFAULTS.recommendations, description: 'Recommendations shown at the start of each live session (0 = none)' }),
+      recommendations: t.arg.int({
+        required: false,
+        defaultValue: SIMULATION_DEFAULTS.recommendations,
+        description: 'Recommendations shown at the start of each live session (0 = none)',
+      }),
       recommender: t.arg({ type: SimulatedRecommenderEnum, required: false, defaultValue: SIMULATION_DEFAULTS.recommender }),
     },
     resolve: async (query, _r, a, ctx) => {
       requireAdmin(ctx);
-      const id = await ctx.simulations
-        .start({
-          sessions: a.sessions ?? SIMULATION_DEFAULTS.sessions, durationMinutes: a.durationMinutes ?? SIMULATION_DEFAULTS.durationMinutes,
-          speed: a.speed ?? SIMULATION_DEFAULTS.speed, concurrency: a.concurrency ?? SIMULATION_DEFAULTS.concurrency,
-          historicalDays: a.historicalDays ?? undefined, sessionsPerDay: a.sessionsPerDay ?? SIMULATION_DEFAULTS.sessionsPerDay, seed: a.seed ?? undefined,
-          recommendations: a.recommendations ?? SIMULATION_DEFAULTS.recommendations, recommender: a.recommender ?? SIMULATION_DEFAULTS.recommender,
-        })
-        ;
+      const id = await ctx.simulations.start({
+        sessions: a.sessions ?? SIMULATION_DEFAULTS.sessions,
+        durationMinutes: a.durationMinutes ?? SIMULATION_DEFAULTS.durationMinutes,
+        speed: a.speed ?? SIMULATION_DEFAULTS.speed,
+        concurrency: a.concurrency ?? SIMULATION_DEFAULTS.concurrency,
+        historicalDays: a.historicalDays ?? undefined,
+        sessionsPerDay: a.sessionsPerDay ?? SIMULATION_DEFAULTS.sessionsPerDay,
+        seed: a.seed ?? undefined,
+        recommendations: a.recommendations ?? SIMULATION_DEFAULTS.recommendations,
+        recommender: a.recommender ?? SIMULATION_DEFAULTS.recommender,
+      });
       return ctx.db.simulationRun.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
@@ -144,8 +154,10 @@ builder.mutationFields((t) => ({
     resolve: async (_r, a, ctx) => {
       requireAdmin(ctx);
       return generateData(ctx.pool, {
-        categories: a.categories ?? GENERATE_DEFAULTS.categories, products: a.products ?? GENERATE_DEFAULTS.products,
-        customers: a.customers ?? GENERATE_DEFAULTS.customers, seed: a.seed ?? undefined,
+        categories: a.categories ?? GENERATE_DEFAULTS.categories,
+        products: a.products ?? GENERATE_DEFAULTS.products,
+        customers: a.customers ?? GENERATE_DEFAULTS.customers,
+        seed: a.seed ?? undefined,
       });
     },
   }),

@@ -1,7 +1,7 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { filter, pipe, Repeater } from 'graphql-yoga';
-import type { FraudAlertRow, RevenueStatRow, StreamResult, TopProductRow } from '../../flink/results.js';
 import { MAX_PAGE_SIZE } from '../../api/resources.js';
+import type { FraudAlertRow, RevenueStatRow, StreamResult, TopProductRow } from '../../flink/results.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { entityRef } from './models.js';
@@ -47,7 +47,12 @@ const RevenueStat = builder.objectRef<RevenueStatRow>('RevenueStat').implement({
     revenue: t.field({ type: 'Decimal', resolve: (r) => r.revenue }),
     orderCount: t.exposeInt('orderCount'),
     avgOrderValue: t.field({ type: 'Decimal', resolve: (r) => r.avgOrderValue }),
-    previousRevenue: t.field({ type: 'Decimal', nullable: true, description: 'Revenue of the window before (0 when it had no orders; null for the first)', resolve: (r) => r.previousRevenue }),
+    previousRevenue: t.field({
+      type: 'Decimal',
+      nullable: true,
+      description: 'Revenue of the window before (0 when it had no orders; null for the first)',
+      resolve: (r) => r.previousRevenue,
+    }),
     revenueChange: t.field({ type: 'Decimal', nullable: true, resolve: (r) => r.revenueChange }),
     revenueChangePct: t.float({ nullable: true, resolve: (r) => (r.revenueChangePct === null ? null : Number(r.revenueChangePct)) }),
   }),
@@ -65,7 +70,11 @@ const TopProduct = builder.objectRef<TopProductRow>('TopProduct').implement({
     productId: t.exposeInt('productId'),
     quantity: t.exposeInt('quantity'),
     revenue: t.field({ type: 'Decimal', resolve: (r) => r.revenue }),
-    product: t.field({ type: entityRef('Product'), nullable: true, resolve: (r, _args, ctx) => ctx.db.product.findUnique({ where: { productId: r.productId } }) }),
+    product: t.field({
+      type: entityRef('Product'),
+      nullable: true,
+      resolve: (r, _args, ctx) => ctx.db.product.findUnique({ where: { productId: r.productId } }),
+    }),
   }),
 });
 
@@ -104,13 +113,15 @@ builder.queryFields((t) => ({
       customerId: t.arg.int({ required: false }),
     },
     resolve: (_root, args, ctx) =>
-      resolveOffsetConnection({ args, ...page(args) }, ({ limit, offset }) =>
-        ctx.db.fraudAlert.findMany({
-          where: { ...(args.rule && { rule: args.rule }), ...(args.customerId != null && { customerId: args.customerId }) },
-          orderBy: [{ eventTime: 'desc' }, { alertId: 'asc' }],
-          skip: offset,
-          take: limit,
-        }) as unknown as Promise<FraudAlertRow[]>,
+      resolveOffsetConnection(
+        { args, ...page(args) },
+        ({ limit, offset }) =>
+          ctx.db.fraudAlert.findMany({
+            where: { ...(args.rule && { rule: args.rule }), ...(args.customerId != null && { customerId: args.customerId }) },
+            orderBy: [{ eventTime: 'desc' }, { alertId: 'asc' }],
+            skip: offset,
+            take: limit,
+          }) as unknown as Promise<FraudAlertRow[]>,
       ),
   }),
   revenueStats: t.connection({
@@ -118,13 +129,15 @@ builder.queryFields((t) => ({
     description: 'Closed revenue windows, newest first; `window` selects the window length in seconds (the job’s REVENUE_WINDOW_SECONDS).',
     args: { window: t.arg.int({ required: false, description: 'window length in seconds; all lengths when omitted' }) },
     resolve: (_root, args, ctx) =>
-      resolveOffsetConnection({ args, ...page(args) }, ({ limit, offset }) =>
-        ctx.db.revenueStat.findMany({
-          where: args.window != null ? { windowSeconds: args.window } : {},
-          orderBy: [{ windowStart: 'desc' }, { windowSeconds: 'asc' }],
-          skip: offset,
-          take: limit,
-        }) as unknown as Promise<RevenueStatRow[]>,
+      resolveOffsetConnection(
+        { args, ...page(args) },
+        ({ limit, offset }) =>
+          ctx.db.revenueStat.findMany({
+            where: args.window != null ? { windowSeconds: args.window } : {},
+            orderBy: [{ windowStart: 'desc' }, { windowSeconds: 'asc' }],
+            skip: offset,
+            take: limit,
+          }) as unknown as Promise<RevenueStatRow[]>,
       ),
   }),
   topProducts: t.connection({
@@ -137,11 +150,18 @@ builder.queryFields((t) => ({
       windowStart: t.arg({ type: 'DateTime', required: false, description: 'a specific window (its start); the latest closed one when omitted' }),
     },
     resolve: async (_root, args, ctx) => {
-      const where = { windowSize: WINDOW_SIZES[(args.window ?? 'ONE_MINUTE') as WindowName], categoryId: args.categoryId ?? 0, rankedBy: args.by === 'REVENUE' ? 'revenue' : 'quantity' };
-      const windowStart = args.windowStart ?? (await ctx.db.topProduct.findFirst({ where, orderBy: { windowStart: 'desc' }, select: { windowStart: true } }))?.windowStart;
+      const where = {
+        windowSize: WINDOW_SIZES[(args.window ?? 'ONE_MINUTE') as WindowName],
+        categoryId: args.categoryId ?? 0,
+        rankedBy: args.by === 'REVENUE' ? 'revenue' : 'quantity',
+      };
+      const windowStart =
+        args.windowStart ?? (await ctx.db.topProduct.findFirst({ where, orderBy: { windowStart: 'desc' }, select: { windowStart: true } }))?.windowStart;
       return resolveOffsetConnection({ args, ...page(args) }, ({ limit, offset }) =>
         windowStart
-          ? (ctx.db.topProduct.findMany({ where: { ...where, windowStart }, orderBy: { rank: 'asc' }, skip: offset, take: limit }) as unknown as Promise<TopProductRow[]>)
+          ? (ctx.db.topProduct.findMany({ where: { ...where, windowStart }, orderBy: { rank: 'asc' }, skip: offset, take: limit }) as unknown as Promise<
+              TopProductRow[]
+            >)
           : Promise.resolve([]),
       );
     },
@@ -149,7 +169,10 @@ builder.queryFields((t) => ({
 }));
 
 const rows = <K extends StreamResult['kind']>(ctx: GraphQLContext, kind: K) =>
-  pipe(ctx.changes.subscribeResult(kind) as AsyncIterable<StreamResult>, filter((r: StreamResult) => r.kind === kind)) as AsyncIterable<Extract<StreamResult, { kind: K }>>;
+  pipe(
+    ctx.changes.subscribeResult(kind) as AsyncIterable<StreamResult>,
+    filter((r: StreamResult) => r.kind === kind),
+  ) as AsyncIterable<Extract<StreamResult, { kind: K }>>;
 
 builder.subscriptionFields((t) => ({
   fraudAlert: t.field({
@@ -167,7 +190,11 @@ builder.subscriptionFields((t) => ({
     type: RevenueStat,
     description: 'Each revenue window as it closes.',
     args: { window: t.arg.int({ required: false, description: 'window length in seconds' }) },
-    subscribe: (_root, args, ctx) => pipe(rows(ctx, 'revenue-stats'), filter((r) => args.window == null || r.row.windowSeconds === args.window)),
+    subscribe: (_root, args, ctx) =>
+      pipe(
+        rows(ctx, 'revenue-stats'),
+        filter((r) => args.window == null || r.row.windowSeconds === args.window),
+      ),
     resolve: (r) => r.row,
   }),
   topProductsUpdated: t.field({
@@ -187,8 +214,12 @@ builder.subscriptionFields((t) => ({
         filter((r) => r.row.windowSize === size && r.row.rankedBy === rankedBy && r.row.categoryId === category),
       );
       return collectRankings(matching, (products) => ({
-        window: windowName(size), windowStart: products[0]!.windowStart, windowEnd: products[0]!.windowEnd,
-        categoryId: category === 0 ? null : category, by: args.by === 'REVENUE' ? 'REVENUE' : 'QUANTITY', products,
+        window: windowName(size),
+        windowStart: products[0]!.windowStart,
+        windowEnd: products[0]!.windowEnd,
+        categoryId: category === 0 ? null : category,
+        by: args.by === 'REVENUE' ? 'REVENUE' : 'QUANTITY',
+        products,
       }));
     },
     resolve: (u) => u,

@@ -1,7 +1,7 @@
-import { HIDDEN_FIELDS, HIDDEN_MODELS, RESOURCES, resourceByModel, buildWhere, type FilterSpec, type Resource } from '../../api/resources.js';
+import type { ObjectRef } from '@pothos/core';
+import { buildWhere, type FilterSpec, HIDDEN_FIELDS, HIDDEN_MODELS, RESOURCES, type Resource, resourceByModel } from '../../api/resources.js';
 import { notFound } from '../../errors.js';
 import { getDatamodel } from '../../generated/prisma/pothos-types.js';
-import type { ObjectRef } from '@pothos/core';
 import { builder, type SchemaTypes } from '../builder.js';
 import { enums, SortOrder } from './enums.js';
 
@@ -14,7 +14,16 @@ import { enums, SortOrder } from './enums.js';
 type DmmfField = { name: string; kind: string; type: string; isRequired: boolean; isList: boolean };
 const models = getDatamodel().datamodel.models as unknown as Record<string, { fields: DmmfField[] }>;
 
-const SCALARS: Record<string, string> = { Int: 'Int', String: 'String', Boolean: 'Boolean', Float: 'Float', DateTime: 'DateTime', Decimal: 'Decimal', Json: 'JSON', BigInt: 'BigInt' };
+const SCALARS: Record<string, string> = {
+  Int: 'Int',
+  String: 'String',
+  Boolean: 'Boolean',
+  Float: 'Float',
+  DateTime: 'DateTime',
+  Decimal: 'Decimal',
+  Json: 'JSON',
+  BigInt: 'BigInt',
+};
 
 // The generic registration below builds fields from the datamodel at run time, where Pothos cannot infer types (biome.json allows `any` in this file only).
 function scalarType(field: DmmfField): any {
@@ -67,7 +76,8 @@ for (const resource of RESOURCES) {
 
 function filterArgs(t: any, resource: Resource): Record<string, unknown> {
   const args: Record<string, unknown> = { order: t.arg({ type: SortOrder, required: false, description: 'Sort by id (default ASC)' }) };
-  const typed = (type: string, description: string) => (type in enums ? t.arg({ type: (enums as any)[type], required: false, description }) : t.arg({ type, required: false, description }));
+  const typed = (type: string, description: string) =>
+    type in enums ? t.arg({ type: (enums as any)[type], required: false, description }) : t.arg({ type, required: false, description });
   for (const f of resource.filters as FilterSpec[]) {
     if (f.kind === 'eq') args[f.arg] = typed(f.type, f.description);
     if (f.kind === 'contains') args[f.arg] = t.arg.string({ required: false, description: f.description });
@@ -78,7 +88,6 @@ function filterArgs(t: any, resource: Resource): Record<string, unknown> {
   }
   return args;
 }
-
 
 builder.queryFields((t: any) =>
   Object.fromEntries(

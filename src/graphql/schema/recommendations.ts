@@ -1,5 +1,5 @@
-import { AppError } from '../../errors.js';
 import { Repeater } from 'graphql-yoga';
+import { AppError } from '../../errors.js';
 import type { Recommendation as Served } from '../../recommend/serving.js';
 import { similarProducts, trendingProducts } from '../../recommend/serving.js';
 import { builder } from '../builder.js';
@@ -36,7 +36,9 @@ const TrendWindow = builder.enumType('TrendWindow', {
 function withProducts(ctx: GraphQLContext, items: { productId: number; score: number; reason: string }[]): Entry[] {
   let loaded: Promise<Map<number, object>> | undefined;
   const products = () =>
-    (loaded ??= ctx.db.product.findMany({ where: { productId: { in: items.map((i) => i.productId) } } }).then((rows) => new Map(rows.map((r) => [r.productId, r]))));
+    (loaded ??= ctx.db.product
+      .findMany({ where: { productId: { in: items.map((i) => i.productId) } } })
+      .then((rows) => new Map(rows.map((r) => [r.productId, r]))));
   return items.map((i) => ({ ...i, products }));
 }
 
@@ -60,7 +62,8 @@ function listOptions(args: { first?: number | null; categoryId?: number | null }
 builder.queryFields((t) => ({
   recommendations: t.field({
     type: [Recommendation],
-    description: 'Personalised recommendations for a customer: similar to what they recently viewed or bought, popular in their favourite categories, trending for new customers. Excludes what they bought, have in the cart, and inactive or out-of-stock products.',
+    description:
+      'Personalised recommendations for a customer: similar to what they recently viewed or bought, popular in their favourite categories, trending for new customers. Excludes what they bought, have in the cart, and inactive or out-of-stock products.',
     args: listArgs,
     resolve: async (_root, args, ctx) => {
       const list = await ctx.recommendations.get(args.customerId, listOptions(args));
@@ -86,7 +89,10 @@ builder.queryFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       checkFirst(args.first ?? 10);
-      return withProducts(ctx, await trendingProducts(ctx.pool, { categoryId: args.categoryId ?? undefined, window: args.window ?? 'HOUR', first: args.first ?? 10 }));
+      return withProducts(
+        ctx,
+        await trendingProducts(ctx.pool, { categoryId: args.categoryId ?? undefined, window: args.window ?? 'HOUR', first: args.first ?? 10 }),
+      );
     },
   }),
 }));
@@ -109,19 +115,22 @@ const RecommendationsUpdate = builder.objectRef<ListUpdate & { entries: Entry[] 
 builder.subscriptionField('recommendationsUpdated', (t) =>
   t.field({
     type: RecommendationsUpdate,
-    description: "Pushes the customer's recommendations when subscribing and again whenever their products, order or reasons change: after the customer acts (once Flink has written the features) or changes the cart.",
+    description:
+      "Pushes the customer's recommendations when subscribing and again whenever their products, order or reasons change: after the customer acts (once Flink has written the features) or changes the cart.",
     args: listArgs,
     subscribe: async (_root, args, ctx) => {
       const options = listOptions(args);
       // An unknown customer or a bad category fails the subscription at once, as a typed error.
       await ctx.recommendations.get(args.customerId, options);
       return new Repeater<ListUpdate>(async (push, stop) => {
-        const unwatch = await ctx.recommendations.watch(args.customerId, options, (list) => {
-          void push({ customerId: args.customerId, list, computedAt: new Date() });
-        }).catch((error: unknown) => {
-          stop(error);
-          return undefined;
-        });
+        const unwatch = await ctx.recommendations
+          .watch(args.customerId, options, (list) => {
+            void push({ customerId: args.customerId, list, computedAt: new Date() });
+          })
+          .catch((error: unknown) => {
+            stop(error);
+            return undefined;
+          });
         await stop;
         unwatch?.();
       });

@@ -37,7 +37,8 @@ builder.scalarType('BigInt', {
   description: 'A 64-bit integer id, serialized as a string.',
   serialize: (value) => String(value),
   parseValue: (value) => {
-    if ((typeof value !== 'string' && typeof value !== 'number') || !/^\d{1,19}$/.test(String(value))) throw bad(`Expected a positive integer id, got ${JSON.stringify(value)}.`);
+    if ((typeof value !== 'string' && typeof value !== 'number') || !/^\d{1,19}$/.test(String(value)))
+      throw bad(`Expected a positive integer id, got ${JSON.stringify(value)}.`);
     return BigInt(value);
   },
   parseLiteral: (ast) => {

@@ -1,5 +1,5 @@
-import { PAYMENT_METHODS } from '../../shop/policy.js';
 import { notFound } from '../../errors.js';
+import { PAYMENT_METHODS } from '../../shop/policy.js';
 import { builder } from '../builder.js';
 import { enums } from './enums.js';
 
@@ -20,7 +20,10 @@ const ShownRecommendationInput = builder.inputType('ShownRecommendationInput', {
 
 /** A client's report of a shown product, with the defaults for what it left out (the storefront checks it). */
 const shownItem = (item: { productId: number; position: number; reason?: string | null; source?: string | null }) => ({
-  productId: item.productId, position: item.position, reason: item.reason ?? '', source: item.source ?? 'client',
+  productId: item.productId,
+  position: item.position,
+  reason: item.reason ?? '',
+  source: item.source ?? 'client',
 });
 
 const sessionArg = { description: 'Client session UUID; a new one is used when omitted', required: false } as const;
@@ -28,7 +31,8 @@ const meta = (a: { sessionId?: string | null }) => ({ sessionId: a.sessionId ?? 
 
 builder.mutationFields((t) => ({
   recordRecommendationImpressions: t.int({
-    description: 'Records that a customer was shown a list of recommendations: one recommendation_impression event per product, in one transaction. Returns how many were recorded. Clicks refer to the same listId.',
+    description:
+      'Records that a customer was shown a list of recommendations: one recommendation_impression event per product, in one transaction. Returns how many were recorded. Clicks refer to the same listId.',
     args: {
       customerId: t.arg.int({ required: true }),
       listId: t.arg.string({ required: true, description: 'A UUID the client makes per shown list' }),
@@ -41,7 +45,8 @@ builder.mutationFields((t) => ({
   }),
   recordRecommendationClick: t.prismaField({
     type: 'BehaviorEvent',
-    description: 'Records that a customer opened a product from a recommendation list: a recommendation_click (tied to the list by listId and position) and the view_product it leads to, in one transaction. Returns the click.',
+    description:
+      'Records that a customer opened a product from a recommendation list: a recommendation_click (tied to the list by listId and position) and the view_product it leads to, in one transaction. Returns the click.',
     args: {
       customerId: t.arg.int({ required: true }),
       listId: t.arg.string({ required: true }),
@@ -50,7 +55,12 @@ builder.mutationFields((t) => ({
       sessionId: t.arg.string(sessionArg),
     },
     resolve: async (query, _root, a, ctx) => {
-      const { click } = await ctx.storefront.clickRecommendation(a.customerId, { listId: a.listId, recommender: a.recommender ?? 'ours' }, shownItem(a.item), meta(a));
+      const { click } = await ctx.storefront.clickRecommendation(
+        a.customerId,
+        { listId: a.listId, recommender: a.recommender ?? 'ours' },
+        shownItem(a.item),
+        meta(a),
+      );
       return ctx.db.behaviorEvent.findUniqueOrThrow({ ...query, where: { eventId: click.eventId } });
     },
   }),
@@ -76,8 +86,10 @@ builder.mutationFields((t) => ({
     type: 'Cart',
     description: "Adds a quantity of a product to the customer's cart (within stock); returns the cart line.",
     args: {
-      customerId: t.arg.int({ required: true }), productId: t.arg.int({ required: true }),
-      quantity: t.arg.int({ required: false, defaultValue: 1 }), sessionId: t.arg.string(sessionArg),
+      customerId: t.arg.int({ required: true }),
+      productId: t.arg.int({ required: true }),
+      quantity: t.arg.int({ required: false, defaultValue: 1 }),
+      sessionId: t.arg.string(sessionArg),
     },
     resolve: async (query, _root, a, ctx) => {
       const line = await ctx.storefront.addToCart(a.customerId, a.productId, a.quantity ?? 1, meta(a));

@@ -1,11 +1,11 @@
 import { filter, pipe } from 'graphql-yoga';
-import { AppError } from '../../errors.js';
 import type { ChangeEvent } from '../../cdc/envelope.js';
 import { CDC_TABLES, type CdcTable, isCdcTable } from '../../cdc/tables.js';
+import { AppError } from '../../errors.js';
 import { getDatamodel } from '../../generated/prisma/pothos-types.js';
 import { builder, type FieldBuilder } from '../builder.js';
-import { entityRef } from './models.js';
 import { enums } from './enums.js';
+import { entityRef } from './models.js';
 
 /*
  * Subscriptions stream the changes Debezium captures: one field per table (customerChanged, …,
@@ -18,9 +18,16 @@ const ChangeOperation = builder.enumType('ChangeOperation', {
 });
 
 const SUBSCRIPTION_NAMES: Record<CdcTable, string> = {
-  categories: 'categoryChanged', products: 'productChanged', customers: 'customerChanged', orders: 'orderChanged',
-  order_items: 'orderItemChanged', carts: 'cartChanged', wishlists: 'wishlistChanged', payments: 'paymentChanged',
-  shipments: 'shipmentChanged', behavior_events: 'behaviorEvent',
+  categories: 'categoryChanged',
+  products: 'productChanged',
+  customers: 'customerChanged',
+  orders: 'orderChanged',
+  order_items: 'orderItemChanged',
+  carts: 'cartChanged',
+  wishlists: 'wishlistChanged',
+  payments: 'paymentChanged',
+  shipments: 'shipmentChanged',
+  behavior_events: 'behaviorEvent',
 };
 
 const FILTERABLE = ['customerId', 'productId', 'orderId'];
@@ -44,7 +51,12 @@ for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (
     fields: (t) => ({
       ...changeFields(t),
       before: t.field({ type: entityRef(model), nullable: true, description: 'The row before the change (updates and deletes)', resolve: (e) => e.before }),
-      after: t.field({ type: entityRef(model), nullable: true, description: 'The row after the change (creates, updates, snapshot reads)', resolve: (e) => e.after }),
+      after: t.field({
+        type: entityRef(model),
+        nullable: true,
+        description: 'The row after the change (creates, updates, snapshot reads)',
+        resolve: (e) => e.after,
+      }),
     }),
   });
   const fieldNames = new Set(models[model]!.fields.map((f) => f.name));
@@ -60,7 +72,9 @@ for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (
       subscribe: (_root, args: Record<string, unknown>, ctx) =>
         pipe(
           ctx.changes.subscribe(table),
-          filter((event: ChangeEvent) => Object.entries(args).every(([name, value]) => value === null || value === undefined || same(fieldOf(event, name), value))),
+          filter((event: ChangeEvent) =>
+            Object.entries(args).every(([name, value]) => value === null || value === undefined || same(fieldOf(event, name), value)),
+          ),
         ),
       resolve: (event) => event,
     }),

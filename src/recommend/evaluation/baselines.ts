@@ -1,8 +1,8 @@
 import { createRng } from '../../common/random.js';
+import { fitItemKnn, type ItemKnnOptions, itemKnnRecommender, knnSimilarity } from '../models/item-knn.js';
+import { buildInteractionMatrix } from '../models/matrix.js';
 import type { Recommender, TrainData } from './recommender.js';
 import type { UserHistory } from './split.js';
-import { fitItemKnn, itemKnnRecommender, type ItemKnnOptions, knnSimilarity } from '../models/item-knn.js';
-import { buildInteractionMatrix } from '../models/matrix.js';
 
 export type { ItemKnnOptions };
 

@@ -2,11 +2,11 @@ import type pg from 'pg';
 import { createRng } from '../../common/random.js';
 import type { Db } from '../../database/database.js';
 import { AppError } from '../../errors.js';
+import type { Recommender as ServedRecommender } from '../serving.js';
 import { historySpan, streamHistories } from './interactions.js';
 import { type RankedCase, scoreCases } from './metrics.js';
 import type { EvaluationSource, ModelOptions, RecommenderEntry } from './recommender.js';
 import { EVALUATION_ROWS } from './registry.js';
-import type { Recommender as ServedRecommender } from '../serving.js';
 import { createSplitBuilder, defaultCutoff, type SplitKind, type SplitSpec, type TestCase } from './split.js';
 
 export interface EvaluateOptions {
@@ -109,7 +109,10 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
   if (options.split === 'time') {
     const cutoff = options.cutoff ?? defaultCutoff(span.from, span.to);
     if (cutoff <= span.from || cutoff > span.to) {
-      throw new AppError('BAD_USER_INPUT', `--cutoff ${cutoff.toISOString()} is outside the history (${span.from.toISOString()} … ${span.to.toISOString()}): choose a moment inside it, or leave it out for the last 20%.`);
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `--cutoff ${cutoff.toISOString()} is outside the history (${span.from.toISOString()} … ${span.to.toISOString()}): choose a moment inside it, or leave it out for the last 20%.`,
+      );
     }
     spec = { kind: 'time', cutoff };
   } else {
@@ -127,7 +130,10 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
 
   let tests: TestCase[] = split.tests;
   if (options.maxUsers !== undefined && tests.length > options.maxUsers) {
-    tests = createRng(options.seed).fork('sample').shuffle([...tests]).slice(0, options.maxUsers);
+    tests = createRng(options.seed)
+      .fork('sample')
+      .shuffle([...tests])
+      .slice(0, options.maxUsers);
   }
 
   const train = { users: split.train, catalogue };
@@ -150,19 +156,39 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       unavailable.push({ recommender: name, reason: `cannot be evaluated on --split ${spec.kind} (supports: ${entry.splits.join(', ')})` });
       continue;
     }
-    const reason = await entry.unavailableReason?.({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed, servedOn: deps.servedOn, tests, models: options.models ?? {} });
+    const reason = await entry.unavailableReason?.({
+      source: options.source,
+      train,
+      db: deps.db,
+      pool: deps.pool,
+      seed: options.seed,
+      servedOn: deps.servedOn,
+      tests,
+      models: options.models ?? {},
+    });
     if (reason) {
       unavailable.push({ recommender: name, reason });
       continue;
     }
     const t0 = Date.now();
-    const recommender = await entry.create({ source: options.source, train, db: deps.db, pool: deps.pool, seed: options.seed, servedOn: deps.servedOn, tests, models: options.models ?? {} });
+    const recommender = await entry.create({
+      source: options.source,
+      train,
+      db: deps.db,
+      pool: deps.pool,
+      seed: options.seed,
+      servedOn: deps.servedOn,
+      tests,
+      models: options.models ?? {},
+    });
     const step = startStep(name, tests.length, 'users');
     const cases: RankedCase[] = await mapConcurrent(
       tests,
       8,
       async (test) => ({ recommended: await recommender.recommend(test.user, depth, test.asOf), heldOut: test.heldOut }),
-      (done) => { if (done % 50 === 0 || done === tests.length) step.update(done); },
+      (done) => {
+        if (done % 50 === 0 || done === tests.length) step.update(done);
+      },
     ).finally(() => {
       step.stop();
       return (recommender as { close?: () => Promise<void> }).close?.();

@@ -41,7 +41,9 @@ export interface HistorySpan {
 
 /** First and last interaction and their count; null when there is none. */
 export async function historySpan(pool: pg.Pool, source: EvaluationSource): Promise<HistorySpan | null> {
-  const { rows } = await pool.query<{ lo: Date | null; hi: Date | null; n: string }>(`SELECT min(at) lo, max(at) hi, count(*) n FROM (${interactions(source)}) e`);
+  const { rows } = await pool.query<{ lo: Date | null; hi: Date | null; n: string }>(
+    `SELECT min(at) lo, max(at) hi, count(*) n FROM (${interactions(source)}) e`,
+  );
   const r = rows[0]!;
   return r.lo && r.hi ? { from: r.lo, to: r.hi, events: Number(r.n) } : null;
 }

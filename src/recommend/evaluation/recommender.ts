@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { Db } from '../../database/database.js';
-import type { Recommender as ServedRecommender } from '../serving.js';
 import type { EaseOptions } from '../models/ease.js';
 import type { IalsOptions } from '../models/ials.js';
 import type { ItemKnnOptions } from '../models/item-knn.js';
+import type { Recommender as ServedRecommender } from '../serving.js';
 import type { TestCase, UserHistory } from './split.js';
 
 /**

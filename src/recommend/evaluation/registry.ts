@@ -64,7 +64,8 @@ export const RECOMMENDERS: readonly RecommenderEntry[] = [
   },
   {
     name: 'item-knn',
-    description: "item-item cosine with shrinkage on the binary train user×item matrix (--knn-shrink, --knn-neighbours), summed over the customer's train items",
+    description:
+      "item-item cosine with shrinkage on the binary train user×item matrix (--knn-shrink, --knn-neighbours), summed over the customer's train items",
     sources: ['shop', 'imported'],
     create: ({ train, models }) => createItemKnn(train, { ...models.knn, values: 'binary' }).recommender,
   },

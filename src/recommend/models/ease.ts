@@ -1,9 +1,9 @@
 import { inverse, Matrix } from 'ml-matrix';
 import { AppError } from '../../errors.js';
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
+import { EASE_DEFAULTS, EASE_MAX_ITEMS } from './defaults.js';
 import { columnCounts, type InteractionMatrix } from './matrix.js';
 import { type Exclusion, type NeighbourRow, scoringRecommender } from './rank.js';
-import { EASE_DEFAULTS, EASE_MAX_ITEMS } from './defaults.js';
 
 export { EASE_DEFAULTS, EASE_MAX_ITEMS };
 
@@ -16,7 +16,6 @@ export interface EaseOptions {
    */
   items?: number;
 }
-
 
 /** A fitted EASE: B (n×n, row-major, zero diagonal) over the modelled items. */
 export interface EaseModel {
@@ -33,7 +32,9 @@ export interface EaseModel {
 /** The `count` most popular item indexes (ties: lower index), ascending by index. */
 function popularItems(m: InteractionMatrix, count: number): Int32Array {
   const counts = columnCounts(m);
-  const order = Array.from(counts.keys()).filter((i) => counts[i]! > 0).sort((a, b) => counts[b]! - counts[a]! || a - b);
+  const order = Array.from(counts.keys())
+    .filter((i) => counts[i]! > 0)
+    .sort((a, b) => counts[b]! - counts[a]! || a - b);
   return Int32Array.from(order.slice(0, count)).sort();
 }
 

@@ -79,7 +79,7 @@ export function hybridScorer(inputs: HybridInputs, weights: HybridWeights = HYBR
         share[c]! += m.csr.data[q]!;
         total += m.csr.data[q]!;
       }
-      if (total > 0) for (let i = 0; i < n; i++) if (category[i]! >= 0) scores[i]! += (weights.category * share[category[i]!]! / total) * popInCat[i]!;
+      if (total > 0) for (let i = 0; i < n; i++) if (category[i]! >= 0) scores[i]! += ((weights.category * share[category[i]!]!) / total) * popInCat[i]!;
     }
     if (weights.cf !== 0 && inputs.cf) {
       const cf = inputs.cf(u);
@@ -92,6 +92,12 @@ export function hybridScorer(inputs: HybridInputs, weights: HybridWeights = HYBR
 }
 
 /** The hybrid as a Recommender over the train data its matrix was built from. */
-export function hybridRecommender(inputs: HybridInputs, train: TrainData, weights: HybridWeights = HYBRID_DEFAULTS, exclusion: Exclusion = 'purchased', name = 'hybrid'): Recommender {
+export function hybridRecommender(
+  inputs: HybridInputs,
+  train: TrainData,
+  weights: HybridWeights = HYBRID_DEFAULTS,
+  exclusion: Exclusion = 'purchased',
+  name = 'hybrid',
+): Recommender {
   return scoringRecommender(name, train, inputs.matrix, hybridScorer(inputs, weights), exclusion);
 }

@@ -1,8 +1,8 @@
 import { createRng } from '../../common/random.js';
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
+import { IALS_DEFAULTS } from './defaults.js';
 import type { Compressed, InteractionMatrix } from './matrix.js';
 import { type Exclusion, scoringRecommender } from './rank.js';
-import { IALS_DEFAULTS } from './defaults.js';
 
 export { IALS_DEFAULTS };
 

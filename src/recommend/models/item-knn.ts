@@ -1,7 +1,7 @@
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
+import { ITEM_KNN_DEFAULTS } from './defaults.js';
 import type { InteractionMatrix } from './matrix.js';
 import { type Exclusion, type NeighbourRow, scoringRecommender } from './rank.js';
-import { ITEM_KNN_DEFAULTS } from './defaults.js';
 
 export { ITEM_KNN_DEFAULTS };
 
@@ -14,7 +14,6 @@ export interface ItemKnnOptions {
    */
   shrink?: number;
 }
-
 
 /** A fitted item-kNN: each item's neighbours, best first, as a compressed item → neighbour table. */
 export interface ItemKnnModel {
