@@ -5,7 +5,7 @@ import { AppError } from '../../errors.js';
 import type { Recommender as ServedRecommender } from '../serving.js';
 import { historySpan, streamHistories } from './interactions.js';
 import { type RankedCase, scoreCases } from './metrics.js';
-import type { EvaluationSource, ModelOptions, RecommenderEntry } from './recommender.js';
+import type { EvaluationSource, ModelOptions, RecommenderDeps, RecommenderEntry } from './recommender.js';
 import { EVALUATION_ROWS } from './registry.js';
 import { createSplitBuilder, defaultCutoff, type SplitKind, type SplitSpec, type TestCase } from './split.js';
 
@@ -142,6 +142,16 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
   const rows: EvaluationRow[] = [];
   const unavailable: EvaluationReport['unavailable'] = [];
   const depth = Math.max(options.k, options.recallK);
+  const recommenderDeps: RecommenderDeps = {
+    source: options.source,
+    train,
+    db: deps.db,
+    pool: deps.pool,
+    seed: options.seed,
+    servedOn: deps.servedOn,
+    tests,
+    models: options.models ?? {},
+  };
   for (const name of names) {
     const entry = available.find((r) => r.name === name);
     if (!entry) {
@@ -156,31 +166,13 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       unavailable.push({ recommender: name, reason: `cannot be evaluated on --split ${spec.kind} (supports: ${entry.splits.join(', ')})` });
       continue;
     }
-    const reason = await entry.unavailableReason?.({
-      source: options.source,
-      train,
-      db: deps.db,
-      pool: deps.pool,
-      seed: options.seed,
-      servedOn: deps.servedOn,
-      tests,
-      models: options.models ?? {},
-    });
+    const reason = await entry.unavailableReason?.(recommenderDeps);
     if (reason) {
       unavailable.push({ recommender: name, reason });
       continue;
     }
     const t0 = Date.now();
-    const recommender = await entry.create({
-      source: options.source,
-      train,
-      db: deps.db,
-      pool: deps.pool,
-      seed: options.seed,
-      servedOn: deps.servedOn,
-      tests,
-      models: options.models ?? {},
-    });
+    const recommender = await entry.create(recommenderDeps);
     const step = startStep(name, tests.length, 'users');
     const cases: RankedCase[] = await mapConcurrent(
       tests,
