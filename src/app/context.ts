@@ -15,7 +15,7 @@ import { createStorefront, type Storefront } from '../shop/storefront.js';
 import { createSimulatedGateway } from '../simulator/behaviour.js';
 import { ORACLE_ENTRY } from '../simulator/oracle.js';
 import { createSimulationService, type SimulationService } from '../simulator/service.js';
-import { flinkHome } from '../stack/flink.js';
+import { flinkHome, flinkJobRunsFile } from '../stack/flink.js';
 
 /*
  * The composition root. Every runtime service is built here, once, from the validated configuration; the
@@ -64,7 +64,7 @@ export interface ServiceBase {
 /** The Flink job manager for a configuration: the managed cluster's checkpoint folder is where redeploys resume from. */
 export function jobManagerFor(config: Config, databaseUrl: string, logger: Logger, jobsDir?: string): JobManager {
   const home = flinkHome(config);
-  return createJobManager(config, databaseUrl, logger, { jobsDir, checkpointsDir: home.checkpoints, historyFile: home.jobRuns });
+  return createJobManager(config, databaseUrl, logger, { jobsDir, checkpointsDir: home.checkpoints, historyFile: flinkJobRunsFile(config) });
 }
 
 /**

@@ -7,7 +7,7 @@ import { inTransaction } from '../database/transaction.js';
 import { AppError } from '../errors.js';
 import type { InteractionType } from '../recommend/evaluation/split.js';
 import { type CsvRecord, CsvSyntaxError, createCsvReader } from './csv.js';
-import { type ColumnIndex, type ColumnMapping, indexColumns, type MappingField, parseTimestamp, TYPE_TARGETS, type TypeTarget } from './mapping.js';
+import { type ColumnIndex, type ColumnMapping, checkCore, indexColumns, MAX_KEY_LENGTH, type MappingField, type TypeTarget } from './mapping.js';
 
 /**
  * The evaluation-only path (`rtrec import events --evaluation-only`): a log goes into imported_events, keyed by
@@ -17,7 +17,6 @@ import { type ColumnIndex, type ColumnMapping, indexColumns, type MappingField, 
 
 /** The mapped fields this path stores; the others (name, quantity, basket, session) describe shop history. */
 const EVALUATION_FIELDS: readonly MappingField[] = ['user', 'item', 'type', 'timestamp', 'price', 'category'];
-const MAX_KEY_LENGTH = 200;
 /** Stop after this many bad rows: enough to see a pattern, short enough to read. */
 const MAX_REPORTED_ERRORS = 10;
 
@@ -27,24 +26,9 @@ const badInput = (message: string) => new AppError('BAD_USER_INPUT', message);
 type RowResult = { row: (string | null)[]; type: InteractionType } | { skip: true } | { error: string };
 
 function checkRow(record: CsvRecord, header: string[], index: ColumnIndex, mapping: ColumnMapping, types: Record<string, TypeTarget>): RowResult {
-  if (record.fields.length !== header.length) return { error: `line ${record.line}: ${record.fields.length} fields where the header has ${header.length}` };
-  const value = (field: MappingField) => (index[field] === undefined ? undefined : record.fields[index[field]!]!.trim());
-  const where = (field: MappingField) => `line ${record.line}, column "${mapping[field]}" (${field})`;
-
-  const type = value('type')!;
-  const target = types[type];
-  if (!target) return { error: `${where('type')}: unknown event type "${type}"; map it with --types ${type || '<value>'}=${TYPE_TARGETS.join('|')}` };
-  if (target === 'skip') return { skip: true };
-  for (const field of ['user', 'item'] as const) {
-    const v = value(field)!;
-    if (v === '') return { error: `${where(field)}: empty` };
-    if (v.length > MAX_KEY_LENGTH) return { error: `${where(field)}: longer than ${MAX_KEY_LENGTH} characters` };
-  }
-  const at = parseTimestamp(value('timestamp')!);
-  if (!at)
-    return {
-      error: `${where('timestamp')}: cannot read "${value('timestamp')}" as a time; use ISO 8601 (2026-01-31T12:00:00Z) or Unix epoch seconds or milliseconds`,
-    };
+  const core = checkCore(record, header, index, mapping, types);
+  if (!('type' in core)) return core;
+  const { type, at, value, where } = core;
   const priceText = value('price');
   let price: string | null = null;
   if (priceText) {
@@ -55,7 +39,7 @@ function checkRow(record: CsvRecord, header: string[], index: ColumnIndex, mappi
   }
   const category = value('category') || null;
   if (category && category.length > MAX_KEY_LENGTH) return { error: `${where('category')}: longer than ${MAX_KEY_LENGTH} characters` };
-  return { row: [value('user')!, value('item')!, target, at.toISOString(), price, category], type: target };
+  return { row: [value('user')!, value('item')!, type, at.toISOString(), price, category], type };
 }
 
 /** One value in COPY text format. */

@@ -104,3 +104,50 @@ export function indexColumns(header: string[], mapping: ColumnMapping, file: str
   }
   return index;
 }
+
+/** The longest user, item, category, basket or session key a log may use. */
+export const MAX_KEY_LENGTH = 200;
+
+/** The fields every row needs, checked; plus accessors for the row's other mapped columns. */
+export interface CheckedCore {
+  type: InteractionType;
+  user: string;
+  item: string;
+  at: Date;
+  /** The trimmed value of a mapped column (undefined when the field is not mapped). */
+  value(field: MappingField): string | undefined;
+  /** "line N, column "c" (field)": where an error message points. */
+  where(field: MappingField): string;
+}
+
+/**
+ * The checks every importer makes of a row: the field count, the event type (mapped or skipped), non-empty
+ * bounded user and item keys, a readable timestamp. Each problem names the line and column.
+ */
+export function checkCore(
+  record: { line: number; fields: string[] },
+  header: string[],
+  index: ColumnIndex,
+  mapping: ColumnMapping,
+  types: Record<string, TypeTarget>,
+): CheckedCore | { skip: true } | { error: string } {
+  if (record.fields.length !== header.length) return { error: `line ${record.line}: ${record.fields.length} fields where the header has ${header.length}` };
+  const value = (field: MappingField) => (index[field] === undefined ? undefined : record.fields[index[field]!]!.trim());
+  const where = (field: MappingField) => `line ${record.line}, column "${mapping[field]}" (${field})`;
+  const typeText = value('type')!;
+  const type = types[typeText];
+  if (!type) return { error: `${where('type')}: unknown event type "${typeText}"; map it with --types ${typeText || '<value>'}=${TYPE_TARGETS.join('|')}` };
+  if (type === 'skip') return { skip: true };
+  for (const field of ['user', 'item'] as const) {
+    const v = value(field)!;
+    if (v === '') return { error: `${where(field)}: empty` };
+    if (v.length > MAX_KEY_LENGTH) return { error: `${where(field)}: longer than ${MAX_KEY_LENGTH} characters` };
+  }
+  const at = parseTimestamp(value('timestamp')!);
+  if (!at) {
+    return {
+      error: `${where('timestamp')}: cannot read "${value('timestamp')}" as a time; use ISO 8601 (2026-01-31T12:00:00Z) or Unix epoch seconds or milliseconds`,
+    };
+  }
+  return { type, user: value('user')!, item: value('item')!, at, value, where };
+}

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { InteractionType } from '../recommend/evaluation/split.js';
 import { MAX_QUANTITY } from '../shop/storefront.js';
 import { type CsvRecord, CsvSyntaxError, createCsvReader } from './csv.js';
-import { type ColumnIndex, type ColumnMapping, indexColumns, type MappingField, parseTimestamp, TYPE_TARGETS, type TypeTarget } from './mapping.js';
+import { type ColumnIndex, type ColumnMapping, checkCore, indexColumns, MAX_KEY_LENGTH, type TypeTarget } from './mapping.js';
 
 /** One validated interaction of a log, as the shop importer uses it. */
 export interface LogRow {
@@ -39,8 +39,7 @@ export interface ReadLog {
   bytes: number;
 }
 
-export const MAX_KEY_LENGTH = 200;
-/** The shop's product names are varchar(200). */
+export /** The shop's product names are varchar(200). */
 const MAX_NAME_LENGTH = 200;
 /** A purchase line may buy this many units (Complete Journey sells fuel by the unit: 32,623 in one line). */
 export const MAX_PURCHASE_QUANTITY = 1_000_000;
@@ -52,25 +51,9 @@ const badInput = (message: string) => new AppError('BAD_USER_INPUT', message);
 type Checked = { row: Omit<LogRow, 'fingerprint'>; identity: string } | { skip: true } | { error: string };
 
 function checkRow(record: CsvRecord, header: string[], index: ColumnIndex, mapping: ColumnMapping, types: Record<string, TypeTarget>): Checked {
-  if (record.fields.length !== header.length) return { error: `line ${record.line}: ${record.fields.length} fields where the header has ${header.length}` };
-  const value = (field: MappingField) => (index[field] === undefined ? undefined : record.fields[index[field]!]!.trim());
-  const where = (field: MappingField) => `line ${record.line}, column "${mapping[field]}" (${field})`;
-
-  const typeText = value('type')!;
-  const type = types[typeText];
-  if (!type) return { error: `${where('type')}: unknown event type "${typeText}"; map it with --types ${typeText || '<value>'}=${TYPE_TARGETS.join('|')}` };
-  if (type === 'skip') return { skip: true };
-  for (const field of ['user', 'item'] as const) {
-    const v = value(field)!;
-    if (v === '') return { error: `${where(field)}: empty` };
-    if (v.length > MAX_KEY_LENGTH) return { error: `${where(field)}: longer than ${MAX_KEY_LENGTH} characters` };
-  }
-  const at = parseTimestamp(value('timestamp')!);
-  if (!at)
-    return {
-      error: `${where('timestamp')}: cannot read "${value('timestamp')}" as a time; use ISO 8601 (2026-01-31T12:00:00Z) or Unix epoch seconds or milliseconds`,
-    };
-
+  const core = checkCore(record, header, index, mapping, types);
+  if (!('type' in core)) return core;
+  const { type, at, value, where } = core;
   const quantityText = value('quantity');
   let quantity = 1;
   if (quantityText) {

@@ -34,14 +34,17 @@ export function flinkPorts(config: Config) {
   };
 }
 
-/** Where the managed cluster keeps its configuration, checkpoints and savepoints. */
+/** The file of the job ids of earlier runs (a restarted cluster forgets them; their checkpoints stay on disk). */
+export const flinkJobRunsFile = (config: Config) => join(flinkHome(config).home, 'job-runs.json');
+
+/** Where the managed cluster keeps its configuration, checkpoints and savepoints: every entry is a folder. */
 export function flinkHome(config: Config) {
   const home = join(config.dataDir, 'stack', 'flink');
   return {
     home,
     conf: join(home, 'conf'),
     checkpoints: join(home, 'checkpoints'),
-    jobRuns: join(home, 'job-runs.json'),
+   
     savepoints: join(home, 'savepoints'),
     tmp: join(home, 'tmp'),
     upload: join(home, 'web-upload'),
