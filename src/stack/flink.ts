@@ -44,7 +44,7 @@ export function flinkHome(config: Config) {
     home,
     conf: join(home, 'conf'),
     checkpoints: join(home, 'checkpoints'),
-   
+
     savepoints: join(home, 'savepoints'),
     tmp: join(home, 'tmp'),
     upload: join(home, 'web-upload'),
