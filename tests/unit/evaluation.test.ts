@@ -9,6 +9,7 @@ import { defaultCutoff, EVENT_WEIGHTS, splitHistories, type UserEvent, type User
 import { tasteOracle } from '../../src/simulator/oracle.js';
 import { affinity } from '../../src/simulator/shopper.js';
 import type { Tastes, World, WorldProduct } from '../../src/simulator/world.js';
+import { trainData } from '../helpers/train.js';
 
 const { view_product: VIEW, add_to_wishlist: WISH, add_to_cart: CART, purchase: BUY } = EVENT_WEIGHTS;
 
@@ -98,17 +99,6 @@ describe('splits', () => {
     expect(defaultCutoff(new Date(0), new Date(10 * DAY))).toEqual(new Date(8 * DAY));
   });
 });
-
-function trainData(users: Record<number, Record<number, number>>, catalogue: number[], bought: Record<number, number[]> = {}): TrainData {
-  const map = new Map<number, UserHistory>();
-  for (const [user, items] of Object.entries(users)) {
-    map.set(
-      Number(user),
-      new Map(Object.entries(items).map(([item, weight]) => [Number(item), { weight, purchased: (bought[Number(user)] ?? []).includes(Number(item)) }])),
-    );
-  }
-  return { users: map, catalogue };
-}
 
 describe('baselines', () => {
   // user × item matrix (rows users 1–3, columns items 10, 20, 30, 40):

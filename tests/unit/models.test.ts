@@ -7,18 +7,7 @@ import { fitIals, ialsFactors, ialsRecommender } from '../../src/recommend/model
 import { fitItemKnn, knnNeighbours, knnSimilarity } from '../../src/recommend/models/item-knn.js';
 import { buildInteractionMatrix } from '../../src/recommend/models/matrix.js';
 import { topK } from '../../src/recommend/models/rank.js';
-
-/** Train data from user → item → weight; `bought` marks purchases. */
-function trainData(users: Record<number, Record<number, number>>, catalogue: number[] = [], bought: Record<number, number[]> = {}): TrainData {
-  const map = new Map<number, UserHistory>();
-  for (const [user, items] of Object.entries(users)) {
-    map.set(
-      Number(user),
-      new Map(Object.entries(items).map(([item, weight]) => [Number(item), { weight, purchased: (bought[Number(user)] ?? []).includes(Number(item)) }])),
-    );
-  }
-  return { users: map, catalogue };
-}
+import { trainData } from '../helpers/train.js';
 
 describe('the interaction matrix', () => {
   const train = trainData({ 7: { 30: 5, 10: 1 }, 3: { 20: 2 } }, [10, 20, 30, 40]);
