@@ -102,7 +102,9 @@ export function createProgram(): Command {
 
   program
     .command('evaluate')
-    .description('Offline evaluation on the history: HR, NDCG, recall and coverage of ours, most-popular, item-knn and random on one train/test split')
+    .description(
+      'Offline evaluation on the history: HR, NDCG, recall and coverage of ours, most-popular, item-knn, ease, ials and random on one train/test split',
+    )
     .addOption(
       new Option(
         '--source <source>',
