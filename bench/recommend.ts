@@ -38,6 +38,9 @@ const FEATURE_TABLES = ['rec_customer_product', 'rec_customer_category', 'rec_pr
 
 const url = await benchDatabase('rtrec_bench_rec', { keep: !fresh });
 const pool = createPool(url, connections + 2);
+const db = createPrisma(url);
+const logger = createLogger('warn');
+const services = createServices({ config: loadConfig({ LOG_LEVEL: 'warn' }), logger, databaseUrl: url, db, pool });
 process.stdout.write(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, database ${new URL(url).host}\n`);
 
 const {
@@ -46,12 +49,8 @@ const {
 if (Number(count!.n) === 0) {
   process.stdout.write('building the data set (generate + 30 simulated days, about a minute)…\n');
   await generateData(pool, { categories: 30, products: 3000, customers: 5000, seed: 7 });
-  const db = createPrisma(url);
-  const logger = createLogger('warn');
-  const { storefront, recommender } = createServices({ config: loadConfig({ LOG_LEVEL: 'warn' }), logger, databaseUrl: url, db, pool });
-  const deps = { db, pool, storefront, logger, recommender };
+  const deps = { db, pool, storefront: services.storefront, logger, recommender: services.recommender };
   await (await startSimulation(deps, { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 3000, historicalDays: 30, seed: 1 })).done;
-  await db.$disconnect();
 }
 // The features as Flink would hold them now, in the live tables the API reads.
 await buildFeaturesAsOf(pool, 'rtrec_bench_features', new Date());
@@ -73,13 +72,7 @@ const maxCustomer = customerRows[customerRows.length - 1]!.id;
 const someCustomer = () =>
   rng.next() < 0.1 ? maxCustomer + 1 + Math.floor(rng.next() * 1000) : customerRows[Math.floor(rng.next() * customerRows.length)]!.id;
 
-const { recommender } = createServices({
-  config: loadConfig({ LOG_LEVEL: 'warn' }),
-  logger: createLogger('warn'),
-  databaseUrl: url,
-  db: createPrisma(url),
-  pool,
-});
+const { recommender } = services;
 async function timed(fn: () => Promise<unknown>, n: number, parallel: number): Promise<number[]> {
   const times: number[] = [];
   let left = n;
