@@ -16,8 +16,6 @@ export interface GenerateOptions {
 
 import { GENERATE_LIMITS } from './limits.js';
 
-export { GENERATE_DEFAULTS, GENERATE_LIMITS } from './limits.js';
-
 export interface GenerateResult {
   categories: number;
   products: number;

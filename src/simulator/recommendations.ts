@@ -4,8 +4,6 @@ import type { ShownRecommendation } from '../shop/storefront.js';
 import type { SimulatedRecommender } from './options.js';
 import type { World } from './world.js';
 
-export { SIMULATED_RECOMMENDERS, type SimulatedRecommender } from './options.js';
-
 /**
  * The list one shopper is shown. `exclude` holds what is in the customer's cart (ours excludes it, and
  * bought products, by itself); `rng` is the session's, for baselines that draw.

@@ -10,8 +10,6 @@ import { runLive } from './live.js';
 import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS, type SimulatedRecommender } from './options.js';
 import { createListSource } from './recommendations.js';
 
-export { SIMULATION_DEFAULTS, SIMULATION_LIMITS } from './options.js';
-
 import type { RecommendationUptake, RunStats } from './stats.js';
 import { loadWorld } from './world.js';
 

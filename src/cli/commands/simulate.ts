@@ -1,7 +1,7 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
 import { clearData } from '../../datagen/generate.js';
-import type { SimulatedRecommender } from '../../simulator/recommendations.js';
+import type { SimulatedRecommender } from '../../simulator/options.js';
 import { type SimulationParams, type SimulationSummary, startSimulation } from '../../simulator/runs.js';
 import { formatUptake, type RunStats, uptakeLine } from '../../simulator/stats.js';
 import { print, printDeleted, printTable, progressBar } from '../output.js';

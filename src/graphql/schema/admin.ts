@@ -1,6 +1,7 @@
-import { clearData, GENERATE_DEFAULTS, generateData } from '../../datagen/generate.js';
+import { clearData, generateData } from '../../datagen/generate.js';
+import { GENERATE_DEFAULTS } from '../../datagen/limits.js';
 import { AppError } from '../../errors.js';
-import { SIMULATION_DEFAULTS } from '../../simulator/runs.js';
+import { SIMULATION_DEFAULTS } from '../../simulator/options.js';
 import type { RecommendationUptake } from '../../simulator/stats.js';
 import { uptakeOfRun } from '../../simulator/uptake.js';
 import { builder } from '../builder.js';

@@ -5,8 +5,6 @@ import { EASE_DEFAULTS, EASE_MAX_ITEMS } from './defaults.js';
 import { columnCounts, type InteractionMatrix } from './matrix.js';
 import { type Exclusion, type NeighbourRow, scoringRecommender } from './rank.js';
 
-export { EASE_DEFAULTS, EASE_MAX_ITEMS };
-
 export interface EaseOptions {
   /** L2 regularisation λ added to the Gram matrix's diagonal. */
   lambda?: number;

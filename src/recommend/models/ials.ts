@@ -4,8 +4,6 @@ import { IALS_DEFAULTS } from './defaults.js';
 import type { Compressed, InteractionMatrix } from './matrix.js';
 import { type Exclusion, scoringRecommender } from './rank.js';
 
-export { IALS_DEFAULTS };
-
 export interface IalsOptions {
   factors?: number;
   /** L2 regularisation added to YᵀY (as implicit does, not scaled by the user's item count). */

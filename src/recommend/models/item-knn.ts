@@ -3,8 +3,6 @@ import { ITEM_KNN_DEFAULTS } from './defaults.js';
 import type { InteractionMatrix } from './matrix.js';
 import { type Exclusion, type NeighbourRow, scoringRecommender } from './rank.js';
 
-export { ITEM_KNN_DEFAULTS };
-
 export interface ItemKnnOptions {
   /** Neighbours kept per item (the most similar ones); bounds memory and serving reads. */
   neighbours?: number;
