@@ -1,4 +1,3 @@
-import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -6,8 +5,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { inTransaction } from '../database/transaction.js';
 import { AppError } from '../errors.js';
 import type { InteractionType } from '../recommend/evaluation/split.js';
-import { type CsvRecord, CsvSyntaxError, createCsvReader } from './csv.js';
-import { type ColumnIndex, type ColumnMapping, checkCore, indexColumns, MAX_KEY_LENGTH, type MappingField, type TypeTarget } from './mapping.js';
+import type { CsvRecord } from './csv.js';
+import { checkedRows, fileSize } from './log-rows.js';
+import { type ColumnIndex, type ColumnMapping, checkCore, MAX_KEY_LENGTH, type MappingField, type TypeTarget } from './mapping.js';
 
 /**
  * The evaluation-only path (`rtrec import events --evaluation-only`): a log goes into imported_events, keyed by
@@ -17,8 +17,6 @@ import { type ColumnIndex, type ColumnMapping, checkCore, indexColumns, MAX_KEY_
 
 /** The mapped fields this path stores; the others (name, quantity, basket, session) describe shop history. */
 const EVALUATION_FIELDS: readonly MappingField[] = ['user', 'item', 'type', 'timestamp', 'price', 'category'];
-/** Stop after this many bad rows: enough to see a pattern, short enough to read. */
-const MAX_REPORTED_ERRORS = 10;
 
 const badInput = (message: string) => new AppError('BAD_USER_INPUT', message);
 
@@ -81,66 +79,17 @@ export async function importEvaluationLog(
     throw badInput(
       `--map: ${extra.join(', ')} ${extra.length === 1 ? 'is' : 'are'} not stored by --evaluation-only (it keeps ${EVALUATION_FIELDS.join(', ')}); drop ${extra.length === 1 ? 'it' : 'them'} or import into the shop.`,
     );
-  let size: number;
-  try {
-    const stat = statSync(options.file);
-    if (!stat.isFile()) throw new Error('not a file');
-    size = stat.size;
-  } catch {
-    throw badInput(`${options.file}: no such file; pass the path of a CSV file to --csv.`);
-  }
-
-  const reader = createCsvReader();
-  const errors: string[] = [];
+  // A missing file is refused before the transaction starts.
+  fileSize(options.file);
   const byType: Partial<Record<InteractionType, number>> = {};
+  const stats = { skipped: 0, bytes: 0 };
   let rows = 0;
-  let skipped = 0;
-  let header: string[] | null = null;
-  let index: ColumnIndex = {};
 
   async function* copyText(): AsyncGenerator<string> {
-    const input = createReadStream(options.file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-    let bytes = 0;
-    const handle = function* (records: CsvRecord[]): Generator<string> {
-      let batch = '';
-      for (const record of records) {
-        if (!header) {
-          header = record.fields;
-          index = indexColumns(header, options.mapping, options.file);
-          continue;
-        }
-        const result = checkRow(record, header, index, options.mapping, options.types);
-        if ('error' in result) {
-          errors.push(result.error);
-          if (errors.length >= MAX_REPORTED_ERRORS) return;
-        } else if ('skip' in result) {
-          skipped++;
-        } else if (errors.length === 0) {
-          rows++;
-          byType[result.type] = (byType[result.type] ?? 0) + 1;
-          batch += `${result.row.map(copyValue).join('\t')}\n`;
-        }
-      }
-      if (batch) yield batch;
-    };
-    try {
-      for await (const chunk of input as AsyncIterable<string>) {
-        bytes += Buffer.byteLength(chunk);
-        yield* handle(reader.push(chunk));
-        if (errors.length >= MAX_REPORTED_ERRORS) break;
-        onBytes(bytes, size);
-      }
-      if (errors.length < MAX_REPORTED_ERRORS) yield* handle(reader.end());
-    } catch (error) {
-      if (error instanceof CsvSyntaxError) errors.push(`line ${error.line}: ${error.message}`);
-      else throw error;
-    } finally {
-      input.destroy();
-    }
-    if (!header) throw badInput(`${options.file}: the file is empty; it needs a header line naming the columns.`);
-    if (errors.length) {
-      const more = errors.length >= MAX_REPORTED_ERRORS ? `\n  (stopped after ${MAX_REPORTED_ERRORS} errors)` : '';
-      throw badInput(`${options.file} has bad rows; nothing was imported:\n  ${errors.join('\n  ')}${more}`);
+    for await (const batch of checkedRows(options.file, { mapping: options.mapping, types: options.types, check: checkRow, onBytes, stats })) {
+      rows += batch.length;
+      for (const r of batch) byType[r.type] = (byType[r.type] ?? 0) + 1;
+      yield batch.map((r) => `${r.row.map(copyValue).join('\t')}\n`).join('');
     }
   }
 
@@ -153,6 +102,6 @@ export async function importEvaluationLog(
     const copy = client.query(copyFrom('COPY imported_events (user_key, item_key, event_type, occurred_at, price, category) FROM STDIN'));
     await pipeline(Readable.from(copyText()), copy);
     const total = Number((await client.query<{ n: string }>('SELECT count(*) n FROM imported_events')).rows[0]!.n);
-    return { file: options.file, rows, skipped, byType, replaced, totalImported: total, elapsedMs: Date.now() - started };
+    return { file: options.file, rows, skipped: stats.skipped, byType, replaced, totalImported: total, elapsedMs: Date.now() - started };
   });
 }

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
 import { MAX_CENTS } from '../common/money.js';
-import { AppError } from '../errors.js';
 import type { InteractionType } from '../recommend/evaluation/split.js';
 import { MAX_QUANTITY } from '../shop/storefront.js';
-import { type CsvRecord, CsvSyntaxError, createCsvReader } from './csv.js';
-import { type ColumnIndex, type ColumnMapping, checkCore, indexColumns, MAX_KEY_LENGTH, type TypeTarget } from './mapping.js';
+import type { CsvRecord } from './csv.js';
+import { checkedRows } from './log-rows.js';
+import { type ColumnIndex, type ColumnMapping, checkCore, MAX_KEY_LENGTH, type TypeTarget } from './mapping.js';
 
 /** One validated interaction of a log, as the shop importer uses it. */
 export interface LogRow {
@@ -39,14 +38,10 @@ export interface ReadLog {
   bytes: number;
 }
 
-export /** The shop's product names are varchar(200). */
+/** The shop's product names are varchar(200). */
 const MAX_NAME_LENGTH = 200;
 /** A purchase line may buy this many units (Complete Journey sells fuel by the unit: 32,623 in one line). */
 export const MAX_PURCHASE_QUANTITY = 1_000_000;
-/** Stop after this many bad rows: enough to see a pattern, short enough to read. */
-const MAX_REPORTED_ERRORS = 10;
-
-const badInput = (message: string) => new AppError('BAD_USER_INPUT', message);
 
 type Checked = { row: Omit<LogRow, 'fingerprint'>; identity: string } | { skip: true } | { error: string };
 
@@ -104,17 +99,6 @@ function uuidOf(text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Checks that `file` is a readable file and returns its size; a missing file is a user mistake. */
-export function fileSize(file: string): number {
-  try {
-    const stat = statSync(file);
-    if (!stat.isFile()) throw new Error('not a file');
-    return stat.size;
-  } catch {
-    throw badInput(`${file}: no such file; pass the path of a CSV file to --csv.`);
-  }
-}
-
 /**
  * Reads and validates a whole CSV log before anything is written. Any bad row (up to ten are reported, by
  * line and column) fails the import with BAD_USER_INPUT.
@@ -125,57 +109,16 @@ export async function readLog(
   types: Record<string, TypeTarget>,
   onBytes: (bytes: number, total: number) => void = () => undefined,
 ): Promise<ReadLog> {
-  const size = fileSize(file);
-  const reader = createCsvReader();
-  const errors: string[] = [];
   const rows: LogRow[] = [];
   const seen = new Map<string, number>();
-  let skipped = 0;
-  let header: string[] | null = null;
-  let index: ColumnIndex = {};
-  let bytes = 0;
-
-  const handle = (records: CsvRecord[]) => {
-    for (const record of records) {
-      if (!header) {
-        header = record.fields;
-        index = indexColumns(header, mapping, file);
-        continue;
-      }
-      const result = checkRow(record, header, index, mapping, types);
-      if ('error' in result) {
-        errors.push(result.error);
-        if (errors.length >= MAX_REPORTED_ERRORS) return;
-      } else if ('skip' in result) {
-        skipped++;
-      } else if (errors.length === 0) {
-        // Identical rows are distinct events (two views in one second): the n-th copy has its own identity.
-        const n = (seen.get(result.identity) ?? 0) + 1;
-        seen.set(result.identity, n);
-        rows.push({ ...result.row, fingerprint: uuidOf(`${n}\u001f${result.identity}`) });
-      }
+  const stats = { skipped: 0, bytes: 0 };
+  for await (const batch of checkedRows(file, { mapping, types, check: checkRow, onBytes, stats })) {
+    for (const result of batch) {
+      // Identical rows are distinct events (two views in one second): the n-th copy has its own identity.
+      const n = (seen.get(result.identity) ?? 0) + 1;
+      seen.set(result.identity, n);
+      rows.push({ ...result.row, fingerprint: uuidOf(`${n}\u001f${result.identity}`) });
     }
-  };
-
-  const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  try {
-    for await (const chunk of input as AsyncIterable<string>) {
-      bytes += Buffer.byteLength(chunk);
-      handle(reader.push(chunk));
-      if (errors.length >= MAX_REPORTED_ERRORS) break;
-      onBytes(bytes, size);
-    }
-    if (errors.length < MAX_REPORTED_ERRORS) handle(reader.end());
-  } catch (error) {
-    if (error instanceof CsvSyntaxError) errors.push(`line ${error.line}: ${error.message}`);
-    else throw error;
-  } finally {
-    input.destroy();
   }
-  if (!header) throw badInput(`${file}: the file is empty; it needs a header line naming the columns.`);
-  if (errors.length) {
-    const more = errors.length >= MAX_REPORTED_ERRORS ? `\n  (stopped after ${MAX_REPORTED_ERRORS} errors)` : '';
-    throw badInput(`${file} has bad rows; nothing was imported:\n  ${errors.join('\n  ')}${more}`);
-  }
-  return { rows, skipped, bytes };
+  return { rows, skipped: stats.skipped, bytes: stats.bytes };
 }

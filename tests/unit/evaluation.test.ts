@@ -5,7 +5,7 @@ import { parseColumnMapping, parseTimestamp, parseTypeMapping } from '../../src/
 import { createItemKnn, mostPopular, popularityRanking, randomItems } from '../../src/recommend/evaluation/baselines.js';
 import { coverage, hitRate, ndcg, type RankedCase, recall, scoreCases } from '../../src/recommend/evaluation/metrics.js';
 import type { TrainData } from '../../src/recommend/evaluation/recommender.js';
-import { defaultCutoff, EVENT_WEIGHTS, splitHistories, type UserEvent, type UserHistory } from '../../src/recommend/evaluation/split.js';
+import { defaultCutoff, EVENT_WEIGHTS, splitHistories, type UserEvent } from '../../src/recommend/evaluation/split.js';
 import { tasteOracle } from '../../src/simulator/oracle.js';
 import { affinity } from '../../src/simulator/shopper.js';
 import type { Tastes, World, WorldProduct } from '../../src/simulator/world.js';

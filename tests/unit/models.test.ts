@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
-import type { TrainData } from '../../src/recommend/evaluation/recommender.js';
-import type { UserHistory } from '../../src/recommend/evaluation/split.js';
 import { EASE_MAX_ITEMS } from '../../src/recommend/models/defaults.js';
 import { easeNeighbours, easeRecommender, fitEase } from '../../src/recommend/models/ease.js';
 import { fitIals, ialsFactors, ialsRecommender } from '../../src/recommend/models/ials.js';
