@@ -19,6 +19,12 @@ export interface ResolvedKeys {
 }
 
 type Kind = 'customer' | 'product' | 'category';
+/** The shop table and id column each kind of key maps to. */
+const TABLE_OF: Record<Kind, [table: string, idColumn: string]> = {
+  customer: ['customers', 'customer_id'],
+  product: ['products', 'product_id'],
+  category: ['categories', 'category_id'],
+};
 
 /**
  * Ids the keys of `kind` already map to. A key whose row is gone (the shop was cleared with
@@ -26,7 +32,7 @@ type Kind = 'customer' | 'product' | 'category';
  */
 async function mapped(client: pg.PoolClient, source: string, kind: Kind, keys: string[]): Promise<Map<string, number>> {
   if (keys.length === 0) return new Map();
-  const target = { customer: ['customers', 'customer_id'], product: ['products', 'product_id'], category: ['categories', 'category_id'] }[kind];
+  const target = TABLE_OF[kind];
   const { rows } = await client.query<{ key: string; id: number }>(
     `SELECT k.key, k.id FROM import_keys k JOIN "${target[0]}" t ON t."${target[1]}" = k.id WHERE k.source = $1 AND k.kind = $2 AND k.key = ANY($3::text[])`,
     [source, kind, keys],
@@ -46,6 +52,35 @@ async function recordKeys(client: pg.PoolClient, source: string, kind: string, p
 }
 
 /**
+ * Shop rows for log keys that have none yet: ids reserved from the table's sequence, one COPY of `row(key, id)`
+ * (the columns after the id), and the keys' mappings. Returns the ids (in the keys' order) and what was written.
+ */
+async function createForKeys(
+  client: pg.PoolClient,
+  source: string,
+  kind: Kind,
+  keys: string[],
+  columns: string[],
+  row: (key: string, id: number) => unknown[],
+): Promise<{ ids: number[]; rows: number; keys: number }> {
+  const [table, idColumn] = TABLE_OF[kind];
+  const ids = await reserveIds(client, table, idColumn, keys.length);
+  const rows = await copyRows(
+    client,
+    table,
+    [idColumn, ...columns],
+    keys.map((key, i) => [ids[i], ...row(key, ids[i]!)]),
+  );
+  const recorded = await recordKeys(
+    client,
+    source,
+    kind,
+    keys.map((key, i) => [key, ids[i]!]),
+  );
+  return { ids, rows, keys: recorded };
+}
+
+/**
  * Finds or creates the customers, categories and products for the keys a plan meets, with ids from the
  * sequences and COPY (one round trip per table), inside the caller's transaction.
  */
@@ -55,23 +90,13 @@ export async function resolveKeys(client: pg.PoolClient, source: string, plan: I
   const users = [...plan.users];
   const customers = await mapped(client, source, 'customer', users);
   const newUsers = users.filter((u) => !customers.has(u));
-  const customerIds = await reserveIds(client, 'customers', 'customer_id', newUsers.length);
-  for (const [i, u] of newUsers.entries()) customers.set(u, customerIds[i]!);
-  created.customers = await copyRows(
-    client,
-    'customers',
-    ['customer_id', 'first_name', 'last_name', 'email', 'password_hash'],
-    newUsers.map((u, i) => {
-      const p = customerPlaceholder(source, u);
-      return [customerIds[i], p.firstName, p.lastName, p.email, NO_PASSWORD];
-    }),
-  );
-  created.import_keys += await recordKeys(
-    client,
-    source,
-    'customer',
-    newUsers.map((u, i) => [u, customerIds[i]!]),
-  );
+  const newCustomers = await createForKeys(client, source, 'customer', newUsers, ['first_name', 'last_name', 'email', 'password_hash'], (u, id) => {
+    customers.set(u, id);
+    const p = customerPlaceholder(source, u);
+    return [p.firstName, p.lastName, p.email, NO_PASSWORD];
+  });
+  created.customers = newCustomers.rows;
+  created.import_keys += newCustomers.keys;
 
   const itemKeys = [...plan.items.keys()];
   const productIds = await mapped(client, source, 'product', itemKeys);
@@ -90,39 +115,23 @@ export async function resolveKeys(client: pg.PoolClient, source: string, plan: I
   const categoryKeys = [...new Set(newItems.map((k) => plan.items.get(k)!.category ?? ''))];
   const categories = await mapped(client, source, 'category', categoryKeys);
   const newCategories = categoryKeys.filter((c) => !categories.has(c));
-  const categoryIds = await reserveIds(client, 'categories', 'category_id', newCategories.length);
-  for (const [i, c] of newCategories.entries()) categories.set(c, categoryIds[i]!);
-  created.categories = await copyRows(
-    client,
-    'categories',
-    ['category_id', 'name', 'description'],
-    newCategories.map((c, i) => {
-      const p = categoryPlaceholder(source, c === '' ? null : c);
-      return [categoryIds[i], p.name, p.description];
-    }),
-  );
-  created.import_keys += await recordKeys(
-    client,
-    source,
-    'category',
-    newCategories.map((c, i) => [c, categoryIds[i]!]),
-  );
+  const newCategoryRows = await createForKeys(client, source, 'category', newCategories, ['name', 'description'], (c, id) => {
+    categories.set(c, id);
+    const p = categoryPlaceholder(source, c === '' ? null : c);
+    return [p.name, p.description];
+  });
+  created.categories = newCategoryRows.rows;
+  created.import_keys += newCategoryRows.keys;
 
-  const ids = await reserveIds(client, 'products', 'product_id', newItems.length);
-  const productRows = newItems.map((key, i) => {
+  const newProducts = await createForKeys(client, source, 'product', newItems, ['sku', 'name', 'description', 'price', 'stock', 'category_id'], (key, id) => {
     const info = plan.items.get(key)!;
-    const ref = { productId: ids[i]!, categoryId: categories.get(info.category ?? '')!, priceCents: info.priceCents ?? PLACEHOLDER_PRICE_CENTS };
+    const ref = { productId: id, categoryId: categories.get(info.category ?? '')!, priceCents: info.priceCents ?? PLACEHOLDER_PRICE_CENTS };
     products.set(key, ref);
     const p = productPlaceholder(source, ref.productId, key, info.name);
-    return [ref.productId, p.sku, p.name, p.description, fromCents(ref.priceCents), IMPORTED_STOCK, ref.categoryId];
+    return [p.sku, p.name, p.description, fromCents(ref.priceCents), IMPORTED_STOCK, ref.categoryId];
   });
-  created.products = await copyRows(client, 'products', ['product_id', 'sku', 'name', 'description', 'price', 'stock', 'category_id'], productRows);
-  created.import_keys += await recordKeys(
-    client,
-    source,
-    'product',
-    newItems.map((k, i) => [k, ids[i]!]),
-  );
+  created.products = newProducts.rows;
+  created.import_keys += newProducts.keys;
 
   return { customers, products, created };
 }
