@@ -2,7 +2,10 @@
 -- with idempotent upserts (each table keyed like its aggregate, so a restart from a checkpoint rewrites rows):
 --   rec_customer_product   each customer's interactions per product: views, carts, wishlists, purchases, last time
 --   rec_customer_category  each customer's affinity to each category (weighted interactions)
---   rec_product_stats      all-time popularity per product (distinct viewers' sessions, carts, purchases)
+--   rec_product_stats      all-time popularity per product (views, carts, wishlists, purchases, weighted score) and
+--                          recent_score, the recency-weighted score by forward decay: Σ weight · 2^((t − epoch) / half-life)
+--                          with epoch ${popularity.epoch_seconds} s and half-life ${popularity.half_life_seconds} s
+--                          (src/flink/contracts.ts RECENT_POPULARITY); order-independent, so history counts too
 --   rec_product_trend      popularity of live interactions over a sliding hour (1-minute slide): "popular this hour"
 --   rec_cooccurrence       item-to-item co-occurrence: co-view (same session) and co-purchase (same order), counted
 --                          once per session / order; rec_item_support holds each item's own count, so the API
@@ -65,7 +68,7 @@ CREATE TABLE rec_customer_category (
         'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
 
 CREATE TABLE rec_product_stats (
-  product_id INT, `views` BIGINT, carts BIGINT, wishlists BIGINT, purchases BIGINT, score DOUBLE,
+  product_id INT, `views` BIGINT, carts BIGINT, wishlists BIGINT, purchases BIGINT, score DOUBLE, recent_score DOUBLE,
   PRIMARY KEY (product_id) NOT ENFORCED
 ) WITH ('connector' = 'jdbc', 'url' = '${jdbc.url}', 'table-name' = 'rec_product_stats', 'username' = '${jdbc.user}', 'password' = '${jdbc.password}',
         'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
@@ -142,7 +145,8 @@ SELECT customer_id, category_id, SUM(weight)
 FROM product_events_weighted GROUP BY customer_id, category_id;
 
 INSERT INTO rec_product_stats
-SELECT product_id, SUM(CAST(`views` AS BIGINT)), SUM(CAST(carts AS BIGINT)), SUM(CAST(wishlists AS BIGINT)), SUM(CAST(purchases AS BIGINT)), SUM(weight)
+SELECT product_id, SUM(CAST(`views` AS BIGINT)), SUM(CAST(carts AS BIGINT)), SUM(CAST(wishlists AS BIGINT)), SUM(CAST(purchases AS BIGINT)), SUM(weight),
+       SUM(weight * POWER(2.0, TIMESTAMPDIFF(SECOND, TO_TIMESTAMP_LTZ(${popularity.epoch_seconds}, 0), occurred_at) / ${popularity.half_life_seconds}.0))
 FROM interactions GROUP BY product_id;
 
 INSERT INTO rec_product_trend

@@ -25,3 +25,10 @@ export function isoDate(value: string): Date {
   if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('expected an ISO date-time such as 2026-01-31T00:00:00Z.');
   return d;
 }
+
+/** A comma-separated list of names (letters, digits, - and _), without empties or repeats. */
+export function nameList(value: string): string[] {
+  const names = value.split(',').map((n) => n.trim());
+  if (names.some((n) => !/^[\w-]+$/.test(n))) throw new InvalidArgumentError('expected comma-separated names such as ours,most-popular.');
+  return [...new Set(names)];
+}

@@ -3,7 +3,7 @@ import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/limits.js';
 import { MODEL_DEFAULTS } from '../recommend/models/defaults.js';
 import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/options.js';
 import { version } from '../version.js';
-import { intIn, isoDate, numberIn } from './options.js';
+import { intIn, isoDate, nameList, numberIn } from './options.js';
 
 /**
  * An action whose module is loaded when the command runs, so `rtrec db url` loads the database code and not
@@ -114,15 +114,22 @@ export function createProgram(): Command {
         .default('shop'),
     )
     .addOption(
-      new Option('--split <kind>', "time (one cutoff for all) or leave-last-out (each user's last wishlist/cart/purchase)")
-        .choices(['time', 'leave-last-out'])
+      new Option(
+        '--split <kind>',
+        "time (one cutoff for all), leave-last-out (each user's last wishlist/cart/purchase) or session (each user's last action when it continues a visit and is new to them)",
+      )
+        .choices(['time', 'leave-last-out', 'session'])
         .default('time'),
     )
     .addOption(new Option('--cutoff <iso-date>', 'start of the test period of the time split (default: the last 20% of the time span)').argParser(isoDate))
+    .addOption(
+      new Option('--session-gap <minutes>', 'session split: longest gap between two actions of one visit (default 30)').argParser(numberIn(0.1, 7 * 24 * 60)),
+    )
     .addOption(new Option('--k <n>', 'list length for HR, NDCG and coverage').argParser(intIn(1, 1000)).default(10))
     .addOption(new Option('--recall-k <n>', 'list length for recall').argParser(intIn(1, 1000)).default(20))
     .addOption(new Option('--seed <n>', 'seed of the random baseline and of --max-users sampling').argParser(intIn(0, 2 ** 31)).default(1))
     .addOption(new Option('--max-users <n>', 'evaluate a seeded sample of at most n test users').argParser(intIn(1, 10_000_000)))
+    .addOption(new Option('--recommenders <names>', 'only these rows, comma-separated (e.g. ours,most-popular)').argParser(nameList))
     .addOption(new Option('--knn-shrink <n>', `item-knn: shrinkage of the cosine (default ${MODEL_DEFAULTS.knn.shrink})`).argParser(numberIn(0, 1e6)))
     .addOption(new Option('--knn-neighbours <n>', `item-knn: neighbours kept per item (default ${MODEL_DEFAULTS.knn.neighbours})`).argParser(intIn(1, 100_000)))
     .addOption(new Option('--ease-lambda <x>', `ease: L2 regularisation λ (default ${MODEL_DEFAULTS.ease.lambda})`).argParser(numberIn(0, 1e9)))

@@ -29,6 +29,15 @@ export interface ResultContract {
   graphql?: { type: string; renamed?: Readonly<Record<string, string>> };
 }
 
+/**
+ * Recency-weighted popularity by forward decay (Cormode et al. 2009): each interaction adds
+ * weight · 2^((t − epoch) / halfLife). The sum is order-independent and incremental (a plain SUM in Flink,
+ * no window), and ranking by it equals ranking by Σ weight · 2^(−(now − t) / halfLife) for any `now`.
+ * With a 30-day half-life the factors stay within float8 for ±80 years around the epoch (2^±1000).
+ * Measured on the grocery log (bench/RESULTS.md): half-lives of 14–30 days beat all-time popularity.
+ */
+export const RECENT_POPULARITY = { epochSeconds: Date.UTC(2025, 0, 1) / 1000, halfLifeSeconds: 30 * 86400 } as const;
+
 const money = { kind: 'money' } as const;
 const int = { kind: 'int' } as const;
 const str = { kind: 'string' } as const;
@@ -125,6 +134,7 @@ export const FEATURE_CONTRACTS = {
       wishlists: { kind: 'bigint' },
       purchases: { kind: 'bigint' },
       score: { kind: 'float' },
+      recent_score: { kind: 'float' },
     },
   },
   rec_product_trend: {

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import { createKafka, ensureTopics, withKafka } from '../kafka/client.js';
 import type { Logger } from '../logging/logger.js';
 import { projectRoot } from '../paths.js';
+import { RECENT_POPULARITY } from './contracts.js';
 import { type FlinkJob, FlinkRest, SqlGateway } from './gateway.js';
 
 /** The checked-in jobs: one Flink SQL file per job in flink/, the job named after the file. */
@@ -48,6 +49,8 @@ export function jobPlaceholders(config: Config, databaseUrl: string): Record<str
     'revenue.window_seconds': String(jobs.revenueWindowSeconds),
     'revenue.window': dayToSecond(jobs.revenueWindowSeconds),
     'top.n': String(jobs.topN),
+    'popularity.epoch_seconds': String(RECENT_POPULARITY.epochSeconds),
+    'popularity.half_life_seconds': String(RECENT_POPULARITY.halfLifeSeconds),
   };
 }
 

@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import { inTransaction } from '../database/transaction.js';
+import { RECENT_POPULARITY } from '../flink/contracts.js';
 
 /**
  * The recommender features of flink/recommendation-features.sql, computed in SQL from the history before
  * `asOf`, into a schema of their own. Offline evaluation runs the served query against it (search_path
  * puts the schema first), so `ours` sees exactly what Flink would have maintained at that moment and
  * nothing of the test period. The definitions are the Flink job's (the e2e test checks the job against
- * them): weights view 1, wishlist 2, cart 3, purchase 5; co-view = distinct sessions, co-purchase =
+ * them): weights view 1, wishlist 2, cart 3, purchase 5; recent_score by forward decay (RECENT_POPULARITY); co-view = distinct sessions, co-purchase =
  * distinct orders; the hourly trend is the hour before `asOf`.
  *
  * The schema also shadows orders, order_items and carts with their state as of `asOf` (carts empty: their
@@ -33,6 +34,8 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
     await client.query(`CREATE TABLE ${schema}.orders AS SELECT * FROM public.orders o WHERE ${before('o', 'order_date')}`, at);
     await client.query(`CREATE TABLE ${schema}.order_items AS SELECT i.* FROM public.order_items i JOIN ${schema}.orders o ON o.order_id = i.order_id`);
     await client.query(`CREATE TABLE ${schema}.carts (LIKE public.carts)`);
+    // Filled by neighbours.ts trainNeighbours from this schema's rec_customer_product (the learned signal).
+    await client.query(`CREATE TABLE ${schema}.rec_model_neighbours (LIKE public.rec_model_neighbours INCLUDING ALL)`);
     await client.query(
       `CREATE TEMP TABLE eval_events ON COMMIT DROP AS
       SELECT customer_id, session_id, event_type::text AS event_type, product_id, category_id, occurred_at,
@@ -55,9 +58,10 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
       SELECT customer_id, category_id, sum(weight)::float8 AS score FROM eval_events WHERE category_id IS NOT NULL GROUP BY 1, 2`);
     await client.query(`CREATE INDEX ON ${schema}.rec_customer_category (customer_id)`);
     await client.query(`CREATE TABLE ${schema}.rec_product_stats AS
-      SELECT product_id, sum(v)::bigint AS views, sum(c)::bigint AS carts, sum(w)::bigint AS wishlists, sum(p)::bigint AS purchases, sum(weight)::float8 AS score
-      FROM (SELECT product_id, (event_type = 'view_product')::int AS v, (event_type = 'add_to_cart')::int AS c, (event_type = 'add_to_wishlist')::int AS w, 0 AS p, weight FROM eval_events
-            UNION ALL SELECT product_id, 0, 0, 0, 1, 5.0 FROM eval_purchases) x GROUP BY product_id`);
+      SELECT product_id, sum(v)::bigint AS views, sum(c)::bigint AS carts, sum(w)::bigint AS wishlists, sum(p)::bigint AS purchases, sum(weight)::float8 AS score,
+             sum(weight * power(2.0, (extract(epoch FROM occurred_at) - ${RECENT_POPULARITY.epochSeconds}) / ${RECENT_POPULARITY.halfLifeSeconds}.0))::float8 AS recent_score
+      FROM (SELECT product_id, (event_type = 'view_product')::int AS v, (event_type = 'add_to_cart')::int AS c, (event_type = 'add_to_wishlist')::int AS w, 0 AS p, weight, occurred_at FROM eval_events
+            UNION ALL SELECT product_id, 0, 0, 0, 1, 5.0, occurred_at FROM eval_purchases) x GROUP BY product_id`);
     await client.query(
       `CREATE TABLE ${schema}.rec_product_trend AS
       SELECT product_id, $1::timestamptz AS window_end, sum(weight)::float8 AS score FROM eval_events
@@ -79,6 +83,7 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
       UNION ALL SELECT product_id, 'purchase', count(DISTINCT order_id)::bigint FROM eval_purchases GROUP BY 1`);
     await client.query(`CREATE UNIQUE INDEX ON ${schema}.rec_item_support (product_id, kind)`);
     await client.query(`CREATE INDEX ON ${schema}.rec_product_stats (score DESC)`);
+    await client.query(`CREATE INDEX ON ${schema}.rec_product_stats (recent_score DESC)`);
     await client.query(`CREATE INDEX ON ${schema}.rec_product_trend (score DESC)`);
     for (const table of [
       'orders',

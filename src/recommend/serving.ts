@@ -1,19 +1,25 @@
 import type pg from 'pg';
 import { AppError } from '../errors.js';
+import { NEIGHBOUR_MODEL } from './neighbours.js';
+import { type Candidate, DEFAULT_RANKER, finalList, parseRanker, RANKER_FEATURES, type RankerFeature, type RankerWeights, weightVector } from './ranker.js';
 
 /*
  * Serving: recommendations for a customer from the features Flink maintains (flink/recommendation-features.sql),
  * in one prepared SQL round trip on the pg pool (a Prisma query costs ~0.4 ms of CPU before it reaches the
- * database; see bench/RESULTS.md). Candidates come from three sources, scored on one scale:
+ * database; see bench/RESULTS.md). Candidates come from these sources, each a signal of the ranker (ranker.ts):
  *   similar  – item-to-item co-occurrence with the customer's recent items, cosine-normalised
- *              (n(a,b) / sqrt(n(a) n(b))), co-purchase counting double, weighted by how strongly and how
+ *              (n(a,b) / sqrt(n(a) n(b))), co-view and co-purchase apart, weighted by how strongly and how
  *              recently the customer interacted with the source item   → "bought together with X" / "viewed together with X"
  *   revisit  – products the customer viewed, wishlisted or carted recently and has not bought
  *                                                                        → "you showed interest in it recently"
- *   affinity – popular products of the customer's favourite categories   → "popular in Y"
- *   trending – the hour's trend, or all-time popularity (cold start)     → "trending this hour" / "popular in the shop"
+ *   affinity – popular products of the customer's favourite categories   → "popular in Y, a category you like"
+ *   trending – the hour's trend, recency-weighted or all-time popularity → "popular in Y this hour" / "lately" / "popular in Y"
+ *   learned  – item-kNN neighbours of the customer's recent items, fitted by `rtrec train` (neighbours.ts)
+ *                                                                        → "often chosen by customers who chose X"
+ * A product's score is the weighted sum of its signals, with the weights `rtrec train` fitted on this shop's
+ * history (rec_ranker) or the defaults; its strongest weighted signal names the reason.
  * Excluded: products the customer bought (unless repurchasable) or has in the cart, inactive or out-of-stock
- * products. Diversity: at most `maxPerCategory` products of one category in a list.
+ * products. Diversity: at most the ranker's share of a list from one category.
  */
 
 export interface Recommendation {
@@ -24,7 +30,7 @@ export interface Recommendation {
   price: string;
   score: number;
   reason: string;
-  source: 'similar' | 'revisit' | 'affinity' | 'trending';
+  source: 'similar' | 'revisit' | 'affinity' | 'trending' | 'learned';
 }
 
 export interface RecommendOptions {
@@ -38,33 +44,32 @@ export interface RecommendOptions {
 
 /** Rows the query hands to ranking in JS per product asked for (diversity needs some beyond `first`). */
 const ROWS_PER_ITEM = 3;
-/** How many of the customer's latest items seed similar items and revisits. */
+/** How many of the customer's latest items seed similar items, revisits and the recent category shares. */
 const RECENT = 30;
 /** Neighbours read per recent item and kind (view, purchase): the strongest by count, re-ranked by cosine. */
 const NEIGHBOURS = 25;
 /** Favourite categories whose popular products are candidates, and products read per category. */
 const TOP_CATEGORIES = 3;
 const PER_CATEGORY = 30;
-/** Trending and popular candidates. */
-const TRENDING = 50;
+/** Trending, popular and recently popular candidates (each list). */
+const TRENDING = 100;
 /** Recency decay of a customer's interactions, relative to their newest one (seconds). */
 const DECAY_SECONDS = 7 * 86400;
-/** Weight of the customer's own recent, unbought interests against similar items (see bench/RESULTS.md, evaluate). */
-const REVISIT_WEIGHT = 2.0;
-/** Weight of popular products in the customer's favourite categories. */
-const AFFINITY_WEIGHT = 16.0;
 /**
  * Damping of popularity within a liked category (1 = linear): less-known products of the category come closer
  * to its best sellers (rtrec evaluate, full set: 0.8 gives HR@10 0.802 → 0.810; see bench/RESULTS.md).
  */
 const POPULARITY_EXPONENT = 0.8;
+/** More rows than any candidate set holds: training reads every candidate. */
+const ALL_CANDIDATES = 100_000;
 
 /*
  * Every source reads a bounded number of rows through an index (see bench/RESULTS.md, bench:recommend): the
  * customer's latest RECENT items (customer_id, last_at), NEIGHBOURS co-occurrences per item and kind
  * (product_a, kind, together), PER_CATEGORY products in each of TOP_CATEGORIES categories (products.category_id),
- * TRENDING of the hour's trend and of all-time popularity (score). The sources' rows are summed per product;
- * the strongest one names the reason.
+ * TRENDING of the hour's trend, of all-time and of recent popularity (score, recent_score). Each candidate row
+ * carries one signal (f = its index in RANKER_FEATURES, 1-based) and a raw value; a product's score is
+ * Σ weight[f] · value ($5, the ranker's weights) and its strongest weighted signal names the reason.
  */
 const RECOMMEND_SQL = `
 WITH recent AS (
@@ -74,15 +79,15 @@ WITH recent AS (
 weighted AS (
   -- how strongly and how recently (relative to the customer's own newest interaction, so history replays keep
   -- their shape) the customer interacted with each recent item
-  SELECT product_id, purchases, ln(1 + strength) * exp(-extract(epoch FROM (max(last_at) OVER () - last_at)) / ${DECAY_SECONDS}.0) AS w
+  SELECT product_id, purchases, strength, ln(1 + strength) * exp(-extract(epoch FROM (max(last_at) OVER () - last_at)) / ${DECAY_SECONDS}.0) AS w
   FROM recent
 ),
 similar_items AS (
-  -- cosine-normalised co-occurrence n(a,b) / sqrt(n(a) n(b)), co-purchase counting double
-  SELECT c.product_b AS product_id, c.together / sqrt(sa.support::float8 * sb.support::float8) * k.factor * r.w AS score,
-         r.product_id AS source_id, k.kind
+  -- cosine-normalised co-occurrence n(a,b) / sqrt(n(a) n(b)), times the source item's weight
+  SELECT c.product_b AS product_id, c.together / sqrt(sa.support::float8 * sb.support::float8) * r.w AS score,
+         r.product_id AS source_id, k.f
   FROM weighted r
-  CROSS JOIN (VALUES ('view'::varchar, 1.0::float8), ('purchase'::varchar, 2.0::float8)) k(kind, factor)
+  CROSS JOIN (VALUES ('view'::varchar, 1), ('purchase'::varchar, 2)) k(kind, f)
   JOIN rec_item_support sa ON sa.product_id = r.product_id AND sa.kind = k.kind
   CROSS JOIN LATERAL (
     SELECT product_b, together FROM rec_cooccurrence
@@ -90,13 +95,18 @@ similar_items AS (
   JOIN rec_item_support sb ON sb.product_id = c.product_b AND sb.kind = k.kind
 ),
 categories_liked AS (
-  SELECT category_id, score / nullif(sum(score) OVER (), 0) AS share
-  FROM rec_customer_category WHERE customer_id = $1
+  -- the customer's interest per category: Flink's view/cart/wishlist affinity plus the purchases among their
+  -- recent items (weight 5 each, as everywhere), as shares
+  SELECT category_id, sum(score) / nullif(sum(sum(score)) OVER (), 0) AS share FROM (
+    SELECT category_id, score FROM rec_customer_category WHERE customer_id = $1
+    UNION ALL
+    SELECT p.category_id, 5.0 * r.purchases FROM weighted r JOIN products p ON p.product_id = r.product_id WHERE r.purchases > 0
+  ) x GROUP BY category_id
 ),
 affinity AS (
   -- popularity within the category (its best product = 1), damped, times the category's share of the customer's interest
   SELECT x.product_id,
-         ${AFFINITY_WEIGHT} * a.share * power(x.score / greatest(first_value(x.score) OVER (PARTITION BY a.category_id ORDER BY x.score DESC), 1e-9), ${POPULARITY_EXPONENT}) AS score
+         a.share * power(x.score / greatest(first_value(x.score) OVER (PARTITION BY a.category_id ORDER BY x.score DESC), 1e-9), ${POPULARITY_EXPONENT}) AS score
   FROM (SELECT * FROM categories_liked ORDER BY share DESC LIMIT ${TOP_CATEGORIES}) a
   CROSS JOIN LATERAL (
     SELECT ps.product_id, ps.score FROM products p JOIN rec_product_stats ps ON ps.product_id = p.product_id
@@ -105,23 +115,37 @@ affinity AS (
 hour AS (
   SELECT product_id, score FROM rec_product_trend WHERE window_end > $4::timestamptz - interval '1 hour' ORDER BY score DESC LIMIT ${TRENDING}
 ),
+learned AS (
+  -- the learned item-kNN neighbours of the customer's recent items (rtrec train), summed like item-kNN scores
+  SELECT n.product_b AS product_id, sum(n.score) AS score, (array_agg(n.product_a ORDER BY n.score DESC))[1] AS source_id
+  FROM recent r CROSS JOIN LATERAL (
+    SELECT product_a, product_b, score FROM rec_model_neighbours
+    WHERE model = '${NEIGHBOUR_MODEL}' AND product_a = r.product_id ORDER BY score DESC LIMIT ${NEIGHBOURS}) n
+  GROUP BY n.product_b
+),
 popular AS (SELECT product_id, score FROM rec_product_stats ORDER BY score DESC LIMIT ${TRENDING}),
+popular_recent AS (SELECT product_id, recent_score AS score FROM rec_product_stats ORDER BY recent_score DESC LIMIT ${TRENDING}),
 candidates AS (
-  SELECT product_id, 'similar' AS source, score, source_id, kind FROM similar_items
+  SELECT product_id, f, score AS v, source_id FROM similar_items
   UNION ALL
   -- what the customer showed interest in and has not bought: come back to it
-  SELECT product_id, 'revisit', ${REVISIT_WEIGHT} * w, NULL::int, NULL::varchar FROM weighted WHERE purchases = 0
+  SELECT product_id, 3, w, NULL::int FROM weighted WHERE purchases = 0
   UNION ALL
-  SELECT product_id, 'affinity', score, NULL::int, NULL::varchar FROM affinity
+  SELECT product_id, 4, score, NULL::int FROM affinity
   UNION ALL
-  SELECT product_id, 'trending', 0.2 * score / greatest((SELECT max(score) FROM hour), 1), NULL::int, 'hour'::varchar FROM hour
+  SELECT product_id, 5, score / nullif((SELECT max(score) FROM hour), 0), NULL::int FROM hour
   UNION ALL
-  SELECT product_id, 'trending', 0.1 * score / greatest((SELECT max(score) FROM popular), 1), NULL::int, 'all'::varchar FROM popular
+  SELECT product_id, 6, score / nullif((SELECT max(score) FROM popular), 0), NULL::int FROM popular
+  UNION ALL
+  SELECT product_id, 7, score / nullif((SELECT max(score) FROM popular_recent), 0), NULL::int FROM popular_recent
+  UNION ALL
+  SELECT product_id, 8, score, source_id FROM learned
 ),
 best AS (
-  SELECT product_id, sum(score) AS total,
-         (array_agg(source ORDER BY score DESC))[1] AS source, (array_agg(source_id ORDER BY score DESC))[1] AS source_id,
-         (array_agg(kind ORDER BY score DESC))[1] AS kind
+  SELECT product_id, sum(($5::float8[])[f] * coalesce(v, 0)) AS total,
+         (array_agg(f ORDER BY ($5::float8[])[f] * coalesce(v, 0) DESC))[1] AS f,
+         (array_agg(source_id ORDER BY ($5::float8[])[f] * coalesce(v, 0) DESC))[1] AS source_id,
+         ARRAY[${[1, 2, 3, 4, 5, 6, 7, 8].map((f) => `coalesce(sum(v) FILTER (WHERE f = ${f}), 0)`).join(', ')}]::float8[] AS features
   FROM candidates GROUP BY product_id
 ),
 excluded AS (
@@ -137,8 +161,8 @@ ranked AS (
   -- enough rows for the list, its diversity, and what the customer bought or carted (dropped in JS)
   LIMIT $3 + (SELECT count(*) FROM excluded)
 )
-SELECT b.product_id, b.name, b.category_id, c.name AS category_name, b.price::text AS price, b.total AS score, b.source, b.kind,
-       s.name AS source_name, (SELECT bool_or(bought) FROM excluded e WHERE e.product_id = b.product_id) AS excluded_bought,
+SELECT b.product_id, b.name, b.category_id, c.name AS category_name, b.price::text AS price, b.total AS score, b.f, b.features,
+       s.name AS source_name, coalesce((SELECT bool_or(bought) FROM excluded e WHERE e.product_id = b.product_id), false) AS excluded_bought,
        EXISTS (SELECT 1 FROM excluded e WHERE e.product_id = b.product_id AND NOT e.bought) AS in_cart
 FROM ranked b
 JOIN categories c ON c.category_id = b.category_id
@@ -152,81 +176,139 @@ interface Row {
   category_name: string;
   price: string;
   score: number;
-  source: 'similar' | 'revisit' | 'affinity' | 'trending';
-  kind: string | null;
+  /** The strongest weighted signal (1-based index into RANKER_FEATURES). */
+  f: number;
+  features: number[];
   source_name: string | null;
-  excluded_bought: boolean | null;
+  excluded_bought: boolean;
   in_cart: boolean;
 }
 
-export function reasonFor(row: Pick<Row, 'source' | 'kind' | 'source_name' | 'category_name'>): string {
-  if (row.source === 'similar') return row.kind === 'purchase' ? `bought together with ${row.source_name}` : `viewed together with ${row.source_name}`;
-  if (row.source === 'revisit') return 'you showed interest in it recently';
-  if (row.source === 'affinity') return `popular in ${row.category_name}, a category you like`;
-  return row.kind === 'hour' ? `popular in ${row.category_name} this hour` : `popular in ${row.category_name}`;
+type Signal = RankerFeature;
+
+/** The human-readable reason of a product's strongest signal. */
+export function reasonFor(signal: Signal, names: { sourceName: string | null; categoryName: string }): string {
+  switch (signal) {
+    case 'similarView':
+      return `viewed together with ${names.sourceName}`;
+    case 'similarPurchase':
+      return `bought together with ${names.sourceName}`;
+    case 'revisit':
+      return 'you showed interest in it recently';
+    case 'affinity':
+      return `popular in ${names.categoryName}, a category you like`;
+    case 'trendHour':
+      return `popular in ${names.categoryName} this hour`;
+    case 'popularRecent':
+      return `popular in ${names.categoryName} lately`;
+    case 'learned':
+      return `often chosen by customers who chose ${names.sourceName}`;
+    default:
+      return `popular in ${names.categoryName}`;
+  }
 }
 
-/**
- * Greedy diversity: walks the list by score and skips a product whose category already has `maxPerCategory`
- * entries, unless nothing else is left to fill the list.
- */
-export function diversify<T extends { categoryId: number }>(ranked: T[], first: number, maxPerCategory: number): T[] {
-  const chosen: T[] = [];
-  const skipped: T[] = [];
-  const perCategory = new Map<number, number>();
-  for (const item of ranked) {
-    if (chosen.length === first) break;
-    const n = perCategory.get(item.categoryId) ?? 0;
-    if (n >= maxPerCategory) {
-      skipped.push(item);
-      continue;
-    }
-    perCategory.set(item.categoryId, n + 1);
-    chosen.push(item);
-  }
-  for (const item of skipped) {
-    if (chosen.length === first) break;
-    chosen.push(item);
-  }
-  return chosen;
-}
+const SOURCE_OF: Record<Signal, Recommendation['source']> = {
+  similarView: 'similar',
+  similarPurchase: 'similar',
+  revisit: 'revisit',
+  affinity: 'affinity',
+  trendHour: 'trending',
+  popular: 'trending',
+  popularRecent: 'trending',
+  learned: 'learned',
+};
 
 export interface RecommenderDefaults {
   /** Categories whose products may be recommended again after a purchase (RECOMMEND_REPURCHASABLE_CATEGORIES). */
   repurchasableCategories?: readonly number[];
+  /**
+   * The ranker's weights: the row `rtrec train` wrote (rec_ranker, re-read every `rankerTtlMs`), else
+   * DEFAULT_RANKER. A fixed value here (the evaluation's fitted weights) skips the table.
+   */
+  ranker?: RankerWeights;
+  /** How long fitted weights read from rec_ranker are used before they are read again (default 30 s). */
+  rankerTtlMs?: number;
 }
+
+/** The ranker row serving reads, by name. */
+export const SERVED_RANKER = 'ours';
 
 export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults = {}) {
   const again = new Set(defaults.repurchasableCategories ?? []);
   const byCategory = (_productId: number, categoryId: number) => again.has(categoryId);
+  const ttl = defaults.rankerTtlMs ?? 30_000;
+  let stored: { at: number; ranker: Promise<RankerWeights> } | undefined;
+
+  /** The fitted weights of rec_ranker (cached for `ttl`), or the defaults when nothing was trained. */
+  function ranker(): Promise<RankerWeights> {
+    if (defaults.ranker) return Promise.resolve(defaults.ranker);
+    if (!stored || Date.now() - stored.at > ttl) {
+      const read = pool
+        .query<{ weights: unknown }>({ name: 'rtrec-ranker', text: 'SELECT weights FROM rec_ranker WHERE name = $1', values: [SERVED_RANKER] })
+        .then((r) => (r.rows[0] ? parseRanker(r.rows[0].weights, `rec_ranker row '${SERVED_RANKER}'`) : DEFAULT_RANKER));
+      stored = { at: Date.now(), ranker: read };
+      read.catch(() => {
+        stored = undefined;
+      });
+    }
+    return stored.ranker;
+  }
+
+  async function query(customerId: number, options: RecommendOptions, rows: number, weights: RankerWeights): Promise<Row[]> {
+    const { rows: result } = await pool.query<Row>({
+      name: 'rtrec-recommend',
+      text: RECOMMEND_SQL,
+      values: [customerId, options.categoryId ?? null, rows, options.asOf ?? new Date(), weightVector(weights)],
+    });
+    return result;
+  }
+
   return {
     /** The options it was made with (the composition root passes the configured ones). */
     options: defaults,
-    async recommend(customerId: number, options: RecommendOptions = {}): Promise<Recommendation[]> {
+    ranker,
+    async recommend(customerId: number, options: RecommendOptions & { ranker?: RankerWeights } = {}): Promise<Recommendation[]> {
       const first = options.first ?? 10;
       if (!Number.isInteger(customerId) || customerId < 1) throw new AppError('BAD_USER_INPUT', `customerId must be a positive integer, got ${customerId}.`);
       if (!Number.isInteger(first) || first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
-      const { rows } = await pool.query<Row>({
-        name: 'rtrec-recommend',
-        text: RECOMMEND_SQL,
-        values: [customerId, options.categoryId ?? null, Math.max(30, first * ROWS_PER_ITEM), options.asOf ?? new Date()],
-      });
-      const eligible = rows
-        .filter((r) => !r.in_cart && !(r.excluded_bought && !(options.repurchasable ?? byCategory)(r.product_id, r.category_id)))
-        .map((r) => ({
+      const weights = options.ranker ?? (await ranker());
+      const rows = await query(customerId, options, Math.max(30, first * ROWS_PER_ITEM), weights);
+      const list = finalList(
+        rows.map((r) => ({ ...r, productId: r.product_id, categoryId: r.category_id, inCart: r.in_cart, bought: r.excluded_bought })),
+        first,
+        { maxCategoryShare: weights.maxCategoryShare, oneCategory: options.categoryId !== undefined, repurchasable: options.repurchasable ?? byCategory },
+      );
+      return list.map((r) => {
+        const signal = RANKER_FEATURES[r.f - 1] ?? 'popular';
+        return {
           productId: r.product_id,
           name: r.name,
           categoryId: r.category_id,
           categoryName: r.category_name,
           price: r.price,
           score: Number(r.score),
-          reason: reasonFor(r),
-          source: r.source,
-        }));
-      // One category may fill the list when the caller asked for that category.
-      // Customers concentrate on few categories (measured with rtrec evaluate): keep 30% of a list for others.
-      return diversify(eligible, first, options.categoryId ? first : Math.max(2, Math.ceil(first * 0.7)));
+          reason: reasonFor(signal, { sourceName: r.source_name, categoryName: r.category_name }),
+          source: SOURCE_OF[signal],
+        };
+      });
     },
+    /**
+     * Every candidate serving considers for the customer as of `asOf`, with its raw signal values: what
+     * `rtrec train` fits the weights on. The same query as `recommend`, without its row limit.
+     */
+    async candidates(customerId: number, asOf: Date): Promise<Candidate[]> {
+      const rows = await query(customerId, { asOf }, ALL_CANDIDATES, DEFAULT_RANKER);
+      return rows.map((r) => ({
+        productId: r.product_id,
+        categoryId: r.category_id,
+        features: r.features.map(Number),
+        bought: r.excluded_bought,
+        inCart: r.in_cart,
+      }));
+    },
+    /** Whether a bought product may be recommended again (the configured repurchasable categories). */
+    repurchasable: byCategory,
   };
 }
 

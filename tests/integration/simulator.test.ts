@@ -218,7 +218,7 @@ describe('recommendations in live sessions (the closed loop)', () => {
   const FEATURES = {
     rec_customer_product: 'customer_id, product_id, views, carts, wishlists, purchases, last_at',
     rec_customer_category: 'customer_id, category_id, score',
-    rec_product_stats: 'product_id, views, carts, wishlists, purchases, score',
+    rec_product_stats: 'product_id, views, carts, wishlists, purchases, score, recent_score',
     rec_product_trend: 'product_id, window_end, score',
     rec_cooccurrence: 'product_a, product_b, kind, together',
     rec_item_support: 'product_id, kind, support',

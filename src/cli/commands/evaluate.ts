@@ -6,6 +6,7 @@ import { print, printTable, progressBar } from '../output.js';
 
 export interface EvaluateCliOptions extends EvaluateOptions {
   json?: boolean;
+  sessionGap?: number;
   knnShrink?: number;
   knnNeighbours?: number;
   easeLambda?: number;
@@ -23,7 +24,12 @@ const given = <T extends Record<string, number | undefined>>(options: T): Partia
   Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export function printReport(report: EvaluationReport): void {
-  const split = report.split === 'time' ? `time split at ${report.cutoff} (last 20% of the span unless --cutoff)` : 'leave-last-out';
+  const split =
+    report.split === 'time'
+      ? `time split at ${report.cutoff} (last 20% of the span unless --cutoff)`
+      : report.split === 'session'
+        ? "session (each user's last action when it continues a visit and is new to them)"
+        : 'leave-last-out';
   print(`History (${report.source}): ${report.history.events} events by ${report.history.users} users, ${report.history.from} … ${report.history.to}`);
   print(
     `Split: ${split}; ${report.trainEvents} train events; ${report.usersInBothParts} users on both sides, ${report.testUsers} with held-out items` +
@@ -40,10 +46,22 @@ export function printReport(report: EvaluationReport): void {
     ['recommender', `HR@${report.k}`, `NDCG@${report.k}`, `Recall@${report.recallK}`, 'coverage'],
   );
   for (const u of report.unavailable) print(`${u.recommender}: ${u.reason}`);
+  for (const r of report.rows.filter((row) => row.ranker)) {
+    const { weights, validation } = r.ranker!;
+    const w = Object.entries(weights.weights)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    print(
+      `\n${r.recommender}: ranker fitted on ${validation.cases} validation customers of the train part (HR@10 ${metric(validation.fitted.hr)} vs ${metric(validation.defaults.hr)} with the defaults): ${w}; one category ≤ ${weights.maxCategoryShare} of a list`,
+    );
+  }
   print(`\nElapsed ${(report.elapsedMs / 1000).toFixed(2)} s (${report.rows.map((r) => `${r.recommender} ${(r.elapsedMs / 1000).toFixed(2)} s`).join(', ')})`);
 }
 
 export async function evaluate(options: EvaluateCliOptions): Promise<void> {
+  if (options.sessionGap !== undefined && options.split !== 'session')
+    throw new AppError('BAD_USER_INPUT', '--session-gap applies to the session split only: drop it, or use --split session.');
   if (options.cutoff && options.split !== 'time')
     throw new AppError('BAD_USER_INPUT', '--cutoff applies to the time split only: drop it, or use --split time.');
   const ctx = await createAppContext(loadConfig());
@@ -63,10 +81,12 @@ export async function evaluate(options: EvaluateCliOptions): Promise<void> {
         source: options.source,
         split: options.split,
         cutoff: options.cutoff,
+        sessionGapMinutes: options.sessionGap,
         k: options.k,
         recallK: options.recallK,
         seed: options.seed,
         maxUsers: options.maxUsers,
+        recommenders: options.recommenders,
         models: {
           knn: given({ shrink: options.knnShrink, neighbours: options.knnNeighbours }),
           ease: given({ lambda: options.easeLambda, items: options.easeItems }),

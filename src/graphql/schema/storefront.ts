@@ -14,7 +14,7 @@ const ShownRecommendationInput = builder.inputType('ShownRecommendationInput', {
     productId: t.int({ required: true }),
     position: t.int({ required: true, description: '1 for the first product of the list' }),
     reason: t.string({ required: false, description: 'The reason shown with it (from Recommendation.reason)' }),
-    source: t.string({ required: false, description: 'similar, revisit, affinity, trending, or your own label' }),
+    source: t.string({ required: false, description: 'similar, revisit, affinity, trending, learned, or your own label' }),
   }),
 });
 

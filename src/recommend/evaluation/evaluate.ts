@@ -2,24 +2,29 @@ import type pg from 'pg';
 import { createRng } from '../../common/random.js';
 import type { Db } from '../../database/database.js';
 import { AppError } from '../../errors.js';
+import type { RankerWeights } from '../ranker.js';
 import type { Recommender as ServedRecommender } from '../serving.js';
 import { historySpan, streamHistories } from './interactions.js';
 import { type RankedCase, scoreCases } from './metrics.js';
 import type { EvaluationSource, ModelOptions, RecommenderDeps, RecommenderEntry } from './recommender.js';
 import { EVALUATION_ROWS } from './registry.js';
-import { createSplitBuilder, defaultCutoff, type SplitKind, type SplitSpec, type TestCase } from './split.js';
+import { createSplitBuilder, defaultCutoff, SESSION_GAP_MINUTES, type SplitKind, type SplitSpec, type TestCase } from './split.js';
 
 export interface EvaluateOptions {
   source: EvaluationSource;
   split: SplitKind;
   /** Time split only; default: the start of the last 20% of the history's time span. */
   cutoff?: Date;
+  /** Session split only: the longest gap between two actions of one visit (default SESSION_GAP_MINUTES). */
+  sessionGapMinutes?: number;
   /** HR, NDCG and coverage are computed on the top `k`, recall on the top `recallK`. */
   k: number;
   recallK: number;
   seed: number;
   /** Evaluate a seeded sample of at most this many test users (all when unset). */
   maxUsers?: number;
+  /** Only these rows (names of the registry); every row by default. */
+  recommenders?: readonly string[];
   /** Options of the collaborative-filtering baselines (tuned defaults when unset). */
   models?: ModelOptions;
 }
@@ -47,6 +52,8 @@ export interface EvaluationRow {
   recall: number;
   coverage: number;
   elapsedMs: number;
+  /** `ours`: the ranker weights fitted on the train part, and their validation HR@10 / NDCG@10 against the defaults. */
+  ranker?: { weights: RankerWeights; validation: { cases: number; fitted: { hr: number; ndcg: number }; defaults: { hr: number; ndcg: number } } };
 }
 
 export interface EvaluationReport {
@@ -115,6 +122,8 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       );
     }
     spec = { kind: 'time', cutoff };
+  } else if (options.split === 'session') {
+    spec = { kind: 'session', gapMinutes: options.sessionGapMinutes ?? SESSION_GAP_MINUTES };
   } else {
     spec = { kind: 'leave-last-out' };
   }
@@ -142,6 +151,8 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
   const rows: EvaluationRow[] = [];
   const unavailable: EvaluationReport['unavailable'] = [];
   const depth = Math.max(options.k, options.recallK);
+  let fitted: EvaluationRow['ranker'];
+  let fitStep: StepReporter | undefined;
   const recommenderDeps: RecommenderDeps = {
     source: options.source,
     train,
@@ -149,10 +160,25 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
     pool: deps.pool,
     seed: options.seed,
     servedOn: deps.servedOn,
+    split: spec,
     tests,
+    onFitProgress: (done, total) => {
+      fitStep ??= startStep('ours: fit ranker', total, 'customers');
+      if (done % 50 === 0 || done === total) fitStep.update(done);
+      if (done === total) fitStep.stop();
+    },
+    onFit: (fit) => {
+      fitted = { weights: fit.ranker, validation: { cases: fit.cases, fitted: fit.fitted, defaults: fit.defaults } };
+    },
     models: options.models ?? {},
   };
+  if (options.recommenders) {
+    const unknown = options.recommenders.filter((n) => !names.includes(n));
+    if (unknown.length > 0)
+      throw new AppError('BAD_USER_INPUT', `Unknown recommender ${unknown.join(', ')} in --recommenders: choose from ${names.join(', ')}.`);
+  }
   for (const name of names) {
+    if (options.recommenders && !options.recommenders.includes(name)) continue;
     const entry = available.find((r) => r.name === name);
     if (!entry) {
       unavailable.push({ recommender: name, reason: 'not available yet (no recommender registered under this name)' });
@@ -172,6 +198,7 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       continue;
     }
     const t0 = Date.now();
+    fitted = undefined;
     const recommender = await entry.create(recommenderDeps);
     const step = startStep(name, tests.length, 'users');
     const cases: RankedCase[] = await mapConcurrent(
@@ -185,7 +212,7 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
       step.stop();
       return (recommender as { close?: () => Promise<void> }).close?.();
     });
-    rows.push({ recommender: name, ...scoreCases(cases, options, catalogue.length), elapsedMs: Date.now() - t0 });
+    rows.push({ recommender: name, ...scoreCases(cases, options, catalogue.length), elapsedMs: Date.now() - t0, ...(fitted ? { ranker: fitted } : {}) });
   }
 
   return {

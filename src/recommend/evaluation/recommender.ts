@@ -4,7 +4,8 @@ import type { EaseOptions } from '../models/ease.js';
 import type { IalsOptions } from '../models/ials.js';
 import type { ItemKnnOptions } from '../models/item-knn.js';
 import type { Recommender as ServedRecommender } from '../serving.js';
-import type { TestCase, UserHistory } from './split.js';
+import type { TrainResult } from '../train.js';
+import type { SplitSpec, TestCase, UserHistory } from './split.js';
 
 /**
  * Anything that ranks items for a customer. The evaluation asks each recommender for the same users at the
@@ -46,12 +47,17 @@ export interface RecommenderDeps {
   db: Db;
   pool: pg.Pool;
   seed: number;
+  /** The split being evaluated (`ours` fits its ranker on the same protocol). */
+  split: SplitSpec;
   /** The split's test cases (leave-last-out: each user's own moment), for recommenders that rebuild state per user. */
   tests: readonly TestCase[];
   /** Model options (rtrec evaluate's --knn-*, --ease-*, --ials-* flags); each model's tuned defaults otherwise. */
   models: ModelOptions;
   /** The recommender the API serves, with its configured options, on a given pool (the composition root's). */
   servedOn(pool: pg.Pool): ServedRecommender;
+  /** `ours` reports its ranker's fit on the train part (validation figures, weights) and its progress. */
+  onFit?(fit: TrainResult): void;
+  onFitProgress?(done: number, total: number): void;
 }
 
 /** One entry of the evaluation registry (registry.ts). */
@@ -61,7 +67,7 @@ export interface RecommenderEntry {
   /** Sources it can be evaluated on: one that reads the shop tables cannot serve an imported log. */
   sources: readonly EvaluationSource[];
   /** Splits it supports (all when omitted): features rebuilt as of one cutoff need the time split. */
-  splits?: readonly ('time' | 'leave-last-out')[];
+  splits?: readonly SplitSpec['kind'][];
   /** Why it cannot be evaluated on this database (e.g. data it needs is missing); undefined when it can. */
   unavailableReason?(deps: RecommenderDeps): Promise<string | undefined>;
   create(deps: RecommenderDeps): Recommender | Promise<Recommender>;

@@ -3,38 +3,56 @@ import { buildFeaturesAsOf } from '../features-sql.js';
 import { easeRecommender, fitEase } from '../models/ease.js';
 import { fitIals, ialsRecommender } from '../models/ials.js';
 import { buildInteractionMatrix } from '../models/matrix.js';
+import { trainNeighbours } from '../neighbours.js';
+import type { RankerWeights } from '../ranker.js';
+import { trainRanker } from '../train.js';
 import { createItemKnn, mostPopular, randomItems } from './baselines.js';
 import type { Recommender, RecommenderDeps, RecommenderEntry } from './recommender.js';
 
 /** Schema that holds the features as of the evaluation's cutoff (rebuilt by every run). */
 export const EVALUATION_SCHEMA = 'rtrec_eval';
 
+/** Validation customers `ours` fits its ranker on (train part of the split). */
+const FIT_CUSTOMERS = 3000;
+
 /**
  * `ours`: the served query (src/recommend/serving.ts) on the features Flink would have maintained at the
  * cutoff — rebuilt in SQL from the history before it (features-sql.ts) and put first on the search path of
- * a connection pool of its own. Leave-last-out: each tested customer's own rows count before their own
- * moment, everyone else's up to the end of the history (the split's train part), built once.
+ * a connection pool of its own — with its ranker's weights fitted the way `rtrec train` fits them, on a
+ * validation split of the train part only (train.ts). Leave-last-out: each tested customer's own rows count
+ * before their own moment, everyone else's up to the end of the history (the split's train part), built once.
  */
 async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(): Promise<void> }> {
-  let asOf: Date | undefined;
-  let ready: Promise<pg.Pool> | undefined;
+  let ready: Promise<{ pool: pg.Pool; ranker: RankerWeights }> | undefined;
   const base = deps.pool.options as pg.PoolConfig;
   const perUser = new Set(deps.tests.map((t) => t.asOf.getTime())).size > 1;
   const cutoffs = perUser ? new Map(deps.tests.map((t) => [t.user, t.asOf])) : undefined;
   const end = perUser ? new Date(Math.max(...deps.tests.map((t) => t.asOf.getTime())) + 1) : undefined;
+  const prepare = async (asOf: Date) => {
+    const fit = await trainRanker(deps.pool, {
+      asOf,
+      bounds: cutoffs,
+      maxCustomers: FIT_CUSTOMERS,
+      protocol: deps.split.kind === 'session' ? { kind: 'session', gapMinutes: deps.split.gapMinutes } : { kind: 'leave-last-out' },
+      recommenderOn: deps.servedOn,
+      schema: `${EVALUATION_SCHEMA}_fit`,
+      onProgress: deps.onFitProgress,
+    });
+    deps.onFit?.(fit);
+    await buildFeaturesAsOf(deps.pool, EVALUATION_SCHEMA, asOf, { cutoffs });
+    await trainNeighbours(deps.pool, EVALUATION_SCHEMA);
+    return { pool: new pg.Pool({ ...base, max: 8, options: `-c search_path=${EVALUATION_SCHEMA},public` }), ranker: fit.ranker };
+  };
   return {
     name: 'ours',
     async recommend(customerId, k, at) {
-      asOf ??= end ?? at;
-      // The first call builds the features; concurrent calls wait for the same build.
-      ready ??= buildFeaturesAsOf(deps.pool, EVALUATION_SCHEMA, asOf, { cutoffs }).then(
-        () => new pg.Pool({ ...base, max: 8, options: `-c search_path=${EVALUATION_SCHEMA},public` }),
-      );
-      const pool = await ready;
-      return (await deps.servedOn(pool).recommend(customerId, { first: k, asOf: at })).map((r) => r.productId);
+      // The first call fits and builds the features; concurrent calls wait for the same build.
+      ready ??= prepare(end ?? at);
+      const { pool, ranker } = await ready;
+      return (await deps.servedOn(pool).recommend(customerId, { first: k, asOf: at, ranker })).map((r) => r.productId);
     },
     async close() {
-      if (ready) await (await ready).end();
+      if (ready) await (await ready).pool.end();
     },
   };
 }
@@ -52,7 +70,8 @@ export const EVALUATION_ROWS = ['ours', 'most-popular', 'item-knn', 'ease', 'ial
 export const RECOMMENDERS: readonly RecommenderEntry[] = [
   {
     name: 'ours',
-    description: 'what the API serves: similar items, revisits, category affinity and trends, on the features as of the cutoff',
+    description:
+      'what the API serves: similar items, revisits, category affinity, trends and recent popularity, on the features as of the cutoff, weights fitted on the train part',
     sources: ['shop'],
     create: (deps) => createOurs(deps),
   },

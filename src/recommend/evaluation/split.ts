@@ -42,10 +42,18 @@ export type SplitSpec =
    * Each user's last positive interaction is held out and only what they did before it trains; other users'
    * later events stay in train (the classic protocol, not time-consistent across users).
    */
-  | { kind: 'leave-last-out' };
+  | { kind: 'leave-last-out' }
+  /**
+   * Next item within a session: each user's last moment is held out when the moment before it is at most
+   * `gapMinutes` earlier (the same visit) and its items are new to the user (any event type counts: a view of
+   * a new product is what a session-based recommender should predict); what the user did before trains.
+   */
+  | { kind: 'session'; gapMinutes: number };
 
 export type SplitKind = SplitSpec['kind'];
-export const SPLIT_KINDS: readonly SplitKind[] = ['time', 'leave-last-out'];
+export const SPLIT_KINDS: readonly SplitKind[] = ['time', 'leave-last-out', 'session'];
+/** The session split's default gap between two actions of one visit (the shop's session timeout). */
+export const SESSION_GAP_MINUTES = 30;
 
 export interface Split {
   spec: SplitSpec;
@@ -89,6 +97,16 @@ function splitUser(events: readonly UserEvent[], spec: SplitSpec): { train: User
     const cutoff = spec.cutoff.getTime();
     return { train: events.filter((e) => e.at < cutoff), test: events.filter((e) => e.at >= cutoff), asOf: spec.cutoff };
   }
+  if (spec.kind === 'session') {
+    let last = -Infinity;
+    for (const e of events) if (e.at > last) last = e.at;
+    let previous = -Infinity;
+    for (const e of events) if (e.at < last && e.at > previous) previous = e.at;
+    if (previous === -Infinity || last - previous > spec.gapMinutes * 60_000) return { train: [...events], test: [], asOf: null };
+    const train = events.filter((e) => e.at < last);
+    const seen = new Set(train.map((e) => e.item));
+    return { train, test: events.filter((e) => e.at === last && !seen.has(e.item)), asOf: new Date(last) };
+  }
   let last = -Infinity;
   for (const e of events) if (e.weight >= POSITIVE_WEIGHT && e.at > last) last = e.at;
   if (last === -Infinity) return { train: [...events], test: [], asOf: null };
@@ -114,7 +132,7 @@ export function createSplitBuilder(spec: SplitSpec) {
       split.train.set(user, train);
       if (parts.test.length === 0 || !parts.asOf) return;
       split.stats.usersInBothParts++;
-      const heldOut = heldOutItems(parts.test, train);
+      const heldOut = spec.kind === 'session' ? new Set(parts.test.map((e) => e.item)) : heldOutItems(parts.test, train);
       if (heldOut.size === 0) return;
       split.stats.heldOutItems += heldOut.size;
       split.tests.push({ user, asOf: parts.asOf, heldOut });

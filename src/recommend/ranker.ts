@@ -1,0 +1,263 @@
+/*
+ * The served ranker: every candidate product carries one raw value per signal (the features the serving query
+ * computes from what Flink maintains), and its score is the weighted sum. The weights are not tuned for one
+ * world: `rtrec train` fits them on the shop's own history (a leave-last-out validation split before the
+ * training moment) by coordinate ascent on HR@10 + NDCG@10 of the exact lists serving would return, so a
+ * grocery shop (staples, recency, categories) and a fashion shop (sessions, co-views) each get theirs.
+ * Untrained, the defaults below are used (fitted on simulated shops, bench/RESULTS.md).
+ */
+
+/** The signals, in the order the serving query returns them (its `features` array, 1-based in SQL). */
+export const RANKER_FEATURES = [
+  /** Co-viewed with the customer's recent items: Σ cosine(n_view) × recency-weighted strength. */
+  'similarView',
+  /** Co-purchased with the customer's recent items: the same on orders. */
+  'similarPurchase',
+  /** The customer's own recent, unbought interests (strength × recency). */
+  'revisit',
+  /** Share of the customer's interest in the product's category × its popularity there (favourite categories). */
+  'affinity',
+  /** The hour's trend, scaled to its top product. */
+  'trendHour',
+  /** All-time popularity, scaled to the top product. */
+  'popular',
+  /** Recency-weighted popularity (forward decay, 30-day half-life), scaled to the top product. */
+  'popularRecent',
+  /** Learned item-kNN neighbours of the customer's recent items (rtrec train, rec_model_neighbours): Σ similarity. */
+  'learned',
+] as const;
+export type RankerFeature = (typeof RANKER_FEATURES)[number];
+
+export interface RankerWeights {
+  weights: Record<RankerFeature, number>;
+  /** Share of a list (0–1] one category may fill before other categories are preferred (diversity). */
+  maxCategoryShare: number;
+}
+
+/** The weights serving uses until `rtrec train` has fitted some (the hand-tuned blend of earlier releases). */
+export const DEFAULT_RANKER: RankerWeights = {
+  weights: { similarView: 1, similarPurchase: 2, revisit: 2, affinity: 16, trendHour: 0.2, popular: 0.1, popularRecent: 0, learned: 0 },
+  maxCategoryShare: 0.7,
+};
+
+/** The weights as the query's float8[] parameter. */
+export function weightVector(ranker: RankerWeights): number[] {
+  return RANKER_FEATURES.map((f) => ranker.weights[f]);
+}
+
+/** Checks weights read from the database or a file; a bad row is refused with what is wrong. */
+export function parseRanker(value: unknown, where: string): RankerWeights {
+  const v = value as { weights?: Record<string, unknown>; maxCategoryShare?: unknown } | null;
+  if (!v || typeof v !== 'object' || !v.weights || typeof v.weights !== 'object')
+    throw new Error(`${where}: expected { weights: {...}, maxCategoryShare }; run \`rtrec train\` again.`);
+  const weights = {} as Record<RankerFeature, number>;
+  for (const f of RANKER_FEATURES) {
+    const w = v.weights[f] ?? 0;
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new Error(`${where}: weight ${f} must be a number ≥ 0, got ${JSON.stringify(w)}.`);
+    weights[f] = w;
+  }
+  const share = v.maxCategoryShare ?? DEFAULT_RANKER.maxCategoryShare;
+  if (typeof share !== 'number' || !(share > 0 && share <= 1)) throw new Error(`${where}: maxCategoryShare must be in (0, 1], got ${JSON.stringify(share)}.`);
+  return { weights, maxCategoryShare: share };
+}
+
+/** A candidate as serving computed it: raw signal values (RANKER_FEATURES order) and what excludes it. */
+export interface Candidate {
+  productId: number;
+  categoryId: number;
+  features: readonly number[];
+  /** Bought before (dropped unless its category is repurchasable). */
+  bought: boolean;
+  inCart: boolean;
+}
+
+export function scoreOf(features: readonly number[], w: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < w.length; i++) s += w[i]! * (features[i] ?? 0);
+  return s;
+}
+
+/**
+ * Greedy diversity: walks the list by score and skips a product whose category already has `maxPerCategory`
+ * entries, unless nothing else is left to fill the list.
+ */
+export function diversify<T extends { categoryId: number }>(ranked: readonly T[], first: number, maxPerCategory: number): T[] {
+  const chosen: T[] = [];
+  const skipped: T[] = [];
+  const perCategory = new Map<number, number>();
+  for (const item of ranked) {
+    if (chosen.length === first) break;
+    const n = perCategory.get(item.categoryId) ?? 0;
+    if (n >= maxPerCategory) {
+      skipped.push(item);
+      continue;
+    }
+    perCategory.set(item.categoryId, n + 1);
+    chosen.push(item);
+  }
+  for (const item of skipped) {
+    if (chosen.length === first) break;
+    chosen.push(item);
+  }
+  return chosen;
+}
+
+/** How many of a list of `first` one category may fill; the whole list when the caller asked for one category. */
+export function perCategoryCap(first: number, maxCategoryShare: number, oneCategory: boolean): number {
+  return oneCategory ? first : Math.max(2, Math.ceil(first * maxCategoryShare - 1e-9));
+}
+
+/**
+ * The list serving returns from scored candidates (sorted best first): drops what is in the cart and what was
+ * bought (unless repurchasable), then applies the category cap. Serving and training both rank through it.
+ */
+export function finalList<T extends { categoryId: number; inCart: boolean; bought: boolean; productId: number }>(
+  sorted: readonly T[],
+  first: number,
+  options: { maxCategoryShare: number; oneCategory: boolean; repurchasable: (productId: number, categoryId: number) => boolean },
+): T[] {
+  const eligible = sorted.filter((c) => !c.inCart && !(c.bought && !options.repurchasable(c.productId, c.categoryId)));
+  return diversify(eligible, first, perCategoryCap(first, options.maxCategoryShare, options.oneCategory));
+}
+
+/**
+ * One validation customer, packed for fast re-scoring: the candidates serving would consider as of the
+ * validation moment (those it would drop, in the cart or bought, already left out), and what they did then.
+ */
+export interface FitCase {
+  ids: Int32Array;
+  categories: Int32Array;
+  /** Row-major: candidate i's features at i × RANKER_FEATURES.length. */
+  features: Float64Array;
+  heldOut: ReadonlySet<number>;
+}
+
+export function packCase(
+  candidates: readonly Candidate[],
+  heldOut: ReadonlySet<number>,
+  repurchasable: (productId: number, categoryId: number) => boolean,
+): FitCase {
+  const kept = candidates.filter((c) => !c.inCart && !(c.bought && !repurchasable(c.productId, c.categoryId)));
+  const n = RANKER_FEATURES.length;
+  const features = new Float64Array(kept.length * n);
+  kept.forEach((c, i) => {
+    for (let f = 0; f < n; f++) features[i * n + f] = c.features[f] ?? 0;
+  });
+  return { ids: Int32Array.from(kept, (c) => c.productId), categories: Int32Array.from(kept, (c) => c.categoryId), features, heldOut };
+}
+
+export interface FitResult {
+  ranker: RankerWeights;
+  /** Validation HR@10 and NDCG@10 of the fitted and of the default weights on the same cases. */
+  fitted: { hr: number; ndcg: number };
+  defaults: { hr: number; ndcg: number };
+  cases: number;
+  /** Weight sets scored. */
+  evaluations: number;
+}
+
+const K = 10;
+/** Serving reads max(30, 3 × first) eligible rows and diversifies those (serving.ts ROWS_PER_ITEM). */
+const CONSIDERED = 30;
+const DISCOUNT = Array.from({ length: K }, (_, i) => 1 / Math.log2(i + 2));
+
+/** HR@10 and NDCG@10 of a ranker over fitting cases, with serving's cut (top 30 eligible) and diversity. */
+export function scoreCases(cases: readonly FitCase[], ranker: RankerWeights): { hr: number; ndcg: number } {
+  const w = weightVector(ranker);
+  const n = w.length;
+  const cap = perCategoryCap(K, ranker.maxCategoryShare, false);
+  const topScore = new Float64Array(CONSIDERED);
+  const topIndex = new Int32Array(CONSIDERED);
+  let hits = 0;
+  let ndcg = 0;
+  for (const c of cases) {
+    // The CONSIDERED best by score, ties by product id (as the query orders them), by insertion.
+    let size = 0;
+    for (let i = 0; i < c.ids.length; i++) {
+      let s = 0;
+      for (let f = 0; f < n; f++) s += w[f]! * c.features[i * n + f]!;
+      if (size === CONSIDERED && (s < topScore[size - 1]! || (s === topScore[size - 1]! && c.ids[i]! > c.ids[topIndex[size - 1]!]!))) continue;
+      let at = size === CONSIDERED ? size - 1 : size++;
+      while (at > 0 && (topScore[at - 1]! < s || (topScore[at - 1]! === s && c.ids[topIndex[at - 1]!]! > c.ids[i]!))) {
+        topScore[at] = topScore[at - 1]!;
+        topIndex[at] = topIndex[at - 1]!;
+        at--;
+      }
+      topScore[at] = s;
+      topIndex[at] = i;
+    }
+    const ranked = Array.from(topIndex.subarray(0, size), (i) => ({ productId: c.ids[i]!, categoryId: c.categories[i]! }));
+    const list = diversify(ranked, K, cap);
+    let dcg = 0;
+    list.forEach((x, i) => {
+      if (c.heldOut.has(x.productId)) dcg += DISCOUNT[i]!;
+    });
+    let ideal = 0;
+    for (let i = 0; i < Math.min(K, c.heldOut.size); i++) ideal += DISCOUNT[i]!;
+    if (dcg > 0) hits++;
+    if (ideal > 0) ndcg += dcg / ideal;
+  }
+  const count = Math.max(cases.length, 1);
+  return { hr: hits / count, ndcg: ndcg / count };
+}
+
+/** The grid coordinate ascent tries for each weight (the scale is set by the features' [0, 1]-ish ranges). */
+const WEIGHT_GRID = [0, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30];
+const SHARE_GRID = [0.3, 0.5, 0.7, 1];
+
+/**
+ * Coordinate ascent on HR@10 + NDCG@10: from the defaults and from plain popularity, each weight in turn takes
+ * the grid value (or a ×0.5 / ×2 step of its current value) that scores best, until a round changes nothing.
+ * A change must gain more than `minGain` (one validation user's hit, by default) to count, so ties keep the
+ * simpler weights.
+ */
+export function fitRanker(cases: readonly FitCase[], options: { rounds?: number; minGain?: number } = {}): FitResult {
+  const rounds = options.rounds ?? 4;
+  const minGain = options.minGain ?? 0.5 / Math.max(cases.length, 1);
+  let evaluations = 0;
+  const objective = (r: RankerWeights) => {
+    evaluations++;
+    const s = scoreCases(cases, r);
+    return s.hr + s.ndcg;
+  };
+  const popularityOnly: RankerWeights = {
+    weights: Object.fromEntries(RANKER_FEATURES.map((f) => [f, f === 'popularRecent' ? 1 : 0])) as Record<RankerFeature, number>,
+    maxCategoryShare: 1,
+  };
+  let best = DEFAULT_RANKER;
+  let bestScore = objective(DEFAULT_RANKER);
+  const popScore = objective(popularityOnly);
+  if (popScore > bestScore + minGain) {
+    best = popularityOnly;
+    bestScore = popScore;
+  }
+  for (let round = 0; round < rounds; round++) {
+    let changed = false;
+    for (const f of RANKER_FEATURES) {
+      const current = best.weights[f];
+      const tries = new Set([...WEIGHT_GRID, current * 0.5, current * 2]);
+      for (const value of tries) {
+        if (value === current) continue;
+        const candidate = { ...best, weights: { ...best.weights, [f]: value } };
+        const s = objective(candidate);
+        if (s > bestScore + minGain) {
+          best = candidate;
+          bestScore = s;
+          changed = true;
+        }
+      }
+    }
+    for (const share of SHARE_GRID) {
+      if (share === best.maxCategoryShare) continue;
+      const candidate = { ...best, maxCategoryShare: share };
+      const s = objective(candidate);
+      if (s > bestScore + minGain) {
+        best = candidate;
+        bestScore = s;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  return { ranker: best, fitted: scoreCases(cases, best), defaults: scoreCases(cases, DEFAULT_RANKER), cases: cases.length, evaluations };
+}

@@ -1,0 +1,176 @@
+import pg from 'pg';
+import { buildFeaturesAsOf } from './features-sql.js';
+import { trainNeighbours } from './neighbours.js';
+import { type FitCase, type FitResult, fitRanker, packCase, type RankerWeights } from './ranker.js';
+import { type Recommender, SERVED_RANKER } from './serving.js';
+
+/*
+ * Training the served ranker on the shop's own history: a leave-last-out validation split before the training
+ * moment (each customer's last wishlist / cart / purchase moment is held out, what they did before trains),
+ * the recommender features rebuilt as of each customer's moment from the same definitions Flink runs
+ * (features-sql.ts), every candidate serving would consider read through the served query itself, then the
+ * weights fitted on those lists (ranker.ts fitRanker). `rtrec train` stores the result in rec_ranker, which
+ * serving reads; `rtrec evaluate` fits on its split's train part the same way before it scores `ours`.
+ */
+
+/** One validation customer: the moment they are served at and the items they took then (new to them). */
+export interface ValidationCase {
+  customerId: number;
+  at: Date;
+  heldOut: Set<number>;
+}
+
+export interface ValidationOptions {
+  /** History before this moment counts (training: now; evaluation: the split's end or cutoff). */
+  asOf: Date;
+  /** Per-customer ends of history (evaluation leave-last-out: each tested customer's test moment). */
+  bounds?: ReadonlyMap<number, Date>;
+  /** Validation customers at most (a deterministic sample by customer id hash). */
+  maxCustomers: number;
+  /**
+   * What is held out (the evaluation's split definitions, split.ts): `leave-last-out` (default) the last
+   * wishlist / cart / purchase moment; `session` the last action when it continues a visit (the moment before
+   * is at most `gapMinutes` earlier) and its products are new to the customer.
+   */
+  protocol?: { kind: 'leave-last-out' } | { kind: 'session'; gapMinutes: number };
+}
+
+/**
+ * Each customer's last positive moment (wishlist, cart or purchase, as the evaluation's split defines it)
+ * before their end of history, with the items of that moment they had not bought before; customers with no
+ * earlier interaction are left out (nothing to personalise on).
+ */
+export async function validationCases(pool: pg.Pool, options: ValidationOptions): Promise<ValidationCase[]> {
+  const session = options.protocol?.kind === 'session';
+  const gap = options.protocol?.kind === 'session' ? options.protocol.gapMinutes : 0;
+  if (!(Number.isFinite(gap) && gap >= 0)) throw new Error(`bad session gap ${gap}`);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('CREATE TEMP TABLE fit_bounds (customer_id int PRIMARY KEY, bound timestamptz NOT NULL) ON COMMIT DROP');
+    const bounds = [...(options.bounds ?? new Map<number, Date>())];
+    for (let i = 0; i < bounds.length; i += 5000) {
+      const chunk = bounds.slice(i, i + 5000);
+      await client.query('INSERT INTO fit_bounds SELECT * FROM unnest($1::int[], $2::timestamptz[])', [chunk.map(([c]) => c), chunk.map(([, d]) => d)]);
+    }
+    await client.query('ANALYZE fit_bounds');
+    const end = (alias: string, column: string) =>
+      `${alias}.${column} < coalesce((SELECT bound FROM fit_bounds b WHERE b.customer_id = ${alias}.customer_id), $1::timestamptz)`;
+    const { rows } = await client.query<{ customer_id: number; at: Date; items: number[] }>(
+      `WITH purchases AS (
+         SELECT o.customer_id, i.product_id, o.order_date AS at FROM orders o JOIN order_items i ON i.order_id = o.order_id
+         WHERE o.customer_id IS NOT NULL AND ${end('o', 'order_date')}
+       ),
+       actions AS (
+         SELECT e.customer_id, e.product_id, e.occurred_at AS at, e.event_type IN ('add_to_cart', 'add_to_wishlist') AS positive FROM behavior_events e
+         WHERE e.customer_id IS NOT NULL AND e.product_id IS NOT NULL AND e.event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist') AND ${end('e', 'occurred_at')}
+         UNION ALL SELECT customer_id, product_id, at, true FROM purchases
+       ),
+       last AS (SELECT customer_id, max(at) AS at FROM actions WHERE ${session ? 'true' : 'positive'} GROUP BY customer_id),
+       sample AS (
+         SELECT l.* FROM last l
+         WHERE EXISTS (SELECT 1 FROM actions a WHERE a.customer_id = l.customer_id AND a.at < l.at${session ? ` AND a.at >= l.at - interval '${gap} minutes'` : ''})
+         ORDER BY md5(l.customer_id::text), l.customer_id LIMIT $2
+       )
+       SELECT s.customer_id, s.at, array_agg(DISTINCT a.product_id) AS items
+       FROM sample s JOIN actions a ON a.customer_id = s.customer_id AND a.at = s.at${session ? '' : ' AND a.positive'}
+       WHERE NOT EXISTS (SELECT 1 FROM ${session ? 'actions' : 'purchases'} p WHERE p.customer_id = s.customer_id AND p.product_id = a.product_id AND p.at < s.at)
+       GROUP BY s.customer_id, s.at ORDER BY s.customer_id`,
+      [options.asOf, options.maxCustomers],
+    );
+    await client.query('COMMIT');
+    return rows.map((r) => ({ customerId: r.customer_id, at: r.at, heldOut: new Set(r.items) }));
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export interface TrainOptions extends ValidationOptions {
+  /** The served recommender on a pool (the composition root's `recommenderOn`). */
+  recommenderOn(pool: pg.Pool): Recommender;
+  /** Schema the validation features are built in (dropped afterwards). */
+  schema: string;
+  /** Called as candidates are read: done of total. */
+  onProgress?(done: number, total: number): void;
+  /** Fewer validation cases than this keep the defaults (the fit would be noise). */
+  minCases?: number;
+  /** Validation moments per customer (ROUNDS by default). */
+  rounds?: number;
+}
+
+export interface TrainResult extends FitResult {
+  /** Validation customers found (before the minimum check) and candidates read per customer, on average. */
+  found: number;
+  candidatesPerCase: number;
+  /** False when too few validation customers were found: the defaults stand. */
+  trained: boolean;
+  seconds: number;
+}
+
+/** Validation moments per customer by default: their last and second-to-last positive moments (twice the cases, half the noise). */
+const ROUNDS = 2;
+
+/**
+ * Fits the served ranker's weights on a validation split of the history before `asOf`: in each round every
+ * sampled customer's latest positive moment before the previous round's (first: before their end of history)
+ * is held out, the features are rebuilt as of those moments, and serving's candidates are read; the weights
+ * are fitted on the cases of all rounds together.
+ */
+export async function trainRanker(pool: pg.Pool, options: TrainOptions): Promise<TrainResult> {
+  const started = Date.now();
+  const minCases = options.minCases ?? 30;
+  const rounds = options.rounds ?? ROUNDS;
+  const packed: FitCase[] = [];
+  let bounds = new Map(options.bounds ?? []);
+  let found = 0;
+  let candidates = 0;
+  for (let round = 0; round < rounds; round++) {
+    const cases = await validationCases(pool, { ...options, bounds });
+    if (cases.length === 0) break;
+    found += cases.length;
+    const cutoffs = new Map(bounds);
+    for (const c of cases) cutoffs.set(c.customerId, c.at);
+    await buildFeaturesAsOf(pool, options.schema, options.asOf, { cutoffs });
+    await trainNeighbours(pool, options.schema);
+    const base = pool.options as pg.PoolConfig;
+    const asOfPool = new pg.Pool({ ...base, max: 4, options: `-c search_path=${options.schema},public` });
+    try {
+      const recommender = options.recommenderOn(asOfPool);
+      let done = 0;
+      let next = 0;
+      const worker = async () => {
+        while (next < cases.length) {
+          const c = cases[next++]!;
+          const list = await recommender.candidates(c.customerId, c.at);
+          candidates += list.length;
+          packed.push(packCase(list, c.heldOut, recommender.repurchasable));
+          options.onProgress?.(++done, cases.length);
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+    } finally {
+      await asOfPool.end();
+      await pool.query(`DROP SCHEMA IF EXISTS ${options.schema} CASCADE`);
+    }
+    // The next round holds out each customer's moment before this one.
+    bounds = new Map(bounds);
+    for (const c of cases) bounds.set(c.customerId, c.at);
+  }
+  // Cases in a fixed order (workers finish in any order): the fit is deterministic.
+  packed.sort((a, b) => a.ids.length - b.ids.length || (a.ids[0] ?? 0) - (b.ids[0] ?? 0));
+  const trained = packed.length >= minCases;
+  const fit = fitRanker(trained ? packed : []);
+  return { ...fit, found, candidatesPerCase: packed.length ? candidates / packed.length : 0, trained, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Stores fitted weights where serving reads them (rec_ranker), with the validation figures. */
+export async function saveRanker(pool: pg.Pool, ranker: RankerWeights, metrics: Record<string, unknown>): Promise<void> {
+  await pool.query(
+    `INSERT INTO rec_ranker (name, weights, metrics, trained_at) VALUES ($1, $2, $3, now())
+     ON CONFLICT (name) DO UPDATE SET weights = EXCLUDED.weights, metrics = EXCLUDED.metrics, trained_at = EXCLUDED.trained_at`,
+    [SERVED_RANKER, JSON.stringify(ranker), JSON.stringify(metrics)],
+  );
+}
