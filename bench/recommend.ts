@@ -5,6 +5,8 @@
  *
  *   npm run bench:recommend [-- --seconds 10 --connections 8 --samples 2000 --fresh]
  *
+ * The model is trained first, as `rtrec train` does (learned neighbours + fitted ranker weights), so serving reads them.
+ *
  * Data: the evaluation recipe of bench/RESULTS.md (30 categories, 3,000 products, 5,000 customers, 30 days of
  * 3,000 sessions/day), kept in the database `rtrec_bench_rec` between runs (`--fresh` rebuilds it). The
  * features Flink maintains are computed in SQL by the same definitions (src/recommend/features-sql.ts, which
@@ -22,10 +24,10 @@ import { createServices } from '../src/app/context.js';
 import { createRng } from '../src/common/random.js';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, createPrisma } from '../src/database/database.js';
-import { inTransaction } from '../src/database/transaction.js';
 import { generateData } from '../src/datagen/generate.js';
 import { createLogger } from '../src/logging/logger.js';
-import { buildFeaturesAsOf } from '../src/recommend/features-sql.js';
+import { FEATURE_TABLES, replaceFeaturesAsOf } from '../src/recommend/features-sql.js';
+import { trainServed } from '../src/recommend/train.js';
 import { startSimulation } from '../src/simulator/runs.js';
 import { againstNoop, benchDatabase, flag, line, percentile, startServer } from './lib.js';
 
@@ -33,8 +35,6 @@ const seconds = flag('seconds', 10);
 const connections = flag('connections', 8);
 const samples = flag('samples', 2000);
 const fresh = process.argv.includes('--fresh');
-
-const FEATURE_TABLES = ['rec_customer_product', 'rec_customer_category', 'rec_product_stats', 'rec_product_trend', 'rec_cooccurrence', 'rec_item_support'];
 
 const url = await benchDatabase('rtrec_bench_rec', { keep: !fresh });
 const pool = createPool(url, connections + 2);
@@ -53,17 +53,15 @@ if (Number(count!.n) === 0) {
   await (await startSimulation(deps, { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 3000, historicalDays: 30, seed: 1 })).done;
 }
 // The features as Flink would hold them now, in the live tables the API reads.
-await buildFeaturesAsOf(pool, 'rtrec_bench_features', new Date());
-await inTransaction(pool, async (client) => {
-  for (const table of FEATURE_TABLES) {
-    await client.query(`TRUNCATE ${table}`);
-    await client.query(`INSERT INTO ${table} SELECT * FROM rtrec_bench_features.${table}`);
-  }
-});
-await pool.query('DROP SCHEMA rtrec_bench_features CASCADE');
-for (const table of FEATURE_TABLES) await pool.query(`ANALYZE ${table}`);
+await replaceFeaturesAsOf(pool, new Date());
 const sizes = await pool.query<{ t: string; n: string }>(FEATURE_TABLES.map((t) => `SELECT '${t}' AS t, count(*)::text AS n FROM ${t}`).join(' UNION ALL '));
 line('feature rows', sizes.rows.map((r) => `${r.t} ${Number(r.n).toLocaleString('en')}`).join(', '));
+// What `rtrec train` stores (learned neighbours, fitted ranker weights): serving is measured with the trained model.
+const training = await trainServed(pool, services.recommenderOn, { maxCustomers: 2000 });
+line(
+  'rtrec train',
+  `${training.neighbours.rows.toLocaleString('en')} neighbour rows in ${training.neighbours.seconds.toFixed(1)} s; ranker on ${training.ranker.cases} validation cases in ${training.ranker.seconds.toFixed(1)} s, HR@10 ${training.ranker.fitted.hr.toFixed(3)} (defaults ${training.ranker.defaults.hr.toFixed(3)}); weights ${JSON.stringify(training.ranker.ranker)}`,
+);
 
 const { rows: customerRows } = await pool.query<{ id: number }>('SELECT customer_id AS id FROM customers ORDER BY customer_id');
 const rng = createRng(42);

@@ -146,6 +146,28 @@ export function createProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./commands/evaluate.js'), 'evaluate'));
   program
+    .command('train')
+    .description(
+      "Fit what serving learns from the shop's history: item-kNN neighbours (rec_model_neighbours) and the ranker's signal weights (rec_ranker), on a validation split before now",
+    )
+    .addOption(new Option('--max-customers <n>', 'validation customers at most (a deterministic sample)').argParser(intIn(10, 1_000_000)).default(3000))
+    .addOption(
+      new Option(
+        '--protocol <kind>',
+        "what the weights are fitted to predict: leave-last-out (each customer's last wishlist/cart/purchase) or session (the next new item of a visit)",
+      )
+        .choices(['leave-last-out', 'session'])
+        .default('leave-last-out'),
+    )
+    .addOption(
+      new Option('--session-gap <minutes>', '--protocol session: longest gap between two actions of one visit (default 30)').argParser(
+        numberIn(0.1, 7 * 24 * 60),
+      ),
+    )
+    .option('--dry-run', 'fit and report, store nothing')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/train.js'), 'train'));
+  program
     .command('recommend')
     .description("Print a customer's recommendations with scores and reasons (what the GraphQL recommendations query serves)")
     .addOption(new Option('--customer <id>', 'customer id').argParser(intIn(1, 2_147_483_647)).makeOptionMandatory())

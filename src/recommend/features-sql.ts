@@ -101,3 +101,38 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
     await client.query(`CREATE INDEX ON ${schema}.order_items (order_id)`);
   });
 }
+
+/** The feature tables Flink's recommendation-features job writes (the ones copyFeaturesAsOf replaces). */
+export const FEATURE_TABLES = [
+  'rec_customer_product',
+  'rec_customer_category',
+  'rec_product_stats',
+  'rec_product_trend',
+  'rec_cooccurrence',
+  'rec_item_support',
+] as const;
+
+/**
+ * Replaces the live feature tables with what Flink would hold as of `asOf` (computed by buildFeaturesAsOf),
+ * in one transaction: for benches and tests that measure serving or training without running Flink.
+ */
+export async function replaceFeaturesAsOf(pool: pg.Pool, asOf: Date): Promise<void> {
+  const scratch = 'rtrec_features_scratch';
+  await buildFeaturesAsOf(pool, scratch, asOf);
+  try {
+    await inTransaction(pool, async (client) => {
+      for (const table of FEATURE_TABLES) {
+        const { rows } = await client.query<{ column_name: string }>(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`,
+          [table],
+        );
+        const columns = rows.map((r) => r.column_name).join(', ');
+        await client.query(`DELETE FROM public.${table}`);
+        await client.query(`INSERT INTO public.${table} (${columns}) SELECT ${columns} FROM ${scratch}.${table}`);
+      }
+    });
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS ${scratch} CASCADE`);
+  }
+  for (const table of FEATURE_TABLES) await pool.query(`ANALYZE public.${table}`);
+}

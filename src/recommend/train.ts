@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { buildFeaturesAsOf } from './features-sql.js';
-import { trainNeighbours } from './neighbours.js';
+import { type NeighbourResult, trainNeighbours } from './neighbours.js';
 import { type FitCase, type FitResult, fitRanker, packCase, type RankerWeights } from './ranker.js';
 import { type Recommender, SERVED_RANKER } from './serving.js';
 
@@ -67,14 +67,20 @@ export async function validationCases(pool: pg.Pool, options: ValidationOptions)
          UNION ALL SELECT customer_id, product_id, at, true FROM purchases
        ),
        last AS (SELECT customer_id, max(at) AS at FROM actions WHERE ${session ? 'true' : 'positive'} GROUP BY customer_id),
+       -- the moment's items that are new to the customer (not bought before; session: not touched before)
+       fresh AS (
+         SELECT l.customer_id, l.at, a.product_id FROM last l
+         JOIN actions a ON a.customer_id = l.customer_id AND a.at = l.at${session ? '' : ' AND a.positive'}
+         WHERE NOT EXISTS (SELECT 1 FROM ${session ? 'actions' : 'purchases'} p WHERE p.customer_id = l.customer_id AND p.product_id = a.product_id AND p.at < l.at)
+       ),
        sample AS (
          SELECT l.* FROM last l
          WHERE EXISTS (SELECT 1 FROM actions a WHERE a.customer_id = l.customer_id AND a.at < l.at${session ? ` AND a.at >= l.at - interval '${gap} minutes'` : ''})
+           AND EXISTS (SELECT 1 FROM fresh f WHERE f.customer_id = l.customer_id)
          ORDER BY md5(l.customer_id::text), l.customer_id LIMIT $2
        )
-       SELECT s.customer_id, s.at, array_agg(DISTINCT a.product_id) AS items
-       FROM sample s JOIN actions a ON a.customer_id = s.customer_id AND a.at = s.at${session ? '' : ' AND a.positive'}
-       WHERE NOT EXISTS (SELECT 1 FROM ${session ? 'actions' : 'purchases'} p WHERE p.customer_id = s.customer_id AND p.product_id = a.product_id AND p.at < s.at)
+       SELECT s.customer_id, s.at, array_agg(DISTINCT f.product_id) AS items
+       FROM sample s JOIN fresh f ON f.customer_id = s.customer_id
        GROUP BY s.customer_id, s.at ORDER BY s.customer_id`,
       [options.asOf, options.maxCustomers],
     );
@@ -173,4 +179,60 @@ export async function saveRanker(pool: pg.Pool, ranker: RankerWeights, metrics: 
      ON CONFLICT (name) DO UPDATE SET weights = EXCLUDED.weights, metrics = EXCLUDED.metrics, trained_at = EXCLUDED.trained_at`,
     [SERVED_RANKER, JSON.stringify(ranker), JSON.stringify(metrics)],
   );
+}
+
+export interface ServedTrainingOptions {
+  /** Validation customers at most. */
+  maxCustomers: number;
+  protocol?: ValidationOptions['protocol'];
+  /** Write nothing (report what training would store). */
+  dryRun?: boolean;
+  onProgress?(done: number, total: number): void;
+}
+
+export interface ServedTrainingReport {
+  trainedAt: string;
+  neighbours: NeighbourResult;
+  ranker: TrainResult;
+  /** Whether the weights were stored (false: dry run, or too few validation cases — the defaults stand). */
+  saved: boolean;
+}
+
+/**
+ * What `rtrec train` (and the demo's periodic training) does: the learned neighbours from the live
+ * rec_customer_product, then the ranker's weights fitted on the history before now, stored in rec_ranker
+ * (serving re-reads it within its rankerTtlMs, 30 s).
+ */
+export async function trainServed(pool: pg.Pool, recommenderOn: (pool: pg.Pool) => Recommender, options: ServedTrainingOptions): Promise<ServedTrainingReport> {
+  const asOf = new Date();
+  const neighbours = options.dryRun ? await neighboursDryRun(pool) : await trainNeighbours(pool);
+  const ranker = await trainRanker(pool, {
+    asOf,
+    maxCustomers: options.maxCustomers,
+    protocol: options.protocol,
+    recommenderOn,
+    schema: 'rtrec_train',
+    onProgress: options.onProgress,
+  });
+  const saved = !options.dryRun && ranker.trained;
+  if (saved) {
+    await saveRanker(pool, ranker.ranker, {
+      validation: { cases: ranker.cases, protocol: options.protocol?.kind ?? 'leave-last-out', fitted: ranker.fitted, defaults: ranker.defaults },
+      neighbours: { rows: neighbours.rows, products: neighbours.products },
+    });
+  }
+  return { trainedAt: asOf.toISOString(), neighbours, ranker, saved };
+}
+
+/** The neighbour fit without writing it: trains into a scratch schema that is dropped. */
+async function neighboursDryRun(pool: pg.Pool): Promise<NeighbourResult> {
+  await pool.query('DROP SCHEMA IF EXISTS rtrec_train_dry CASCADE');
+  await pool.query('CREATE SCHEMA rtrec_train_dry');
+  try {
+    await pool.query('CREATE TABLE rtrec_train_dry.rec_customer_product AS SELECT customer_id, product_id FROM public.rec_customer_product');
+    await pool.query('CREATE TABLE rtrec_train_dry.rec_model_neighbours (LIKE public.rec_model_neighbours INCLUDING ALL)');
+    return await trainNeighbours(pool, 'rtrec_train_dry');
+  } finally {
+    await pool.query('DROP SCHEMA IF EXISTS rtrec_train_dry CASCADE');
+  }
 }

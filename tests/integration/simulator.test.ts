@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateData } from '../../src/datagen/generate.js';
-import { buildFeaturesAsOf } from '../../src/recommend/features-sql.js';
+import { replaceFeaturesAsOf } from '../../src/recommend/features-sql.js';
 import { ACTION_WEIGHTS } from '../../src/simulator/behaviour.js';
 import { type SimulationParams, type SimulationSummary, startSimulation, validateSimulationParams } from '../../src/simulator/runs.js';
 import { uptakeOfRun } from '../../src/simulator/uptake.js';
@@ -215,14 +215,6 @@ describe('recommendations in live sessions (the closed loop)', () => {
       )
     ).done;
   const rows = async <T extends Record<string, unknown>>(sql: string, values: unknown[] = []) => (await r.pool.query<T>(sql, values)).rows;
-  const FEATURES = {
-    rec_customer_product: 'customer_id, product_id, views, carts, wishlists, purchases, last_at',
-    rec_customer_category: 'customer_id, category_id, score',
-    rec_product_stats: 'product_id, views, carts, wishlists, purchases, score, recent_score',
-    rec_product_trend: 'product_id, window_end, score',
-    rec_cooccurrence: 'product_a, product_b, kind, together',
-    rec_item_support: 'product_id, kind, support',
-  };
 
   beforeAll(async () => {
     r = await createTestDatabase('closedloop');
@@ -235,11 +227,7 @@ describe('recommendations in live sessions (the closed loop)', () => {
       )
     ).done;
     // What the Flink job would have written for this history: the served recommender reads these tables.
-    await buildFeaturesAsOf(r.pool, 'sim_features', now);
-    for (const [table, columns] of Object.entries(FEATURES))
-      await r.pool.query(`INSERT INTO public.${table} (${columns}) SELECT ${columns} FROM sim_features.${table}`);
-    await r.pool.query('DROP SCHEMA sim_features CASCADE');
-    for (const table of Object.keys(FEATURES)) await r.pool.query(`ANALYZE public.${table}`);
+    await replaceFeaturesAsOf(r.pool, now);
     random = await run({ recommendations: 8, recommender: 'random' });
   });
   afterAll(() => r?.drop());
