@@ -336,6 +336,7 @@ export function createProgram(): Command {
         .default(SIMULATION_DEFAULTS.recommendations),
     )
     .addOption(new Option('--recommender <name>', 'ours or random (baseline)').choices(SIMULATED_RECOMMENDERS).default(SIMULATION_DEFAULTS.recommender))
+    .addOption(new Option('--train-every <minutes>', 'run `rtrec train` in the background this often (0 = never)').argParser(numberIn(0, 24 * 60)).default(10))
     .action(lazy(() => import('./commands/serve.js'), 'demo'));
 
   return program;

@@ -59,7 +59,8 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
     await client.query(`CREATE INDEX ON ${schema}.rec_customer_category (customer_id)`);
     await client.query(`CREATE TABLE ${schema}.rec_product_stats AS
       SELECT product_id, sum(v)::bigint AS views, sum(c)::bigint AS carts, sum(w)::bigint AS wishlists, sum(p)::bigint AS purchases, sum(weight)::float8 AS score,
-             sum(weight * power(2.0, (extract(epoch FROM occurred_at) - ${RECENT_POPULARITY.epochSeconds}) / ${RECENT_POPULARITY.halfLifeSeconds}.0))::float8 AS recent_score
+             -- whole seconds since the epoch, truncated towards zero as Flink's TIMESTAMPDIFF(SECOND, ...) counts them
+             sum(weight * power(2.0, trunc(extract(epoch FROM occurred_at) - ${RECENT_POPULARITY.epochSeconds}) / ${RECENT_POPULARITY.halfLifeSeconds}.0))::float8 AS recent_score
       FROM (SELECT product_id, (event_type = 'view_product')::int AS v, (event_type = 'add_to_cart')::int AS c, (event_type = 'add_to_wishlist')::int AS w, 0 AS p, weight, occurred_at FROM eval_events
             UNION ALL SELECT product_id, 0, 0, 0, 1, 5.0, occurred_at FROM eval_purchases) x GROUP BY product_id`);
     await client.query(

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/env.js';
 import { inTransaction } from '../../src/database/transaction.js';
 import { generateData } from '../../src/datagen/generate.js';
 import type { CdcBridge } from '../../src/kafka/bridge.js';
+import { buildFeaturesAsOf } from '../../src/recommend/features-sql.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
 import { createTestApp, gql } from '../helpers/app.js';
 import { runCli, startCli } from '../helpers/cli.js';
@@ -408,6 +409,35 @@ describe('Flink jobs on the real stack', () => {
         (await t.pool.query("SELECT product_a AS a, product_b AS b, together::text AS n FROM rec_cooccurrence WHERE kind = 'purchase' ORDER BY 1, 2")).rows,
     );
     expect(coPurchase).toEqual(purchaseTruth.rows);
+
+    // Popularity, all-time and recency-weighted (forward decay: Σ weight · 2^((t − epoch) / half-life)), equals
+    // its SQL definition (features-sql.ts) on this history.
+    await buildFeaturesAsOf(t.pool, 'flink_truth', new Date(Date.now() + 60_000));
+    const { rows: statsTruth } = await t.pool.query<{ product_id: number; score: number; recent_score: number }>(
+      'SELECT product_id, score, recent_score FROM flink_truth.rec_product_stats ORDER BY 1',
+    );
+    await t.pool.query('DROP SCHEMA flink_truth CASCADE');
+    expect(statsTruth.length).toBeGreaterThan(0);
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+    const statsNow = () =>
+      t.pool.query<{ product_id: number; score: number; recent_score: number }>('SELECT product_id, score, recent_score FROM rec_product_stats ORDER BY 1');
+    const stats = await poll(
+      'the popularity of every product',
+      async () => {
+        const { rows } = await statsNow();
+        const same =
+          rows.length === statsTruth.length &&
+          rows.every(
+            (r, i) => r.product_id === statsTruth[i]!.product_id && close(r.score, statsTruth[i]!.score) && close(r.recent_score, statsTruth[i]!.recent_score),
+          );
+        return same ? rows : undefined;
+      },
+      60_000,
+    ).catch(async () => (await statsNow()).rows);
+    expect(stats.map((r) => [r.product_id, r.score, Number(r.recent_score.toPrecision(9))])).toEqual(
+      statsTruth.map((r) => [r.product_id, r.score, Number(r.recent_score.toPrecision(9))]),
+    );
+    expect(stats.every((r) => r.recent_score > 0)).toBe(true);
     const interactions = await t.pool.query<{ views: string; carts: string; purchases: string }>(
       'SELECT views::text, carts::text, purchases::text FROM rec_customer_product WHERE customer_id = 4 AND product_id = $1',
       [p2],
@@ -496,7 +526,7 @@ describe('Flink jobs on the real stack', () => {
   }, 180_000);
 
   it("runs the npm start demo on the whole stack: jobs deployed, simulation visible in CDC and in the jobs' output", async () => {
-    const demo = await startCli(['demo', '--port', '0', '--speed', '600', '--sessions', '40'], env, /ready — press Ctrl-C/, 300_000);
+    const demo = await startCli(['demo', '--port', '0', '--speed', '600', '--sessions', '40', '--train-every', '0.1'], env, /ready — press Ctrl-C/, 300_000);
     try {
       expect(demo.output()).toMatch(/connector shop-cdc RUNNING/);
       for (const job of ['fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products'])
@@ -538,6 +568,17 @@ describe('Flink jobs on the real stack', () => {
           rows: [shown],
         } = await t.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM behavior_events WHERE event_type = 'recommendation_impression'");
         expect(shown!.n).toBeGreaterThanOrEqual(Number(uptake[1]));
+        // Periodic training (rtrec train in a child process) on the features Flink wrote: the learned neighbours are stored.
+        const trained = await poll(
+          'the background training',
+          async () => /Trained the recommender in \d+ s: (\d+) learned neighbours/.exec(demo.output()) ?? undefined,
+          120_000,
+        );
+        const {
+          rows: [neighbours],
+        } = await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM rec_model_neighbours');
+        expect(neighbours!.n).toBeGreaterThan(0);
+        expect(Number(trained[1])).toBeGreaterThan(0);
       } finally {
         await demoClient.dispose();
       }

@@ -11,6 +11,7 @@ import type { SimulatedRecommender } from '../../simulator/options.js';
 import { formatUptake, uptakeLine, withRates } from '../../simulator/stats.js';
 import { ensureStack } from '../../stack/stack.js';
 import { print } from '../output.js';
+import { startPeriodicTraining } from '../training.js';
 
 export interface ServeOptions {
   port?: number;
@@ -69,6 +70,8 @@ export interface DemoOptions extends ServeOptions {
   speed: number;
   recommendations: number;
   recommender: SimulatedRecommender;
+  /** Minutes between background `rtrec train` runs (0 = none). */
+  trainEvery: number;
 }
 
 /**
@@ -136,6 +139,9 @@ export async function demo(options: DemoOptions): Promise<void> {
     };
     await startSim();
   }
+  const training = options.trainEvery > 0 ? startPeriodicTraining({ everyMinutes: options.trainEvery, logger: ctx.logger, onTrained: print }) : undefined;
+  if (training) print(`Training the recommender every ${options.trainEvery} min in the background (rtrec train; --train-every 0 turns it off)`);
   print('ready — press Ctrl-C to stop');
   await runUntilSignal(running);
+  await training?.stop();
 }
