@@ -2,6 +2,16 @@ import type pg from 'pg';
 import { inTransaction } from '../database/transaction.js';
 import { RECENT_POPULARITY } from '../flink/contracts.js';
 
+/** The feature tables Flink's recommendation-features job writes (replaceFeaturesAsOf replaces them). */
+export const FEATURE_TABLES = [
+  'rec_customer_product',
+  'rec_customer_category',
+  'rec_product_stats',
+  'rec_product_trend',
+  'rec_cooccurrence',
+  'rec_item_support',
+] as const;
+
 /**
  * The recommender features of flink/recommendation-features.sql, computed in SQL from the history before
  * `asOf`, into a schema of their own. Offline evaluation runs the served query against it (search_path
@@ -86,32 +96,11 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
     await client.query(`CREATE INDEX ON ${schema}.rec_product_stats (score DESC)`);
     await client.query(`CREATE INDEX ON ${schema}.rec_product_stats (recent_score DESC)`);
     await client.query(`CREATE INDEX ON ${schema}.rec_product_trend (score DESC)`);
-    for (const table of [
-      'orders',
-      'order_items',
-      'rec_customer_product',
-      'rec_customer_category',
-      'rec_product_stats',
-      'rec_product_trend',
-      'rec_cooccurrence',
-      'rec_item_support',
-    ]) {
-      await client.query(`ANALYZE ${schema}.${table}`);
-    }
+    for (const table of ['orders', 'order_items', ...FEATURE_TABLES]) await client.query(`ANALYZE ${schema}.${table}`);
     await client.query(`CREATE INDEX ON ${schema}.orders (customer_id)`);
     await client.query(`CREATE INDEX ON ${schema}.order_items (order_id)`);
   });
 }
-
-/** The feature tables Flink's recommendation-features job writes (the ones copyFeaturesAsOf replaces). */
-export const FEATURE_TABLES = [
-  'rec_customer_product',
-  'rec_customer_category',
-  'rec_product_stats',
-  'rec_product_trend',
-  'rec_cooccurrence',
-  'rec_item_support',
-] as const;
 
 /**
  * Replaces the live feature tables with what Flink would hold as of `asOf` (computed by buildFeaturesAsOf),

@@ -59,6 +59,16 @@ describe('evaluate on a simulated shop history', () => {
     }
   });
 
+  it("fits ours' ranker on the train part and reports its weights and validation figures", () => {
+    const ours = report.rows.find((r) => r.recommender === 'ours')!;
+    expect(ours.ranker).toBeDefined();
+    expect(ours.ranker!.validation.cases).toBeGreaterThan(30);
+    expect(ours.ranker!.validation.fitted.hr + ours.ranker!.validation.fitted.ndcg).toBeGreaterThanOrEqual(
+      ours.ranker!.validation.defaults.hr + ours.ranker!.validation.defaults.ndcg,
+    );
+    expect(report.rows.filter((r) => r.ranker).map((r) => r.recommender)).toEqual(['ours']);
+  });
+
   it('evaluates ours as the served recommender (made by the composition root, with its options)', () => {
     expect(servedOn).toHaveBeenCalled();
     for (const result of servedOn.mock.results) expect((result.value as { options: unknown }).options).toEqual(t.recommender.options);
@@ -103,7 +113,24 @@ describe('evaluate on a simulated shop history', () => {
     for (const name of ['ours', 'item-knn', 'ease', 'ials']) expect(row(name).ndcg, name).toBeGreaterThan(row('random').ndcg);
   });
 
+  it('runs a session split (next new item of a visit), ours and the chosen rows only', async () => {
+    const session = await evaluate(evaluationDeps(), { source: 'shop', split: 'session', k: 10, recallK: 20, seed: 1, recommenders: ['ours', 'random'] });
+    expect(session.split).toBe('session');
+    expect(session.evaluatedUsers).toBeGreaterThan(10);
+    expect(session.rows.map((r) => r.recommender)).toEqual(['ours', 'random']);
+    expect(session.rows[0]!.hitRate).toBeGreaterThan(session.rows[1]!.hitRate);
+    await expect(evaluate(evaluationDeps(), { source: 'shop', split: 'session', k: 10, recallK: 20, seed: 1, recommenders: ['nope'] })).rejects.toThrow(
+      /Unknown recommender nope in --recommenders: choose from ours, most-popular/,
+    );
+  });
+
   it('refuses bad options with exit code 2 and the fix', async () => {
+    const gap = await runCli(['evaluate', '--session-gap', '10'], env());
+    expect(gap.code).toBe(2);
+    expect(gap.stderr).toMatch(/--session-gap applies to the session split only/);
+    const names = await runCli(['evaluate', '--recommenders', 'ours,,x y'], env());
+    expect(names.code).toBe(2);
+    expect(names.stderr).toMatch(/expected comma-separated names/);
     const k = await runCli(['evaluate', '--k', '0'], env());
     expect(k.code).toBe(2);
     expect(k.stderr).toMatch(/--k <n>.*must be from 1 to 1000/);

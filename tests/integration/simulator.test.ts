@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateData } from '../../src/datagen/generate.js';
-import { replaceFeaturesAsOf } from '../../src/recommend/features-sql.js';
 import { ACTION_WEIGHTS } from '../../src/simulator/behaviour.js';
 import { type SimulationParams, type SimulationSummary, startSimulation, validateSimulationParams } from '../../src/simulator/runs.js';
 import { uptakeOfRun } from '../../src/simulator/uptake.js';
 import { createTestApp, gql } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { simulatedShop } from '../helpers/history.js';
 
 let t: TestDatabase;
 const until = new Date('2026-06-30T00:00:00Z');
@@ -218,16 +218,8 @@ describe('recommendations in live sessions (the closed loop)', () => {
 
   beforeAll(async () => {
     r = await createTestDatabase('closedloop');
-    await generateData(r.pool, { categories: 10, products: 150, customers: 80, seed: 21 });
-    const now = new Date();
-    await (
-      await startSimulation(
-        { db: r.db, pool: r.pool, storefront: r.storefront, logger: r.logger, recommender: r.recommender },
-        { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 300, historicalDays: 14, seed: 9, until: now },
-      )
-    ).done;
-    // What the Flink job would have written for this history: the served recommender reads these tables.
-    await replaceFeaturesAsOf(r.pool, now);
+    // The served recommender reads the features Flink would have written for this history.
+    await simulatedShop(r, { categories: 10, products: 150, customers: 80, seed: 21 }, { sessionsPerDay: 300, days: 14, seed: 9 });
     random = await run({ recommendations: 8, recommender: 'random' });
   });
   afterAll(() => r?.drop());

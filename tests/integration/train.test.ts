@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateData } from '../../src/datagen/generate.js';
-import { replaceFeaturesAsOf } from '../../src/recommend/features-sql.js';
 import { NEIGHBOUR_MODEL } from '../../src/recommend/neighbours.js';
 import { RANKER_FEATURES, type RankerFeature, type RankerWeights } from '../../src/recommend/ranker.js';
 import { SERVED_RANKER } from '../../src/recommend/serving.js';
 import { saveRanker, trainServed, validationCases } from '../../src/recommend/train.js';
-import { startSimulation } from '../../src/simulator/runs.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { simulatedShop } from '../helpers/history.js';
 
 /*
  * `rtrec train` on a real database: the learned neighbours and the fitted weights it stores are what serving
@@ -23,15 +21,7 @@ const only = (feature: RankerFeature): RankerWeights => ({
 
 beforeAll(async () => {
   t = await createTestDatabase('train');
-  await generateData(t.pool, { categories: 8, products: 120, customers: 120, seed: 5 });
-  const now = new Date();
-  await (
-    await startSimulation(
-      { db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
-      { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 200, historicalDays: 10, seed: 4, until: now },
-    )
-  ).done;
-  await replaceFeaturesAsOf(t.pool, now);
+  await simulatedShop(t, { categories: 8, products: 120, customers: 120, seed: 5 }, { sessionsPerDay: 200, days: 10, seed: 4 });
 }, 180_000);
 afterAll(() => t?.drop());
 
