@@ -41,6 +41,14 @@ export interface ValidationOptions {
  * earlier interaction are left out (nothing to personalise on).
  */
 export async function validationCases(pool: pg.Pool, options: ValidationOptions): Promise<ValidationCase[]> {
+  return (await validationRound(pool, options)).cases;
+}
+
+/**
+ * validationCases, and every customer's candidate moment (the last positive one, session: the last action)
+ * whether or not it made a case: the next round looks before it.
+ */
+async function validationRound(pool: pg.Pool, options: ValidationOptions): Promise<{ cases: ValidationCase[]; moments: Map<number, Date> }> {
   const session = options.protocol?.kind === 'session';
   const gap = options.protocol?.kind === 'session' ? options.protocol.gapMinutes : 0;
   if (!(Number.isFinite(gap) && gap >= 0)) throw new Error(`bad session gap ${gap}`);
@@ -56,7 +64,7 @@ export async function validationCases(pool: pg.Pool, options: ValidationOptions)
     await client.query('ANALYZE fit_bounds');
     const end = (alias: string, column: string) =>
       `${alias}.${column} < coalesce((SELECT bound FROM fit_bounds b WHERE b.customer_id = ${alias}.customer_id), $1::timestamptz)`;
-    const { rows } = await client.query<{ customer_id: number; at: Date; items: number[] }>(
+    const { rows } = await client.query<{ customer_id: number; at: Date; items: number[] | null }>(
       `WITH purchases AS (
          SELECT o.customer_id, i.product_id, o.order_date AS at FROM orders o JOIN order_items i ON i.order_id = o.order_id
          WHERE o.customer_id IS NOT NULL AND ${end('o', 'order_date')}
@@ -79,13 +87,17 @@ export async function validationCases(pool: pg.Pool, options: ValidationOptions)
            AND EXISTS (SELECT 1 FROM fresh f WHERE f.customer_id = l.customer_id)
          ORDER BY md5(l.customer_id::text), l.customer_id LIMIT $2
        )
-       SELECT s.customer_id, s.at, array_agg(DISTINCT f.product_id) AS items
-       FROM sample s JOIN fresh f ON f.customer_id = s.customer_id
-       GROUP BY s.customer_id, s.at ORDER BY s.customer_id`,
+       SELECT l.customer_id, l.at, s.items FROM last l
+       LEFT JOIN (SELECT s.customer_id, array_agg(DISTINCT f.product_id) AS items FROM sample s JOIN fresh f ON f.customer_id = s.customer_id GROUP BY s.customer_id) s
+         ON s.customer_id = l.customer_id
+       ORDER BY l.customer_id`,
       [options.asOf, options.maxCustomers],
     );
     await client.query('COMMIT');
-    return rows.map((r) => ({ customerId: r.customer_id, at: r.at, heldOut: new Set(r.items) }));
+    return {
+      cases: rows.filter((r) => r.items).map((r) => ({ customerId: r.customer_id, at: r.at, heldOut: new Set(r.items) })),
+      moments: new Map(rows.map((r) => [r.customer_id, r.at])),
+    };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -103,7 +115,7 @@ export interface TrainOptions extends ValidationOptions {
   onProgress?(done: number, total: number): void;
   /** Fewer validation cases than this keep the defaults (the fit would be noise). */
   minCases?: number;
-  /** Validation moments per customer (ROUNDS by default). */
+  /** Exactly this many validation rounds (default: MIN_ROUNDS, more for small shops, up to MAX_ROUNDS). */
   rounds?: number;
 }
 
@@ -116,8 +128,14 @@ export interface TrainResult extends FitResult {
   seconds: number;
 }
 
-/** Validation moments per customer by default: their last and second-to-last positive moments (twice the cases, half the noise). */
-const ROUNDS = 2;
+/**
+ * Validation rounds: each looks one moment further back per customer (their last, second-to-last, … positive
+ * moment, or action for sessions). At least MIN_ROUNDS (more cases, less noise), and more while fewer than
+ * ENOUGH_CASES were found, up to MAX_ROUNDS (small shops).
+ */
+const MIN_ROUNDS = 2;
+const MAX_ROUNDS = 6;
+const ENOUGH_CASES = 300;
 
 /**
  * Fits the served ranker's weights on a validation split of the history before `asOf`: in each round every
@@ -127,15 +145,20 @@ const ROUNDS = 2;
  */
 export async function trainRanker(pool: pg.Pool, options: TrainOptions): Promise<TrainResult> {
   const started = Date.now();
-  const minCases = options.minCases ?? 30;
-  const rounds = options.rounds ?? ROUNDS;
+  const minCases = options.minCases ?? 20;
+  const minRounds = options.rounds ?? MIN_ROUNDS;
+  const maxRounds = options.rounds ?? MAX_ROUNDS;
   const packed: FitCase[] = [];
   let bounds = new Map(options.bounds ?? []);
   let found = 0;
   let candidates = 0;
-  for (let round = 0; round < rounds; round++) {
-    const cases = await validationCases(pool, { ...options, bounds });
-    if (cases.length === 0) break;
+  for (let round = 0; round < maxRounds && (round < minRounds || packed.length < ENOUGH_CASES); round++) {
+    const { cases, moments } = await validationRound(pool, { ...options, bounds });
+    if (moments.size === 0) break;
+    if (cases.length === 0) {
+      bounds = new Map([...bounds, ...moments]);
+      continue;
+    }
     found += cases.length;
     const cutoffs = new Map(bounds);
     for (const c of cases) cutoffs.set(c.customerId, c.at);
@@ -161,9 +184,8 @@ export async function trainRanker(pool: pg.Pool, options: TrainOptions): Promise
       await asOfPool.end();
       await pool.query(`DROP SCHEMA IF EXISTS ${options.schema} CASCADE`);
     }
-    // The next round holds out each customer's moment before this one.
-    bounds = new Map(bounds);
-    for (const c of cases) bounds.set(c.customerId, c.at);
+    // The next round looks before each customer's moment of this one (a case or not).
+    bounds = new Map([...bounds, ...moments]);
   }
   // Cases in a fixed order (workers finish in any order): the fit is deterministic.
   packed.sort((a, b) => a.ids.length - b.ids.length || (a.ids[0] ?? 0) - (b.ids[0] ?? 0));
