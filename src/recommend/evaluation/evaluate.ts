@@ -172,13 +172,15 @@ export async function evaluate(deps: EvaluationDeps, options: EvaluateOptions): 
     },
     models: options.models ?? {},
   };
+  // A row is chosen by its name or its first word ("oracle" for "oracle (ground truth)").
+  const short = (name: string) => name.split(' ')[0]!;
   if (options.recommenders) {
-    const unknown = options.recommenders.filter((n) => !names.includes(n));
+    const unknown = options.recommenders.filter((n) => !names.some((name) => name === n || short(name) === n));
     if (unknown.length > 0)
-      throw new AppError('BAD_USER_INPUT', `Unknown recommender ${unknown.join(', ')} in --recommenders: choose from ${names.join(', ')}.`);
+      throw new AppError('BAD_USER_INPUT', `Unknown recommender ${unknown.join(', ')} in --recommenders: choose from ${names.map(short).join(', ')}.`);
   }
   for (const name of names) {
-    if (options.recommenders && !options.recommenders.includes(name)) continue;
+    if (options.recommenders && !options.recommenders.includes(name) && !options.recommenders.includes(short(name))) continue;
     const entry = available.find((r) => r.name === name);
     if (!entry) {
       unavailable.push({ recommender: name, reason: 'not available yet (no recommender registered under this name)' });
