@@ -208,12 +208,12 @@ const SHARE_GRID = [0.3, 0.5, 0.7, 1];
 /**
  * Coordinate ascent on HR@10 + NDCG@10: from the defaults and from plain popularity, each weight in turn takes
  * the grid value (or a ×0.5 / ×2 step of its current value) that scores best, until a round changes nothing.
- * A change must gain more than `minGain` (one validation user's hit, by default) to count, so ties keep the
- * simpler weights.
+ * A change must gain more than `minGain` to count — by default 1.5 validation users' hits or 0.5% of the
+ * objective, whichever is more — so noise-level differences keep the weights they have.
  */
 export function fitRanker(cases: readonly FitCase[], options: { rounds?: number; minGain?: number } = {}): FitResult {
   const rounds = options.rounds ?? 4;
-  const minGain = options.minGain ?? 0.5 / Math.max(cases.length, 1);
+  const gainFor = (score: number) => options.minGain ?? Math.max(1.5 / Math.max(cases.length, 1), 0.005 * score);
   let evaluations = 0;
   const objective = (r: RankerWeights) => {
     evaluations++;
@@ -227,7 +227,7 @@ export function fitRanker(cases: readonly FitCase[], options: { rounds?: number;
   let best = DEFAULT_RANKER;
   let bestScore = objective(DEFAULT_RANKER);
   const popScore = objective(popularityOnly);
-  if (popScore > bestScore + minGain) {
+  if (popScore > bestScore + gainFor(bestScore)) {
     best = popularityOnly;
     bestScore = popScore;
   }
@@ -240,7 +240,7 @@ export function fitRanker(cases: readonly FitCase[], options: { rounds?: number;
         if (value === current) continue;
         const candidate = { ...best, weights: { ...best.weights, [f]: value } };
         const s = objective(candidate);
-        if (s > bestScore + minGain) {
+        if (s > bestScore + gainFor(bestScore)) {
           best = candidate;
           bestScore = s;
           changed = true;
@@ -251,7 +251,7 @@ export function fitRanker(cases: readonly FitCase[], options: { rounds?: number;
       if (share === best.maxCategoryShare) continue;
       const candidate = { ...best, maxCategoryShare: share };
       const s = objective(candidate);
-      if (s > bestScore + minGain) {
+      if (s > bestScore + gainFor(bestScore)) {
         best = candidate;
         bestScore = s;
         changed = true;
