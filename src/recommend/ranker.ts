@@ -40,9 +40,12 @@ export const DEFAULT_RANKER: RankerWeights = {
   maxCategoryShare: 0.7,
 };
 
-/** The weights as the query's float8[] parameter. */
+/** All-time popularity's least weight: it orders what no other signal scores (cold start, the list's tail). */
+const POPULARITY_FLOOR = 1e-6;
+
+/** The weights as the query's float8[] parameter (and the fit's scoring vector: the same floor). */
 export function weightVector(ranker: RankerWeights): number[] {
-  return RANKER_FEATURES.map((f) => ranker.weights[f]);
+  return RANKER_FEATURES.map((f) => (f === 'popular' ? Math.max(ranker.weights[f], POPULARITY_FLOOR) : ranker.weights[f]));
 }
 
 /** Checks weights read from the database or a file; a bad row is refused with what is wrong. */
@@ -206,8 +209,8 @@ const WEIGHT_GRID = [0, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30];
 const SHARE_GRID = [0.3, 0.5, 0.7, 1];
 
 /**
- * Coordinate ascent on HR@10 + NDCG@10: from the defaults and from plain popularity, each weight in turn takes
- * the grid value (or a ×0.5 / ×2 step of its current value) that scores best, until a round changes nothing.
+ * Coordinate ascent on HR@10 + NDCG@10: each weight in turn takes the grid value (or a ×0.5 / ×2 step of its
+ * current value) that scores best, until a round changes nothing.
  * A change must gain more than `minGain` to count — by default 1.5 validation users' hits or 0.5% of the
  * objective, whichever is more — so noise-level differences keep the weights they have.
  */
@@ -220,44 +223,39 @@ export function fitRanker(cases: readonly FitCase[], options: { rounds?: number;
     const s = scoreCases(cases, r);
     return s.hr + s.ndcg;
   };
-  const popularityOnly: RankerWeights = {
-    weights: Object.fromEntries(RANKER_FEATURES.map((f) => [f, f === 'popularRecent' ? 1 : 0])) as Record<RankerFeature, number>,
+  const onlyOne = (feature: RankerFeature): RankerWeights => ({
+    weights: Object.fromEntries(RANKER_FEATURES.map((f) => [f, f === feature ? 1 : 0])) as Record<RankerFeature, number>,
     maxCategoryShare: 1,
-  };
-  let best = DEFAULT_RANKER;
-  let bestScore = objective(DEFAULT_RANKER);
-  const popScore = objective(popularityOnly);
-  if (popScore > bestScore + gainFor(bestScore)) {
-    best = popularityOnly;
-    bestScore = popScore;
-  }
-  for (let round = 0; round < rounds; round++) {
-    let changed = false;
-    for (const f of RANKER_FEATURES) {
-      const current = best.weights[f];
-      const tries = new Set([...WEIGHT_GRID, current * 0.5, current * 2]);
-      for (const value of tries) {
-        if (value === current) continue;
-        const candidate = { ...best, weights: { ...best.weights, [f]: value } };
-        const s = objective(candidate);
-        if (s > bestScore + gainFor(bestScore)) {
-          best = candidate;
-          bestScore = s;
-          changed = true;
-        }
-      }
-    }
-    for (const share of SHARE_GRID) {
-      if (share === best.maxCategoryShare) continue;
-      const candidate = { ...best, maxCategoryShare: share };
+  });
+  const ascend = (start: RankerWeights): { ranker: RankerWeights; score: number } => {
+    let best = start;
+    let bestScore = objective(start);
+    const consider = (candidate: RankerWeights): boolean => {
       const s = objective(candidate);
-      if (s > bestScore + gainFor(bestScore)) {
-        best = candidate;
-        bestScore = s;
-        changed = true;
+      if (s <= bestScore + gainFor(bestScore)) return false;
+      best = candidate;
+      bestScore = s;
+      return true;
+    };
+    for (let round = 0; round < rounds; round++) {
+      let changed = false;
+      for (const f of RANKER_FEATURES) {
+        const current = best.weights[f];
+        for (const value of new Set([...WEIGHT_GRID, current * 0.5, current * 2]))
+          if (value !== current && consider({ ...best, weights: { ...best.weights, [f]: value } })) changed = true;
       }
+      for (const share of SHARE_GRID) if (share !== best.maxCategoryShare && consider({ ...best, maxCategoryShare: share })) changed = true;
+      if (!changed) break;
     }
-    if (!changed) break;
+    return { ranker: best, score: bestScore };
+  };
+  // Three starts (the defaults, recent and all-time popularity alone): coordinate ascent stops at the first
+  // local optimum, and which one a shop's history leads to depends on where it starts. The best end wins; a
+  // later start must beat an earlier one by the minimum gain.
+  let { ranker: best, score: bestScore } = ascend(DEFAULT_RANKER);
+  for (const start of [onlyOne('popularRecent'), onlyOne('popular')]) {
+    const end = ascend(start);
+    if (end.score > bestScore + gainFor(bestScore)) ({ ranker: best, score: bestScore } = end);
   }
   return { ranker: best, fitted: scoreCases(cases, best), defaults: scoreCases(cases, DEFAULT_RANKER), cases: cases.length, evaluations };
 }

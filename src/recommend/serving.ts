@@ -69,7 +69,9 @@ const ALL_CANDIDATES = 100_000;
  * (product_a, kind, together), PER_CATEGORY products in each of TOP_CATEGORIES categories (products.category_id),
  * TRENDING of the hour's trend, of all-time and of recent popularity (score, recent_score). Each candidate row
  * carries one signal (f = its index in RANKER_FEATURES, 1-based) and a raw value; a product's score is
- * Σ weight[f] · value ($5, the ranker's weights) and its strongest weighted signal names the reason.
+ * Σ weight[f] · value ($5, the ranker's weights) and its strongest weighted signal names the reason. A source
+ * whose weight is 0 is not read at all (its rows could only add 0), except all-time popularity, which always
+ * runs: it is the cold-start list and the final tie-break (weightVector keeps its weight above 0).
  */
 const RECOMMEND_SQL = `
 WITH recent AS (
@@ -88,7 +90,7 @@ similar_items AS (
          r.product_id AS source_id, k.f
   FROM weighted r
   CROSS JOIN (VALUES ('view'::varchar, 1), ('purchase'::varchar, 2)) k(kind, f)
-  JOIN rec_item_support sa ON sa.product_id = r.product_id AND sa.kind = k.kind
+  JOIN rec_item_support sa ON sa.product_id = r.product_id AND sa.kind = k.kind AND ($5::float8[])[k.f] > 0
   CROSS JOIN LATERAL (
     SELECT product_b, together FROM rec_cooccurrence
     WHERE product_a = r.product_id AND kind = k.kind ORDER BY together DESC LIMIT ${NEIGHBOURS}) c
@@ -107,13 +109,13 @@ affinity AS (
   -- popularity within the category (its best product = 1), damped, times the category's share of the customer's interest
   SELECT x.product_id,
          a.share * power(x.score / greatest(first_value(x.score) OVER (PARTITION BY a.category_id ORDER BY x.score DESC), 1e-9), ${POPULARITY_EXPONENT}) AS score
-  FROM (SELECT * FROM categories_liked ORDER BY share DESC LIMIT ${TOP_CATEGORIES}) a
+  FROM (SELECT * FROM categories_liked WHERE ($5::float8[])[4] > 0 ORDER BY share DESC LIMIT ${TOP_CATEGORIES}) a
   CROSS JOIN LATERAL (
     SELECT ps.product_id, ps.score FROM products p JOIN rec_product_stats ps ON ps.product_id = p.product_id
     WHERE p.category_id = a.category_id ORDER BY ps.score DESC LIMIT ${PER_CATEGORY}) x
 ),
 hour AS (
-  SELECT product_id, score FROM rec_product_trend WHERE window_end > $4::timestamptz - interval '1 hour' ORDER BY score DESC LIMIT ${TRENDING}
+  SELECT product_id, score FROM rec_product_trend WHERE window_end > $4::timestamptz - interval '1 hour' AND ($5::float8[])[5] > 0 ORDER BY score DESC LIMIT ${TRENDING}
 ),
 learned AS (
   -- the learned item-kNN neighbours of the customer's recent items (rtrec train), summed like item-kNN scores
@@ -121,10 +123,11 @@ learned AS (
   FROM recent r CROSS JOIN LATERAL (
     SELECT product_a, product_b, score FROM rec_model_neighbours
     WHERE model = '${NEIGHBOUR_MODEL}' AND product_a = r.product_id ORDER BY score DESC LIMIT ${NEIGHBOURS}) n
+  WHERE ($5::float8[])[8] > 0
   GROUP BY n.product_b
 ),
 popular AS (SELECT product_id, score FROM rec_product_stats ORDER BY score DESC LIMIT ${TRENDING}),
-popular_recent AS (SELECT product_id, recent_score AS score FROM rec_product_stats ORDER BY recent_score DESC LIMIT ${TRENDING}),
+popular_recent AS (SELECT product_id, recent_score AS score FROM rec_product_stats WHERE ($5::float8[])[7] > 0 ORDER BY recent_score DESC LIMIT ${TRENDING}),
 candidates AS (
   SELECT product_id, f, score AS v, source_id FROM similar_items
   UNION ALL
@@ -231,6 +234,9 @@ export interface RecommenderDefaults {
   rankerTtlMs?: number;
 }
 
+/** Weights that read every source (training needs each candidate's every signal). */
+const EVERY_SOURCE: RankerWeights = { weights: Object.fromEntries(RANKER_FEATURES.map((f) => [f, 1])) as RankerWeights['weights'], maxCategoryShare: 1 };
+
 /** The ranker row serving reads, by name. */
 export const SERVED_RANKER = 'ours';
 
@@ -298,7 +304,7 @@ export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults =
      * `rtrec train` fits the weights on. The same query as `recommend`, without its row limit.
      */
     async candidates(customerId: number, asOf: Date): Promise<Candidate[]> {
-      const rows = await query(customerId, { asOf }, ALL_CANDIDATES, DEFAULT_RANKER);
+      const rows = await query(customerId, { asOf }, ALL_CANDIDATES, EVERY_SOURCE);
       return rows.map((r) => ({
         productId: r.product_id,
         categoryId: r.category_id,

@@ -60,7 +60,7 @@ describe('the served ranker', () => {
     // In every case the held-out product has the strongest recent popularity, while the affinity signal (weighted
     // 16 by default) points at a decoy: the fit must move weight to popularRecent.
     const cases = Array.from({ length: 60 }, (_, i) => {
-      const target = 1000 + i;
+      const target = 9000 + i; // above the decoys: a tie (every score 0) ranks the decoys first
       const candidates = [
         cand(target, { popularRecent: 1, affinity: 0 }),
         ...Array.from({ length: 15 }, (_, j) => cand(2000 + i * 20 + j, { popularRecent: 0.2 + j / 100, affinity: 0.5 + j / 100 })),
