@@ -25,3 +25,16 @@ export function isoDate(value: string): Date {
   if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('expected an ISO date-time such as 2026-01-31T00:00:00Z.');
   return d;
 }
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A commander argument parser for durations such as 90s, 15m, 1h, 7d (or plain seconds), up to `maxSeconds`; returns seconds. */
+export function duration(maxSeconds: number) {
+  return (value: string): number => {
+    const m = /^(\d{1,9})([smhd]?)$/.exec(value.trim());
+    if (!m) throw new InvalidArgumentError('expected a duration such as 90s, 15m, 1h or 7d.');
+    const seconds = Number(m[1]) * UNIT_SECONDS[m[2] || 's']!;
+    if (seconds < 1 || seconds > maxSeconds) throw new InvalidArgumentError(`must be from 1s to ${maxSeconds / 86400}d.`);
+    return seconds;
+  };
+}
