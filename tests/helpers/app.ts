@@ -1,5 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import { type Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { createServices, tokenServiceFor } from '../../src/app/context.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createApp } from '../../src/server/app.js';
@@ -52,4 +54,17 @@ export async function gql<T, V>(app: App, doc: TypedDocumentNode<T, V> | string,
     body: JSON.stringify({ query: typeof doc === 'string' ? doc : print(doc), variables }),
   });
   return (await response.json()) as GqlResult<T>;
+}
+
+/**
+ * A graphql-ws client of a listening test server (`http://host:port`), authenticated in `connection_init`
+ * as admin unless another role is given (anonymous: no token).
+ */
+export function subscriptionClient(baseUrl: string, role: TestRole | 'anonymous' = 'admin', customerId?: number): Client {
+  return createClient({
+    url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: async () => (role === 'anonymous' ? {} : { authorization: `Bearer ${await token(role, customerId)}` }),
+  });
 }
