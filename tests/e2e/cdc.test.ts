@@ -221,10 +221,15 @@ describe('change data capture', () => {
       topic: `${prefix}.public.customers`,
       messages: [{ value: 'this is not json' }, { value: JSON.stringify({ op: 'c', after: null }) }],
     });
+    // A key that does not convert (a non-numeric event id) used to throw outside the dead-letter path.
+    await producer.send({
+      topic: `${prefix}.public.behavior_events`,
+      messages: [{ key: JSON.stringify({ event_id: 'not-a-number' }), value: JSON.stringify({ op: 'c', after: { event_id: 1 }, source: { ts_ms: 1 } }) }],
+    });
     await producer.disconnect();
     const sub = subscribe('subscription { categoryChanged { operation after { name } } }', (r) => r.length >= 1);
     await sub.ready;
-    await waitFor(async () => bridge.readiness().poisoned >= before + 2, 20_000, 'poison messages to be counted');
+    await waitFor(async () => bridge.readiness().poisoned >= before + 3, 20_000, 'poison messages to be counted');
     await t.pool.query(`UPDATE categories SET description = 'after poison' WHERE category_id = (SELECT min(category_id) FROM categories)`);
     expect((await sub.finished)[0].data.categoryChanged.operation).toBe('UPDATE');
     const consumer = kafka.consumer({ groupId: `dlq-${Date.now()}` });
@@ -239,7 +244,7 @@ describe('change data capture', () => {
         });
       },
     });
-    await waitFor(async () => dead.length >= 2, 20_000, 'dead letters');
+    await waitFor(async () => dead.length >= 3, 20_000, 'dead letters');
     await consumer.disconnect();
     expect(dead[0]).toMatchObject({
       value: 'this is not json',
@@ -247,6 +252,9 @@ describe('change data capture', () => {
     });
     expect(dead[0]!.headers['rtrec.source.offset']).toMatch(/^\d+$/);
     expect(dead[1]!.headers['rtrec.error']).toMatch(/CREATE without the after row/);
+    const badKey = dead.find((d) => d.headers['rtrec.source.topic'] === `${prefix}.public.behavior_events`)!;
+    expect(badKey.headers['rtrec.error']).toMatch(/^key does not convert to a behavior_events row/);
+    expect(badKey.headers['rtrec.source.offset']).toMatch(/^\d+$/);
   });
 
   it('keeps serving queries while Kafka is down, and subscriptions resume when it returns', async () => {
