@@ -203,7 +203,9 @@ export function buildWhere(resource: Resource, args: Record<string, unknown>): R
   for (const f of resource.filters) {
     if (f.kind === 'eq' && args[f.arg] !== undefined && args[f.arg] !== null) where.push({ [f.field]: args[f.arg] });
     if (f.kind === 'contains' && typeof args[f.arg] === 'string' && args[f.arg] !== '') {
-      where.push({ OR: f.fields.map((field) => ({ [field]: { contains: args[f.arg], mode: 'insensitive' } })) });
+      // Prisma passes the term into ILIKE '%…%' as it is: escape it, or "%" matches every row.
+      const term = escapeLike(args[f.arg] as string);
+      where.push({ OR: f.fields.map((field) => ({ [field]: { contains: term, mode: 'insensitive' } })) });
     }
     if (f.kind === 'range') {
       const min = args[f.min] ?? undefined;
