@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
@@ -212,6 +212,30 @@ describe('change data capture', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/does not exist/);
   });
+
+  it("keeps the database password out of Connect's REST API and config topic, and password_hash out of every topic", async () => {
+    const password = new URL(t.url).password;
+    expect(password.length).toBeGreaterThan(0);
+    const config = await (await fetch(`http://127.0.0.1:${ports.connect}/connectors/shop-cdc/config`)).text();
+    expect(JSON.parse(config)['database.password']).toMatch(/^\$\{file:.*database\.properties:password\}$/);
+    expect(config).not.toContain(password);
+    const secrets = statSync(join(dataDir, 'stack', 'connect', 'secrets', 'database.properties'));
+    expect(secrets.mode & 0o777).toBe(0o600);
+    // A customer written now must reach the topic without its hash.
+    await t.pool.query(
+      `INSERT INTO customers (first_name, last_name, email, password_hash) VALUES ('Hash', 'Less', 'hashless@example.com', 'scrypt$topsecret')`,
+    );
+    const seen: string[] = [];
+    const consumer = kafka.consumer({ groupId: `no-secrets-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topics: ['rtrec-connect-configs', `${prefix}.public.customers`], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ topic, message }) => void seen.push(`${topic} ${message.value?.toString() ?? ''}`) });
+    await waitFor(async () => seen.some((s) => s.includes('hashless@example.com')), 30_000, 'the new customer on its topic');
+    await consumer.disconnect();
+    expect(seen.some((s) => s.startsWith('rtrec-connect-configs'))).toBe(true);
+    expect(seen.filter((s) => s.includes(password))).toEqual([]);
+    expect(seen.filter((s) => /password_hash|scrypt\$/.test(s))).toEqual([]);
+  }, 60_000);
 
   it('sends poison messages to the dead-letter topic and keeps streaming', async () => {
     const producer = kafka.producer();

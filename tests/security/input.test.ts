@@ -104,3 +104,28 @@ describe('configuration', () => {
     expect(() => loadConfig({ AUTH_JWKS_URL: 'https://issuer.example/jwks', AUTH_SECRET: 'x'.repeat(40) })).toThrow(/either AUTH_JWKS_URL .* or AUTH_SECRET/);
   });
 });
+
+describe('connector files', () => {
+  it('refuse a Debezium connector that would publish customers.password_hash', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { DEFAULT_CONNECTOR_FILE, loadConnector, placeholdersFor } = await import('../../src/cdc/connector.js');
+    const placeholders = placeholdersFor('postgresql://app:pw@localhost:5432/shop', 'shop');
+    expect(loadConnector(DEFAULT_CONNECTOR_FILE, placeholders).config['column.exclude.list']).toContain('public.customers.password_hash');
+    const dir = mkdtempSync(join(tmpdir(), 'rtrec-conn-'));
+    const write = (config: Record<string, string>) => {
+      const file = join(dir, `${Object.keys(config).length}-${Math.random()}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({ name: 'x', config: { 'connector.class': 'io.debezium.connector.postgresql.PostgresConnector', 'topic.prefix': 'p', ...config } }),
+      );
+      return file;
+    };
+    expect(() => loadConnector(write({}), placeholders)).toThrow(/would publish public.customers.password_hash .*column.exclude.list/);
+    expect(() => loadConnector(write({ 'table.include.list': 'public.customers' }), placeholders)).toThrow(/password_hash/);
+    expect(() => loadConnector(write({ 'column.include.list': 'public.customers.*' }), placeholders)).toThrow(/password_hash/);
+    expect(loadConnector(write({ 'table.include.list': 'public.orders' }), placeholders).name).toBe('x');
+    expect(loadConnector(write({ 'column.exclude.list': 'public.customers.password_hash' }), placeholders).name).toBe('x');
+  });
+});
