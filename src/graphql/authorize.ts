@@ -50,7 +50,8 @@ function visibleEvent(event: unknown, scope: ReadScope): boolean {
   if (scope.kind === 'all') return true;
   const e = event as { table?: unknown; before?: unknown; after?: unknown; customerId?: unknown };
   if (typeof e.table === 'string' && e.table in CDC_TABLES && 'after' in e) return canSeeChange(e as Parameters<typeof canSeeChange>[0], scope);
-  if (typeof e.customerId === 'number') return scope.kind === 'customer' && e.customerId === scope.customerId;
+  // A customer's own list (recommendationsUpdated); a service may watch any customer's (the root rule allows it).
+  if (typeof e.customerId === 'number' && scope.kind === 'customer') return e.customerId === scope.customerId;
   return true;
 }
 

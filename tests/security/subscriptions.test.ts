@@ -110,6 +110,19 @@ describe('subscriptions under the policy', () => {
     expect(w.errors[0].extensions?.code ?? w.errors[0].message).toBe(code);
   });
 
+  it("a service and the customer get the customer's recommendation list; another customer does not", async () => {
+    const query = `subscription { recommendationsUpdated(customerId: ${a}, first: 3) { customerId } }`;
+    const forService = watch(client('service'), query);
+    const forA = watch(client('customer', a), query);
+    await expect.poll(() => forService.got.length + forA.got.length).toBe(2);
+    expect(forService.got[0]).toEqual({ recommendationsUpdated: { customerId: a } });
+    expect(forA.got[0]).toEqual({ recommendationsUpdated: { customerId: a } });
+    const forB = watch(client('customer', b), query);
+    await expect.poll(() => forB.errors.length).toBe(1);
+    expect(forB.errors[0].extensions.code).toBe('FORBIDDEN');
+    for (const w of [forService, forA, forB]) w.stop();
+  });
+
   it('anonymous may watch the catalogue but not customers', async () => {
     const c = client('anonymous');
     const denied = watch(c, 'subscription { customerChanged { operation } }');
