@@ -9,6 +9,8 @@ export interface Principal {
   customerId?: number;
   /** The token's `sub`, for logs. */
   subject?: string;
+  /** When the token expires (ms since the epoch); long-lived connections end then. */
+  expiresAt?: number;
 }
 
 export const ANONYMOUS: Principal = Object.freeze({ role: 'anonymous' }) as Principal;

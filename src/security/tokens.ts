@@ -77,9 +77,10 @@ export function createTokenService(auth: Config['auth']): TokenService {
     if (hit) cache.delete(token);
     try {
       const { payload } = jwks ? await jwtVerify(token, jwks, options) : await jwtVerify(token, hmacKey(), options);
-      const principal = Object.freeze(principalOf(payload));
+      const expiresAt = (payload.exp as number) * 1000;
+      const principal = Object.freeze({ ...principalOf(payload), expiresAt });
       if (cache.size >= CACHE_LIMIT) cache.clear();
-      cache.set(token, { principal, expiresAt: (payload.exp as number) * 1000 });
+      cache.set(token, { principal, expiresAt });
       return principal;
     } catch (error) {
       throw explain(error);

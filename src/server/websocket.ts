@@ -88,7 +88,8 @@ export function attachWebSocket(server: Server, yoga: AnyYoga, settings: SocketS
         // The same authentication as HTTP (yoga's context): an invalid token refuses the connection with its reason.
         const request = requestOf(ctx.extra.request, ctx.connectionParams?.authorization);
         try {
-          await yoga.getEnveloped({ ...ctx, request }).contextFactory();
+          const context = (await yoga.getEnveloped({ ...ctx, request }).contextFactory()) as { auth?: RequestAuth };
+          closeAtExpiry(ctx.extra.socket, context.auth?.principal.expiresAt);
           return true;
         } catch (error) {
           const reason = error instanceof GraphQLError ? error.message : 'authentication failed';
@@ -132,6 +133,24 @@ export function attachWebSocket(server: Server, yoga: AnyYoga, settings: SocketS
     await disposable.dispose();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
+}
+
+/**
+ * Closes an authenticated connection when its token expires (4403), so a subscription does not outlive the
+ * token it was allowed with; the client reconnects with a fresh one.
+ */
+function closeAtExpiry(socket: WebSocket, expiresAt: number | undefined): void {
+  if (expiresAt === undefined) return;
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) return socket.close(4403, 'Forbidden: the token has expired, reconnect with a new one');
+    // setTimeout holds at most ~24.8 days; longer tokens are re-armed.
+    timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
+    timer.unref();
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 /** A subscriber that lets this much pile up unsent (it reads slower than changes arrive) is disconnected. */

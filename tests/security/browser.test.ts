@@ -147,6 +147,18 @@ describe('WebSocket', () => {
     expect(reason).toMatch(/not a valid JWT/);
   });
 
+  it('closes a connection when its token expires', async () => {
+    const socket = await openSocket();
+    const { list, closed } = messages(socket);
+    const started = Date.now();
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await token('analyst', undefined, 2)}` } }));
+    await expect.poll(() => list.map((m) => m.type)).toContain('connection_ack');
+    const { code, reason } = await closed;
+    expect(code).toBe(4403);
+    expect(reason).toMatch(/token has expired/);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
   it('closes a connection that sends a message larger than 64 KiB', async () => {
     const socket = await openSocket();
     const { closed } = messages(socket);
