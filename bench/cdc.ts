@@ -118,6 +118,7 @@ async function startSubscribers(wsUrl: string, subscribers: number) {
     const count = Math.floor(subscribers / procs) + (i < subscribers % procs ? 1 : 0);
     const child = fork(join(projectRoot, 'bench', 'subscribers.ts'), [wsUrl, String(count), String(sampleEvery)], {
       execArgv: ['--import', 'tsx'],
+      env: { ...process.env, RTREC_BENCH_TOKEN: benchToken },
       stdio: 'inherit',
     });
     if (pin) pinTo(child.pid, '1');
@@ -286,6 +287,7 @@ const { rows } = await pool.query<{ customer_id: number }>('SELECT customer_id F
 if (rows.length === 0) throw new Error('no customers: run `npx rtrec generate` first');
 const customerIds = rows.map((r) => r.customer_id);
 const server = await startServer();
+const benchToken = (await cli(['token', '--role', 'admin', '--ttl', '1d'])).trim();
 process.stdout.write(
   `\n## Commit → graphql-ws subscriber latency (${seconds} s per run; writer, PostgreSQL, Kafka, Connect, API and ${clientProcs} client processes on one machine${pin ? '; server pinned to CPU 0, clients to CPU 1' : ''})\n`,
 );

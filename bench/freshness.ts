@@ -70,9 +70,18 @@ await consumer.run({
 await new Promise((r) => setTimeout(r, 3000));
 
 const server = await startServer(url, env);
-const ws = createClient({ url: `${server.base.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+const ws = createClient({
+  url: `${server.base.replace('http', 'ws')}/graphql`,
+  webSocketImpl: WebSocket,
+  retryAttempts: 0,
+  connectionParams: { authorization: `Bearer ${server.token}` },
+});
 const gql = async (query: string) => {
-  const response = await fetch(`${server.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const response = await fetch(`${server.base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+    body: JSON.stringify({ query }),
+  });
   const body = (await response.json()) as { data?: any; errors?: unknown[] };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;

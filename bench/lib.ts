@@ -49,8 +49,15 @@ export async function benchDatabase(name: string, options: { keep?: boolean } = 
   return u.toString();
 }
 
-/** `rtrec serve --no-cdc` on DATABASE_URL=`url` in a process of its own; resolves once it is ready. */
-export async function startServer(url: string, env: NodeJS.ProcessEnv = {}): Promise<{ base: string; stop: () => Promise<void> }> {
+/** A bench server: its base URL and an admin token for it. */
+export interface BenchServer {
+  base: string;
+  token: string;
+  stop: () => Promise<void>;
+}
+
+/** `rtrec serve --no-cdc` on DATABASE_URL=`url` in a process of its own; resolves once it is ready, with an admin token. */
+export async function startServer(url: string, env: NodeJS.ProcessEnv = {}): Promise<BenchServer> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--no-cdc'], {
     env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -64,8 +71,10 @@ export async function startServer(url: string, env: NodeJS.ProcessEnv = {}): Pro
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
+  const token = (await cli(['token', '--role', 'admin', '--ttl', '1d'], { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', ...env })).trim();
   return {
     base,
+    token,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -84,14 +93,14 @@ export interface Operation {
  * function, called per request (e.g. a different customer each time, as variables like a real client). Throws
  * on any non-2xx or error.
  */
-export async function load(base: string, query: string | (() => string | Operation), seconds: number, connections: number) {
+export async function load(base: string, query: string | (() => string | Operation), seconds: number, connections: number, token?: string) {
   const body = (q: string | Operation) => JSON.stringify(typeof q === 'string' ? { query: q } : q);
   const result = await autocannon({
     url: `${base}/graphql`,
     method: 'POST',
     connections,
     duration: seconds,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
     ...(typeof query === 'string' ? { body: body(query) } : { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body(query()) }) }] }),
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`load test saw ${result.non2xx} non-2xx responses and ${result.errors} errors`);
@@ -102,10 +111,17 @@ export async function load(base: string, query: string | (() => string | Operati
  * Warms `query` up, then measures the same server's no-op query `{ __typename }` (the baseline) and `query` for
  * `seconds` each, and prints both with their requests/s ratio.
  */
-export async function againstNoop(base: string, query: string | (() => string | Operation), label: string, seconds: number, connections: number) {
-  await load(base, query, 2, connections);
-  const noop = await load(base, '{ __typename }', seconds, connections);
-  const measured = await load(base, query, seconds, connections);
+export async function againstNoop(
+  server: { base: string; token?: string },
+  query: string | (() => string | Operation),
+  label: string,
+  seconds: number,
+  connections: number,
+) {
+  const { base, token } = server;
+  await load(base, query, 2, connections, token);
+  const noop = await load(base, '{ __typename }', seconds, connections, token);
+  const measured = await load(base, query, seconds, connections, token);
   line('baseline: no-op query { __typename }: requests/s', Math.round(noop.rps).toLocaleString('en'));
   line('baseline: no-op latency p50 / p99 (ms)', `${noop.p50} / ${noop.p99}`);
   line(`${label}: requests/s`, Math.round(measured.rps).toLocaleString('en'));

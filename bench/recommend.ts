@@ -114,7 +114,7 @@ for (const [label, ttl, query] of [
   const server = await startServer(url, { RECOMMEND_CACHE_TTL_MS: ttl });
   try {
     process.stdout.write(`### ${label}\n`);
-    await againstNoop(server.base, query, 'recommendations(first: 10)', seconds, connections);
+    await againstNoop(server, query, 'recommendations(first: 10)', seconds, connections);
   } finally {
     await server.stop();
   }

@@ -59,7 +59,7 @@ async function graphql(url: string) {
   try {
     const list = '{ orders(first: 20, order: DESC) { totalCount edges { node { orderId orderDate status totalPrice customer { firstName lastName } } } } }';
     process.stdout.write(`\n## GraphQL over HTTP: ${connections} connections, ${seconds} s each, server in its own process\n`);
-    await againstNoop(server.base, list, 'list query orders(first: 20) + customer', seconds, connections);
+    await againstNoop(server, list, 'list query orders(first: 20) + customer', seconds, connections);
   } finally {
     await server.stop();
   }

@@ -32,6 +32,8 @@ const count = Number(countArg);
 const sampleEvery = Number(sampleArg);
 if (!url || !(count > 0) || !(sampleEvery > 0)) throw new Error('usage: subscribers.ts <ws url> <subscribers> <sample every n-th>');
 const target = new URL(url);
+/** The token bench/cdc.ts minted for the server, sent in connection_init. */
+const token = process.env.RTREC_BENCH_TOKEN;
 if (target.protocol !== 'ws:') throw new Error(`only ws:// URLs: ${url}`);
 
 const send = (message: object) => process.send!(message);
@@ -156,7 +158,7 @@ class Subscriber {
       }
       if (/^sec-websocket-extensions:/im.test(response)) throw new Error(`the server negotiated a WebSocket extension:\n${response}`);
       this.state = 'initialising';
-      this.send('{"type":"connection_init"}');
+      this.send(JSON.stringify({ type: 'connection_init', ...(token && { payload: { authorization: `Bearer ${token}` } }) }));
       at = end + 4;
     }
     while (at + 2 <= data.length) {

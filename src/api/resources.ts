@@ -182,13 +182,30 @@ export const HIDDEN_FIELDS: Record<string, string[]> = { Customer: ['passwordHas
 /** Simulator ground truth: read by evaluations from the database, never served. */
 export const HIDDEN_MODELS = new Set(['CustomerTastes', 'ProductTraits', 'SimulationRun']);
 
+/** The date-times the API accepts: PostgreSQL stores far more, but years outside 1–9999 have no ISO-8601 form every client reads. */
+export const DATE_RANGE = { min: '0001-01-01T00:00:00Z', max: '9999-12-31T23:59:59.999Z' } as const;
+const DATE_MIN_MS = Date.parse(DATE_RANGE.min);
+const DATE_MAX_MS = Date.parse(DATE_RANGE.max);
+
+export function inDateRange(date: Date): boolean {
+  const ms = date.getTime();
+  return ms >= DATE_MIN_MS && ms <= DATE_MAX_MS;
+}
+
+/** A search term as a literal substring: LIKE's wildcards (%, _) and its escape character match only themselves. */
+export function escapeLike(term: string): string {
+  return term.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 /** Turns validated filter arguments into a Prisma `where`; rejects inverted ranges. */
 export function buildWhere(resource: Resource, args: Record<string, unknown>): Record<string, unknown> {
   const where: Record<string, unknown>[] = [];
   for (const f of resource.filters) {
     if (f.kind === 'eq' && args[f.arg] !== undefined && args[f.arg] !== null) where.push({ [f.field]: args[f.arg] });
     if (f.kind === 'contains' && typeof args[f.arg] === 'string' && args[f.arg] !== '') {
-      where.push({ OR: f.fields.map((field) => ({ [field]: { contains: args[f.arg], mode: 'insensitive' } })) });
+      // Prisma passes the term into ILIKE '%…%' as it is: escape it, or "%" matches every row.
+      const term = escapeLike(args[f.arg] as string);
+      where.push({ OR: f.fields.map((field) => ({ [field]: { contains: term, mode: 'insensitive' } })) });
     }
     if (f.kind === 'range') {
       const min = args[f.min] ?? undefined;

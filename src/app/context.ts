@@ -11,6 +11,7 @@ import type { RecommenderEntry } from '../recommend/evaluation/recommender.js';
 import { RECOMMENDERS } from '../recommend/evaluation/registry.js';
 import { createLiveRecommendations, type LiveRecommendations } from '../recommend/live.js';
 import { createRecommender, type Recommender } from '../recommend/serving.js';
+import { createTokenService, type TokenService } from '../security/tokens.js';
 import { createStorefront, type Storefront } from '../shop/storefront.js';
 import { createSimulatedGateway } from '../simulator/behaviour.js';
 import { ORACLE_ENTRY } from '../simulator/oracle.js';
@@ -41,6 +42,8 @@ export interface AppContext {
   /** Row changes and Flink results, in process: the CDC bridge publishes, subscriptions read. */
   changes: ChangePubSub;
   simulations: SimulationService;
+  /** Verifies (and, with an HS256 secret, mints) the bearer tokens of every API request. */
+  tokens: TokenService;
   /** The Kafka → pubsub bridge (made on first use, started by the caller). */
   readonly bridge: CdcBridge;
   /** The Flink SQL jobs of flink/ on the configured session cluster. */
@@ -67,6 +70,11 @@ export function jobManagerFor(config: Config, databaseUrl: string, logger: Logge
   return createJobManager(config, databaseUrl, logger, { jobsDir, checkpointsDir: home.checkpoints, historyFile: flinkJobRunsFile(config) });
 }
 
+/** The bearer-token service of a configuration (the server's verifier; `rtrec token` mints with it). */
+export function tokenServiceFor(config: Config): TokenService {
+  return createTokenService(config.auth);
+}
+
 /**
  * Wires every service on top of a database. `close()` stops what the services started (simulations, the
  * bridge, the LISTEN connection), then runs `closeBase` (the owner of the pools passes their end).
@@ -79,6 +87,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   const storefront = base.storefront ?? createStorefront({ db, payments: createSimulatedGateway(createRng(Date.now() % 2 ** 31)) });
   const changes = createChangePubSub();
   const simulations = createSimulationService({ db, pool, storefront, logger, recommender });
+  const tokens = tokenServiceFor(config);
   let recommendations: LiveRecommendations | undefined;
   let bridge: CdcBridge | undefined;
   let jobs: JobManager | undefined;
@@ -90,6 +99,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     recommenderOn,
     changes,
     simulations,
+    tokens,
     evaluationRecommenders,
     get recommendations() {
       recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender });

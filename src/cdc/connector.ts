@@ -55,6 +55,27 @@ export function placeholdersFor(databaseUrl: string, topicPrefix: string, slotNa
   };
 }
 
+const HIDDEN_COLUMN = 'public.customers.password_hash';
+
+/**
+ * A Debezium PostgreSQL connector that would publish customers.password_hash is refused: the column must be
+ * excluded (column.exclude.list) or left out of a column.include.list whenever the customers table is captured.
+ */
+function refusePublishedPasswords(file: string, config: Record<string, string>): void {
+  if (config['connector.class'] !== 'io.debezium.connector.postgresql.PostgresConnector') return;
+  const list = (key: string) => config[key]?.split(',').map((s) => s.trim()) ?? undefined;
+  const tables = list('table.include.list');
+  if (tables && !tables.some((t) => /customers/.test(t))) return;
+  const include = list('column.include.list');
+  const exclude = list('column.exclude.list');
+  const safe = include ? !include.some((c) => c === HIDDEN_COLUMN || /password_hash|\.\*|\*/.test(c)) : (exclude?.includes(HIDDEN_COLUMN) ?? false);
+  if (!safe)
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `${file} would publish ${HIDDEN_COLUMN} to Kafka: add it to config."column.exclude.list" (password hashes never leave the database).`,
+    );
+}
+
 /**
  * Reads and validates a connector file ({ name, config }), naming the field that is wrong, and replaces
  * `${db.host}`-style placeholders with the values in use.
@@ -80,6 +101,7 @@ export function loadConnector(file: string, placeholders: Placeholders): Connect
       `${file} is not a valid connector definition: ${problems}. Expected {"name": "...", "config": {"connector.class": "...", ...}}.`,
     );
   }
+  refusePublishedPasswords(file, parsed.data.config);
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(parsed.data.config)) {
     config[key] = value.replace(/\$\{([\w.]+)\}/g, (match, name: string) => {

@@ -36,7 +36,18 @@ export interface RawEnvelope {
 
 export interface RawMessage {
   topic: string;
+  /** Debezium's key: the row's primary key as JSON (`{"event_id": 42}`); checked when present. */
+  key?: Buffer | string | null;
   value: Buffer | string | null;
+}
+
+/** A row image in the entity's shape, or a PoisonMessageError naming the column that does not convert. */
+function entityOf(table: CdcTable, row: Record<string, unknown>, what: string): Record<string, unknown> {
+  try {
+    return rowToEntity(table, row);
+  } catch (error) {
+    throw new PoisonMessageError(`${what} does not convert to a ${table} row: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -48,6 +59,17 @@ export function processMessage(message: RawMessage, topicPrefix: string, now = n
   if (message.value === null || message.value.length === 0) return null;
   const table = tableOfTopic(topicPrefix, message.topic);
   if (!table || !isCdcTable(table)) throw new PoisonMessageError(`unknown table for topic ${message.topic}`);
+  if (message.key !== undefined && message.key !== null && message.key.length > 0) {
+    let key: unknown;
+    try {
+      key = JSON.parse(message.key.toString());
+    } catch {
+      throw new PoisonMessageError('key is not JSON');
+    }
+    const fields = typeof key === 'object' && key !== null && 'payload' in key ? (key as { payload: unknown }).payload : key;
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new PoisonMessageError('key is not a JSON object');
+    entityOf(table, fields as Record<string, unknown>, 'key');
+  }
   let envelope: unknown;
   try {
     envelope = JSON.parse(message.value.toString());
@@ -65,7 +87,7 @@ export function processMessage(message: RawMessage, topicPrefix: string, now = n
     const row = body[name];
     if (row === null || row === undefined) return null;
     if (typeof row !== 'object' || Array.isArray(row)) throw new PoisonMessageError(`${name} is not a row object`);
-    return rowToEntity(table, row as Record<string, unknown>);
+    return entityOf(table, row as Record<string, unknown>, name);
   };
   const before = rowOf('before');
   const after = rowOf('after');

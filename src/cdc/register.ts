@@ -1,3 +1,5 @@
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config/env.js';
 import { ensureDatabaseUrl } from '../database/database.js';
 import { AppError } from '../errors.js';
@@ -6,9 +8,32 @@ import { type ConnectorDefinition, DEFAULT_CONNECTOR_FILE, loadConnector, placeh
 
 const POSTGRES_CONNECTOR = 'io.debezium.connector.postgresql.PostgresConnector';
 
-/** The connector file with its placeholders filled from the database and topic prefix in use. */
+/** Where the managed Connect worker reads the connector's database password (FileConfigProvider). */
+export const connectSecretsFile = (config: Config) => join(config.dataDir, 'stack', 'connect', 'secrets', 'database.properties');
+
+/** A value as a java.util.Properties file writes it (backslashes, line breaks and leading spaces escaped). */
+function propertiesValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/^ /, '\\ ');
+}
+
+/**
+ * The connector file with its placeholders filled from the database and topic prefix in use. For the worker
+ * `rtrec stack` runs, `${db.password}` becomes a FileConfigProvider reference to a 0600 file beside the worker,
+ * so Connect's REST API (`GET /connectors/<name>/config`) and its config topic never hold the password; an
+ * external worker (CONNECT_URL) gets the password itself, or use your own provider in the file.
+ */
 export async function resolveConnector(config: Config, file = DEFAULT_CONNECTOR_FILE): Promise<ConnectorDefinition> {
-  return loadConnector(file, placeholdersFor(await ensureDatabaseUrl(config), config.cdc.topicPrefix, config.cdc.slotName, config.engines.dbAddress));
+  const placeholders = placeholdersFor(await ensureDatabaseUrl(config), config.cdc.topicPrefix, config.cdc.slotName, config.engines.dbAddress);
+  if (!config.connect.external) {
+    const secrets = connectSecretsFile(config);
+    const dir = join(secrets, '..');
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    writeFileSync(secrets, `password=${propertiesValue(placeholders['db.password'])}\n`, { mode: 0o600 });
+    chmodSync(secrets, 0o600);
+    placeholders['db.password'] = `\${file:${secrets}:password}`;
+  }
+  return loadConnector(file, placeholders);
 }
 
 /** Polls until the connector and its tasks are RUNNING, or reports the failure trace. */

@@ -1,3 +1,4 @@
+import { HIDDEN_FIELDS } from '../api/resources.js';
 import { parseJsonOr } from '../common/json.js';
 import { getDatamodel } from '../generated/prisma/pothos-types.js';
 
@@ -39,15 +40,20 @@ export function camelCase(column: string): string {
 type DmmfField = { name: string; kind: string; type: string };
 const models = getDatamodel().datamodel.models as unknown as Record<string, { fields: DmmfField[] }>;
 
-/** Scalar field names and types per model, to convert row images into the entity's shape. */
+/**
+ * Scalar field names and types per model, to convert row images into the entity's shape. Hidden fields
+ * (password_hash) are not among them: even a connector that publishes them cannot bring them into the API.
+ */
 const SCALARS: Record<string, Map<string, string>> = Object.fromEntries(
-  Object.values(CDC_TABLES).map(({ model }) => [model, new Map(models[model]!.fields.filter((f) => f.kind !== 'object').map((f) => [f.name, f.type]))]),
+  Object.values(CDC_TABLES).map(({ model }) => [
+    model,
+    new Map(models[model]!.fields.filter((f) => f.kind !== 'object' && !HIDDEN_FIELDS[model]?.includes(f.name)).map((f) => [f.name, f.type])),
+  ]),
 );
 
 /**
  * Converts a Debezium row image (snake_case columns, JSON values) into the Prisma model's shape
- * (camelCase fields; dates as Date; bigint ids as bigint). Unknown columns are dropped; columns the
- * connector excludes (password_hash) are simply absent.
+ * (camelCase fields; dates as Date; bigint ids as bigint). Unknown and hidden columns are dropped.
  */
 export function rowToEntity(table: CdcTable, row: Record<string, unknown>): Record<string, unknown> {
   const fields = SCALARS[CDC_TABLES[table].model]!;

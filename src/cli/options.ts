@@ -32,3 +32,16 @@ export function nameList(value: string): string[] {
   if (names.some((n) => !/^[\w-]+$/.test(n))) throw new InvalidArgumentError('expected comma-separated names such as ours,most-popular.');
   return [...new Set(names)];
 }
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A commander argument parser for durations such as 90s, 15m, 1h, 7d (or plain seconds), up to `maxSeconds`; returns seconds. */
+export function duration(maxSeconds: number) {
+  return (value: string): number => {
+    const m = /^(\d{1,9})([smhd]?)$/.exec(value.trim());
+    if (!m) throw new InvalidArgumentError('expected a duration such as 90s, 15m, 1h or 7d.');
+    const seconds = Number(m[1]) * UNIT_SECONDS[m[2] || 's']!;
+    if (seconds < 1 || seconds > maxSeconds) throw new InvalidArgumentError(`must be from 1s to ${maxSeconds / 86400}d.`);
+    return seconds;
+  };
+}

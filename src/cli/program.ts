@@ -3,7 +3,7 @@ import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/limits.js';
 import { MODEL_DEFAULTS } from '../recommend/models/defaults.js';
 import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/options.js';
 import { version } from '../version.js';
-import { intIn, isoDate, nameList, numberIn } from './options.js';
+import { duration, intIn, isoDate, nameList, numberIn } from './options.js';
 
 /**
  * An action whose module is loaded when the command runs, so `rtrec db url` loads the database code and not
@@ -312,6 +312,19 @@ export function createProgram(): Command {
     .addOption(new Option('--lines <n>', 'lines to print').argParser(intIn(0, 100_000)).default(50))
     .option('--follow', 'keep printing new lines until Ctrl-C')
     .action(lazy(() => import('./commands/stack.js'), 'stackLogs'));
+
+  program
+    .command('token')
+    .description('Mint a bearer token for the API (signed with AUTH_SECRET or the secret file under the data folder, which the server uses too)')
+    .addOption(
+      new Option('--role <role>', 'what the token may do (see README: who may do what)')
+        .choices(['admin', 'service', 'analyst', 'customer'])
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option('--customer <id>', 'with --role customer: the customer the token acts for').argParser(intIn(1, 2_147_483_647)))
+    .addOption(new Option('--ttl <duration>', 'lifetime: 90s, 15m, 1h, 7d (at most 30d)').argParser(duration(30 * 86400)).default(3600, '1h'))
+    .option('--json', 'print {"token","role","customerId","expiresAt"}')
+    .action(lazy(() => import('./commands/token.js'), 'token'));
 
   program
     .command('serve')

@@ -30,7 +30,35 @@ const schema = z.object({
     .default('rtrec'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intString('PORT', 0, 65535).default(4000),
-  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z
+    .string()
+    .refine(() => false, 'ADMIN_TOKEN is no longer used: unset it and send a role token instead (npx rtrec token --role admin)')
+    .optional(),
+  AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  AUTH_SECRET_FILE: z.string().min(1).optional(),
+  AUTH_JWKS_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'AUTH_JWKS_URL must start with https:// (or http:// for a local issuer)')
+    .optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  CORS_ORIGINS: z
+    .string()
+    .regex(
+      /^https?:\/\/[^/,\s]+(,https?:\/\/[^/,\s]+)*$/,
+      'CORS_ORIGINS must be origins separated by commas, e.g. https://shop.example,http://localhost:3000 (no path, no trailing slash)',
+    )
+    .optional(),
+  ALLOWED_HOSTS: z
+    .string()
+    .regex(
+      /^(\*|[A-Za-z0-9.:[\]-]+(,[A-Za-z0-9.:[\]-]+)*)$/,
+      'ALLOWED_HOSTS must be host names separated by commas (without ports), e.g. shop.example,10.0.0.5, or * for any',
+    )
+    .optional(),
+  MAX_BODY_BYTES: intString('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024).default(1024 * 1024),
+  WS_MAX_PAYLOAD_BYTES: intString('WS_MAX_PAYLOAD_BYTES', 1024, 16 * 1024 * 1024).default(64 * 1024),
+  WS_MAX_SUBSCRIPTIONS: intString('WS_MAX_SUBSCRIPTIONS', 1, 10_000).default(50),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_BROKERS: z
     .string()
@@ -123,7 +151,24 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   embeddedPg: { port: number; database: string };
-  server: { host: string; port: number; adminToken: string | undefined };
+  /**
+   * The HTTP server: where it binds, which Host headers it answers (DNS rebinding), which browser origins may
+   * call it cross-origin (none by default: same origin only), and the size limits of requests and WebSockets.
+   */
+  server: {
+    host: string;
+    port: number;
+    /** Host names (no port) the server answers; undefined: loopback names and the bound address. '*' answers any. */
+    allowedHosts: string[] | undefined;
+    corsOrigins: string[];
+    maxBodyBytes: number;
+    ws: { maxPayloadBytes: number; maxSubscriptions: number };
+  };
+  /**
+   * Bearer JWT verification: an HS256 secret (AUTH_SECRET, else the file AUTH_SECRET_FILE, by default
+   * `<dataDir>/auth/jwt-secret`, generated on first use) or a JWKS URL of an external issuer.
+   */
+  auth: { secret: string | undefined; secretFile: string; jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   graphql: { maxDepth: number; maxTokens: number };
   /**
@@ -183,11 +228,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.AUTH_JWKS_URL && (e.AUTH_SECRET || e.AUTH_SECRET_FILE)) {
+    throw new ConfigError(['AUTH_JWKS_URL: set either AUTH_JWKS_URL (tokens from an external issuer) or AUTH_SECRET / AUTH_SECRET_FILE (HS256), not both']);
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: resolve(e.RTREC_DATA_DIR),
     embeddedPg: { port: e.EMBEDDED_PG_PORT, database: e.EMBEDDED_PG_DATABASE },
-    server: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
+    server: {
+      host: e.HOST,
+      port: e.PORT,
+      allowedHosts: e.ALLOWED_HOSTS?.split(',').map((h) => h.toLowerCase()),
+      corsOrigins: e.CORS_ORIGINS?.split(',') ?? [],
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      ws: { maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES, maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS },
+    },
+    auth: {
+      secret: e.AUTH_SECRET,
+      secretFile: resolve(e.AUTH_SECRET_FILE ?? join(resolve(e.RTREC_DATA_DIR), 'auth', 'jwt-secret')),
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+    },
     logLevel: e.LOG_LEVEL,
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxTokens: e.GRAPHQL_MAX_TOKENS },
     recommend: { cacheTtlMs: e.RECOMMEND_CACHE_TTL_MS, repurchasableCategories: e.RECOMMEND_REPURCHASABLE_CATEGORIES?.split(',').map(Number) ?? [] },

@@ -71,6 +71,7 @@ export class EmbeddedPostgres {
   /** Initialises the cluster on first use, starts it if stopped, and creates the application database. */
   async start(): Promise<void> {
     if (!this.isInitialized()) await this.init();
+    else await this.secureDataDir(await this.serverUser());
     const state = await this.status();
     if (!state.running) {
       await this.run(pg_ctl, [
@@ -144,7 +145,7 @@ export class EmbeddedPostgres {
   private async init(): Promise<void> {
     const user = await this.serverUser();
     mkdirSync(this.root, { recursive: true });
-    chmodSync(this.options.dataDir, 0o755);
+    await this.secureDataDir(user);
     if (user) chownSync(this.root, user.uid, user.gid);
     const pwfile = join(this.root, '.initpw');
     writeFileSync(pwfile, this.password(), { mode: 0o600 });
@@ -154,6 +155,16 @@ export class EmbeddedPostgres {
     } finally {
       rmSync(pwfile, { force: true });
     }
+  }
+
+  /**
+   * The data folder holds secrets (passwords, the token secret, engine configs): 0700. When the server runs as
+   * the `postgres` OS user (we are root), that user's group may only pass through it (0710) to its cluster.
+   */
+  private async secureDataDir(user: OsUser | undefined): Promise<void> {
+    mkdirSync(this.options.dataDir, { recursive: true });
+    if (user) chownSync(this.options.dataDir, process.getuid?.() ?? 0, user.gid);
+    chmodSync(this.options.dataDir, user ? 0o710 : 0o700);
   }
 
   /** Postgres refuses to run as root; when we are root, run it as the `postgres` OS user (created if missing). */

@@ -3,6 +3,7 @@ import type { Db } from '../database/database.js';
 import type { ChangePubSub } from '../kafka/pubsub.js';
 import type { Logger } from '../logging/logger.js';
 import type { LiveRecommendations } from '../recommend/live.js';
+import type { RequestAuth } from '../security/policy.js';
 import type { Storefront } from '../shop/storefront.js';
 import type { SimulationService } from '../simulator/service.js';
 
@@ -17,6 +18,6 @@ export interface GraphQLContext {
   changes: ChangePubSub;
   /** Cached, live-updated recommendation lists (src/recommend/live.ts). */
   recommendations: LiveRecommendations;
-  /** Whether this request may generate, simulate or clear data. */
-  admin: { allowed: boolean; reason?: string };
+  /** The caller (verified bearer token, or anonymous); src/graphql/authorize.ts applies the policy with it. */
+  auth: RequestAuth;
 }

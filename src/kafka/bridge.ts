@@ -57,13 +57,17 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
   let retryTimer: NodeJS.Timeout | undefined;
   let attempt = 0;
 
-  async function deadLetter(topic: string, partition: number, offset: string, value: Buffer | null, reason: string): Promise<void> {
+  async function deadLetter(topic: string, partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string): Promise<void> {
     state.poisoned++;
     deps.logger.warn({ topic, partition, offset, reason }, 'poison message skipped to the dead-letter topic');
     await producer!.send({
       topic: dlq,
       messages: [
-        { value, headers: { 'rtrec.source.topic': topic, 'rtrec.source.partition': String(partition), 'rtrec.source.offset': offset, 'rtrec.error': reason } },
+        {
+          key,
+          value,
+          headers: { 'rtrec.source.topic': topic, 'rtrec.source.partition': String(partition), 'rtrec.source.offset': offset, 'rtrec.error': reason },
+        },
       ],
     });
   }
@@ -104,14 +108,17 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
             deps.publishResult!(result);
             return;
           }
-          const event = processMessage({ topic, value: message.value }, config.topicPrefix);
+          const event = processMessage({ topic, key: message.key, value: message.value }, config.topicPrefix);
           if (!event) return;
           state.received++;
           state.lastMessageAt = event.receivedAt;
           deps.publish(event);
         } catch (error) {
-          if (!(error instanceof PoisonMessageError)) throw error;
-          await deadLetter(topic, partition, message.offset, message.value, error.reason);
+          // Whatever fails on one message (its parsing or a subscriber's handling of it) sends it to the
+          // dead-letter topic with its position; rethrowing would make kafkajs retry it forever and stall
+          // every subscription. Only a failing dead-letter write is retried (it throws).
+          const reason = error instanceof PoisonMessageError ? error.reason : `processing failed: ${(error as Error)?.message ?? String(error)}`;
+          await deadLetter(topic, partition, message.offset, message.key, message.value, reason);
         }
       },
     });

@@ -2,16 +2,20 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
-import { buildWhere, DEFAULT_PAGE_SIZE, type FilterSpec, MAX_PAGE_SIZE, RESOURCES, type Resource } from '../api/resources.js';
+import { buildWhere, DATE_RANGE, DEFAULT_PAGE_SIZE, type FilterSpec, inDateRange, MAX_PAGE_SIZE, RESOURCES, type Resource } from '../api/resources.js';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
 import * as Enums from '../generated/prisma/enums.js';
+import { maskRow, type ReadScope, rowFilter, scopeOf } from '../security/policy.js';
+import type { Principal } from '../security/principal.js';
+import type { TokenService } from '../security/tokens.js';
 import { openApiDocument, publicScalarFields } from './openapi.js';
 
 export interface RestDeps {
   db: Db;
   pool: pg.Pool;
   version: string;
+  tokens: TokenService;
 }
 
 const require = createRequire(import.meta.url);
@@ -41,7 +45,8 @@ function parseValue(name: string, raw: string, type: string): unknown {
   if (type === 'Boolean') return raw === 'true' ? true : raw === 'false' ? false : fail('true or false');
   if (type === 'DateTime') {
     const d = new Date(raw);
-    return Number.isNaN(d.getTime()) ? fail('an ISO-8601 date-time') : d;
+    if (Number.isNaN(d.getTime())) return fail('an ISO-8601 date-time');
+    return inDateRange(d) ? d : fail(`a date-time from ${DATE_RANGE.min} to ${DATE_RANGE.max}`);
   }
   if (type === 'Decimal') return /^-?\d{1,8}(\.\d{1,2})?$/.test(raw) ? raw : fail('a money amount like 19.99');
   if (type === 'String') return raw.length <= 200 ? raw : fail('at most 200 characters');
@@ -58,7 +63,14 @@ function filterParams(f: FilterSpec): { name: string; type: string }[] {
   ];
 }
 
-async function list(deps: RestDeps, r: Resource, url: URL): Promise<Response> {
+async function list(deps: RestDeps, r: Resource, url: URL, principal: Principal): Promise<Response> {
+  const scope: ReadScope = scopeOf({ principal });
+  const allowedRows = rowFilter(r.model, scope);
+  if (allowedRows === 'deny') {
+    throw principal.role === 'anonymous'
+      ? new AppError('UNAUTHENTICATED', `${r.restPath} needs a token: send Authorization: Bearer <token> (npx rtrec token --role <role>).`)
+      : new AppError('FORBIDDEN', `${r.restPath} is not allowed for the ${principal.role} role.`);
+  }
   const allowed = new Map([['limit', 'Int'], ['offset', 'Int'], ['order', 'String'], ...r.filters.flatMap(filterParams).map((p) => [p.name, p.type] as const)]);
   const args: Record<string, unknown> = {};
   for (const [name, raw] of url.searchParams) {
@@ -71,7 +83,8 @@ async function list(deps: RestDeps, r: Resource, url: URL): Promise<Response> {
   if (limit < 1 || limit > MAX_PAGE_SIZE) throw new AppError('BAD_USER_INPUT', `limit must be from 1 to ${MAX_PAGE_SIZE}.`, { field: 'limit' });
   if (args.order !== undefined && args.order !== 'asc' && args.order !== 'desc')
     throw new AppError('BAD_USER_INPUT', 'order must be asc or desc.', { field: 'order' });
-  const where = buildWhere(r, args);
+  const filters = buildWhere(r, args);
+  const where = Object.keys(allowedRows).length ? { AND: [filters, allowedRows] } : filters;
   const delegate = (deps.db as unknown as Record<string, { findMany(a: object): Promise<unknown[]>; count(a: object): Promise<number> }>)[r.delegate]!;
   const select = Object.fromEntries(publicScalarFields(r.model).map((f) => [f.name, true]));
   const [data, total] = await Promise.all([
@@ -85,8 +98,10 @@ async function list(deps: RestDeps, r: Resource, url: URL): Promise<Response> {
     nextUrl.searchParams.set('limit', String(limit));
     next = `${nextUrl.pathname}${nextUrl.search}`;
   }
-  return json({ data, pagination: { limit, offset, total, next } });
+  return json({ data: data.map((row) => maskRow(r.model, row as Record<string, unknown>, scope)), pagination: { limit, offset, total, next } });
 }
+
+const STATUS: Partial<Record<AppError['code'], number>> = { NOT_FOUND: 404, UNAUTHENTICATED: 401, FORBIDDEN: 403 };
 
 /**
  * The seed's REST endpoints (read-only, paginated JSON) plus /health, /docs and /openapi.json.
@@ -133,9 +148,9 @@ export function createRestRouter(deps: RestDeps) {
         const type = file.endsWith('.css') ? 'text/css' : file.endsWith('.png') ? 'image/png' : 'application/javascript';
         return new Response(await readFile(join(swaggerDir, file)), { headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' } });
       }
-      return await list(deps, resource!, url);
+      return await list(deps, resource!, url, await deps.tokens.authenticate(request.headers.get('authorization')));
     } catch (e) {
-      if (e instanceof AppError) return error(e.code === 'NOT_FOUND' ? 404 : 400, e.code, e.message);
+      if (e instanceof AppError) return error(STATUS[e.code] ?? 400, e.code, e.message);
       throw e;
     }
   };

@@ -1,21 +1,42 @@
-import { timingSafeEqual } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { MAX_PAGE_SIZE } from '../api/resources.js';
-import { type Config, isLoopbackHost } from '../config/env.js';
+import type { Config } from '../config/env.js';
+import { AppError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import { maskError } from '../graphql/errors.js';
+import { maskError, toGraphQLError } from '../graphql/errors.js';
 import { schema } from '../graphql/schema/index.js';
 import { createRestRouter } from '../rest/router.js';
+import type { RequestAuth } from '../security/policy.js';
+import type { TokenService } from '../security/tokens.js';
 import { version } from '../version.js';
+import { corsFor, useHttpGuards } from './guards.js';
 import { usePageSizeLimit } from './page-size.js';
 
 /** The services every request's context carries (from the composition root, src/app/context.ts), plus the server and GraphQL limits. */
-export type AppDeps = Omit<GraphQLContext, 'admin'> & {
+export type AppDeps = Omit<GraphQLContext, 'auth'> & {
   config: Pick<Config, 'server' | 'graphql'>;
+  tokens: TokenService;
 };
+
+/** The header a non-browser client may send instead of a JSON body (yoga's CSRF prevention). */
+export const CSRF_HEADER = 'x-graphql-yoga-csrf';
+
+/** The caller of a request; an invalid token fails the request with 401 (never a silent fall-back to anonymous). */
+async function authenticate(tokens: TokenService, request: Request): Promise<RequestAuth> {
+  try {
+    return { principal: await tokens.authenticate(request.headers.get('authorization')) };
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    const typed = toGraphQLError(error);
+    throw new GraphQLError(typed.message, {
+      extensions: { ...typed.extensions, http: { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } } },
+    });
+  }
+}
 
 const DEFAULT_QUERY = `# Start a background simulation of 50 shopping sessions:
 # mutation { simulate(sessions: 50, speed: 30) { id status progress } }
@@ -33,32 +54,28 @@ query LatestOrders {
 }
 `;
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** Who may generate, simulate or clear: anyone on a loopback-only server, otherwise only the admin token. */
-export function adminAccess(request: Request, server: Config['server']): GraphQLContext['admin'] {
-  if (isLoopbackHost(server.host)) return { allowed: true };
-  if (!server.adminToken)
-    return {
-      allowed: false,
-      reason: 'This server is reachable from other machines and has no ADMIN_TOKEN set: set ADMIN_TOKEN to enable data-generating mutations.',
-    };
-  const header = request.headers.get('authorization') ?? '';
-  const token = /^Bearer\s+(.+)$/i.exec(header)?.[1] ?? '';
-  return sameSecret(token, server.adminToken)
-    ? { allowed: true }
-    : { allowed: false, reason: 'Send Authorization: Bearer <ADMIN_TOKEN> to run this mutation.' };
+/**
+ * Yoga's offline GraphiQL with the header editor pre-filled from the page's fragment: the demo prints
+ * `/graphql#token=<jwt>`, and the fragment never reaches the server (or its logs). The token is then
+ * removed from the address bar.
+ */
+export function renderGraphiQLWithToken(options: Parameters<typeof renderGraphiQL>[0]): string {
+  const marker = '"__RTREC_HEADERS__"';
+  const html = renderGraphiQL({ ...options, headers: '__RTREC_HEADERS__' });
+  const fromFragment = `(function () {
+    var m = /(?:^#|&)token=([A-Za-z0-9._-]+)/.exec(window.location.hash);
+    if (!m) return undefined;
+    window.history.replaceState(null, '', window.location.pathname + window.location.search);
+    return JSON.stringify({ authorization: 'Bearer ' + m[1] }, null, 2);
+  })()`;
+  return html.replace(marker, fromFragment);
 }
 
 /** Builds the HTTP application (GraphQL + GraphiQL + REST); `main` only listens. */
 export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   const { config } = deps;
   // Picked one by one: the composition root's lazy services (the Kafka bridge, the job manager) stay unmade.
-  const services: Omit<GraphQLContext, 'admin'> = {
+  const services: Omit<GraphQLContext, 'auth'> = {
     db: deps.db,
     pool: deps.pool,
     storefront: deps.storefront,
@@ -67,7 +84,7 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
     changes: deps.changes,
     recommendations: deps.recommendations,
   };
-  const rest = createRestRouter({ db: deps.db, pool: deps.pool, version });
+  const rest = createRestRouter({ db: deps.db, pool: deps.pool, version, tokens: deps.tokens });
   const restPlugin: Plugin = {
     async onRequest({ request, endResponse }) {
       const response = await rest(request);
@@ -80,7 +97,8 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
     // Yoga's own liveness probe would shadow /health, which also checks the database.
     healthCheckEndpoint: '/livez',
     landingPage: false,
-    renderGraphiQL,
+    renderGraphiQL: renderGraphiQLWithToken,
+    cors: corsFor(config.server),
     graphiql: { title: 'rtrec GraphiQL', defaultQuery: DEFAULT_QUERY },
     logging: {
       debug: (...args) => deps.logger.debug(args.map(String).join(' ')),
@@ -103,7 +121,10 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
       maskError: (error, message) => maskError(error, message, (original) => deps.logger.error({ err: original }, 'unexpected error in GraphQL operation')),
     },
     plugins: [
+      useHttpGuards(config.server),
       restPlugin,
+      // A form or text/plain POST (no CORS preflight) needs this header, which a foreign page cannot add.
+      useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       usePageSizeLimit(MAX_PAGE_SIZE),
       EnvelopArmorPlugin({
         maxDepth: { n: config.graphql.maxDepth, ignoreIntrospection: true },
@@ -114,6 +135,6 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
         blockFieldSuggestion: { enabled: false },
       }),
     ],
-    context: ({ request }) => ({ ...services, admin: adminAccess(request, config.server) }),
+    context: async ({ request }) => ({ ...services, auth: await authenticate(deps.tokens, request) }),
   });
 }

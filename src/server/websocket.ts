@@ -1,9 +1,11 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type ExecutionArgs, type ExecutionResult, print } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError, print } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
+import { hostAllowed, originAllowed } from '../security/browser.js';
+import { type RequestAuth, scopeKey, scopeOf } from '../security/policy.js';
 import { createMulticaster, type Membership } from './multicast.js';
 
 /** The server's yoga instance (its context type is the app's; the socket layer does not look into it). */
@@ -17,12 +19,44 @@ interface Runner {
 }
 const runner = (args: ExecutionArgs) => args.rootValue as Runner;
 
+/** The limits and browser checks of the WebSocket endpoint (from the server config; see src/security/browser.ts). */
+export interface SocketSettings {
+  /** Largest message a client may send (ws closes the connection with 1009 beyond it). */
+  maxPayloadBytes: number;
+  /** Subscriptions one connection may hold at once. */
+  maxSubscriptions: number;
+  allowedHosts: ReadonlySet<string> | '*';
+  corsOrigins: readonly string[];
+}
+
+/** The upgrade request as a Fetch Request for yoga, with the token of connection_init when the client sent one there. */
+function requestOf(upgrade: IncomingMessage, authorization: unknown): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(upgrade.headers)) if (typeof value === 'string') headers.set(name, value);
+  if (typeof authorization === 'string') headers.set('authorization', authorization);
+  return new Request(`http://localhost${upgrade.url ?? '/graphql'}`, { headers });
+}
+
 /**
  * GraphQL over WebSocket (graphql-ws protocol) on the same path as HTTP, executed through yoga's own
- * envelop pipeline so the same context, limits and error masking apply. Returns a closer.
+ * envelop pipeline so the same context, limits and error masking apply. The upgrade is refused for a Host not
+ * on the allow-list and for a browser Origin other than the server's own or CORS_ORIGINS; the token comes from
+ * `connection_init` (`{ "authorization": "Bearer …" }`) or the upgrade's Authorization header, and an invalid
+ * one closes the connection (4403). Returns a closer.
  */
-export function attachWebSocket(server: Server, yoga: AnyYoga): () => Promise<void> {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+export function attachWebSocket(server: Server, yoga: AnyYoga, settings: SocketSettings): () => Promise<void> {
+  const wss = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: settings.maxPayloadBytes,
+    verifyClient: (info: { origin?: string; req: IncomingMessage }, done: (ok: boolean, status?: number, message?: string) => void) => {
+      const host = info.req.headers.host;
+      if (!hostAllowed(host, settings.allowedHosts)) return done(false, 421, 'Host not allowed: add it to ALLOWED_HOSTS');
+      // Browsers always send Origin on a WebSocket upgrade; other clients need not.
+      if (!originAllowed(info.req.headers.origin, host, settings.corsOrigins)) return done(false, 403, 'Origin not allowed: add it to CORS_ORIGINS');
+      done(true);
+    },
+  });
   // One JSON serialisation per event, shared by every subscriber of the operation (see multicast.ts).
   const shared = createMulticaster<ExecutionResult, Buffer>(sharedPayload);
   // The socket, its TCP stream (the upgrade request's, which ws writes to) and the subscription id of each
@@ -32,11 +66,13 @@ export function attachWebSocket(server: Server, yoga: AnyYoga): () => Promise<vo
   const disposable = useServer(
     {
       execute: (args) => runner(args).execute(args),
-      // Clients with the same operation share one execution per event. Subscription resolvers read nothing
-      // caller-specific from the context, so sharing cannot leak between clients.
+      // Clients with the same operation and the same read scope share one execution per event: what a
+      // subscription delivers depends on the caller only through that scope (src/security/policy.ts), so
+      // sharing cannot leak between clients.
       subscribe: async (args) => {
         const { socket, stream, id } = deliveries.get(args)!;
-        const key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}]);
+        const scope = scopeKey(scopeOf((args.contextValue as { auth: RequestAuth }).auth));
+        const key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}, scope]);
         const deliver = nextFrames(socket, stream, id, () => inBursts(stream));
         if (shared.has(key)) return untilEnded(shared.join(key, deliver));
         const result = await runner(args).subscribe(args);
@@ -48,11 +84,33 @@ export function attachWebSocket(server: Server, yoga: AnyYoga): () => Promise<vo
         }
         return untilEnded(shared.join(key, deliver, () => result));
       },
+      onConnect: async (ctx) => {
+        // The same authentication as HTTP (yoga's context): an invalid token refuses the connection with its reason.
+        const request = requestOf(ctx.extra.request, ctx.connectionParams?.authorization);
+        try {
+          const context = (await yoga.getEnveloped({ ...ctx, request }).contextFactory()) as { auth?: RequestAuth };
+          closeAtExpiry(ctx.extra.socket, context.auth?.principal.expiresAt);
+          return true;
+        } catch (error) {
+          const reason = error instanceof GraphQLError ? error.message : 'authentication failed';
+          ctx.extra.socket.close(4403, Buffer.byteLength(reason) <= 123 ? reason : 'Forbidden: invalid token');
+          return false;
+        }
+      },
       onSubscribe: async (ctx, id, params) => {
         const upgrade = ctx.extra.request;
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(upgrade.headers)) if (typeof value === 'string') headers.set(name, value);
-        const request = new Request(`http://localhost${upgrade.url ?? '/graphql'}`, { headers });
+        // graphql-ws has registered this one already.
+        if (Object.keys(ctx.subscriptions).length > settings.maxSubscriptions) {
+          return [
+            new GraphQLError(
+              `At most ${settings.maxSubscriptions} subscriptions per connection (WS_MAX_SUBSCRIPTIONS): complete one, or open another connection.`,
+              {
+                extensions: { code: 'BAD_USER_INPUT' },
+              },
+            ),
+          ];
+        }
+        const request = requestOf(upgrade, ctx.connectionParams?.authorization);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, request, params });
         const args = {
           schema,
@@ -75,6 +133,24 @@ export function attachWebSocket(server: Server, yoga: AnyYoga): () => Promise<vo
     await disposable.dispose();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
+}
+
+/**
+ * Closes an authenticated connection when its token expires (4403), so a subscription does not outlive the
+ * token it was allowed with; the client reconnects with a fresh one.
+ */
+function closeAtExpiry(socket: WebSocket, expiresAt: number | undefined): void {
+  if (expiresAt === undefined) return;
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) return socket.close(4403, 'Forbidden: the token has expired, reconnect with a new one');
+    // setTimeout holds at most ~24.8 days; longer tokens are re-armed.
+    timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
+    timer.unref();
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 /** A subscriber that lets this much pile up unsent (it reads slower than changes arrive) is disconnected. */

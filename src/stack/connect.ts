@@ -146,5 +146,9 @@ plugin.path=${pluginDir}
 # Only read service-loader manifests (Debezium 3 ships them): faster start than scanning classes.
 plugin.discovery=service_load
 topic.creation.enable=true
+# Connector configs may reference secrets in files (\${file:<path>:<key>}): the connector's database password
+# is such a reference, so neither the REST API nor the config topic holds it.
+config.providers=file
+config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider
 `;
 }

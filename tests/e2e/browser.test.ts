@@ -2,7 +2,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateData } from '../../src/datagen/generate.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
-import { createTestApp } from '../helpers/app.js';
+import { createTestApp, token } from '../helpers/app.js';
 import { CHROMIUM, CHROMIUM_ARGS, ensureChromium } from '../helpers/chromium.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -43,7 +43,8 @@ describe.skipIf(!chromiumState.ok)('in a real browser (headless Chromium)', () =
   }
 
   async function runInGraphiQL(query: string): Promise<string> {
-    const page = await open(`/graphql?query=${encodeURIComponent(query)}`);
+    // The admin token in the fragment, as the demo prints it: GraphiQL puts it into its headers.
+    const page = await open(`/graphql?query=${encodeURIComponent(query)}#token=${await token('admin')}`);
     const run = page.locator('.graphiql-execute-button');
     await run.waitFor({ timeout: 30_000 });
     await run.click();

@@ -1,15 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Client, createClient } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { generateData } from '../../src/datagen/generate.js';
 import { type CdcBridge, deadLetterTopic } from '../../src/kafka/bridge.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
-import { createTestApp, gql } from '../helpers/app.js';
+import { createTestApp, gql, subscriptionClient } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ensureDebianTool, pidListeningOn } from '../helpers/debian.js';
@@ -60,7 +59,7 @@ beforeAll(async () => {
   bridge = test.services.bridge;
   bridge.start();
   server = await listen(test.app, '127.0.0.1', 0);
-  client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  client = subscriptionClient(server.url);
   for (let i = 0; i < 100 && !bridge.readiness().connected; i++) await new Promise((r) => setTimeout(r, 200));
   expect(bridge.readiness().connected).toBe(true);
 }, 900_000);
@@ -214,6 +213,32 @@ describe('change data capture', () => {
     expect(missing.stderr).toMatch(/does not exist/);
   });
 
+  it("keeps the database password out of Connect's REST API and config topic, and password_hash out of every topic", async () => {
+    const password = new URL(t.url).password;
+    expect(password.length).toBeGreaterThan(0);
+    const config = await (await fetch(`http://127.0.0.1:${ports.connect}/connectors/shop-cdc/config`)).text();
+    expect(JSON.parse(config)['database.password']).toMatch(/^\$\{file:.*database\.properties:password\}$/);
+    expect(config).not.toContain(password);
+    const secrets = statSync(join(dataDir, 'stack', 'connect', 'secrets', 'database.properties'));
+    expect(secrets.mode & 0o777).toBe(0o600);
+    // A customer written now must reach the topic without its hash.
+    await t.pool.query(
+      `INSERT INTO customers (first_name, last_name, email, password_hash) VALUES ('Hash', 'Less', 'hashless@example.com', 'scrypt$topsecret')`,
+    );
+    const seen: string[] = [];
+    const consumer = kafka.consumer({ groupId: `no-secrets-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topics: ['rtrec-connect-configs', `${prefix}.public.customers`], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ topic, message }) => void seen.push(`${topic} ${message.value?.toString() ?? ''}`) });
+    await waitFor(async () => seen.some((s) => s.includes('hashless@example.com')), 30_000, 'the new customer on its topic');
+    await consumer.disconnect();
+    expect(seen.some((s) => s.startsWith('rtrec-connect-configs'))).toBe(true);
+    expect(seen.filter((s) => s.includes(password))).toEqual([]);
+    // The connector config names the column only to exclude it; no change carries it or a hash.
+    expect(seen.filter((s) => s.startsWith(`${prefix}.public.customers`) && /password_hash/.test(s))).toEqual([]);
+    expect(seen.filter((s) => /scrypt\$/.test(s))).toEqual([]);
+  }, 60_000);
+
   it('sends poison messages to the dead-letter topic and keeps streaming', async () => {
     const producer = kafka.producer();
     await producer.connect();
@@ -222,10 +247,15 @@ describe('change data capture', () => {
       topic: `${prefix}.public.customers`,
       messages: [{ value: 'this is not json' }, { value: JSON.stringify({ op: 'c', after: null }) }],
     });
+    // A key that does not convert (a non-numeric event id) used to throw outside the dead-letter path.
+    await producer.send({
+      topic: `${prefix}.public.behavior_events`,
+      messages: [{ key: JSON.stringify({ event_id: 'not-a-number' }), value: JSON.stringify({ op: 'c', after: { event_id: 1 }, source: { ts_ms: 1 } }) }],
+    });
     await producer.disconnect();
     const sub = subscribe('subscription { categoryChanged { operation after { name } } }', (r) => r.length >= 1);
     await sub.ready;
-    await waitFor(async () => bridge.readiness().poisoned >= before + 2, 20_000, 'poison messages to be counted');
+    await waitFor(async () => bridge.readiness().poisoned >= before + 3, 20_000, 'poison messages to be counted');
     await t.pool.query(`UPDATE categories SET description = 'after poison' WHERE category_id = (SELECT min(category_id) FROM categories)`);
     expect((await sub.finished)[0].data.categoryChanged.operation).toBe('UPDATE');
     const consumer = kafka.consumer({ groupId: `dlq-${Date.now()}` });
@@ -240,7 +270,7 @@ describe('change data capture', () => {
         });
       },
     });
-    await waitFor(async () => dead.length >= 2, 20_000, 'dead letters');
+    await waitFor(async () => dead.length >= 3, 20_000, 'dead letters');
     await consumer.disconnect();
     expect(dead[0]).toMatchObject({
       value: 'this is not json',
@@ -248,6 +278,9 @@ describe('change data capture', () => {
     });
     expect(dead[0]!.headers['rtrec.source.offset']).toMatch(/^\d+$/);
     expect(dead[1]!.headers['rtrec.error']).toMatch(/CREATE without the after row/);
+    const badKey = dead.find((d) => d.headers['rtrec.source.topic'] === `${prefix}.public.behavior_events`)!;
+    expect(badKey.headers['rtrec.error']).toMatch(/^key does not convert to a behavior_events row/);
+    expect(badKey.headers['rtrec.source.offset']).toMatch(/^\d+$/);
   });
 
   it('keeps serving queries while Kafka is down, and subscriptions resume when it returns', async () => {

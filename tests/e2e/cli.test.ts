@@ -28,6 +28,7 @@ describe('rtrec CLI', () => {
       ['simulate'],
       ['serve'],
       ['demo'],
+      ['token'],
     ]) {
       const result = await runCli([...command, '--help']);
       expect(result.code, command.join(' ')).toBe(0);
@@ -45,6 +46,9 @@ describe('rtrec CLI', () => {
       [['simulate', '--frobnicate'], /unknown option '--frobnicate'/],
       [['nonsense'], /unknown command 'nonsense'/],
       [['db', 'reset'], /Re-run with --yes/],
+      [['token', '--role', 'customer'], /add --customer <id>/],
+      [['token', '--role', 'boss'], /Allowed choices are admin, service, analyst, customer/],
+      [['token', '--role', 'admin', '--ttl', '1y'], /expected a duration such as 90s, 15m, 1h or 7d/],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(args, env);
@@ -99,9 +103,11 @@ describe('rtrec CLI', () => {
     const server = await startCli(['serve', '--port', '0', '--no-cdc'], env, /ready/);
     try {
       const base = /GraphQL \+ GraphiQL\s+(http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(server.output())![1]!;
+      const minted = await runCli(['token', '--role', 'admin', '--ttl', '10m'], env);
+      expect(minted.code).toBe(0);
       const gql = await fetch(`${base}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${minted.stdout.trim()}` },
         body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }),
       });
       expect((await gql.json()).data.customers.totalCount).toBe(10);
@@ -118,10 +124,13 @@ describe('rtrec CLI', () => {
       expect(demo.output()).toMatch(/Generating demo data/);
       expect(demo.output()).toMatch(/Background simulation/);
       const base = /GraphQL \+ GraphiQL\s+(http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(demo.output())![1]!;
+      // The demo prints an admin token, in GraphiQL's URL fragment too.
+      const demoToken = /#token=([\w.-]+)/.exec(demo.output())![1]!;
+      expect(demo.output()).toContain(`export RTREC_TOKEN=${demoToken}`);
       let events = 0;
       for (let i = 0; i < 60 && events === 0; i++) {
         await new Promise((r) => setTimeout(r, 500));
-        const r = await fetch(`${base}/behavior_events?limit=1`);
+        const r = await fetch(`${base}/behavior_events?limit=1`, { headers: { authorization: `Bearer ${demoToken}` } });
         events = (await r.json()).pagination.total;
       }
       expect(events).toBeGreaterThan(0);

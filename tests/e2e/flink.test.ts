@@ -13,7 +13,7 @@ import { generateData } from '../../src/datagen/generate.js';
 import type { CdcBridge } from '../../src/kafka/bridge.js';
 import { buildFeaturesAsOf } from '../../src/recommend/features-sql.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
-import { createTestApp, gql } from '../helpers/app.js';
+import { createTestApp, gql, subscriptionClient } from '../helpers/app.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { pidListeningOn } from '../helpers/debian.js';
@@ -79,7 +79,7 @@ beforeAll(async () => {
   bridge = test.services.bridge;
   bridge.start();
   server = await listen(test.app, '127.0.0.1', 0);
-  client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  client = subscriptionClient(server.url);
   for (let i = 0; i < 100 && !bridge.readiness().connected; i++) await new Promise((r) => setTimeout(r, 200));
   expect(bridge.readiness().connected).toBe(true);
 }, 1_200_000);
@@ -532,7 +532,13 @@ describe('Flink jobs on the real stack', () => {
       for (const job of ['fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products'])
         expect(demo.output()).toMatch(new RegExp(`Flink job ${job}: (already running|deployed)`));
       const url = /GraphQL \+ GraphiQL\s+http:\/\/([^/\s]+)\/graphql/.exec(demo.output())![1]!;
-      const demoClient = createClient({ url: `ws://${url}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+      const demoToken = /#token=([\w.-]+)/.exec(demo.output())![1]!;
+      const demoClient = createClient({
+        url: `ws://${url}/graphql`,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${demoToken}` },
+      });
       const first = (query: string) =>
         new Promise<any>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`nothing from the demo simulation on ${query}`)), 90_000);

@@ -1,11 +1,9 @@
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
 import { generateData } from '../../src/datagen/generate.js';
 import { diversify } from '../../src/recommend/ranker.js';
 import { similarProducts, trendingProducts } from '../../src/recommend/serving.js';
 import { listen } from '../../src/server/http.js';
-import { createTestApp, gql } from '../helpers/app.js';
+import { createTestApp, gql, subscriptionClient } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 /*
@@ -167,7 +165,7 @@ describe('recommendations', () => {
 
   it("pushes recommendationsUpdated when subscribing and again when the customer's inputs change", async () => {
     const server = await listen(app, '127.0.0.1', 0);
-    const client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = subscriptionClient(server.url);
     try {
       const updates: any[] = [];
       let failed: unknown;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../src/api/resources.js';
 import { generateData } from '../../src/datagen/generate.js';
 import { startSimulation } from '../../src/simulator/runs.js';
-import { type App, createTestApp } from '../helpers/app.js';
+import { type App, as, createTestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;
@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => t.drop());
 
 const get = async (path: string) => {
-  const response = await app.fetch(`http://localhost${path}`);
+  const response = await app.fetch(`http://localhost${path}`, { headers: await as('admin') });
   const type = response.headers.get('content-type') ?? '';
   return { status: response.status, type, body: type.includes('json') ? await response.json() : await response.text() };
 };

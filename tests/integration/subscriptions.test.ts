@@ -1,10 +1,10 @@
-import { type Client, createClient } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ChangeEvent } from '../../src/cdc/envelope.js';
 import { generateData } from '../../src/datagen/generate.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
-import { createTestApp } from '../helpers/app.js';
+import { createTestApp, subscriptionClient, token } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;
@@ -18,7 +18,7 @@ beforeAll(async () => {
   const test = createTestApp(t);
   publish = test.changes.publish;
   server = await listen(test.app, '127.0.0.1', 0);
-  client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  client = subscriptionClient(server.url);
 });
 afterAll(async () => {
   await client?.dispose();
@@ -112,7 +112,7 @@ describe('GraphQL subscriptions over WebSocket (graphql-ws)', () => {
   });
 
   it('delivers a shared operation to each connection under its own id, and keeps delivering after one completes', async () => {
-    const other = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const other = subscriptionClient(server.url);
     try {
       const query = 'subscription { orderChanged(orderId: 77) { operation after { orderId } } }';
       const first: any[] = [];
@@ -143,7 +143,7 @@ describe('GraphQL subscriptions over WebSocket (graphql-ws)', () => {
     try {
       await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
       expect(socket.extensions).toBe('');
-      socket.send(JSON.stringify({ type: 'connection_init' }));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await token('admin')}` } }));
       await expect.poll(() => messages.map((m) => JSON.parse(m.text).type)).toEqual(['connection_ack']);
       socket.send(
         JSON.stringify({ id: 'raw-1', type: 'subscribe', payload: { query: 'subscription { orderChanged(orderId: 78) { operation after { orderId } } }' } }),

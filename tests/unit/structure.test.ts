@@ -94,6 +94,7 @@ describe('module boundaries', () => {
       'createChangePubSub',
       'createCdcBridge',
       'createJobManager',
+      'createTokenService',
     ]) {
       const callers = everywhere.filter((f) => new RegExp(`\\b${factory}\\(`).test(readFileSync(f, 'utf8').replace(/export function \w+\(/g, '')));
       expect(callers.map(rel), factory).toEqual(['src/app/context.ts']);

@@ -1,6 +1,6 @@
 import { type AppContext, createAppContext } from '../../app/context.js';
 import { registerConnector } from '../../cdc/register.js';
-import { isLoopbackHost, loadConfig } from '../../config/env.js';
+import { loadConfig } from '../../config/env.js';
 import { countRows } from '../../database/counts.js';
 import { generateData } from '../../datagen/generate.js';
 import { GENERATE_DEFAULTS } from '../../datagen/limits.js';
@@ -29,17 +29,15 @@ interface Running {
 async function startServer(options: ServeOptions): Promise<Running> {
   const env = { ...process.env, ...(options.port !== undefined && { PORT: String(options.port) }), ...(options.host && { HOST: options.host }) };
   const config = loadConfig(env);
-  if (!isLoopbackHost(config.server.host) && !config.server.adminToken) {
-    process.stderr.write(`warning: binding to ${config.server.host} without ADMIN_TOKEN: generate/simulate/clear mutations are disabled.\n`);
-  }
   const ctx = await createAppContext(config);
-  const http = await listen(createApp(ctx), config.server.host, config.server.port);
+  const http = await listen(createApp(ctx), config.server.host, config.server.port, config.server);
   if (options.cdc !== false) ctx.bridge.start();
   return { ctx, http };
 }
 
-function printUrls(url: string): void {
-  print(`GraphQL + GraphiQL  ${url}/graphql`);
+/** The demo's admin token: GraphiQL reads it from the URL fragment, which never reaches the server. */
+function printUrls(url: string, adminToken?: string): void {
+  print(`GraphQL + GraphiQL  ${url}/graphql${adminToken ? `#token=${adminToken}` : ''}`);
   print(`REST API            ${url}/   (e.g. ${url}/customers?limit=5)`);
   print(`REST docs (OpenAPI) ${url}/docs`);
   print(`Health              ${url}/health`);
@@ -109,7 +107,12 @@ export async function demo(options: DemoOptions): Promise<void> {
       `  Flink web UI ${ctx.config.flink.restUrl}; try: subscription { fraudAlert { rule detail amount } } or { revenueUpdated { windowStart revenue orderCount } }`,
     );
   }
-  printUrls(running.http.url);
+  // Signing makes the secret file (0600, under the data folder) on the first run; every later token uses it.
+  const adminToken = await ctx.tokens.sign({ role: 'admin', subject: 'demo' }, 12 * 3600);
+  printUrls(running.http.url, adminToken);
+  print(`Admin token (12 h; others: npx rtrec token --role admin|service|analyst|customer [--customer <id>]):`);
+  print(`  export RTREC_TOKEN=${adminToken}`);
+  print(`  curl -H "Authorization: Bearer $RTREC_TOKEN" ${running.http.url}/customers?limit=5`);
   if (options.simulate) {
     // Uptake over every round so far, printed as each round ends: the demo's measure of the closed loop.
     const total = { impressions: 0, clicks: 0 };

@@ -1,3 +1,4 @@
+import { applyPolicy } from '../authorize.js';
 import { builder } from '../builder.js';
 import './scalars.js';
 import './enums.js';
@@ -8,4 +9,5 @@ import './subscriptions.js';
 import './analytics.js';
 import './recommendations.js';
 
-export const schema = builder.toSchema({ sortSchema: true });
+/** The schema with the access policy applied to every root field and entity field (src/graphql/authorize.ts). */
+export const schema = applyPolicy(builder.toSchema({ sortSchema: true }));

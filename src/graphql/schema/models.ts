@@ -2,6 +2,7 @@ import type { ObjectRef } from '@pothos/core';
 import { buildWhere, type FilterSpec, HIDDEN_FIELDS, HIDDEN_MODELS, RESOURCES, type Resource, resourceByModel } from '../../api/resources.js';
 import { notFound } from '../../errors.js';
 import { getDatamodel } from '../../generated/prisma/pothos-types.js';
+import { readWhere } from '../authorize.js';
 import { builder, type SchemaTypes } from '../builder.js';
 import { enums, SortOrder } from './enums.js';
 
@@ -67,7 +68,14 @@ for (const resource of RESOURCES) {
             if (f.kind !== 'object') return [f.name, t.expose(f.name, { type: scalarType(f), nullable: !f.isRequired && !f.isList })];
             if (!f.isList) return [f.name, t.relation(f.name, { nullable: !f.isRequired })];
             const target = resourceByModel(f.type)!;
-            return [f.name, t.relatedConnection(f.name, { cursor: target.idField, totalCount: true, query: () => ({ orderBy: { [target.idField]: 'asc' } }) })];
+            return [
+              f.name,
+              t.relatedConnection(f.name, {
+                cursor: target.idField,
+                totalCount: true,
+                query: (_args: unknown, ctx: any) => ({ where: readWhere(target.model, ctx.auth), orderBy: { [target.idField]: 'asc' } }),
+              }),
+            ];
           }),
       ),
   });
@@ -100,7 +108,8 @@ builder.queryFields((t: any) =>
           description: `One ${r.model} by ${r.idField}; NOT_FOUND when it does not exist.`,
           args: { [r.idField]: t.arg({ type: r.idField === 'eventId' ? 'BigInt' : 'Int', required: true }) },
           resolve: async (query: object, _root: unknown, args: Record<string, number>, ctx: any) => {
-            const row = await ctx.db[r.delegate].findUnique({ ...query, where: { [r.idField]: args[r.idField] } });
+            // A row the caller may not read is as missing as one that does not exist.
+            const row = await ctx.db[r.delegate].findFirst({ ...query, where: readWhere(r.model, ctx.auth, { [r.idField]: args[r.idField] }) });
             if (!row) throw notFound(r.model, String(args[r.idField]));
             return row;
           },
@@ -113,13 +122,13 @@ builder.queryFields((t: any) =>
           cursor: r.idField,
           description: `${r.model} list as a Relay connection (first/after, last/before; at most 100 per page).`,
           args: filterArgs(t, r),
-          totalCount: (_root: unknown, args: Record<string, unknown>, ctx: any) => ctx.db[r.delegate].count({ where: safeWhere(r, args) }),
+          totalCount: (_root: unknown, args: Record<string, unknown>, ctx: any) => ctx.db[r.delegate].count({ where: safeWhere(r, args, ctx) }),
           resolve: (query: object, _root: unknown, args: Record<string, unknown>, ctx: any) =>
-            ctx.db[r.delegate].findMany({ ...query, where: safeWhere(r, args), orderBy: { [r.idField]: args.order ?? 'asc' } }),
+            ctx.db[r.delegate].findMany({ ...query, where: safeWhere(r, args, ctx), orderBy: { [r.idField]: args.order ?? 'asc' } }),
         }),
       ],
     ]),
   ),
 );
 
-const safeWhere = (r: Resource, args: Record<string, unknown>) => buildWhere(r, args);
+const safeWhere = (r: Resource, args: Record<string, unknown>, ctx: any) => readWhere(r.model, ctx.auth, buildWhere(r, args));

@@ -1,4 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
+import { DATE_RANGE, inDateRange } from '../../api/resources.js';
 import { builder } from '../builder.js';
 
 const bad = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
@@ -9,11 +10,13 @@ builder.scalarType('DateTime', {
   parseValue: (value) => {
     const d = new Date(String(value));
     if (typeof value !== 'string' || Number.isNaN(d.getTime())) throw bad(`Expected an ISO-8601 date-time, got ${JSON.stringify(value)}.`);
+    if (!inDateRange(d)) throw bad(`Expected a date-time from ${DATE_RANGE.min} to ${DATE_RANGE.max}, got ${JSON.stringify(value)}.`);
     return d;
   },
   parseLiteral: (ast) => {
     const d = ast.kind === Kind.STRING ? new Date(ast.value) : new Date(Number.NaN);
     if (Number.isNaN(d.getTime())) throw bad('Expected an ISO-8601 date-time string such as "2026-11-24T08:00:00Z".');
+    if (!inDateRange(d)) throw bad(`Expected a date-time from ${DATE_RANGE.min} to ${DATE_RANGE.max}.`);
     return d;
   },
 });
