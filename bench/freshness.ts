@@ -5,7 +5,8 @@
  *   npm run bench:freshness [-- --trials 100 --warmup 5]
  *
  * It brings up the local stack (`rtrec stack up`), registers the connector, deploys the recommendation-features
- * job, waits until the job has read the topics' history, and starts `rtrec serve` in its own process. Each trial
+ * job, waits until the job has read the topics' history, trains the model (`rtrec train`), and starts `rtrec serve`
+ * in its own process. Each trial
  * makes a new customer (cold start: trending items), subscribes to recommendationsUpdated over graphql-ws, then
  * commits one product view for them (a product others viewed with other products) and measures from the moment
  * the commit returned:
@@ -47,6 +48,15 @@ console.log((await cli(['jobs', 'deploy', 'recommendation-features'])).trim());
 
 const rest = new FlinkRest(config.flink.restUrl);
 console.log(`the job caught up with the topics' history in ${await waitCaughtUp(rest, 3000, 'recommendation-features')} s`);
+// Serve with the trained model, as a shop would (rtrec train: learned neighbours + fitted ranker weights).
+await cli(['train', '--json'])
+  .then((out) => {
+    const report = JSON.parse(out.trim().split('\n').pop()!);
+    console.log(
+      `rtrec train: ${report.neighbours.rows} neighbour rows, weights ${JSON.stringify(report.ranker.ranker)}${report.saved ? '' : ' (not stored: too few cases)'}`,
+    );
+  })
+  .catch((error) => console.log(`rtrec train did not run (${error.message}): serving uses the default weights`));
 
 // Products others viewed together with other products: a view of one gives a cold customer similar items.
 const { rows: seeds } = await pool.query<{ product_id: number; category_id: number }>(
