@@ -4,13 +4,14 @@ import { startSimulation } from '../../src/simulator/runs.js';
 import type { TestDatabase } from './db.js';
 
 /**
- * A generated shop with a simulated history of `days` days up to now, and the features Flink would hold for it
- * in the live rec_* tables (computed by their SQL definitions): what serving and training read, without Flink.
+ * A generated shop with a simulated history of `days` days up to now and, unless `features: false`, the
+ * features Flink would hold for it in the live rec_* tables (computed by their SQL definitions): what serving
+ * and training read, without Flink.
  */
 export async function simulatedShop(
   t: TestDatabase,
   shop: { categories: number; products: number; customers: number; seed: number },
-  history: { sessionsPerDay: number; days: number; seed: number },
+  history: { sessionsPerDay: number; days: number; seed: number; features?: boolean },
 ): Promise<Date> {
   await generateData(t.pool, shop);
   const now = new Date();
@@ -29,6 +30,6 @@ export async function simulatedShop(
       },
     )
   ).done;
-  await replaceFeaturesAsOf(t.pool, now);
+  if (history.features !== false) await replaceFeaturesAsOf(t.pool, now);
   return now;
 }

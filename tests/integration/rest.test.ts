@@ -1,21 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../src/api/resources.js';
-import { generateData } from '../../src/datagen/generate.js';
-import { startSimulation } from '../../src/simulator/runs.js';
 import { type App, as, createTestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { simulatedShop } from '../helpers/history.js';
 
 let t: TestDatabase;
 let app: App;
 beforeAll(async () => {
   t = await createTestDatabase('rest');
-  await generateData(t.pool, { categories: 4, products: 30, customers: 25, seed: 8 });
-  await (
-    await startSimulation(
-      { db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
-      { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 40, historicalDays: 2, seed: 1 },
-    )
-  ).done;
+  await simulatedShop(t, { categories: 4, products: 30, customers: 25, seed: 8 }, { sessionsPerDay: 40, days: 2, seed: 1, features: false });
   app = createTestApp(t).app;
 });
 afterAll(() => t.drop());

@@ -1,9 +1,8 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateData } from '../../src/datagen/generate.js';
-import { startSimulation } from '../../src/simulator/runs.js';
 import { type App, as, createTestApp, gql, TEST_AUTH_SECRET, token } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { simulatedShop } from '../helpers/history.js';
 
 /*
  * The role policy (src/security/policy.ts) as a caller meets it: every role against every kind of operation,
@@ -20,13 +19,7 @@ let product: number;
 
 beforeAll(async () => {
   t = await createTestDatabase('sec');
-  await generateData(t.pool, { categories: 3, products: 20, customers: 12, seed: 5 });
-  await (
-    await startSimulation(
-      { db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: t.recommender },
-      { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 60, historicalDays: 3, seed: 4 },
-    )
-  ).done;
+  await simulatedShop(t, { categories: 3, products: 20, customers: 12, seed: 5 }, { sessionsPerDay: 60, days: 3, seed: 4, features: false });
   const { rows } = await t.pool.query<{ customer_id: number }>(
     'SELECT customer_id FROM orders GROUP BY customer_id HAVING count(*) >= 1 ORDER BY count(*) DESC, customer_id LIMIT 2',
   );
