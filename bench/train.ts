@@ -5,7 +5,7 @@
  * rebuilt as of each validation moment, serving's candidates read through the served query, coordinate
  * ascent). Prints the time of each part and the peak RSS of this process.
  *
- *   RTREC_DATA_DIR=… EMBEDDED_PG_PORT=… npx tsx bench/train.ts [--max-customers 3000] [--protocol leave-last-out|session]
+ *   RTREC_DATA_DIR=… EMBEDDED_PG_PORT=… npx tsx bench/train.ts [--max-customers 3000] [--protocol time|leave-last-out|session]
  */
 import { parseArgs } from 'node:util';
 import { createAppContext } from '../src/app/context.js';
@@ -13,10 +13,10 @@ import { loadConfig } from '../src/config/env.js';
 import { replaceFeaturesAsOf } from '../src/recommend/features-sql.js';
 import { trainServed } from '../src/recommend/train.js';
 
-const { values } = parseArgs({ options: { 'max-customers': { type: 'string', default: '3000' }, protocol: { type: 'string', default: 'leave-last-out' } } });
+const { values } = parseArgs({ options: { 'max-customers': { type: 'string', default: '3000' }, protocol: { type: 'string', default: 'time' } } });
 const maxCustomers = Number(values['max-customers']);
 if (!Number.isInteger(maxCustomers) || maxCustomers < 10) throw new Error('--max-customers must be a whole number ≥ 10');
-if (values.protocol !== 'leave-last-out' && values.protocol !== 'session') throw new Error('--protocol must be leave-last-out or session');
+if (!['time', 'leave-last-out', 'session'].includes(values.protocol!)) throw new Error('--protocol must be time, leave-last-out or session');
 
 const ctx = await createAppContext(loadConfig({ ...process.env, LOG_LEVEL: 'warn' }), { poolSize: 6 });
 try {
@@ -27,7 +27,12 @@ try {
   await replaceFeaturesAsOf(ctx.pool, new Date());
   const featuresS = (performance.now() - t0) / 1000;
   const { rows: cp } = await ctx.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM rec_customer_product');
-  const protocol = values.protocol === 'session' ? ({ kind: 'session', gapMinutes: 30 } as const) : ({ kind: 'leave-last-out' } as const);
+  const protocol =
+    values.protocol === 'session'
+      ? ({ kind: 'session', gapMinutes: 30 } as const)
+      : values.protocol === 'time'
+        ? ({ kind: 'time' } as const)
+        : ({ kind: 'leave-last-out' } as const);
   const t1 = performance.now();
   const report = await trainServed(ctx.pool, ctx.recommenderOn, { maxCustomers, protocol });
   const trainS = (performance.now() - t1) / 1000;

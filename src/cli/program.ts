@@ -154,10 +154,10 @@ export function createProgram(): Command {
     .addOption(
       new Option(
         '--protocol <kind>',
-        "what the weights are fitted to predict: leave-last-out (each customer's last wishlist/cart/purchase) or session (the next new item of a visit)",
+        "what the weights are fitted to predict: time (what customers take in the last fifth of the history, from features as of its start), leave-last-out (each customer's last wishlist/cart/purchase) or session (the next new item of a visit)",
       )
-        .choices(['leave-last-out', 'session'])
-        .default('leave-last-out'),
+        .choices(['time', 'leave-last-out', 'session'])
+        .default('time'),
     )
     .addOption(
       new Option('--session-gap <minutes>', '--protocol session: longest gap between two actions of one visit (default 30)').argParser(

@@ -30,10 +30,17 @@ export interface ValidationOptions {
   /**
    * What is held out (the evaluation's split definitions, split.ts): `leave-last-out` (default) the last
    * wishlist / cart / purchase moment; `session` the last action when it continues a visit (the moment before
-   * is at most `gapMinutes` earlier) and its products are new to the customer.
+   * is at most `gapMinutes` earlier) and its products are new to the customer; `time` (ValidationProtocol).
    */
-  protocol?: { kind: 'leave-last-out' } | { kind: 'session'; gapMinutes: number };
+  protocol?: ValidationProtocol;
 }
+
+/**
+ * `time`: one moment for everyone, the start of the last `share` (default 0.2) of the history before `asOf` —
+ * features as of it, each customer's wishlisted / carted / bought items after it (not bought before) held out:
+ * the evaluation's time split, and what a live shop asks of its model (the next period).
+ */
+export type ValidationProtocol = { kind: 'leave-last-out' } | { kind: 'session'; gapMinutes: number } | { kind: 'time'; share?: number };
 
 /**
  * Each customer's last positive moment (wishlist, cart or purchase, as the evaluation's split defines it)
@@ -106,6 +113,45 @@ async function validationRound(pool: pg.Pool, options: ValidationOptions): Promi
   }
 }
 
+/** The time protocol's cases: one moment (`at`) for every sampled customer. */
+export async function timeValidationCases(
+  pool: pg.Pool,
+  options: ValidationOptions & { share: number },
+): Promise<{ at: Date | null; cases: ValidationCase[] }> {
+  if (!(options.share > 0 && options.share < 1)) throw new Error(`bad validation share ${options.share}`);
+  const { rows: span } = await pool.query<{ first: Date | null }>(
+    `SELECT least((SELECT min(occurred_at) FROM behavior_events WHERE occurred_at < $1), (SELECT min(order_date) FROM orders WHERE order_date < $1)) AS first`,
+    [options.asOf],
+  );
+  const first = span[0]?.first;
+  if (!first) return { at: null, cases: [] };
+  const at = new Date(first.getTime() + (options.asOf.getTime() - first.getTime()) * (1 - options.share));
+  const { rows } = await pool.query<{ customer_id: number; items: number[] }>(
+    `WITH purchases AS (
+       SELECT o.customer_id, i.product_id, o.order_date AS at FROM orders o JOIN order_items i ON i.order_id = o.order_id
+       WHERE o.customer_id IS NOT NULL AND o.order_date < $2
+     ),
+     actions AS (
+       SELECT e.customer_id, e.product_id, e.occurred_at AS at, e.event_type IN ('add_to_cart', 'add_to_wishlist') AS positive FROM behavior_events e
+       WHERE e.customer_id IS NOT NULL AND e.product_id IS NOT NULL AND e.event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist') AND e.occurred_at < $2
+       UNION ALL SELECT customer_id, product_id, at, true FROM purchases
+     ),
+     fresh AS (
+       SELECT DISTINCT a.customer_id, a.product_id FROM actions a
+       WHERE a.positive AND a.at >= $1
+         AND NOT EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = a.customer_id AND p.product_id = a.product_id AND p.at < $1)
+     ),
+     sample AS (
+       SELECT customer_id FROM (SELECT DISTINCT customer_id FROM fresh) f
+       WHERE EXISTS (SELECT 1 FROM actions a WHERE a.customer_id = f.customer_id AND a.at < $1)
+       ORDER BY md5(customer_id::text), customer_id LIMIT $3
+     )
+     SELECT s.customer_id, array_agg(f.product_id) AS items FROM sample s JOIN fresh f USING (customer_id) GROUP BY 1 ORDER BY 1`,
+    [at, options.asOf, options.maxCustomers],
+  );
+  return { at, cases: rows.map((r) => ({ customerId: r.customer_id, at, heldOut: new Set(r.items) })) };
+}
+
 export interface TrainOptions extends ValidationOptions {
   /** The served recommender on a pool (the composition root's `recommenderOn`). */
   recommenderOn(pool: pg.Pool): Recommender;
@@ -136,6 +182,8 @@ export interface TrainResult extends FitResult {
 const MIN_ROUNDS = 2;
 const MAX_ROUNDS = 6;
 const ENOUGH_CASES = 300;
+/** The time protocol's validation period: the last fifth of the history (as the evaluation's default test period). */
+const TIME_SHARE = 0.2;
 
 /**
  * Fits the served ranker's weights on a validation split of the history before `asOf`: in each round every
@@ -152,17 +200,10 @@ export async function trainRanker(pool: pg.Pool, options: TrainOptions): Promise
   let bounds = new Map(options.bounds ?? []);
   let found = 0;
   let candidates = 0;
-  for (let round = 0; round < maxRounds && (round < minRounds || packed.length < ENOUGH_CASES); round++) {
-    const { cases, moments } = await validationRound(pool, { ...options, bounds });
-    if (moments.size === 0) break;
-    if (cases.length === 0) {
-      bounds = new Map([...bounds, ...moments]);
-      continue;
-    }
+  /** Features as of `asOf` (own rows before `cutoffs`), then serving's candidates of every case. */
+  const collect = async (cases: readonly ValidationCase[], asOf: Date, cutoffs?: ReadonlyMap<number, Date>) => {
     found += cases.length;
-    const cutoffs = new Map(bounds);
-    for (const c of cases) cutoffs.set(c.customerId, c.at);
-    await buildFeaturesAsOf(pool, options.schema, options.asOf, { cutoffs });
+    await buildFeaturesAsOf(pool, options.schema, asOf, { cutoffs });
     await trainNeighbours(pool, options.schema);
     const base = pool.options as pg.PoolConfig;
     const asOfPool = new pg.Pool({ ...base, max: 4, options: `-c search_path=${options.schema},public` });
@@ -184,8 +225,22 @@ export async function trainRanker(pool: pg.Pool, options: TrainOptions): Promise
       await asOfPool.end();
       await pool.query(`DROP SCHEMA IF EXISTS ${options.schema} CASCADE`);
     }
-    // The next round looks before each customer's moment of this one (a case or not).
-    bounds = new Map([...bounds, ...moments]);
+  };
+  if (options.protocol?.kind === 'time') {
+    const { at, cases } = await timeValidationCases(pool, { ...options, share: options.protocol.share ?? TIME_SHARE });
+    if (at && cases.length > 0) await collect(cases, at);
+  } else {
+    for (let round = 0; round < maxRounds && (round < minRounds || packed.length < ENOUGH_CASES); round++) {
+      const { cases, moments } = await validationRound(pool, { ...options, bounds });
+      if (moments.size === 0) break;
+      if (cases.length > 0) {
+        const cutoffs = new Map(bounds);
+        for (const c of cases) cutoffs.set(c.customerId, c.at);
+        await collect(cases, options.asOf, cutoffs);
+      }
+      // The next round looks before each customer's moment of this one (a case or not).
+      bounds = new Map([...bounds, ...moments]);
+    }
   }
   // Cases in a fixed order (workers finish in any order): the fit is deterministic.
   packed.sort((a, b) => a.ids.length - b.ids.length || (a.ids[0] ?? 0) - (b.ids[0] ?? 0));
@@ -206,7 +261,8 @@ export async function saveRanker(pool: pg.Pool, ranker: RankerWeights, metrics: 
 export interface ServedTrainingOptions {
   /** Validation customers at most. */
   maxCustomers: number;
-  protocol?: ValidationOptions['protocol'];
+  /** The validation protocol (default `time`: the next period, what a live shop asks of its model). */
+  protocol?: ValidationProtocol;
   /** Write nothing (report what training would store). */
   dryRun?: boolean;
   onProgress?(done: number, total: number): void;
@@ -228,10 +284,11 @@ export interface ServedTrainingReport {
 export async function trainServed(pool: pg.Pool, recommenderOn: (pool: pg.Pool) => Recommender, options: ServedTrainingOptions): Promise<ServedTrainingReport> {
   const asOf = new Date();
   const neighbours = options.dryRun ? await neighboursDryRun(pool) : await trainNeighbours(pool);
+  const protocol = options.protocol ?? { kind: 'time' };
   const ranker = await trainRanker(pool, {
     asOf,
     maxCustomers: options.maxCustomers,
-    protocol: options.protocol,
+    protocol,
     recommenderOn,
     schema: 'rtrec_train',
     onProgress: options.onProgress,
@@ -239,7 +296,7 @@ export async function trainServed(pool: pg.Pool, recommenderOn: (pool: pg.Pool) 
   const saved = !options.dryRun && ranker.trained;
   if (saved) {
     await saveRanker(pool, ranker.ranker, {
-      validation: { cases: ranker.cases, protocol: options.protocol?.kind ?? 'leave-last-out', fitted: ranker.fitted, defaults: ranker.defaults },
+      validation: { cases: ranker.cases, protocol: protocol.kind, fitted: ranker.fitted, defaults: ranker.defaults },
       neighbours: { rows: neighbours.rows, products: neighbours.products },
     });
   }

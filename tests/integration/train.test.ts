@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NEIGHBOUR_MODEL } from '../../src/recommend/neighbours.js';
 import { RANKER_FEATURES, type RankerFeature, type RankerWeights } from '../../src/recommend/ranker.js';
 import { SERVED_RANKER } from '../../src/recommend/serving.js';
-import { saveRanker, trainServed, validationCases } from '../../src/recommend/train.js';
+import { saveRanker, timeValidationCases, trainServed, validationCases } from '../../src/recommend/train.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { simulatedShop } from '../helpers/history.js';
@@ -66,6 +66,31 @@ describe('the validation split of training', () => {
       expect(r.last.getTime() - r.previous!.getTime()).toBeLessThanOrEqual(30 * 60_000);
       for (const item of c.heldOut) expect(r.seen).not.toContain(item);
     }
+  });
+});
+
+describe('the time protocol of training', () => {
+  it('holds out what each customer took in the last fifth of the history, from one moment, minus what they had bought before it', async () => {
+    const asOf = new Date();
+    const { at, cases } = await timeValidationCases(t.pool, { asOf, maxCustomers: 1_000_000, share: 0.2 });
+    const { rows: span } = await t.pool.query<{ first: Date }>(
+      'SELECT least((SELECT min(occurred_at) FROM behavior_events), (SELECT min(order_date) FROM orders)) AS first',
+    );
+    expect(at!.getTime()).toBe(Math.trunc(span[0]!.first.getTime() + (asOf.getTime() - span[0]!.first.getTime()) * 0.8));
+    const { rows: truth } = await t.pool.query<{ customer_id: number; items: number[] }>(
+      `WITH p AS (SELECT o.customer_id, i.product_id, o.order_date AS at FROM orders o JOIN order_items i USING (order_id)),
+            a AS (SELECT customer_id, product_id, occurred_at AS at, event_type IN ('add_to_cart', 'add_to_wishlist') AS positive FROM behavior_events
+                  WHERE customer_id IS NOT NULL AND product_id IS NOT NULL AND event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist')
+                  UNION ALL SELECT customer_id, product_id, at, true FROM p)
+       SELECT customer_id, array_agg(DISTINCT product_id ORDER BY product_id) AS items FROM a
+       WHERE positive AND at >= $1 AND NOT EXISTS (SELECT 1 FROM p WHERE p.customer_id = a.customer_id AND p.product_id = a.product_id AND p.at < $1)
+         AND EXISTS (SELECT 1 FROM a e WHERE e.customer_id = a.customer_id AND e.at < $1)
+       GROUP BY 1 ORDER BY 1`,
+      [at],
+    );
+    expect(truth.length).toBeGreaterThan(20);
+    expect(cases.map((c) => ({ customer_id: c.customerId, items: [...c.heldOut].sort((x, y) => x - y) }))).toEqual(truth);
+    expect(cases.every((c) => c.at.getTime() === at!.getTime())).toBe(true);
   });
 });
 

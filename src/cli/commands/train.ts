@@ -7,7 +7,7 @@ import { print, printTable, progressBar } from '../output.js';
 
 export interface TrainCliOptions {
   maxCustomers: number;
-  protocol: 'leave-last-out' | 'session';
+  protocol: 'time' | 'leave-last-out' | 'session';
   sessionGap?: number;
   dryRun?: boolean;
   json?: boolean;
@@ -30,7 +30,12 @@ export async function train(options: TrainCliOptions): Promise<void> {
     let bar: ReturnType<typeof progressBar> | undefined;
     const report = await trainServed(ctx.pool, ctx.recommenderOn, {
       maxCustomers: options.maxCustomers,
-      protocol: options.protocol === 'session' ? { kind: 'session', gapMinutes: options.sessionGap ?? SESSION_GAP_MINUTES } : { kind: 'leave-last-out' },
+      protocol:
+        options.protocol === 'session'
+          ? { kind: 'session', gapMinutes: options.sessionGap ?? SESSION_GAP_MINUTES }
+          : options.protocol === 'time'
+            ? { kind: 'time' }
+            : { kind: 'leave-last-out' },
       dryRun: options.dryRun,
       onProgress: options.json
         ? undefined

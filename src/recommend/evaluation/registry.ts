@@ -33,7 +33,13 @@ async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(
       asOf,
       bounds: cutoffs,
       maxCustomers: FIT_CUSTOMERS,
-      protocol: deps.split.kind === 'session' ? { kind: 'session', gapMinutes: deps.split.gapMinutes } : { kind: 'leave-last-out' },
+      // The same protocol as the split being evaluated, on its train part.
+      protocol:
+        deps.split.kind === 'session'
+          ? { kind: 'session', gapMinutes: deps.split.gapMinutes }
+          : deps.split.kind === 'time'
+            ? { kind: 'time' }
+            : { kind: 'leave-last-out' },
       recommenderOn: deps.servedOn,
       schema: `${EVALUATION_SCHEMA}_fit`,
       onProgress: deps.onFitProgress,
