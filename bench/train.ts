@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createAppContext } from '../src/app/context.js';
 import { loadConfig } from '../src/config/env.js';
 import { replaceFeaturesAsOf } from '../src/recommend/features-sql.js';
-import { trainServed } from '../src/recommend/train.js';
+import { trainServed, validationProtocol } from '../src/recommend/train.js';
 
 const { values } = parseArgs({ options: { 'max-customers': { type: 'string', default: '3000' }, protocol: { type: 'string', default: 'time' } } });
 const maxCustomers = Number(values['max-customers']);
@@ -27,12 +27,7 @@ try {
   await replaceFeaturesAsOf(ctx.pool, new Date());
   const featuresS = (performance.now() - t0) / 1000;
   const { rows: cp } = await ctx.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM rec_customer_product');
-  const protocol =
-    values.protocol === 'session'
-      ? ({ kind: 'session', gapMinutes: 30 } as const)
-      : values.protocol === 'time'
-        ? ({ kind: 'time' } as const)
-        : ({ kind: 'leave-last-out' } as const);
+  const protocol = validationProtocol(values.protocol as 'time' | 'leave-last-out' | 'session');
   const t1 = performance.now();
   const report = await trainServed(ctx.pool, ctx.recommenderOn, { maxCustomers, protocol });
   const trainS = (performance.now() - t1) / 1000;

@@ -1,6 +1,30 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { inTransaction } from '../database/transaction.js';
 import { RECENT_POPULARITY } from '../flink/contracts.js';
+
+/**
+ * Loads per-customer moments into a temp table of the client's transaction (dropped at commit) and returns the
+ * SQL test "`alias.column` is before its customer's moment, or before $1 for customers without one".
+ */
+export async function customerCutoffs(
+  client: pg.PoolClient,
+  table: string,
+  cutoffs: ReadonlyMap<number, Date> = new Map(),
+): Promise<(alias: string, column: string) => string> {
+  await client.query(`CREATE TEMP TABLE ${table} (customer_id int PRIMARY KEY, cutoff timestamptz NOT NULL) ON COMMIT DROP`);
+  const rows = [...cutoffs];
+  for (let i = 0; i < rows.length; i += 5000) {
+    const chunk = rows.slice(i, i + 5000);
+    await client.query(`INSERT INTO ${table} SELECT * FROM unnest($1::int[], $2::timestamptz[])`, [chunk.map(([c]) => c), chunk.map(([, d]) => d)]);
+  }
+  await client.query(`ANALYZE ${table}`);
+  return (alias, column) => `${alias}.${column} < coalesce((SELECT cutoff FROM ${table} k WHERE k.customer_id = ${alias}.customer_id), $1::timestamptz)`;
+}
+
+/** A pool on the same database whose search path puts `schema` (e.g. as-of features) before public. */
+export function poolOnSchema(pool: pg.Pool, schema: string, max: number): pg.Pool {
+  return new pg.Pool({ ...(pool.options as pg.PoolConfig), max, options: `-c search_path=${schema},public` });
+}
 
 /** The feature tables Flink's recommendation-features job writes (replaceFeaturesAsOf replaces them). */
 export const FEATURE_TABLES = [
@@ -32,15 +56,8 @@ export async function buildFeaturesAsOf(pool: pg.Pool, schema: string, asOf: Dat
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.query(`CREATE SCHEMA ${schema}`);
     const at = [asOf];
-    // Per-customer cutoffs (none: everyone's is asOf). A LEFT JOIN keeps the one-cutoff case a plain filter.
-    await client.query('CREATE TEMP TABLE eval_cutoffs (customer_id int PRIMARY KEY, cutoff timestamptz NOT NULL) ON COMMIT DROP');
-    const cutoffs = [...(options.cutoffs ?? new Map<number, Date>())];
-    for (let i = 0; i < cutoffs.length; i += 5000) {
-      const chunk = cutoffs.slice(i, i + 5000);
-      await client.query('INSERT INTO eval_cutoffs SELECT * FROM unnest($1::int[], $2::timestamptz[])', [chunk.map(([c]) => c), chunk.map(([, d]) => d)]);
-    }
-    const before = (alias: string, column: string) =>
-      `${alias}.${column} < coalesce((SELECT cutoff FROM eval_cutoffs k WHERE k.customer_id = ${alias}.customer_id), $1::timestamptz)`;
+    // Per-customer cutoffs (none: everyone's is asOf).
+    const before = await customerCutoffs(client, 'eval_cutoffs', options.cutoffs);
     await client.query(`CREATE TABLE ${schema}.orders AS SELECT * FROM public.orders o WHERE ${before('o', 'order_date')}`, at);
     await client.query(`CREATE TABLE ${schema}.order_items AS SELECT i.* FROM public.order_items i JOIN ${schema}.orders o ON o.order_id = i.order_id`);
     await client.query(`CREATE TABLE ${schema}.carts (LIKE public.carts)`);

@@ -1,3 +1,4 @@
+import { hitRate, ndcg, type RankedCase } from './evaluation/metrics.js';
 /*
  * The served ranker: every candidate product carries one raw value per signal (the features the serving query
  * computes from what Flink maintains), and its score is the weighted sum. The weights are not tuned for one
@@ -43,6 +44,11 @@ export const DEFAULT_RANKER: RankerWeights = {
 /** All-time popularity's least weight: it orders what no other signal scores (cold start, the list's tail). */
 const POPULARITY_FLOOR = 1e-6;
 
+/** A ranker whose weight for each signal is `weight(signal)`. */
+export function rankerOf(weight: (feature: RankerFeature) => number, maxCategoryShare = 1): RankerWeights {
+  return { weights: Object.fromEntries(RANKER_FEATURES.map((f) => [f, weight(f)])) as Record<RankerFeature, number>, maxCategoryShare };
+}
+
 /** The weights as the query's float8[] parameter (and the fit's scoring vector: the same floor). */
 export function weightVector(ranker: RankerWeights): number[] {
   return RANKER_FEATURES.map((f) => (f === 'popular' ? Math.max(ranker.weights[f], POPULARITY_FLOOR) : ranker.weights[f]));
@@ -72,12 +78,6 @@ export interface Candidate {
   /** Bought before (dropped unless its category is repurchasable). */
   bought: boolean;
   inCart: boolean;
-}
-
-export function scoreOf(features: readonly number[], w: readonly number[]): number {
-  let s = 0;
-  for (let i = 0; i < w.length; i++) s += w[i]! * (features[i] ?? 0);
-  return s;
 }
 
 /**
@@ -119,8 +119,21 @@ export function finalList<T extends { categoryId: number; inCart: boolean; bough
   first: number,
   options: { maxCategoryShare: number; oneCategory: boolean; repurchasable: (productId: number, categoryId: number) => boolean },
 ): T[] {
-  const eligible = sorted.filter((c) => !c.inCart && !(c.bought && !options.repurchasable(c.productId, c.categoryId)));
+  const eligible = sorted.filter((c) => servable(c, options.repurchasable));
   return diversify(eligible, first, perCategoryCap(first, options.maxCategoryShare, options.oneCategory));
+}
+
+/** Whether a candidate may be listed: not in the cart, and not bought unless it may be bought again. */
+function servable(
+  c: { productId: number; categoryId: number; inCart: boolean; bought: boolean },
+  repurchasable: (productId: number, categoryId: number) => boolean,
+) {
+  return !c.inCart && !(c.bought && !repurchasable(c.productId, c.categoryId));
+}
+
+/** Candidate rows serving reads for a list of `first`: enough for the category cap (and training cuts the same way). */
+export function rowsConsidered(first: number): number {
+  return Math.max(30, first * 3);
 }
 
 /**
@@ -140,7 +153,7 @@ export function packCase(
   heldOut: ReadonlySet<number>,
   repurchasable: (productId: number, categoryId: number) => boolean,
 ): FitCase {
-  const kept = candidates.filter((c) => !c.inCart && !(c.bought && !repurchasable(c.productId, c.categoryId)));
+  const kept = candidates.filter((c) => servable(c, repurchasable));
   const n = RANKER_FEATURES.length;
   const features = new Float64Array(kept.length * n);
   kept.forEach((c, i) => {
@@ -160,9 +173,8 @@ export interface FitResult {
 }
 
 const K = 10;
-/** Serving reads max(30, 3 × first) eligible rows and diversifies those (serving.ts ROWS_PER_ITEM). */
-const CONSIDERED = 30;
-const DISCOUNT = Array.from({ length: K }, (_, i) => 1 / Math.log2(i + 2));
+/** Serving diversifies the best rowsConsidered(first) eligible rows; the fit cuts the same way. */
+const CONSIDERED = rowsConsidered(K);
 
 /** HR@10 and NDCG@10 of a ranker over fitting cases, with serving's cut (top 30 eligible) and diversity. */
 export function scoreCases(cases: readonly FitCase[], ranker: RankerWeights): { hr: number; ndcg: number } {
@@ -171,8 +183,7 @@ export function scoreCases(cases: readonly FitCase[], ranker: RankerWeights): { 
   const cap = perCategoryCap(K, ranker.maxCategoryShare, false);
   const topScore = new Float64Array(CONSIDERED);
   const topIndex = new Int32Array(CONSIDERED);
-  let hits = 0;
-  let ndcg = 0;
+  const lists: RankedCase[] = [];
   for (const c of cases) {
     // The CONSIDERED best by score, ties by product id (as the query orders them), by insertion.
     let size = 0;
@@ -190,18 +201,9 @@ export function scoreCases(cases: readonly FitCase[], ranker: RankerWeights): { 
       topIndex[at] = i;
     }
     const ranked = Array.from(topIndex.subarray(0, size), (i) => ({ productId: c.ids[i]!, categoryId: c.categories[i]! }));
-    const list = diversify(ranked, K, cap);
-    let dcg = 0;
-    list.forEach((x, i) => {
-      if (c.heldOut.has(x.productId)) dcg += DISCOUNT[i]!;
-    });
-    let ideal = 0;
-    for (let i = 0; i < Math.min(K, c.heldOut.size); i++) ideal += DISCOUNT[i]!;
-    if (dcg > 0) hits++;
-    if (ideal > 0) ndcg += dcg / ideal;
+    lists.push({ recommended: diversify(ranked, K, cap).map((x) => x.productId), heldOut: c.heldOut });
   }
-  const count = Math.max(cases.length, 1);
-  return { hr: hits / count, ndcg: ndcg / count };
+  return { hr: hitRate(lists, K), ndcg: ndcg(lists, K) };
 }
 
 /** The grid coordinate ascent tries for each weight (the scale is set by the features' [0, 1]-ish ranges). */
@@ -223,10 +225,7 @@ export function fitRanker(cases: readonly FitCase[], options: { rounds?: number;
     const s = scoreCases(cases, r);
     return s.hr + s.ndcg;
   };
-  const onlyOne = (feature: RankerFeature): RankerWeights => ({
-    weights: Object.fromEntries(RANKER_FEATURES.map((f) => [f, f === feature ? 1 : 0])) as Record<RankerFeature, number>,
-    maxCategoryShare: 1,
-  });
+  const onlyOne = (feature: RankerFeature) => rankerOf((f) => (f === feature ? 1 : 0));
   const ascend = (start: RankerWeights): { ranker: RankerWeights; score: number } => {
     let best = start;
     let bestScore = objective(start);

@@ -1,7 +1,18 @@
 import type pg from 'pg';
 import { AppError } from '../errors.js';
 import { NEIGHBOUR_MODEL } from './neighbours.js';
-import { type Candidate, DEFAULT_RANKER, finalList, parseRanker, RANKER_FEATURES, type RankerFeature, type RankerWeights, weightVector } from './ranker.js';
+import {
+  type Candidate,
+  DEFAULT_RANKER,
+  finalList,
+  parseRanker,
+  RANKER_FEATURES,
+  type RankerFeature,
+  type RankerWeights,
+  rankerOf,
+  rowsConsidered,
+  weightVector,
+} from './ranker.js';
 
 /*
  * Serving: recommendations for a customer from the features Flink maintains (flink/recommendation-features.sql),
@@ -42,8 +53,6 @@ export interface RecommendOptions {
   repurchasable?: (productId: number, categoryId: number) => boolean;
 }
 
-/** Rows the query hands to ranking in JS per product asked for (diversity needs some beyond `first`). */
-const ROWS_PER_ITEM = 3;
 /** How many of the customer's latest items seed similar items, revisits and the recent category shares. */
 const RECENT = 30;
 /** Neighbours read per recent item and kind (view, purchase): the strongest by count, re-ranked by cosine. */
@@ -235,7 +244,7 @@ export interface RecommenderDefaults {
 }
 
 /** Weights that read every source (training needs each candidate's every signal). */
-const EVERY_SOURCE: RankerWeights = { weights: Object.fromEntries(RANKER_FEATURES.map((f) => [f, 1])) as RankerWeights['weights'], maxCategoryShare: 1 };
+const EVERY_SOURCE = rankerOf(() => 1);
 
 /** The ranker row serving reads, by name. */
 export const SERVED_RANKER = 'ours';
@@ -279,7 +288,8 @@ export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults =
       if (!Number.isInteger(customerId) || customerId < 1) throw new AppError('BAD_USER_INPUT', `customerId must be a positive integer, got ${customerId}.`);
       if (!Number.isInteger(first) || first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
       const weights = options.ranker ?? (await ranker());
-      const rows = await query(customerId, options, Math.max(30, first * ROWS_PER_ITEM), weights);
+      // Rows for the list and its diversity (rowsConsidered), plus what the customer bought or carted (the query adds those).
+      const rows = await query(customerId, options, rowsConsidered(first), weights);
       const list = finalList(
         rows.map((r) => ({ ...r, productId: r.product_id, categoryId: r.category_id, inCart: r.in_cart, bought: r.excluded_bought })),
         first,

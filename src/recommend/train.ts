@@ -1,5 +1,6 @@
-import pg from 'pg';
-import { buildFeaturesAsOf } from './features-sql.js';
+import type pg from 'pg';
+import { SESSION_GAP_MINUTES } from './evaluation/split.js';
+import { buildFeaturesAsOf, customerCutoffs, poolOnSchema } from './features-sql.js';
 import { type NeighbourResult, trainNeighbours } from './neighbours.js';
 import { type FitCase, type FitResult, fitRanker, packCase, type RankerWeights } from './ranker.js';
 import { type Recommender, SERVED_RANKER } from './serving.js';
@@ -42,6 +43,28 @@ export interface ValidationOptions {
  */
 export type ValidationProtocol = { kind: 'leave-last-out' } | { kind: 'session'; gapMinutes: number } | { kind: 'time'; share?: number };
 
+/** The protocol of a kind (a flag's or a split's), the session gap defaulting to the shop's session timeout. */
+export function validationProtocol(kind: ValidationProtocol['kind'], gapMinutes = SESSION_GAP_MINUTES): ValidationProtocol {
+  return kind === 'session' ? { kind, gapMinutes } : { kind };
+}
+
+/**
+ * The CTEs `purchases` (customer, product, at: order lines) and `actions` (customer, product, at, positive:
+ * views, wishlists, carts and purchases) of the history that `end(alias, column)` keeps: what every
+ * validation protocol reads.
+ */
+function actionsSql(end: (alias: string, column: string) => string): string {
+  return `purchases AS (
+       SELECT o.customer_id, i.product_id, o.order_date AS at FROM orders o JOIN order_items i ON i.order_id = o.order_id
+       WHERE o.customer_id IS NOT NULL AND ${end('o', 'order_date')}
+     ),
+     actions AS (
+       SELECT e.customer_id, e.product_id, e.occurred_at AS at, e.event_type IN ('add_to_cart', 'add_to_wishlist') AS positive FROM behavior_events e
+       WHERE e.customer_id IS NOT NULL AND e.product_id IS NOT NULL AND e.event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist') AND ${end('e', 'occurred_at')}
+       UNION ALL SELECT customer_id, product_id, at, true FROM purchases
+     )`;
+}
+
 /**
  * Each customer's last positive moment (wishlist, cart or purchase, as the evaluation's split defines it)
  * before their end of history, with the items of that moment they had not bought before; customers with no
@@ -62,25 +85,9 @@ async function validationRound(pool: pg.Pool, options: ValidationOptions): Promi
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('CREATE TEMP TABLE fit_bounds (customer_id int PRIMARY KEY, bound timestamptz NOT NULL) ON COMMIT DROP');
-    const bounds = [...(options.bounds ?? new Map<number, Date>())];
-    for (let i = 0; i < bounds.length; i += 5000) {
-      const chunk = bounds.slice(i, i + 5000);
-      await client.query('INSERT INTO fit_bounds SELECT * FROM unnest($1::int[], $2::timestamptz[])', [chunk.map(([c]) => c), chunk.map(([, d]) => d)]);
-    }
-    await client.query('ANALYZE fit_bounds');
-    const end = (alias: string, column: string) =>
-      `${alias}.${column} < coalesce((SELECT bound FROM fit_bounds b WHERE b.customer_id = ${alias}.customer_id), $1::timestamptz)`;
+    const end = await customerCutoffs(client, 'fit_bounds', options.bounds);
     const { rows } = await client.query<{ customer_id: number; at: Date; items: number[] | null }>(
-      `WITH purchases AS (
-         SELECT o.customer_id, i.product_id, o.order_date AS at FROM orders o JOIN order_items i ON i.order_id = o.order_id
-         WHERE o.customer_id IS NOT NULL AND ${end('o', 'order_date')}
-       ),
-       actions AS (
-         SELECT e.customer_id, e.product_id, e.occurred_at AS at, e.event_type IN ('add_to_cart', 'add_to_wishlist') AS positive FROM behavior_events e
-         WHERE e.customer_id IS NOT NULL AND e.product_id IS NOT NULL AND e.event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist') AND ${end('e', 'occurred_at')}
-         UNION ALL SELECT customer_id, product_id, at, true FROM purchases
-       ),
+      `WITH ${actionsSql(end)},
        last AS (SELECT customer_id, max(at) AS at FROM actions WHERE ${session ? 'true' : 'positive'} GROUP BY customer_id),
        -- the moment's items that are new to the customer (not bought before; session: not touched before)
        fresh AS (
@@ -127,15 +134,7 @@ export async function timeValidationCases(
   if (!first) return { at: null, cases: [] };
   const at = new Date(first.getTime() + (options.asOf.getTime() - first.getTime()) * (1 - options.share));
   const { rows } = await pool.query<{ customer_id: number; items: number[] }>(
-    `WITH purchases AS (
-       SELECT o.customer_id, i.product_id, o.order_date AS at FROM orders o JOIN order_items i ON i.order_id = o.order_id
-       WHERE o.customer_id IS NOT NULL AND o.order_date < $2
-     ),
-     actions AS (
-       SELECT e.customer_id, e.product_id, e.occurred_at AS at, e.event_type IN ('add_to_cart', 'add_to_wishlist') AS positive FROM behavior_events e
-       WHERE e.customer_id IS NOT NULL AND e.product_id IS NOT NULL AND e.event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist') AND e.occurred_at < $2
-       UNION ALL SELECT customer_id, product_id, at, true FROM purchases
-     ),
+    `WITH ${actionsSql((alias, column) => `${alias}.${column} < $2`)},
      fresh AS (
        SELECT DISTINCT a.customer_id, a.product_id FROM actions a
        WHERE a.positive AND a.at >= $1
@@ -205,18 +204,20 @@ export async function trainRanker(pool: pg.Pool, options: TrainOptions): Promise
     found += cases.length;
     await buildFeaturesAsOf(pool, options.schema, asOf, { cutoffs });
     await trainNeighbours(pool, options.schema);
-    const base = pool.options as pg.PoolConfig;
-    const asOfPool = new pg.Pool({ ...base, max: 4, options: `-c search_path=${options.schema},public` });
+    const asOfPool = poolOnSchema(pool, options.schema, 4);
     try {
       const recommender = options.recommenderOn(asOfPool);
+      // Each case keeps its place (workers finish in any order), so the fit is deterministic.
+      const offset = packed.length;
       let done = 0;
       let next = 0;
       const worker = async () => {
         while (next < cases.length) {
-          const c = cases[next++]!;
+          const i = next++;
+          const c = cases[i]!;
           const list = await recommender.candidates(c.customerId, c.at);
           candidates += list.length;
-          packed.push(packCase(list, c.heldOut, recommender.repurchasable));
+          packed[offset + i] = packCase(list, c.heldOut, recommender.repurchasable);
           options.onProgress?.(++done, cases.length);
         }
       };
@@ -242,8 +243,6 @@ export async function trainRanker(pool: pg.Pool, options: TrainOptions): Promise
       bounds = new Map([...bounds, ...moments]);
     }
   }
-  // Cases in a fixed order (workers finish in any order): the fit is deterministic.
-  packed.sort((a, b) => a.ids.length - b.ids.length || (a.ids[0] ?? 0) - (b.ids[0] ?? 0));
   const trained = packed.length >= minCases;
   const fit = fitRanker(trained ? packed : []);
   return { ...fit, found, candidatesPerCase: packed.length ? candidates / packed.length : 0, trained, seconds: (Date.now() - started) / 1000 };

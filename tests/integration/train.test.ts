@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NEIGHBOUR_MODEL } from '../../src/recommend/neighbours.js';
-import { RANKER_FEATURES, type RankerFeature, type RankerWeights } from '../../src/recommend/ranker.js';
+import { type RankerFeature, type RankerWeights, rankerOf } from '../../src/recommend/ranker.js';
 import { SERVED_RANKER } from '../../src/recommend/serving.js';
 import { saveRanker, timeValidationCases, trainServed, validationCases } from '../../src/recommend/train.js';
 import { runCli } from '../helpers/cli.js';
@@ -14,10 +14,7 @@ import { simulatedShop } from '../helpers/history.js';
  */
 
 let t: TestDatabase;
-const only = (feature: RankerFeature): RankerWeights => ({
-  weights: Object.fromEntries(RANKER_FEATURES.map((f) => [f, f === feature ? 1 : 0])) as Record<RankerFeature, number>,
-  maxCategoryShare: 1,
-});
+const only = (feature: RankerFeature) => rankerOf((f) => (f === feature ? 1 : 0));
 
 beforeAll(async () => {
   t = await createTestDatabase('train');

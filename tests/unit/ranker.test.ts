@@ -8,7 +8,7 @@ import {
   parseRanker,
   RANKER_FEATURES,
   type RankerFeature,
-  type RankerWeights,
+  rankerOf,
   scoreCases,
 } from '../../src/recommend/ranker.js';
 
@@ -20,10 +20,7 @@ const cand = (productId: number, signals: Partial<Record<RankerFeature, number>>
   for (const [f, v] of Object.entries(signals)) features[at(f as RankerFeature)] = v!;
   return { productId, categoryId: productId, features, bought: false, inCart: false, ...extra };
 };
-const only = (feature: RankerFeature, maxCategoryShare = 1): RankerWeights => ({
-  weights: Object.fromEntries(RANKER_FEATURES.map((f) => [f, f === feature ? 1 : 0])) as Record<RankerFeature, number>,
-  maxCategoryShare,
-});
+const only = (feature: RankerFeature, maxCategoryShare = 1) => rankerOf((f) => (f === feature ? 1 : 0), maxCategoryShare);
 const never = () => false;
 
 describe('the served ranker', () => {

@@ -1,8 +1,7 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
 import { AppError } from '../../errors.js';
-import { SESSION_GAP_MINUTES } from '../../recommend/evaluation/split.js';
-import { trainServed } from '../../recommend/train.js';
+import { trainServed, validationProtocol } from '../../recommend/train.js';
 import { print, printTable, progressBar } from '../output.js';
 
 export interface TrainCliOptions {
@@ -30,12 +29,7 @@ export async function train(options: TrainCliOptions): Promise<void> {
     let bar: ReturnType<typeof progressBar> | undefined;
     const report = await trainServed(ctx.pool, ctx.recommenderOn, {
       maxCustomers: options.maxCustomers,
-      protocol:
-        options.protocol === 'session'
-          ? { kind: 'session', gapMinutes: options.sessionGap ?? SESSION_GAP_MINUTES }
-          : options.protocol === 'time'
-            ? { kind: 'time' }
-            : { kind: 'leave-last-out' },
+      protocol: validationProtocol(options.protocol, options.sessionGap),
       dryRun: options.dryRun,
       onProgress: options.json
         ? undefined

@@ -1,11 +1,11 @@
-import pg from 'pg';
-import { buildFeaturesAsOf } from '../features-sql.js';
+import type pg from 'pg';
+import { buildFeaturesAsOf, poolOnSchema } from '../features-sql.js';
 import { easeRecommender, fitEase } from '../models/ease.js';
 import { fitIals, ialsRecommender } from '../models/ials.js';
 import { buildInteractionMatrix } from '../models/matrix.js';
 import { trainNeighbours } from '../neighbours.js';
 import type { RankerWeights } from '../ranker.js';
-import { trainRanker } from '../train.js';
+import { trainRanker, validationProtocol } from '../train.js';
 import { createItemKnn, mostPopular, randomItems } from './baselines.js';
 import type { Recommender, RecommenderDeps, RecommenderEntry } from './recommender.js';
 
@@ -24,7 +24,6 @@ const FIT_CUSTOMERS = 3000;
  */
 async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(): Promise<void> }> {
   let ready: Promise<{ pool: pg.Pool; ranker: RankerWeights }> | undefined;
-  const base = deps.pool.options as pg.PoolConfig;
   const perUser = new Set(deps.tests.map((t) => t.asOf.getTime())).size > 1;
   const cutoffs = perUser ? new Map(deps.tests.map((t) => [t.user, t.asOf])) : undefined;
   const end = perUser ? new Date(Math.max(...deps.tests.map((t) => t.asOf.getTime())) + 1) : undefined;
@@ -34,12 +33,7 @@ async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(
       bounds: cutoffs,
       maxCustomers: FIT_CUSTOMERS,
       // The same protocol as the split being evaluated, on its train part.
-      protocol:
-        deps.split.kind === 'session'
-          ? { kind: 'session', gapMinutes: deps.split.gapMinutes }
-          : deps.split.kind === 'time'
-            ? { kind: 'time' }
-            : { kind: 'leave-last-out' },
+      protocol: validationProtocol(deps.split.kind, deps.split.kind === 'session' ? deps.split.gapMinutes : undefined),
       recommenderOn: deps.servedOn,
       schema: `${EVALUATION_SCHEMA}_fit`,
       onProgress: deps.onFitProgress,
@@ -47,7 +41,7 @@ async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(
     deps.onFit?.(fit);
     await buildFeaturesAsOf(deps.pool, EVALUATION_SCHEMA, asOf, { cutoffs });
     await trainNeighbours(deps.pool, EVALUATION_SCHEMA);
-    return { pool: new pg.Pool({ ...base, max: 8, options: `-c search_path=${EVALUATION_SCHEMA},public` }), ranker: fit.ranker };
+    return { pool: poolOnSchema(deps.pool, EVALUATION_SCHEMA, 8), ranker: fit.ranker };
   };
   return {
     name: 'ours',
