@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { GENERATE_DEFAULTS, GENERATE_LIMITS } from '../datagen/limits.js';
+import { REPLAY_WRITERS } from '../importer/options.js';
 import { MODEL_DEFAULTS } from '../recommend/models/defaults.js';
 import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/options.js';
 import { version } from '../version.js';
@@ -200,6 +201,12 @@ export function createProgram(): Command {
     )
     .option('--replay', "write through the storefront, one transaction per action, at the log's own pace (Ctrl-C stops between actions)")
     .addOption(new Option('--speed <x>', 'with --replay: clock compression, 60 replays an hour in a minute (default 1)').argParser(numberIn(0.001, 1e12)))
+    .addOption(
+      new Option(
+        '--writers <n>',
+        `with --replay: storefront transactions in flight at once, one customer's actions always in order (default ${REPLAY_WRITERS.default})`,
+      ).argParser(intIn(1, REPLAY_WRITERS.max)),
+    )
     .option('--evaluation-only', 'load the log into imported_events only (for rtrec evaluate --source imported), not into the shop')
     .option('--replace', 'with --evaluation-only: delete earlier imported events first (same transaction)')
     .option('--json', 'machine-readable output')

@@ -292,7 +292,8 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
         const at = meta.at ?? new Date();
         let totalCents = 0;
         const items: { productId: number; quantity: number; price: string; categoryId: number }[] = [];
-        for (const line of lines) {
+        // Stock rows are locked in product order, so concurrent orders sharing products cannot deadlock.
+        for (const line of [...lines].sort((a, b) => a.productId - b.productId)) {
           const product = await requireProduct(tx, line.productId);
           const reserved = await tx.product.updateMany({
             where: { productId: line.productId, isActive: true, stock: { gte: line.quantity } },
