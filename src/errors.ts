@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'CONNECT_FAILED'
   | 'KAFKA_UNAVAILABLE'
   | 'FLINK_UNAVAILABLE'
-  | 'FLINK_SQL_ERROR';
+  | 'FLINK_SQL_ERROR'
+  | 'PYTHON_UNAVAILABLE'
+  | 'MODEL_FIT_FAILED';
 
 /** An expected, user-facing failure. The message says what to do about it. */
 export class AppError extends Error {

@@ -137,8 +137,13 @@ export function createProgram(): Command {
     .addOption(
       new Option(
         '--ease-items <n>',
-        `ease: fit on the n most popular items (default ${MODEL_DEFAULTS.ease.items}; at most ${MODEL_DEFAULTS.easeMaxItems}, cubic time)`,
+        `ease: fit on the n most popular items (default ${MODEL_DEFAULTS.easeItems.numpy} with numpy, ${MODEL_DEFAULTS.easeItems.js} with js; at most ${MODEL_DEFAULTS.easeMaxItems}, cubic time)`,
       ).argParser(intIn(1, MODEL_DEFAULTS.easeMaxItems)),
+    )
+    .addOption(
+      new Option('--ease-backend <name>', 'ease: where the inverse runs: numpy (LAPACK in a virtualenv made on first use) or js (in process, ~100× slower)')
+        .choices(['numpy', 'js'])
+        .default('numpy'),
     )
     .addOption(new Option('--ials-factors <n>', `ials: latent factors (default ${MODEL_DEFAULTS.ials.factors})`).argParser(intIn(1, 1024)))
     .addOption(new Option('--ials-iterations <n>', `ials: alternating passes (default ${MODEL_DEFAULTS.ials.iterations})`).argParser(intIn(1, 1000)))
@@ -149,7 +154,7 @@ export function createProgram(): Command {
   program
     .command('train')
     .description(
-      "Fit what serving learns from the shop's history: item-kNN neighbours (rec_model_neighbours) and the ranker's signal weights (rec_ranker), on a validation split before now",
+      "Fit what serving learns from the shop's history: item-kNN and EASE neighbours (rec_model_neighbours) and the ranker's signal weights (rec_ranker), on a validation split before now",
     )
     .addOption(new Option('--max-customers <n>', 'validation customers at most (a deterministic sample)').argParser(intIn(10, 1_000_000)).default(3000))
     .addOption(
@@ -164,6 +169,14 @@ export function createProgram(): Command {
       new Option('--session-gap <minutes>', '--protocol session: longest gap between two actions of one visit (default 30)').argParser(
         numberIn(0.1, 7 * 24 * 60),
       ),
+    )
+    .addOption(
+      new Option(
+        '--ease-backend <name>',
+        "where the EASE neighbours' inverse runs: numpy (LAPACK in a virtualenv made on first use) or js (in process, fewer products)",
+      )
+        .choices(['numpy', 'js'])
+        .default('numpy'),
     )
     .option('--dry-run', 'fit and report, store nothing')
     .option('--json', 'machine-readable output')

@@ -119,6 +119,7 @@ const schema = z.object({
     .regex(/^https?:\/\//, 'ALERT_WEBHOOK_URL must start with http:// or https://')
     .optional(),
   RTREC_ENGINE_CACHE: z.string().min(1).optional(),
+  RTREC_PYTHON: z.string().min(1, 'RTREC_PYTHON is empty: unset it (python3 is used) or name a Python 3.11+ interpreter').optional(),
   CDC_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9_-]+$/, 'CDC_TOPIC_PREFIX may contain letters, digits, _ and -')
@@ -211,6 +212,8 @@ export interface Config {
   };
   /** Where Maven artifacts of the JVM engines are cached, shared by every clone (user-level). */
   engineCache: string;
+  /** Python interpreter for the numpy virtualenv (RTREC_PYTHON, default python3). */
+  python: string;
   /**
    * How the engines (Kafka Connect, Flink) reach PostgreSQL and Kafka when that differs from how this CLI does,
    * e.g. inside docker compose (postgres:5432, kafka:19092). Unset: the CLI's own addresses.
@@ -290,6 +293,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     },
     engineCache: resolve(e.RTREC_ENGINE_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rtrec', 'engines')),
+    /** The interpreter that gets a numpy virtualenv in the engine cache (EASE's linear algebra). */
+    python: e.RTREC_PYTHON ?? 'python3',
     cdc: { topicPrefix: e.CDC_TOPIC_PREFIX, slotName: e.CDC_SLOT_NAME },
     engines: {
       dbAddress: e.ENGINE_DB_ADDRESS ? { host: e.ENGINE_DB_ADDRESS.replace(/:\d+$/, ''), port: Number(e.ENGINE_DB_ADDRESS.replace(/^.*:/, '')) } : undefined,

@@ -26,6 +26,8 @@ export const RANKER_FEATURES = [
   'popularRecent',
   /** Learned item-kNN neighbours of the customer's recent items (rtrec train, rec_model_neighbours): Σ similarity. */
   'learned',
+  /** Learned EASE item-item weights of the customer's recent items (rtrec train, the same table): Σ B_ij. */
+  'learnedEase',
 ] as const;
 export type RankerFeature = (typeof RANKER_FEATURES)[number];
 
@@ -37,7 +39,7 @@ export interface RankerWeights {
 
 /** The weights serving uses until `rtrec train` has fitted some (the hand-tuned blend of earlier releases). */
 export const DEFAULT_RANKER: RankerWeights = {
-  weights: { similarView: 1, similarPurchase: 2, revisit: 2, affinity: 16, trendHour: 0.2, popular: 0.1, popularRecent: 0, learned: 0 },
+  weights: { similarView: 1, similarPurchase: 2, revisit: 2, affinity: 16, trendHour: 0.2, popular: 0.1, popularRecent: 0, learned: 0, learnedEase: 0 },
   maxCategoryShare: 0.7,
 };
 
@@ -248,11 +250,11 @@ export function fitRanker(cases: readonly FitCase[], options: { rounds?: number;
     }
     return { ranker: best, score: bestScore };
   };
-  // Three starts (the defaults, recent and all-time popularity alone): coordinate ascent stops at the first
+  // Four starts (the defaults; recent popularity, all-time popularity, EASE alone): coordinate ascent stops at the first
   // local optimum, and which one a shop's history leads to depends on where it starts. The best end wins; a
   // later start must beat an earlier one by the minimum gain.
   let { ranker: best, score: bestScore } = ascend(DEFAULT_RANKER);
-  for (const start of [onlyOne('popularRecent'), onlyOne('popular')]) {
+  for (const start of [onlyOne('popularRecent'), onlyOne('popular'), onlyOne('learnedEase')]) {
     const end = ascend(start);
     if (end.score > bestScore + gainFor(bestScore)) ({ ranker: best, score: bestScore } = end);
   }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { AppError } from '../errors.js';
-import { NEIGHBOUR_MODEL } from './neighbours.js';
+import { EASE_MODEL, NEIGHBOUR_MODEL } from './neighbours.js';
 import {
   type Candidate,
   DEFAULT_RANKER,
@@ -25,8 +25,8 @@ import {
  *                                                                        → "you showed interest in it recently"
  *   affinity – popular products of the customer's favourite categories   → "popular in Y, a category you like"
  *   trending – the hour's trend, recency-weighted or all-time popularity → "popular in Y this hour" / "lately" / "popular in Y"
- *   learned  – item-kNN neighbours of the customer's recent items, fitted by `rtrec train` (neighbours.ts)
- *                                                                        → "often chosen by customers who chose X"
+ *   learned  – item-kNN neighbours and EASE weights of the customer's recent items, fitted by `rtrec train`
+ *              (neighbours.ts), two signals                              → "often chosen by customers who chose X"
  * A product's score is the weighted sum of its signals, with the weights `rtrec train` fitted on this shop's
  * history (rec_ranker) or the defaults; its strongest weighted signal names the reason.
  * Excluded: products the customer bought (unless repurchasable) or has in the cart, inactive or out-of-stock
@@ -135,6 +135,15 @@ learned AS (
   WHERE ($5::float8[])[8] > 0
   GROUP BY n.product_b
 ),
+learned_ease AS (
+  -- EASE's item-item weights B_ij of the customer's recent items (rtrec train), summed as EASE scores a user
+  SELECT n.product_b AS product_id, sum(n.score) AS score, (array_agg(n.product_a ORDER BY n.score DESC))[1] AS source_id
+  FROM recent r CROSS JOIN LATERAL (
+    SELECT product_a, product_b, score FROM rec_model_neighbours
+    WHERE model = '${EASE_MODEL}' AND product_a = r.product_id ORDER BY score DESC LIMIT ${NEIGHBOURS}) n
+  WHERE ($5::float8[])[9] > 0
+  GROUP BY n.product_b
+),
 popular AS (SELECT product_id, score FROM rec_product_stats ORDER BY score DESC LIMIT ${TRENDING}),
 popular_recent AS (SELECT product_id, recent_score AS score FROM rec_product_stats WHERE ($5::float8[])[7] > 0 ORDER BY recent_score DESC LIMIT ${TRENDING}),
 candidates AS (
@@ -152,12 +161,16 @@ candidates AS (
   SELECT product_id, 7, score / nullif((SELECT max(score) FROM popular_recent), 0), NULL::int FROM popular_recent
   UNION ALL
   SELECT product_id, 8, score, source_id FROM learned
+  UNION ALL
+  SELECT product_id, 9, score, source_id FROM learned_ease
 ),
 best AS (
   SELECT product_id, sum(($5::float8[])[f] * coalesce(v, 0)) AS total,
          (array_agg(f ORDER BY ($5::float8[])[f] * coalesce(v, 0) DESC))[1] AS f,
          (array_agg(source_id ORDER BY ($5::float8[])[f] * coalesce(v, 0) DESC))[1] AS source_id,
-         ARRAY[${[1, 2, 3, 4, 5, 6, 7, 8].map((f) => `coalesce(sum(v) FILTER (WHERE f = ${f}), 0)`).join(', ')}]::float8[] AS features
+         ARRAY[${RANKER_FEATURES.map((_, i) => i + 1)
+           .map((f) => `coalesce(sum(v) FILTER (WHERE f = ${f}), 0)`)
+           .join(', ')}]::float8[] AS features
   FROM candidates GROUP BY product_id
 ),
 excluded AS (
@@ -214,6 +227,7 @@ export function reasonFor(signal: Signal, names: { sourceName: string | null; ca
     case 'popularRecent':
       return `popular in ${names.categoryName} lately`;
     case 'learned':
+    case 'learnedEase':
       return `often chosen by customers who chose ${names.sourceName}`;
     default:
       return `popular in ${names.categoryName}`;
@@ -229,6 +243,7 @@ const SOURCE_OF: Record<Signal, Recommendation['source']> = {
   popular: 'trending',
   popularRecent: 'trending',
   learned: 'learned',
+  learnedEase: 'learned',
 };
 
 export interface RecommenderDefaults {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SESSION_GAP_MINUTES } from './evaluation/split.js';
 import { buildFeaturesAsOf, customerCutoffs, poolOnSchema } from './features-sql.js';
-import { type NeighbourResult, trainNeighbours } from './neighbours.js';
+import { type NeighbourOptions, type NeighbourResult, trainNeighbours } from './neighbours.js';
 import { type FitCase, type FitResult, fitRanker, packCase, type RankerWeights } from './ranker.js';
 import { type Recommender, SERVED_RANKER } from './serving.js';
 
@@ -162,6 +162,8 @@ export interface TrainOptions extends ValidationOptions {
   minCases?: number;
   /** Exactly this many validation rounds (default: MIN_ROUNDS, more for small shops, up to MAX_ROUNDS). */
   rounds?: number;
+  /** How the learned neighbours are fitted (EASE's backend). */
+  neighbours?: NeighbourOptions;
 }
 
 export interface TrainResult extends FitResult {
@@ -203,7 +205,7 @@ export async function trainRanker(pool: pg.Pool, options: TrainOptions): Promise
   const collect = async (cases: readonly ValidationCase[], asOf: Date, cutoffs?: ReadonlyMap<number, Date>) => {
     found += cases.length;
     await buildFeaturesAsOf(pool, options.schema, asOf, { cutoffs });
-    await trainNeighbours(pool, options.schema);
+    await trainNeighbours(pool, options.schema, options.neighbours);
     const asOfPool = poolOnSchema(pool, options.schema, 4);
     try {
       const recommender = options.recommenderOn(asOfPool);
@@ -264,6 +266,8 @@ export interface ServedTrainingOptions {
   protocol?: ValidationProtocol;
   /** Write nothing (report what training would store). */
   dryRun?: boolean;
+  /** How the learned neighbours are fitted (EASE's backend, progress lines). */
+  neighbours?: NeighbourOptions;
   onProgress?(done: number, total: number): void;
 }
 
@@ -282,7 +286,7 @@ export interface ServedTrainingReport {
  */
 export async function trainServed(pool: pg.Pool, recommenderOn: (pool: pg.Pool) => Recommender, options: ServedTrainingOptions): Promise<ServedTrainingReport> {
   const asOf = new Date();
-  const neighbours = options.dryRun ? await neighboursDryRun(pool) : await trainNeighbours(pool);
+  const neighbours = options.dryRun ? await neighboursDryRun(pool, options.neighbours) : await trainNeighbours(pool, 'public', options.neighbours);
   const protocol = options.protocol ?? { kind: 'time' };
   const ranker = await trainRanker(pool, {
     asOf,
@@ -290,26 +294,27 @@ export async function trainServed(pool: pg.Pool, recommenderOn: (pool: pg.Pool) 
     protocol,
     recommenderOn,
     schema: 'rtrec_train',
+    neighbours: options.neighbours,
     onProgress: options.onProgress,
   });
   const saved = !options.dryRun && ranker.trained;
   if (saved) {
     await saveRanker(pool, ranker.ranker, {
       validation: { cases: ranker.cases, protocol: protocol.kind, fitted: ranker.fitted, defaults: ranker.defaults },
-      neighbours: { rows: neighbours.rows, products: neighbours.products },
+      neighbours: { rows: neighbours.rows, products: neighbours.products, ease: neighbours.ease },
     });
   }
   return { trainedAt: asOf.toISOString(), neighbours, ranker, saved };
 }
 
 /** The neighbour fit without writing it: trains into a scratch schema that is dropped. */
-async function neighboursDryRun(pool: pg.Pool): Promise<NeighbourResult> {
+async function neighboursDryRun(pool: pg.Pool, options?: NeighbourOptions): Promise<NeighbourResult> {
   await pool.query('DROP SCHEMA IF EXISTS rtrec_train_dry CASCADE');
   await pool.query('CREATE SCHEMA rtrec_train_dry');
   try {
     await pool.query('CREATE TABLE rtrec_train_dry.rec_customer_product AS SELECT customer_id, product_id FROM public.rec_customer_product');
     await pool.query('CREATE TABLE rtrec_train_dry.rec_model_neighbours (LIKE public.rec_model_neighbours INCLUDING ALL)');
-    return await trainNeighbours(pool, 'rtrec_train_dry');
+    return await trainNeighbours(pool, 'rtrec_train_dry', options);
   } finally {
     await pool.query('DROP SCHEMA IF EXISTS rtrec_train_dry CASCADE');
   }

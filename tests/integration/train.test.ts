@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NEIGHBOUR_MODEL } from '../../src/recommend/neighbours.js';
+import { EASE_MODEL, NEIGHBOUR_MODEL } from '../../src/recommend/neighbours.js';
 import { type RankerFeature, type RankerWeights, rankerOf } from '../../src/recommend/ranker.js';
 import { SERVED_RANKER } from '../../src/recommend/serving.js';
 import { saveRanker, timeValidationCases, trainServed, validationCases } from '../../src/recommend/train.js';
@@ -113,6 +113,21 @@ describe('rtrec train', () => {
     expect(n.rows[0]!.max).toBeLessThanOrEqual(1);
     expect(n.rows[0]!.min).toBeGreaterThan(0);
 
+    // EASE: its positive item-item weights over the most popular products (numpy), every row two real products.
+    expect(report.neighbours.ease).toMatchObject({ backend: 'numpy' });
+    expect(report.neighbours.ease.items).toBe(Math.min(report.neighbours.products, 3000));
+    const e = await t.pool.query<{ rows: string; orphans: string; min: number; sources: string }>(
+      `SELECT count(*)::text AS rows, count(*) FILTER (WHERE a.product_id IS NULL OR b.product_id IS NULL)::text AS orphans, min(score) AS min,
+              count(DISTINCT product_a)::text AS sources
+       FROM rec_model_neighbours m LEFT JOIN products a ON a.product_id = m.product_a LEFT JOIN products b ON b.product_id = m.product_b WHERE m.model = $1`,
+      [EASE_MODEL],
+    );
+    expect(Number(e.rows[0]!.rows)).toBe(report.neighbours.ease.rows);
+    expect(report.neighbours.ease.rows).toBeGreaterThan(100);
+    expect(e.rows[0]).toMatchObject({ orphans: '0' });
+    expect(e.rows[0]!.min).toBeGreaterThan(0);
+    expect(Number(e.rows[0]!.sources)).toBeLessThanOrEqual(report.neighbours.ease.items);
+
     // The weights serving reads are the stored ones.
     const stored = await t.pool.query<{ weights: RankerWeights }>('SELECT weights FROM rec_ranker WHERE name = $1', [SERVED_RANKER]);
     expect(stored.rows[0]!.weights).toEqual(report.ranker.ranker);
@@ -140,21 +155,26 @@ describe('rtrec train', () => {
       expect(list.every((r) => r.source === 'trending' && /^popular in /.test(r.reason))).toBe(true);
     }
 
-    await saveRanker(t.pool, only('learned'), { test: true });
-    const learned = t.services.recommenderOn(t.pool);
-    const list = await learned.recommend(customers[0]!.customer_id, { first: 10 });
-    const fromNeighbours = list.filter((r) => r.source === 'learned');
-    expect(fromNeighbours.length).toBeGreaterThan(0);
-    for (const r of fromNeighbours) {
-      const source = r.reason.match(/^often chosen by customers who chose (.+)$/)?.[1];
-      expect(source).toBeTruthy();
-      // The named product is one of the customer's items whose stored neighbour this product is.
-      const { rowCount } = await t.pool.query(
-        `SELECT 1 FROM rec_model_neighbours m JOIN products s ON s.product_id = m.product_a JOIN rec_customer_product c ON c.product_id = m.product_a AND c.customer_id = $1
-         WHERE m.product_b = $2 AND s.name = $3`,
-        [customers[0]!.customer_id, r.productId, source],
-      );
-      expect(rowCount).toBeGreaterThan(0);
+    for (const [signal, model] of [
+      ['learned', NEIGHBOUR_MODEL],
+      ['learnedEase', EASE_MODEL],
+    ] as const) {
+      await saveRanker(t.pool, only(signal), { test: true });
+      const learned = t.services.recommenderOn(t.pool);
+      const list = await learned.recommend(customers[0]!.customer_id, { first: 10 });
+      const fromNeighbours = list.filter((r) => r.source === 'learned');
+      expect(fromNeighbours.length, signal).toBeGreaterThan(0);
+      for (const r of fromNeighbours) {
+        const source = r.reason.match(/^often chosen by customers who chose (.+)$/)?.[1];
+        expect(source).toBeTruthy();
+        // The named product is one of the customer's items whose stored neighbour (of this model) this product is.
+        const { rowCount } = await t.pool.query(
+          `SELECT 1 FROM rec_model_neighbours m JOIN products s ON s.product_id = m.product_a JOIN rec_customer_product c ON c.product_id = m.product_a AND c.customer_id = $1
+           WHERE m.model = $4 AND m.product_b = $2 AND s.name = $3`,
+          [customers[0]!.customer_id, r.productId, source, model],
+        );
+        expect(rowCount, `${signal}: ${r.reason}`).toBeGreaterThan(0);
+      }
     }
   });
 

@@ -1,7 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
 import { EASE_MAX_ITEMS } from '../../src/recommend/models/defaults.js';
-import { easeNeighbours, easeRecommender, fitEase } from '../../src/recommend/models/ease.js';
+import { easeNeighbours, easeRecommender, fitEase, trainEase } from '../../src/recommend/models/ease.js';
+import { numpyPython } from '../../src/recommend/models/ease-numpy.js';
 import { fitIals, ialsFactors, ialsRecommender } from '../../src/recommend/models/ials.js';
 import { fitItemKnn, knnNeighbours, knnSimilarity } from '../../src/recommend/models/item-knn.js';
 import { buildInteractionMatrix } from '../../src/recommend/models/matrix.js';
@@ -65,6 +69,28 @@ describe('EASE', () => {
     const model = fitEase(buildInteractionMatrix(train, { precision: 64 }), { lambda: 1 });
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(model.weights[i * 3 + j]).toBeCloseTo(B[i]![j]!, 12);
   });
+
+  it('gives the same B on numpy (LAPACK in its virtualenv) as in process, and says when Python is missing', async () => {
+    const model = await trainEase(buildInteractionMatrix(train, { precision: 64 }), { lambda: 1, backend: 'numpy' });
+    expect(model.options).toEqual({ lambda: 1, items: 3, backend: 'numpy' });
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(model.weights[i * 3 + j]).toBeCloseTo(B[i]![j]!, 6);
+    // A bigger random matrix: numpy and ml-matrix agree entry by entry.
+    const users: Record<number, Record<number, number>> = {};
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let u = 1; u <= 300; u++) {
+      users[u] = {};
+      for (let k = 0; k < 8; k++) users[u]![1 + Math.floor(next() ** 2 * 120)] = 1;
+    }
+    const m = buildInteractionMatrix(trainData(users), { precision: 64 });
+    const [js, numpy] = [fitEase(m, { lambda: 20 }), await trainEase(m, { lambda: 20 })];
+    expect(numpy.items).toEqual(js.items);
+    let worst = 0;
+    for (let q = 0; q < js.weights.length; q++) worst = Math.max(worst, Math.abs(js.weights[q]! - numpy.weights[q]!));
+    expect(worst).toBeLessThan(1e-6);
+    const missing = numpyPython({ cacheDir: mkdtempSync(join(tmpdir(), 'rtrec-nopy-')), python: '/nonexistent/python3' });
+    await expect(missing).rejects.toThrow(/needs Python 3.11\+ with venv.*RTREC_PYTHON.*--ease-backend js/);
+  }, 180_000);
 
   it('serves a user the row sums of B over their items, without their own items', async () => {
     const model = fitEase(buildInteractionMatrix(train, { precision: 64 }), { lambda: 1 });

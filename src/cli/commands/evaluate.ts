@@ -11,6 +11,7 @@ export interface EvaluateCliOptions extends EvaluateOptions {
   knnNeighbours?: number;
   easeLambda?: number;
   easeItems?: number;
+  easeBackend?: 'numpy' | 'js';
   ialsFactors?: number;
   ialsIterations?: number;
   ialsAlpha?: number;
@@ -20,7 +21,7 @@ export interface EvaluateCliOptions extends EvaluateOptions {
 const metric = (x: number) => x.toFixed(4);
 
 /** The flags that were given (an unset flag must not override a model's default with undefined). */
-const given = <T extends Record<string, number | undefined>>(options: T): Partial<T> =>
+const given = <T extends Record<string, number | string | undefined>>(options: T): Partial<T> =>
   Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export function printReport(report: EvaluationReport): void {
@@ -89,7 +90,7 @@ export async function evaluate(options: EvaluateCliOptions): Promise<void> {
         recommenders: options.recommenders,
         models: {
           knn: given({ shrink: options.knnShrink, neighbours: options.knnNeighbours }),
-          ease: given({ lambda: options.easeLambda, items: options.easeItems }),
+          ease: given({ lambda: options.easeLambda, items: options.easeItems, backend: options.easeBackend }),
           ials: given({ factors: options.ialsFactors, iterations: options.ialsIterations, alpha: options.ialsAlpha, regularization: options.ialsReg }),
         },
       },

@@ -8,6 +8,7 @@ export interface TrainCliOptions {
   maxCustomers: number;
   protocol: 'time' | 'leave-last-out' | 'session';
   sessionGap?: number;
+  easeBackend?: 'numpy' | 'js';
   dryRun?: boolean;
   json?: boolean;
 }
@@ -31,6 +32,7 @@ export async function train(options: TrainCliOptions): Promise<void> {
       maxCustomers: options.maxCustomers,
       protocol: validationProtocol(options.protocol, options.sessionGap),
       dryRun: options.dryRun,
+      neighbours: { easeBackend: options.easeBackend, log: options.json ? undefined : (message) => print(message) },
       onProgress: options.json
         ? undefined
         : (done, total) => {
@@ -47,6 +49,7 @@ export async function train(options: TrainCliOptions): Promise<void> {
     print(
       `Learned neighbours (item-kNN, shrunk cosine): ${n.rows} rows for ${n.products} products from ${n.interactions} customer × product interactions of ${n.customers} customers, ${n.seconds.toFixed(1)} s`,
     );
+    print(`Learned EASE weights: ${n.ease.rows} rows over the ${n.ease.items} most popular products (${n.ease.backend}, ${n.ease.seconds.toFixed(1)} s)`);
     print(
       `Ranker: ${r.cases} validation cases (${options.protocol}), ${r.candidatesPerCase.toFixed(0)} candidates each, ${r.evaluations} weight sets tried, ${r.seconds.toFixed(1)} s`,
     );

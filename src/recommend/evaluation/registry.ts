@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { buildFeaturesAsOf, poolOnSchema } from '../features-sql.js';
-import { easeRecommender, fitEase } from '../models/ease.js';
+import { easeRecommender, trainEase } from '../models/ease.js';
 import { fitIals, ialsRecommender } from '../models/ials.js';
 import { buildInteractionMatrix } from '../models/matrix.js';
 import { trainNeighbours } from '../neighbours.js';
@@ -36,11 +36,12 @@ async function createOurs(deps: RecommenderDeps): Promise<Recommender & { close(
       protocol: validationProtocol(deps.split.kind, deps.split.kind === 'session' ? deps.split.gapMinutes : undefined),
       recommenderOn: deps.servedOn,
       schema: `${EVALUATION_SCHEMA}_fit`,
+      neighbours: { easeBackend: deps.models.ease?.backend },
       onProgress: deps.onFitProgress,
     });
     deps.onFit?.(fit);
     await buildFeaturesAsOf(deps.pool, EVALUATION_SCHEMA, asOf, { cutoffs });
-    await trainNeighbours(deps.pool, EVALUATION_SCHEMA);
+    await trainNeighbours(deps.pool, EVALUATION_SCHEMA, { easeBackend: deps.models.ease?.backend });
     return { pool: poolOnSchema(deps.pool, EVALUATION_SCHEMA, 8), ranker: fit.ranker };
   };
   return {
@@ -90,9 +91,10 @@ export const RECOMMENDERS: readonly RecommenderEntry[] = [
   },
   {
     name: 'ease',
-    description: 'EASE (Steck 2019): closed-form item-item weights on the binary train matrix, over the most popular --ease-items items, λ = --ease-lambda',
+    description:
+      'EASE (Steck 2019): closed-form item-item weights on the binary train matrix, over the most popular --ease-items items, λ = --ease-lambda, inverse on --ease-backend',
     sources: ['shop', 'imported'],
-    create: ({ train, models }) => easeRecommender(fitEase(buildInteractionMatrix(train), models.ease), train),
+    create: async ({ train, models }) => easeRecommender(await trainEase(buildInteractionMatrix(train), models.ease), train),
   },
   {
     name: 'ials',

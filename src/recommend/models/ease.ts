@@ -1,30 +1,41 @@
 import { inverse, Matrix } from 'ml-matrix';
 import { AppError } from '../../errors.js';
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
-import { EASE_DEFAULTS, EASE_MAX_ITEMS } from './defaults.js';
+import { EASE_DEFAULTS, EASE_ITEMS, EASE_MAX_ITEMS } from './defaults.js';
+import { easeWeightsNumpy, type ModelledCsr, type NumpyFitStats } from './ease-numpy.js';
 import { columnCounts, type InteractionMatrix } from './matrix.js';
 import { type Exclusion, type NeighbourRow, scoringRecommender } from './rank.js';
+
+/** Where EASE's inverse runs: numpy (LAPACK, the default) or ml-matrix in process (no Python needed). */
+export type EaseBackend = 'numpy' | 'js';
 
 export interface EaseOptions {
   /** L2 regularisation λ added to the Gram matrix's diagonal. */
   lambda?: number;
   /**
    * Fit on the `items` most popular items only (by users who have them); the rest score 0. EASE inverts a
-   * dense items×items matrix, O(n³) in time and O(n²) in memory: bench/RESULTS.md, "Recommendation models on real logs" has the measured times.
+   * dense items×items matrix, O(n³) in time and O(n²) in memory (default: EASE_ITEMS of the backend);
+   * bench/RESULTS.md, "Recommendation models on real logs" has the measured times.
    */
   items?: number;
+  /** Default numpy; `js` keeps everything in process (ml-matrix, ~100× slower). */
+  backend?: EaseBackend;
+  /** Progress lines (the numpy virtualenv being made on first use). */
+  log?: (message: string) => void;
 }
 
 /** A fitted EASE: B (n×n, row-major, zero diagonal) over the modelled items. */
 export interface EaseModel {
   matrix: InteractionMatrix;
-  options: Required<EaseOptions>;
+  options: { lambda: number; items: number; backend: EaseBackend };
   /** Matrix item index of each modelled item (position in B). */
   items: Int32Array;
   /** Position in B of each matrix item index, -1 when the item is not modelled. */
   position: Int32Array;
-  /** B[i·n + j]: what item j gains from a user having item i. */
-  weights: Float64Array;
+  /** B[i·n + j]: what item j gains from a user having item i (float32 from numpy, float64 from ml-matrix). */
+  weights: Float64Array | Float32Array;
+  /** numpy's report of the fit (its phases and peak memory). */
+  worker?: NumpyFitStats;
 }
 
 /** The `count` most popular item indexes (ties: lower index), ascending by index. */
@@ -36,53 +47,80 @@ function popularItems(m: InteractionMatrix, count: number): Int32Array {
   return Int32Array.from(order.slice(0, count)).sort();
 }
 
-/**
- * EASE (Steck 2019): B = I − P·diag(1/diag(P)) with P = (XᵀX + λI)⁻¹, i.e. B_ij = −P_ij / P_jj off the
- * diagonal and 0 on it. Throws BAD_USER_INPUT above EASE_MAX_ITEMS modelled items.
- */
-export function fitEase(m: InteractionMatrix, options: EaseOptions = {}): EaseModel {
-  const opts = { ...EASE_DEFAULTS, ...options };
-  const items = popularItems(m, opts.items);
-  const n = items.length;
-  if (n > EASE_MAX_ITEMS) {
+/** The modelled items and the user rows restricted to them (columns renumbered 0..n-1). */
+function modelled(m: InteractionMatrix, count: number): { items: Int32Array; position: Int32Array; csr: ModelledCsr } {
+  const items = popularItems(m, count);
+  if (items.length > EASE_MAX_ITEMS) {
     throw new AppError(
       'BAD_USER_INPUT',
-      `EASE inverts a dense items×items matrix and ${n} items exceed its limit of ${EASE_MAX_ITEMS}: pass a smaller \`items\` (the most popular items are kept), or use item-knn or iALS for this catalogue.`,
-      { items: n, limit: EASE_MAX_ITEMS },
+      `EASE inverts a dense items×items matrix and ${items.length} items exceed its limit of ${EASE_MAX_ITEMS}: pass a smaller \`items\` (--ease-items; the most popular items are kept, and n items need 8·n² bytes twice), or use item-knn or iALS for this catalogue.`,
+      { items: items.length, limit: EASE_MAX_ITEMS },
     );
   }
   const position = new Int32Array(m.itemIds.length).fill(-1);
   for (const [p, i] of items.entries()) position[i] = p;
-
-  // Gram matrix XᵀX over the modelled items, from each user's row: Σ_u of the outer product of the row.
-  const gram = Array.from({ length: n }, () => new Float64Array(n));
   const { csr } = m;
-  const pos: number[] = [];
-  const val: number[] = [];
+  const indptr = new Int32Array(m.userIds.length + 1);
+  const indices: number[] = [];
+  const data: number[] = [];
   for (let u = 0; u < m.userIds.length; u++) {
-    pos.length = 0;
-    val.length = 0;
     for (let q = csr.indptr[u]!; q < csr.indptr[u + 1]!; q++) {
       const p = position[csr.indices[q]!]!;
       if (p >= 0) {
-        pos.push(p);
-        val.push(csr.data[q]!);
+        indices.push(p);
+        data.push(csr.data[q]!);
       }
     }
-    for (let a = 0; a < pos.length; a++) {
-      const row = gram[pos[a]!]!;
-      for (let b = 0; b < pos.length; b++) row[pos[b]!]! += val[a]! * val[b]!;
+    indptr[u + 1] = indices.length;
+  }
+  return {
+    items,
+    position,
+    csr: { users: m.userIds.length, items: items.length, indptr, indices: Int32Array.from(indices), data: Float64Array.from(data) },
+  };
+}
+
+/** B from the restricted rows with ml-matrix: Gram matrix XᵀX (Σ_u of each row's outer product) + λI, inverted. */
+function easeWeightsJs(csr: ModelledCsr, lambda: number): Float64Array {
+  const n = csr.items;
+  const gram = Array.from({ length: n }, () => new Float64Array(n));
+  for (let u = 0; u < csr.users; u++) {
+    const lo = csr.indptr[u]!;
+    const hi = csr.indptr[u + 1]!;
+    for (let a = lo; a < hi; a++) {
+      const row = gram[csr.indices[a]!]!;
+      const va = csr.data[a]!;
+      for (let b = lo; b < hi; b++) row[csr.indices[b]!]! += va * csr.data[b]!;
     }
   }
-  for (let i = 0; i < n; i++) gram[i]![i]! += opts.lambda;
-
+  for (let i = 0; i < n; i++) gram[i]![i]! += lambda;
   const P = inverse(new Matrix(gram));
   const weights = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const row = P.getRow(i);
     for (let j = 0; j < n; j++) if (i !== j) weights[i * n + j] = -row[j]! / P.get(j, j);
   }
-  return { matrix: m, options: opts, items, position, weights };
+  return weights;
+}
+
+/**
+ * EASE (Steck 2019): B = I − P·diag(1/diag(P)) with P = (XᵀX + λI)⁻¹, i.e. B_ij = −P_ij / P_jj off the
+ * diagonal and 0 on it, in process (ml-matrix). Throws BAD_USER_INPUT above EASE_MAX_ITEMS modelled items.
+ */
+export function fitEase(m: InteractionMatrix, options: EaseOptions = {}): EaseModel {
+  const lambda = options.lambda ?? EASE_DEFAULTS.lambda;
+  const { items, position, csr } = modelled(m, options.items ?? EASE_ITEMS.js);
+  return { matrix: m, options: { lambda, items: items.length, backend: 'js' }, items, position, weights: easeWeightsJs(csr, lambda) };
+}
+
+/** EASE on the chosen backend (default numpy: all items up to EASE_ITEMS.numpy in minutes rather than days). */
+export async function trainEase(m: InteractionMatrix, options: EaseOptions = {}): Promise<EaseModel> {
+  const backend = options.backend ?? 'numpy';
+  if (backend === 'js') return fitEase(m, options);
+  const lambda = options.lambda ?? EASE_DEFAULTS.lambda;
+  const { items, position, csr } = modelled(m, options.items ?? EASE_ITEMS.numpy);
+  const { weights, stats } = await easeWeightsNumpy(csr, lambda, { log: options.log });
+  return { matrix: m, options: { lambda, items: items.length, backend }, items, position, weights, worker: stats };
 }
 
 /** A user's score for every matrix item: Σ over the user's modelled items i of value(u, i) · B[i, ·]. */
