@@ -2,7 +2,7 @@
  * Replay of a real log through the storefront while the whole stack runs (not a timed test): does Flink keep
  * up with a live shop's pace × `--speed`?
  *
- *   RTREC_DATA_DIR=/tmp/replay-bench npx tsx bench/replay.ts [--speed 60] [--seconds 120] [--writers 4]
+ *   RTREC_DATA_DIR=/tmp/replay-bench npx tsx bench/replay.ts [--speed 60] [--seconds 120] [--writers 4 | --batch-ms 100]
  *     [--csv ../shared/datasets/taobao-userbehavior-slice.csv]   (Taobao's map and types by default)
  *
  * It brings up the local stack (`rtrec stack up`), registers the connector, deploys the jobs of flink/ fresh,
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     speed: { type: 'string', default: '60' },
     seconds: { type: 'string', default: '120' },
     writers: { type: 'string', default: '4' },
+    'batch-ms': { type: 'string' },
     csv: { type: 'string', default: '../shared/datasets/taobao-userbehavior-slice.csv' },
     map: { type: 'string', default: 'user=user,item=item,type=type,timestamp=ts,category=category' },
     types: { type: 'string', default: 'view=view_product,cart=add_to_cart,wishlist=add_to_wishlist,purchase=purchase' },
@@ -36,7 +37,9 @@ if (!(speed > 0) || !(seconds > 0)) throw new Error('--speed and --seconds must 
 const env = { ...process.env, LOG_LEVEL: 'error' };
 const cli = (argv: string[]) => rtrec(argv, env);
 
-console.log(`bench:replay — ${values.csv} at ×${speed} for ${seconds} s, ${values.writers} writers; stack up, connector, jobs…`);
+console.log(
+  `bench:replay — ${values.csv} at ×${speed} for ${seconds} s, ${values['batch-ms'] ? `batches of ${values['batch-ms']} ms` : `${values.writers} writers`}; stack up, connector, jobs…`,
+);
 await cli(['stack', 'up']);
 await cli(['db', 'init']);
 const config = loadConfig(env);
@@ -104,7 +107,8 @@ const lags = samples.map((s) => s.lag).filter((l) => l >= 0);
 console.log(
   JSON.stringify({
     speed,
-    writers: Number(values.writers),
+    writers: values['batch-ms'] ? undefined : Number(values.writers),
+    batchMs: values['batch-ms'] ? Number(values['batch-ms']) : undefined,
     seconds: Number(elapsed.toFixed(1)),
     actions: span[0]!.n,
     actionsPerSecond: Number((span[0]!.n / elapsed).toFixed(1)),

@@ -220,6 +220,12 @@ export function createProgram(): Command {
         `with --replay: storefront transactions in flight at once, one customer's actions always in order (default ${REPLAY_WRITERS.default})`,
       ).argParser(intIn(1, REPLAY_WRITERS.max)),
     )
+    .addOption(
+      new Option(
+        '--batch-ms <ms>',
+        'with --replay: write the actions due in each interval of this many ms in one bulk transaction instead of one storefront transaction per action (for speeds the storefront cannot keep up with, e.g. ×60 on a dense log)',
+      ).argParser(intIn(1, 60_000)),
+    )
     .option('--evaluation-only', 'load the log into imported_events only (for rtrec evaluate --source imported), not into the shop')
     .option('--replace', 'with --evaluation-only: delete earlier imported events first (same transaction)')
     .option('--json', 'machine-readable output')

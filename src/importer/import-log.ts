@@ -32,7 +32,7 @@ export interface ImportLogOptions {
   /** Names the log: its keys map to shop ids per source, and its rows are recognised per source. */
   source: string;
   /** Replay through the storefront at the log's pace × speed instead of the bulk back-fill. */
-  replay?: { speed: number; writers?: number; signal?: AbortSignal };
+  replay?: { speed: number; writers?: number; batchMs?: number; signal?: AbortSignal };
 }
 
 export interface ImportProgress {
@@ -119,11 +119,13 @@ export async function importLog(
     const before = await tableCounts(deps.pool);
     plan = planImport(source, log.rows, await knownFingerprints(deps.pool, source, fingerprints));
     const keys = await inTransaction(deps.pool, (client) => resolveKeys(client, source, plan));
-    const { speed, writers, signal } = options.replay;
+    const { speed, writers, batchMs, signal } = options.replay;
     written = await replayActions(deps.db, plan.actions, keys, {
       source,
       speed,
       writers,
+      batchMs,
+      pool: deps.pool,
       signal,
       onAction: (done, total) => onProgress({ phase: 'replay', done, total }),
     });

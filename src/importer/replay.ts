@@ -1,12 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
 import type { Db } from '../database/database.js';
+import { inTransaction } from '../database/transaction.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { createStorefront } from '../shop/storefront.js';
+import { writeBulk } from './bulk-write.js';
 import type { ResolvedKeys } from './keys.js';
 import { REPLAY_WRITERS } from './options.js';
 import { IMPORTED_PAYMENT_METHOD, importedPayments } from './placeholders.js';
-import type { ImportAction } from './plan.js';
+import type { ImportAction, ImportPlan } from './plan.js';
 
 type Tx = Prisma.TransactionClient;
 type Bookkeeping = (tx: Tx, result: unknown) => Promise<void>;
@@ -20,6 +23,14 @@ export interface ReplayOptions {
    * customer's actions never overlap, so each customer sees their own history in order.
    */
   writers?: number;
+  /**
+   * Batches instead of storefront transactions: the actions due within each interval of this many ms are
+   * written together in one transaction by the bulk writer (the rows the storefront would write, at COPY
+   * speed), as soon as the interval ends. For replays faster than per-action transactions keep up with.
+   */
+  batchMs?: number;
+  /** The pool the batches are written on (required with batchMs). */
+  pool?: pg.Pool;
   signal?: AbortSignal;
   onAction?: (done: number, total: number) => void;
 }
@@ -49,6 +60,7 @@ function withBookkeeping(db: Db, current: AsyncLocalStorage<Bookkeeping>): Db {
  * action stops the replay: the others in flight finish, then its error is thrown (importing again continues).
  */
 export async function replayActions(db: Db, actions: readonly ImportAction[], keys: ResolvedKeys, options: ReplayOptions): Promise<number> {
+  if (options.batchMs !== undefined) return replayBatches(options.pool!, actions, keys, options, options.batchMs);
   const current = new AsyncLocalStorage<Bookkeeping>();
   const storefront = createStorefront({ db: withBookkeeping(db, current), payments: importedPayments });
   const { source, speed, signal } = options;
@@ -124,5 +136,36 @@ export async function replayActions(db: Db, actions: readonly ImportAction[], ke
   }
   await Promise.all(inFlight);
   if (failure) throw failure.error;
+  return done;
+}
+
+/**
+ * The batched replay: waits for the next action's due time and `batchMs` more, then writes every action due
+ * by then in one transaction (writeBulk, with the import bookkeeping), in the log's order. Stops between
+ * batches when `signal` aborts.
+ */
+async function replayBatches(pool: pg.Pool, actions: readonly ImportAction[], keys: ResolvedKeys, options: ReplayOptions, batchMs: number): Promise<number> {
+  const { source, speed, signal } = options;
+  const start = performance.now();
+  const first = actions[0]?.at ?? 0;
+  const dueAt = (action: ImportAction) => start + (action.at - first) / speed;
+  let done = 0;
+  while (done < actions.length && !signal?.aborted) {
+    const wait = dueAt(actions[done]!) + batchMs - performance.now();
+    if (wait > 0) {
+      try {
+        await sleep(wait, undefined, { signal });
+      } catch {
+        break;
+      }
+    }
+    const now = performance.now();
+    let end = done;
+    while (end < actions.length && dueAt(actions[end]!) <= now) end++;
+    const batch: ImportPlan = { actions: actions.slice(done, end), users: new Set(), items: new Map(), rowsKnown: 0, rowsNew: 0 };
+    await inTransaction(pool, (client) => writeBulk(client, source, batch, keys));
+    done = end;
+    options.onAction?.(done, actions.length);
+  }
   return done;
 }

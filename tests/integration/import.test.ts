@@ -227,6 +227,9 @@ describe('orders and mistakes', () => {
     const writers = await runCli(['import', 'events', '--csv', file, '--map', MAP, '--writers', '4'], env());
     expect(writers.code).toBe(2);
     expect(writers.stderr).toMatch(/--writers sets how many storefront transactions --replay keeps in flight; add --replay/);
+    const both = await runCli(['import', 'events', '--csv', file, '--map', MAP, '--replay', '--writers', '2', '--batch-ms', '100'], env());
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/choose one/);
     const zero = await runCli(['import', 'events', '--csv', file, '--map', MAP, '--replay', '--writers', '0'], env());
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/--writers <n>/);
@@ -305,6 +308,24 @@ describe('replay through the storefront', () => {
         "SELECT count(*) AS n, (SELECT count(*) FROM order_items) AS items FROM orders WHERE status <> 'cancelled'",
       );
       expect(orders.rows[0]).toEqual({ n: '24', items: '48' });
+
+      // Batched (--batch-ms): the same rows as the bulk import, every action once, each customer in order.
+      const batched = await createTestDatabase('import_batched');
+      try {
+        const slow = await importLog(
+          { pool: batched.pool, db: batched.db, logger: batched.logger },
+          { ...options, replay: { speed: 1000, batchMs: 20 } }, // the log's 96 s in ~0.1 s: several batches
+        );
+        expect(slow).toMatchObject({ actions: { total: 96, written: 96 }, stopped: false });
+        expect(await countRows(batched.pool, SHOP_TABLES)).toEqual(await countRows(bulk2.pool, SHOP_TABLES));
+        const order = await batched.pool.query<{ ok: boolean }>(
+          `SELECT bool_and(by_id = by_time) AS ok FROM (SELECT array_agg(occurred_at ORDER BY event_id) AS by_id, array_agg(occurred_at ORDER BY occurred_at) AS by_time
+             FROM behavior_events GROUP BY customer_id) x`,
+        );
+        expect(order.rows[0]!.ok).toBe(true);
+      } finally {
+        await batched.drop();
+      }
     } finally {
       await replay.drop();
       await bulk2.drop();

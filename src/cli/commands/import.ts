@@ -15,6 +15,7 @@ export interface ImportEventsCliOptions {
   replay?: boolean;
   speed?: number;
   writers?: number;
+  batchMs?: number;
   evaluationOnly?: boolean;
   replace?: boolean;
   json?: boolean;
@@ -68,6 +69,10 @@ export async function importEvents(options: ImportEventsCliOptions): Promise<voi
   if (options.evaluationOnly && (options.replay || options.source !== undefined))
     throw badFlag('--evaluation-only loads imported_events in bulk; drop --replay/--source, or drop --evaluation-only to import into the shop.');
   if (options.speed !== undefined && !options.replay) throw badFlag('--speed sets the pace of --replay; add --replay, or drop --speed for a bulk import.');
+  if (options.batchMs !== undefined && !options.replay)
+    throw badFlag('--batch-ms batches the actions of --replay; add --replay, or drop --batch-ms for a bulk import.');
+  if (options.batchMs !== undefined && options.writers !== undefined)
+    throw badFlag('--writers sets concurrent storefront transactions and --batch-ms writes batches instead: choose one.');
   if (options.writers !== undefined && !options.replay)
     throw badFlag('--writers sets how many storefront transactions --replay keeps in flight; add --replay, or drop --writers for a bulk import.');
   if (options.evaluationOnly) return evaluationOnly(options);
@@ -83,7 +88,7 @@ export async function importEvents(options: ImportEventsCliOptions): Promise<voi
   let bar: ReturnType<typeof progressBar> | undefined;
   let phase = '';
   try {
-    const replay = options.replay ? { speed: options.speed ?? 1, writers: options.writers, signal: abort.signal } : undefined;
+    const replay = options.replay ? { speed: options.speed ?? 1, writers: options.writers, batchMs: options.batchMs, signal: abort.signal } : undefined;
     const summary = await importLog({ pool: ctx.pool, db: ctx.db, logger: ctx.logger }, { file: options.csv, mapping, types, source, replay }, (p) => {
       if (p.phase !== phase) {
         bar?.stop();
