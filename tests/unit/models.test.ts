@@ -92,6 +92,15 @@ describe('EASE', () => {
     await expect(missing).rejects.toThrow(/needs Python 3.11\+ with venv.*RTREC_PYTHON.*--ease-backend js/);
   }, 180_000);
 
+  it('fills what the model scores 0 with the most popular items, not the lowest ids', async () => {
+    // Item 9 is nobody else's, so user 5's scores are all 0: the list is popularity order (1 has 3 users, 2 and 3 two).
+    const lonely = trainData({ 1: { 1: 1, 2: 1 }, 2: { 1: 1 }, 3: { 1: 1, 2: 1, 3: 1 }, 4: { 3: 1 }, 5: { 9: 1 } });
+    const model = fitEase(buildInteractionMatrix(lonely, { precision: 64 }), { lambda: 1 });
+    expect(await easeRecommender(model, lonely, 'train-items').recommend(5, 3, new Date())).toEqual([1, 2, 3]);
+    // User 2 has item 1: the model's two positive items first, then the popular fill (9, the only one left).
+    expect(await easeRecommender(model, lonely, 'train-items').recommend(2, 3, new Date())).toEqual([2, 3, 9]);
+  });
+
   it('serves a user the row sums of B over their items, without their own items', async () => {
     const model = fitEase(buildInteractionMatrix(train, { precision: 64 }), { lambda: 1 });
     // User 2 has item 1: item 2 gains 0.4545, item 3 0.125.

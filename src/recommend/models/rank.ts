@@ -1,6 +1,6 @@
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
 import type { UserHistory } from '../evaluation/split.js';
-import type { InteractionMatrix } from './matrix.js';
+import { columnCounts, type InteractionMatrix } from './matrix.js';
 
 /**
  * Turning a model's scores into a served list: the top k item indexes, skipping what the protocol excludes.
@@ -50,17 +50,38 @@ export function topK(scores: ArrayLike<number>, k: number, skip: ReadonlySet<num
 /** How a model scores one user: a dense vector over the matrix's items (reused buffers are fine). */
 export type UserScorer = (user: number) => ArrayLike<number>;
 
-/** A Recommender over a fitted model: unknown users get an empty list (no train history to score). */
+/**
+ * A Recommender over a fitted model: unknown users get an empty list (no train history to score). Where the
+ * model scores fewer than k items above 0 (a user whose items have no neighbours), the rest of the list is the
+ * most popular items (by users in train), not the lowest ids: what nothing supports is ordered by popularity.
+ */
 export function scoringRecommender(name: string, train: TrainData, m: InteractionMatrix, score: UserScorer, exclusion: Exclusion = 'purchased'): Recommender {
+  let popular: Int32Array | undefined;
   return {
     name,
     async recommend(customerId, k) {
       const u = m.userIndex.get(customerId);
       if (u === undefined) return [];
       const skip = excludedItems(m, train.users.get(customerId), exclusion);
-      return topK(score(u), k, skip).map((i) => m.itemIds[i]!);
+      const scores = score(u);
+      const list = topK(scores, k, skip).filter((i) => scores[i]! > 0);
+      if (list.length < k) {
+        popular ??= popularityOrder(m);
+        const chosen = new Set(list);
+        for (let q = 0; q < popular.length && list.length < k; q++) {
+          const i = popular[q]!;
+          if (!chosen.has(i) && !skip.has(i)) list.push(i);
+        }
+      }
+      return list.map((i) => m.itemIds[i]!);
     },
   };
+}
+
+/** Item indexes by users who have them, most first (ties: lower index). */
+function popularityOrder(m: InteractionMatrix): Int32Array {
+  const counts = columnCounts(m);
+  return Int32Array.from(counts.keys()).sort((a, b) => counts[b]! - counts[a]! || a - b);
 }
 
 /** One entry of a serialisable neighbour table: `score` is what `neighbour` gains from a user having `item`. */
