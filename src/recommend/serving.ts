@@ -82,6 +82,15 @@ const ALL_CANDIDATES = 100_000;
  * whose weight is 0 is not read at all (its rows could only add 0), except all-time popularity, which always
  * runs: it is the cold-start list and the final tie-break (weightVector keeps its weight above 0).
  */
+/** One learned source: `model`'s stored neighbours of the customer's recent items, read when weight `f` is above 0. */
+const learnedSql = (model: string, f: number) => `
+  SELECT n.product_b AS product_id, sum(n.score) AS score, (array_agg(n.product_a ORDER BY n.score DESC))[1] AS source_id
+  FROM recent r CROSS JOIN LATERAL (
+    SELECT product_a, product_b, score FROM rec_model_neighbours
+    WHERE model = '${model}' AND product_a = r.product_id ORDER BY score DESC LIMIT ${NEIGHBOURS}) n
+  WHERE ($5::float8[])[${f}] > 0
+  GROUP BY n.product_b`;
+
 const RECOMMEND_SQL = `
 WITH recent AS (
   SELECT product_id, last_at, purchases, (views + 2 * wishlists + 3 * carts + 5 * purchases)::float8 AS strength
@@ -126,24 +135,10 @@ affinity AS (
 hour AS (
   SELECT product_id, score FROM rec_product_trend WHERE window_end > $4::timestamptz - interval '1 hour' AND ($5::float8[])[5] > 0 ORDER BY score DESC LIMIT ${TRENDING}
 ),
-learned AS (
-  -- the learned item-kNN neighbours of the customer's recent items (rtrec train), summed like item-kNN scores
-  SELECT n.product_b AS product_id, sum(n.score) AS score, (array_agg(n.product_a ORDER BY n.score DESC))[1] AS source_id
-  FROM recent r CROSS JOIN LATERAL (
-    SELECT product_a, product_b, score FROM rec_model_neighbours
-    WHERE model = '${NEIGHBOUR_MODEL}' AND product_a = r.product_id ORDER BY score DESC LIMIT ${NEIGHBOURS}) n
-  WHERE ($5::float8[])[8] > 0
-  GROUP BY n.product_b
-),
-learned_ease AS (
-  -- EASE's item-item weights B_ij of the customer's recent items (rtrec train), summed as EASE scores a user
-  SELECT n.product_b AS product_id, sum(n.score) AS score, (array_agg(n.product_a ORDER BY n.score DESC))[1] AS source_id
-  FROM recent r CROSS JOIN LATERAL (
-    SELECT product_a, product_b, score FROM rec_model_neighbours
-    WHERE model = '${EASE_MODEL}' AND product_a = r.product_id ORDER BY score DESC LIMIT ${NEIGHBOURS}) n
-  WHERE ($5::float8[])[9] > 0
-  GROUP BY n.product_b
-),
+-- the learned neighbours of the customer's recent items (rtrec train): item-kNN similarities and EASE's weights
+-- B_ij, each summed over the recent items as the model scores a user
+learned AS (${learnedSql(NEIGHBOUR_MODEL, 8)}),
+learned_ease AS (${learnedSql(EASE_MODEL, 9)}),
 popular AS (SELECT product_id, score FROM rec_product_stats ORDER BY score DESC LIMIT ${TRENDING}),
 popular_recent AS (SELECT product_id, recent_score AS score FROM rec_product_stats WHERE ($5::float8[])[7] > 0 ORDER BY recent_score DESC LIMIT ${TRENDING}),
 candidates AS (
