@@ -250,11 +250,11 @@ export function fitRanker(cases: readonly FitCase[], options: { rounds?: number;
     }
     return { ranker: best, score: bestScore };
   };
-  // Four starts (the defaults; recent popularity, all-time popularity, EASE alone): coordinate ascent stops at the first
+  // Five starts (the defaults; recent popularity, all-time popularity, EASE, item-kNN alone): coordinate ascent stops at the first
   // local optimum, and which one a shop's history leads to depends on where it starts. The best end wins; a
   // later start must beat an earlier one by the minimum gain.
   let { ranker: best, score: bestScore } = ascend(DEFAULT_RANKER);
-  for (const start of [onlyOne('popularRecent'), onlyOne('popular'), onlyOne('learnedEase')]) {
+  for (const start of [onlyOne('popularRecent'), onlyOne('popular'), onlyOne('learnedEase'), onlyOne('learned')]) {
     const end = ascend(start);
     if (end.score > bestScore + gainFor(bestScore)) ({ ranker: best, score: bestScore } = end);
   }
