@@ -5,6 +5,7 @@ import { type AppContext, createServices } from '../../src/app/context.js';
 import { createRng } from '../../src/common/random.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createPool, createPrisma, type Db } from '../../src/database/database.js';
+import type { DbRole } from '../../src/database/roles.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { Recommender } from '../../src/recommend/serving.js';
 import { createStorefront, type Storefront } from '../../src/shop/storefront.js';
@@ -22,6 +23,11 @@ export interface TestDatabase {
   /** The served recommender, as the composition root configures it. */
   recommender: Recommender;
   drop(): Promise<void>;
+}
+
+/** A least-privilege role's connection string on a test database (`roleUrl('api', t.name)`). */
+export function roleUrl(role: DbRole, database: string): string {
+  return withDatabase(inject('pgRoleUrls')[role], database);
 }
 
 function withDatabase(url: string, database: string): string {
