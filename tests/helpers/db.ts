@@ -36,14 +36,16 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** A fresh, migrated database on the run's real PostgreSQL (cloned from the template in ~100 ms). */
+/** A fresh, migrated database on the run's real PostgreSQL (cloned from the template in ~100 ms); `url` is the superuser's. */
 export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(inject('pgTemplate'))}`);
+    // Owned by the owner role, as `rtrec` creates its database (the public schema is the database owner's).
+    const owner = new URL(inject('pgRoleUrls').owner).username;
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} OWNER ${pg.escapeIdentifier(owner)} TEMPLATE ${pg.escapeIdentifier(inject('pgTemplate'))}`);
   } finally {
     await admin.end();
   }
