@@ -233,12 +233,12 @@ export class EmbeddedPostgres {
           role === 'cdc' ? 'REPLICATION' : 'NOREPLICATION',
         ].join(' ');
         // The verifier, never the password, goes over the wire (and so into no server log line).
-        const secret = `PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`;
+        const secret = () => `PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`;
         if (!existing.has(name)) {
-          await client.query(`CREATE ROLE ${pg.escapeIdentifier(name)} ${attributes} ${secret}`);
+          await client.query(`CREATE ROLE ${pg.escapeIdentifier(name)} ${attributes} ${secret()}`);
           created.push(name);
         } else {
-          await client.query(`ALTER ROLE ${pg.escapeIdentifier(name)} ${attributes}${generated ? ` ${secret}` : ''}`);
+          await client.query(`ALTER ROLE ${pg.escapeIdentifier(name)} ${attributes}${generated ? ` ${secret()}` : ''}`);
           if (generated) renewed.push(name);
         }
       }
