@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { createRng } from '../common/random.js';
 import type { Config } from '../config/env.js';
-import { createPool, createPrisma, type Db, ensureDatabaseUrl, migrate } from '../database/database.js';
+import { createPool, createPrisma, type Db, prepareDatabase } from '../database/database.js';
+import type { DatabaseUrls } from '../database/roles.js';
 import { createJobManager, type JobManager } from '../flink/jobs.js';
 import { createAlertWebhook } from '../flink/webhook.js';
 import { type CdcBridge, createCdcBridge } from '../kafka/bridge.js';
@@ -29,7 +30,10 @@ import { flinkHome, flinkJobRunsFile } from '../stack/flink.js';
 export interface AppContext {
   config: Config;
   logger: Logger;
+  /** What `db` and `pool` connect with (the API role unless the context was made for another). */
   databaseUrl: string;
+  /** Every component's connection string, when the context prepared the database itself. */
+  databaseUrls?: DatabaseUrls;
   db: Db;
   pool: pg.Pool;
   storefront: Storefront;
@@ -58,6 +62,8 @@ export interface ServiceBase {
   config: Config;
   logger: Logger;
   databaseUrl: string;
+  /** Every component's connection string (the Flink jobs use `flink`); without it, everything uses `databaseUrl`. */
+  databaseUrls?: DatabaseUrls;
   db: Db;
   pool: pg.Pool;
   /** Made with the simulated payment gateway when not given. */
@@ -123,7 +129,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
       return bridge;
     },
     get jobs() {
-      jobs ??= jobManagerFor(config, base.databaseUrl, logger);
+      jobs ??= jobManagerFor(config, base.databaseUrls?.flink ?? base.databaseUrl, logger);
       return jobs;
     },
     async close() {
@@ -141,16 +147,21 @@ export interface ContextOptions {
   logger?: Logger;
   /** Connections of the shared pool (default 10). */
   poolSize?: number;
+  /**
+   * The database role of `db` and `pool`: the API's (DML only, the default), or the owner's for the batch
+   * commands that build scratch schemas (evaluate, train).
+   */
+  role?: 'api' | 'owner';
 }
 
 /** Starts (or reaches) the database, then builds every service on it. `close()` ends the services, then the pools. */
 export async function createAppContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const databaseUrl = await ensureDatabaseUrl(config);
-  if (options.migrate ?? true) await migrate(databaseUrl);
+  const databaseUrls = await prepareDatabase(config, logger, { migrate: options.migrate });
+  const databaseUrl = databaseUrls[options.role ?? 'api'];
   const db = createPrisma(databaseUrl);
   const pool = createPool(databaseUrl, options.poolSize ?? 10, (error) => logger.warn({ err: error }, 'idle database connection failed'));
-  return createServices({ config, logger, databaseUrl, db, pool }, async () => {
+  return createServices({ config, logger, databaseUrl, databaseUrls, db, pool }, async () => {
     await Promise.allSettled([db.$disconnect(), pool.end()]);
   });
 }

@@ -1,7 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/env.js';
-import { ensureDatabaseUrl } from '../database/database.js';
+import { ensureDatabaseUrls, locateDatabase } from '../database/database.js';
+import { ensurePublication } from '../database/privileges.js';
+import { connectionFields } from '../database/url.js';
 import { AppError } from '../errors.js';
 import { type ConnectClient, createConnectClient } from './connect-client.js';
 import { type ConnectorDefinition, DEFAULT_CONNECTOR_FILE, loadConnector, placeholdersFor } from './connector.js';
@@ -17,14 +19,20 @@ function propertiesValue(value: string): string {
 }
 
 /**
- * The connector file with its placeholders filled from the database and topic prefix in use. For the worker
- * `rtrec stack` runs, `${db.password}` becomes a FileConfigProvider reference to a 0600 file beside the worker,
- * so Connect's REST API (`GET /connectors/<name>/config`) and its config topic never hold the password; an
- * external worker (CONNECT_URL) gets the password itself, or use your own provider in the file.
+ * The connector file with its placeholders filled from the database and topic prefix in use, connecting as the
+ * Debezium role. For the worker `rtrec stack` runs, `${db.password}` becomes a FileConfigProvider reference to
+ * a 0600 file (the embedded server's own password file of the role, else one beside the worker), so Connect's
+ * REST API (`GET /connectors/<name>/config`) and its config topic never hold the password; an external worker
+ * (CONNECT_URL) gets the password itself, or use your own provider in the file. With
+ * `publication.autocreate.mode=disabled` the owner creates the publication first (Debezium's role may not).
  */
 export async function resolveConnector(config: Config, file = DEFAULT_CONNECTOR_FILE): Promise<ConnectorDefinition> {
-  const placeholders = placeholdersFor(await ensureDatabaseUrl(config), config.cdc.topicPrefix, config.cdc.slotName, config.engines.dbAddress);
-  if (!config.connect.external) {
+  const urls = await ensureDatabaseUrls(config);
+  const placeholders = placeholdersFor(urls.cdc, config.cdc.topicPrefix, config.cdc.slotName, config.engines.dbAddress);
+  const embedded = locateDatabase(config).embedded;
+  if (!config.connect.external && embedded) {
+    placeholders['db.password'] = `\${file:${embedded.passwordFileOf('cdc')}:password}`;
+  } else if (!config.connect.external) {
     const secrets = connectSecretsFile(config);
     const dir = join(secrets, '..');
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -33,7 +41,13 @@ export async function resolveConnector(config: Config, file = DEFAULT_CONNECTOR_
     chmodSync(secrets, 0o600);
     placeholders['db.password'] = `\${file:${secrets}:password}`;
   }
-  return loadConnector(file, placeholders);
+  const definition = loadConnector(file, placeholders);
+  const c = definition.config;
+  if (c['publication.autocreate.mode'] === 'disabled' && c['publication.name'] && c['table.include.list']) {
+    const tables = c['table.include.list'].split(',').map((t) => t.trim());
+    await ensurePublication(urls.owner, c['publication.name'], tables, connectionFields(urls.cdc).user);
+  }
+  return definition;
 }
 
 /** Polls until the connector and its tasks are RUNNING, or reports the failure trace. */

@@ -44,7 +44,8 @@ export function createProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./commands/db.js'), 'dbStatus'));
   db.command('url')
-    .description('Print the connection string in use, e.g. psql "$(npx rtrec db url)"')
+    .description('Print a connection string, e.g. psql "$(npx rtrec db url)" (the API role; --role owner for DDL)')
+    .addOption(new Option('--role <role>', 'whose connection string').choices(['api', 'owner', 'cdc', 'flink', 'superuser']).default('api'))
     .action(lazy(() => import('./commands/db.js'), 'dbUrl'));
 
   program

@@ -22,6 +22,18 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
     .optional(),
+  DATABASE_API_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_API_URL must start with postgres:// or postgresql://')
+    .optional(),
+  DATABASE_CDC_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_CDC_URL must start with postgres:// or postgresql://')
+    .optional(),
+  DATABASE_FLINK_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_FLINK_URL must start with postgres:// or postgresql://')
+    .optional(),
   RTREC_DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: intString('EMBEDDED_PG_PORT', 1024, 65535).default(5433),
   EMBEDDED_PG_DATABASE: z
@@ -149,7 +161,13 @@ export type Env = z.input<typeof schema>;
 
 /** Validated application configuration. Built once by the composition root; nothing else reads process.env. */
 export interface Config {
+  /** An external server's owner (migrations) URL; undefined: the embedded PostgreSQL. */
   databaseUrl: string | undefined;
+  /**
+   * An external server's least-privilege role URLs (DATABASE_API_URL, DATABASE_CDC_URL, DATABASE_FLINK_URL);
+   * a component whose URL is not set connects with DATABASE_URL (with a warning).
+   */
+  databaseRoleUrls: { api: string | undefined; cdc: string | undefined; flink: string | undefined };
   dataDir: string;
   embeddedPg: { port: number; database: string };
   /**
@@ -231,11 +249,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  const roleUrls = ['DATABASE_API_URL', 'DATABASE_CDC_URL', 'DATABASE_FLINK_URL'] as const;
+  const strayRoleUrls = e.DATABASE_URL ? [] : roleUrls.filter((name) => e[name] !== undefined);
+  if (strayRoleUrls.length) {
+    throw new ConfigError(
+      strayRoleUrls.map(
+        (name) =>
+          `${name}: only used with an external server: set DATABASE_URL too (the owner that runs the migrations), or unset ${name} to use the embedded PostgreSQL`,
+      ),
+    );
+  }
   if (e.AUTH_JWKS_URL && (e.AUTH_SECRET || e.AUTH_SECRET_FILE)) {
     throw new ConfigError(['AUTH_JWKS_URL: set either AUTH_JWKS_URL (tokens from an external issuer) or AUTH_SECRET / AUTH_SECRET_FILE (HS256), not both']);
   }
   return {
     databaseUrl: e.DATABASE_URL,
+    databaseRoleUrls: { api: e.DATABASE_API_URL, cdc: e.DATABASE_CDC_URL, flink: e.DATABASE_FLINK_URL },
     dataDir: resolve(e.RTREC_DATA_DIR),
     embeddedPg: { port: e.EMBEDDED_PG_PORT, database: e.EMBEDDED_PG_DATABASE },
     server: {

@@ -7,8 +7,11 @@ import pg from 'pg';
 import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from '../logging/logger.js';
 import { projectRoot } from '../paths.js';
 import { EmbeddedPostgres } from './embedded.js';
+import { grantRolePrivileges } from './privileges.js';
+import type { DatabaseUrls } from './roles.js';
 
 export type Db = PrismaClient;
 
@@ -18,19 +21,52 @@ export interface DatabaseLocation {
   embedded?: EmbeddedPostgres;
 }
 
-export function locateDatabase(config: Config): DatabaseLocation {
+export function locateDatabase(config: Config, logger?: Logger): DatabaseLocation {
   if (config.databaseUrl) return { external: true };
-  return { external: false, embedded: new EmbeddedPostgres({ dataDir: config.dataDir, ...config.embeddedPg }) };
+  return { external: false, embedded: new EmbeddedPostgres({ dataDir: config.dataDir, ...config.embeddedPg, logger }) };
 }
 
-/** Returns a usable connection string, starting the embedded server first when it is the one in use. */
-export async function ensureDatabaseUrl(config: Config): Promise<string> {
-  const location = locateDatabase(config);
+/**
+ * Each component's connection string, starting the embedded server first when it is the one in use (which
+ * creates its roles when missing). With an external server: DATABASE_URL for the owner, DATABASE_API_URL,
+ * DATABASE_CDC_URL and DATABASE_FLINK_URL for the others; one that is unset falls back to DATABASE_URL.
+ */
+export async function ensureDatabaseUrls(config: Config, logger?: Logger): Promise<DatabaseUrls> {
+  const location = locateDatabase(config, logger);
   if (location.embedded) {
     await location.embedded.start();
-    return location.embedded.url();
+    return location.embedded.urls();
   }
-  return config.databaseUrl!;
+  const owner = config.databaseUrl!;
+  const roles = config.databaseRoleUrls;
+  return { owner, api: roles.api ?? owner, cdc: roles.cdc ?? owner, flink: roles.flink ?? owner };
+}
+
+/** The owner's connection string (DDL allowed): for benches and scripts that build their own tables. */
+export async function ensureDatabaseUrl(config: Config): Promise<string> {
+  return (await ensureDatabaseUrls(config)).owner;
+}
+
+const ROLE_VARIABLES = { api: 'DATABASE_API_URL (the API)', cdc: 'DATABASE_CDC_URL (Debezium)', flink: 'DATABASE_FLINK_URL (Flink)' } as const;
+
+/**
+ * The database made ready for every component: reachable, migrated by the owner (unless told not to), and each
+ * role granted what it may do (idempotent, on every start, so new tables are covered). Warns when an external DATABASE_URL is
+ * also used by the API, Debezium or Flink, which then run with the owner's privileges.
+ */
+export async function prepareDatabase(config: Config, logger: Logger, options: { migrate?: boolean } = {}): Promise<DatabaseUrls> {
+  const urls = await ensureDatabaseUrls(config, logger);
+  if (config.databaseUrl) {
+    const shared = (['api', 'cdc', 'flink'] as const).filter((role) => !config.databaseRoleUrls[role]);
+    if (shared.length)
+      logger.warn(
+        { roles: shared },
+        `DATABASE_URL is also used by ${shared.map((r) => ROLE_VARIABLES[r]).join(', ')}: they connect with the owner's privileges. For least privilege create those roles and set the variables (README, "Database roles").`,
+      );
+  }
+  if (options.migrate ?? true) await migrate(urls.owner);
+  await grantRolePrivileges(urls, logger);
+  return urls;
 }
 
 /** A Prisma client on the pure-JS query compiler and node-postgres (no native engine). */

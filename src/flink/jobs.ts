@@ -8,6 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import { projectRoot } from '../paths.js';
 import { RECENT_POPULARITY } from './contracts.js';
 import { type FlinkJob, FlinkRest, SqlGateway } from './gateway.js';
+import { bareValue, quotedBody, stringLiteral } from './sql-values.js';
 
 /** The checked-in jobs: one Flink SQL file per job in flink/, the job named after the file. */
 export const JOBS_DIR = join(projectRoot, 'flink');
@@ -104,29 +105,8 @@ export function expandIncludes(file: string, text: string): string {
  * quotes, an `EXECUTE STATEMENT SET BEGIN ... END` block kept whole. Every problem names the file and line.
  */
 export function renderJob(file: string, placeholders: Record<string, string>, text = readFileSync(file, 'utf8')): string[] {
-  const unknown = new Set<string>();
   placeholders = { 'job.name': basename(file, '.sql'), ...placeholders };
-  const lines = expandIncludes(file, text).split('\n');
-  const filled = lines
-    .map((line, index) =>
-      // Comments may mention placeholders (documentation); they are dropped below anyway.
-      line.trimStart().startsWith('--')
-        ? line
-        : line.replace(/\$\{([\w.]+)\}/g, (_, key: string) => {
-            const value = placeholders[key];
-            if (value === undefined) unknown.add(`\${${key}} (line ${index + 1})`);
-            return value ?? '';
-          }),
-    )
-    .join('\n');
-  if (unknown.size > 0) {
-    throw new AppError(
-      'BAD_USER_INPUT',
-      `${file}: unknown placeholder ${[...unknown].join(', ')}. Known: ${Object.keys(placeholders)
-        .map((k) => `\${${k}}`)
-        .join(', ')}.`,
-    );
-  }
+  const filled = fillPlaceholders(file, expandIncludes(file, text), placeholders);
   const statements: string[] = [];
   let current = '';
   let quote: string | undefined;
@@ -175,6 +155,60 @@ export function renderJob(file: string, placeholders: Record<string, string>, te
   }
   if (!submitsJob(statements.at(-1)!)) throw new AppError('BAD_USER_INPUT', `${file}: the INSERT INTO / EXECUTE STATEMENT SET must be the last statement.`);
   return statements;
+}
+
+/**
+ * Replaces the `${name}` placeholders outside comments (comments may mention them: documentation, dropped when
+ * split): inside a quoted literal or identifier the value is escaped, outside quotes it must be a number, and a
+ * value with a line break or control character is refused, naming the setting to change (sql-values.ts).
+ */
+function fillPlaceholders(file: string, text: string, placeholders: Record<string, string>): string {
+  const unknown = new Set<string>();
+  let out = '';
+  let quote: "'" | '`' | '"' | undefined;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (!quote && c === '-' && text[i + 1] === '-') {
+      const end = text.indexOf('\n', i);
+      const stop = end === -1 ? text.length : end;
+      out += text.slice(i, stop);
+      i = stop - 1;
+      continue;
+    }
+    const placeholder = c === '$' ? /^\$\{([\w.]+)\}/.exec(text.slice(i, i + 80)) : null;
+    if (placeholder) {
+      const key = placeholder[1]!;
+      const value = placeholders[key];
+      i += placeholder[0].length - 1;
+      if (value === undefined) {
+        unknown.add(`\${${key}} (line ${line})`);
+        continue;
+      }
+      try {
+        out += quote ? quotedBody(value, { placeholder: key }, quote) : bareValue(value, { placeholder: key });
+      } catch (error) {
+        if (error instanceof AppError) throw new AppError(error.code, `${file}: line ${line}: ${error.message}`);
+        throw error;
+      }
+      continue;
+    }
+    if (c === '\n') line++;
+    if (quote) {
+      // A doubled quote closes and reopens: the same state as before it.
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '`' || c === '"') quote = c;
+    out += c;
+  }
+  if (unknown.size > 0) {
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `${file}: unknown placeholder ${[...unknown].join(', ')}. Known: ${Object.keys(placeholders)
+        .map((k) => `\${${k}}`)
+        .join(', ')}.`,
+    );
+  }
+  return out;
 }
 
 function submitsJob(statement: string): boolean {
@@ -299,7 +333,14 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
       if (created.length) logger.info({ job: jobName, topics: created }, 'created topics the job reads or writes');
       const session = await gateway.openSession(jobName, { 'execution.runtime-mode': 'streaming' });
       try {
-        const settings = [`SET 'pipeline.name' = '${jobName}'`, ...(resumedFrom ? [`SET 'execution.savepoint.path' = '${resumedFrom}'`] : [])];
+        const checkpoint = {
+          describe: `the checkpoint path ${JSON.stringify(resumedFrom)}`,
+          fix: 'deploy with --fresh, or move RTREC_DATA_DIR to a plain path',
+        };
+        const settings = [
+          `SET 'pipeline.name' = ${stringLiteral(jobName, { describe: `the job name ${JSON.stringify(jobName)}`, fix: 'rename its file in flink/' })}`,
+          ...(resumedFrom ? [`SET 'execution.savepoint.path' = ${stringLiteral(resumedFrom, checkpoint)}`] : []),
+        ];
         for (const statement of settings) await gateway.execute(session, statement);
         let jobId: string | undefined;
         for (const [index, statement] of statements.entries()) {

@@ -1,7 +1,12 @@
 /**
  * A streaming RFC 4180 CSV reader: comma-separated, fields optionally in double quotes ("" for a quote
  * inside), LF or CRLF line ends, newlines allowed inside quoted fields, a UTF-8 byte-order mark ignored.
+ * A field longer than `maxFieldLength` characters stops the reading (an unclosed quote would otherwise hold
+ * the rest of the file in memory as one field).
  */
+
+/** The longest field the importer reads (characters): interaction logs hold ids, types, times and prices. */
+export const MAX_FIELD_LENGTH = 64 * 1024;
 
 export interface CsvRecord {
   /** 1-based line of the file where the record starts (the header is line 1). */
@@ -18,8 +23,23 @@ export class CsvSyntaxError extends Error {
   }
 }
 
+/** A field over the size cap: where it starts (line, 1-based column) so the message can name its column. */
+export class CsvFieldTooLargeError extends CsvSyntaxError {
+  constructor(
+    line: number,
+    readonly column: number,
+    readonly maxLength: number,
+  ) {
+    super(
+      line,
+      `a field longer than ${maxLength} characters; check that its quotes are closed (an unclosed " runs on to the end of the file) or shorten the field`,
+    );
+  }
+}
+
 /** Feed text chunks with `push`, then call `end`; each returns the records completed so far. */
-export function createCsvReader() {
+export function createCsvReader(options: { maxFieldLength?: number } = {}) {
+  const maxFieldLength = options.maxFieldLength ?? MAX_FIELD_LENGTH;
   let field = '';
   let fields: string[] = [];
   let inQuotes = false;
@@ -28,7 +48,13 @@ export function createCsvReader() {
   let fieldStarted = false;
   let line = 1;
   let recordLine = 1;
+  /** Line where the current field started (a quoted field may span lines). */
+  let fieldLine = 1;
   let first = true;
+
+  const tooLong = () => {
+    if (field.length > maxFieldLength) throw new CsvFieldTooLargeError(fieldLine, fields.length + 1, maxFieldLength);
+  };
 
   const endField = () => {
     fields.push(field);
@@ -37,8 +63,22 @@ export function createCsvReader() {
     quoteClosed = false;
   };
 
+  /** A syntax error is raised on the call after the one that met it, so the records before it are returned first. */
+  let failure: CsvSyntaxError | undefined;
+
   function push(chunk: string): CsvRecord[] {
+    if (failure) throw failure;
     const out: CsvRecord[] = [];
+    try {
+      scan(chunk, out);
+    } catch (error) {
+      if (!(error instanceof CsvSyntaxError)) throw error;
+      failure = error;
+    }
+    return out;
+  }
+
+  function scan(chunk: string, out: CsvRecord[]): void {
     if (first && chunk.length > 0) {
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
       first = false;
@@ -52,6 +92,7 @@ export function createCsvReader() {
         } else {
           if (ch === '\n') line++;
           field += ch;
+          tooLong();
         }
         continue;
       }
@@ -64,6 +105,7 @@ export function createCsvReader() {
         } else if (!fieldStarted) {
           inQuotes = true;
           fieldStarted = true;
+          fieldLine = line;
         } else {
           throw new CsvSyntaxError(line, 'a double quote inside an unquoted field; quote the whole field and double the quote ("")');
         }
@@ -79,14 +121,16 @@ export function createCsvReader() {
         recordLine = line;
       } else {
         if (quoteClosed) throw new CsvSyntaxError(line, 'text after the closing quote of a field');
+        if (!fieldStarted) fieldLine = line;
         field += ch;
         fieldStarted = true;
+        tooLong();
       }
     }
-    return out;
   }
 
   function end(): CsvRecord[] {
+    if (failure) throw failure;
     if (inQuotes) throw new CsvSyntaxError(recordLine, 'a quoted field is not closed before the end of the file');
     if (fieldStarted || fields.length > 0 || quoteClosed) {
       endField();

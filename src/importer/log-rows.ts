@@ -1,6 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { AppError } from '../errors.js';
-import { type CsvRecord, CsvSyntaxError, createCsvReader } from './csv.js';
+import { CsvFieldTooLargeError, type CsvRecord, CsvSyntaxError, createCsvReader } from './csv.js';
 import { type ColumnIndex, type ColumnMapping, indexColumns, type TypeTarget } from './mapping.js';
 
 /** Stop after this many bad rows: enough to see a pattern, short enough to read. */
@@ -81,7 +81,10 @@ export async function* checkedRows<R extends object>(file: string, reading: LogR
       if (good.length) yield good;
     }
   } catch (error) {
-    if (error instanceof CsvSyntaxError) errors.push(`line ${error.line}: ${error.message}`);
+    if (error instanceof CsvFieldTooLargeError) {
+      const name = (header as string[] | null)?.[error.column - 1];
+      errors.push(`line ${error.line}, column ${name === undefined ? error.column : `${JSON.stringify(name)} (${error.column})`}: ${error.message}`);
+    } else if (error instanceof CsvSyntaxError) errors.push(`line ${error.line}: ${error.message}`);
     else throw error;
   } finally {
     input.destroy();

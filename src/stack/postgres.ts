@@ -10,7 +10,7 @@ import type { Engine, EngineStatus } from './engine.js';
 /** The shop database: the embedded PostgreSQL (pg_ctl daemon) unless DATABASE_URL points elsewhere. */
 export function createPostgresEngine(config: Config, logger: Logger): Engine {
   const external = config.databaseUrl !== undefined;
-  const embedded = new EmbeddedPostgres({ dataDir: config.dataDir, ...config.embeddedPg });
+  const embedded = new EmbeddedPostgres({ dataDir: config.dataDir, ...config.embeddedPg, logger });
   const url = external ? config.databaseUrl! : undefined;
   /** Present while the running server is one that `stack up` started (so `stack down` may stop it). */
   const ownedMarker = join(config.dataDir, 'stack', 'postgres.started-by-stack');

@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
 import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PUBLISHED_TABLES } from '../../src/database/privileges.js';
 import { generateData } from '../../src/datagen/generate.js';
 import { type CdcBridge, deadLetterTopic } from '../../src/kafka/bridge.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
 import { createTestApp, gql, subscriptionClient } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, roleUrl, type TestDatabase } from '../helpers/db.js';
 import { ensureDebianTool, pidListeningOn } from '../helpers/debian.js';
 import { freePortBlock } from '../helpers/net.js';
 
@@ -42,6 +44,9 @@ beforeAll(async () => {
   await generateData(t.pool, { categories: 3, products: 20, customers: 20, seed: 5 });
   env = {
     DATABASE_URL: t.url,
+    // Debezium and the CLI's writes connect as their least-privilege roles, as the embedded server sets them up.
+    DATABASE_CDC_URL: roleUrl('cdc', t.name),
+    DATABASE_API_URL: roleUrl('api', t.name),
     RTREC_DATA_DIR: dataDir,
     CDC_TOPIC_PREFIX: prefix,
     KAFKA_PORT: String(ports.kafka),
@@ -213,12 +218,37 @@ describe('change data capture', () => {
     expect(missing.stderr).toMatch(/does not exist/);
   });
 
+  it('streams as the Debezium role, which may only read: REPLICATION and SELECT on the published tables', async () => {
+    const config = await (await fetch(`http://127.0.0.1:${ports.connect}/connectors/shop-cdc/config`)).json();
+    expect(config['database.user']).toBe('rtrec_cdc');
+    expect(config['publication.autocreate.mode']).toBe('disabled');
+    const { rows: slot } = await t.pool.query<{ usename: string }>(
+      'SELECT a.usename FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid WHERE s.slot_name = $1',
+      ['rtrec_cdc'],
+    );
+    expect(slot).toEqual([{ usename: 'rtrec_cdc' }]);
+    // The owner created the publication up front, for exactly the captured tables.
+    const { rows: published } = await t.pool.query<{ tablename: string }>("SELECT tablename FROM pg_publication_tables WHERE pubname = 'rtrec_cdc' ORDER BY 1");
+    expect(published.map((r) => r.tablename)).toEqual([...PUBLISHED_TABLES].sort());
+    const { rows: owner } = await t.pool.query("SELECT pg_get_userbyid(pubowner) AS owner FROM pg_publication WHERE pubname = 'rtrec_cdc'");
+    expect(owner).toEqual([{ owner: 'postgres' }]);
+    const cdc = new pg.Client({ connectionString: roleUrl('cdc', t.name) });
+    await cdc.connect();
+    try {
+      await expect(cdc.query("INSERT INTO categories (name) VALUES ('from debezium')")).rejects.toThrow(/permission denied for table categories/);
+      await expect(cdc.query('SELECT * FROM sim_customer_tastes')).rejects.toThrow(/permission denied/);
+    } finally {
+      await cdc.end();
+    }
+  });
+
   it("keeps the database password out of Connect's REST API and config topic, and password_hash out of every topic", async () => {
-    const password = new URL(t.url).password;
+    const password = new URL(roleUrl('cdc', t.name)).password;
     expect(password.length).toBeGreaterThan(0);
     const config = await (await fetch(`http://127.0.0.1:${ports.connect}/connectors/shop-cdc/config`)).text();
     expect(JSON.parse(config)['database.password']).toMatch(/^\$\{file:.*database\.properties:password\}$/);
     expect(config).not.toContain(password);
+    expect(config).not.toContain(new URL(t.url).password);
     const secrets = statSync(join(dataDir, 'stack', 'connect', 'secrets', 'database.properties'));
     expect(secrets.mode & 0o777).toBe(0o600);
     // A customer written now must reach the topic without its hash.
@@ -233,7 +263,7 @@ describe('change data capture', () => {
     await waitFor(async () => seen.some((s) => s.includes('hashless@example.com')), 30_000, 'the new customer on its topic');
     await consumer.disconnect();
     expect(seen.some((s) => s.startsWith('rtrec-connect-configs'))).toBe(true);
-    expect(seen.filter((s) => s.includes(password))).toEqual([]);
+    expect(seen.filter((s) => s.includes(password) || s.includes(new URL(t.url).password))).toEqual([]);
     // The connector config names the column only to exclude it; no change carries it or a hash.
     expect(seen.filter((s) => s.startsWith(`${prefix}.public.customers`) && /password_hash/.test(s))).toEqual([]);
     expect(seen.filter((s) => /scrypt\$/.test(s))).toEqual([]);
@@ -359,6 +389,7 @@ describe('change data capture', () => {
     expect(registered).toMatch(/HTTP\/1.1 201 Created/);
     expect(registered).toMatch(/"database.password":"\*\*\*"/);
     expect(registered).not.toContain(new URL(t.url).password);
+    expect(registered).not.toContain(new URL(roleUrl('cdc', t.name)).password);
     await waitFor(
       async () => JSON.parse((await runCli(['cdc', 'status', '--json'], env)).stdout).connector?.state === 'RUNNING',
       60_000,

@@ -1,6 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -157,9 +158,22 @@ describe('rtrec CLI', () => {
       const status = JSON.parse((await runCli(['db', 'status', '--json'], own)).stdout);
       expect(status).toMatchObject({ mode: 'embedded', running: true, initialized: true });
       expect((await runCli(['db', 'init'], own)).code).toBe(0);
-      expect((await runCli(['db', 'url'], own)).stdout).toMatch(/^postgresql:\/\/postgres:.+@127\.0\.0\.1:\d+\/rtrec/);
+      expect((await runCli(['db', 'url'], own)).stdout).toMatch(/^postgresql:\/\/rtrec_api:.+@127\.0\.0\.1:\d+\/rtrec/);
+      expect((await runCli(['db', 'url', '--role', 'owner'], own)).stdout).toMatch(/^postgresql:\/\/rtrec_owner:/);
+      expect((await runCli(['db', 'url', '--role', 'superuser'], own)).stdout).toMatch(/^postgresql:\/\/postgres:.+@127\.0\.0\.1:\d+\/rtrec/);
+      const wrong = await runCli(['db', 'url', '--role', 'root'], own);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toMatch(/Allowed choices are api, owner, cdc, flink, superuser/);
       const reset = await runCli(['db', 'reset', '--yes'], own);
       expect(reset.code, reset.stderr).toBe(0);
+      // Reset as the owner re-creates the schema; the API role is granted it again.
+      const api = new pg.Client({ connectionString: (await runCli(['db', 'url'], own)).stdout.trim() });
+      await api.connect();
+      try {
+        expect((await api.query('SELECT count(*)::int AS n FROM customers')).rows).toEqual([{ n: 0 }]);
+      } finally {
+        await api.end();
+      }
       expect((await runCli(['db', 'stop'], own)).stdout).toMatch(/stopped/);
       expect(JSON.parse((await runCli(['db', 'status', '--json'], own)).stdout).running).toBe(false);
     } finally {

@@ -15,7 +15,7 @@ import { buildFeaturesAsOf } from '../../src/recommend/features-sql.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
 import { createTestApp, gql, subscriptionClient } from '../helpers/app.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, roleUrl, type TestDatabase } from '../helpers/db.js';
 import { pidListeningOn } from '../helpers/debian.js';
 import { freePortBlock } from '../helpers/net.js';
 
@@ -47,6 +47,10 @@ beforeAll(async () => {
   await generateData(t.pool, { categories: 3, products: 30, customers: 20, seed: 7 });
   env = {
     DATABASE_URL: t.url,
+    // Each component as its least-privilege role: the jobs' JDBC sinks as Flink's, Debezium as its own, the demo as the API's.
+    DATABASE_FLINK_URL: roleUrl('flink', t.name),
+    DATABASE_CDC_URL: roleUrl('cdc', t.name),
+    DATABASE_API_URL: roleUrl('api', t.name),
     RTREC_DATA_DIR: dataDir,
     CDC_TOPIC_PREFIX: prefix,
     CDC_SLOT_NAME: 'rtrec_flinktest',
@@ -154,6 +158,18 @@ describe('Flink jobs on the real stack', () => {
       ['revenue-stats', 'RUNNING'],
       ['top-products', 'RUNNING'],
     ]);
+  });
+
+  it("the jobs' JDBC sinks connect as the Flink role, which may write only the jobs' tables", async () => {
+    const rendered = await runCli(['jobs', 'render', 'recommendation-features'], env);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(rendered.stdout).toContain("'username' = 'rtrec_flink'");
+    expect(rendered.stdout).not.toContain(`'username' = 'postgres'`);
+    const { rows } = await t.pool.query<{ usename: string }>('SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND usename LIKE $2', [
+      t.name,
+      'rtrec_%',
+    ]);
+    expect(rows.map((r) => r.usename)).toContain('rtrec_flink');
   });
 
   it('closed windows equal the same computation in SQL over the commit timestamps, across a kill -9 of the TaskManager', async () => {

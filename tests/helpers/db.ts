@@ -5,6 +5,7 @@ import { type AppContext, createServices } from '../../src/app/context.js';
 import { createRng } from '../../src/common/random.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createPool, createPrisma, type Db } from '../../src/database/database.js';
+import type { DbRole } from '../../src/database/roles.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { Recommender } from '../../src/recommend/serving.js';
 import { createStorefront, type Storefront } from '../../src/shop/storefront.js';
@@ -24,20 +25,27 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** A least-privilege role's connection string on a test database (`roleUrl('api', t.name)`). */
+export function roleUrl(role: DbRole, database: string): string {
+  return withDatabase(inject('pgRoleUrls')[role], database);
+}
+
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
 }
 
-/** A fresh, migrated database on the run's real PostgreSQL (cloned from the template in ~100 ms). */
+/** A fresh, migrated database on the run's real PostgreSQL (cloned from the template in ~100 ms); `url` is the superuser's. */
 export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(inject('pgTemplate'))}`);
+    // Owned by the owner role, as `rtrec` creates its database (the public schema is the database owner's).
+    const owner = new URL(inject('pgRoleUrls').owner).username;
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} OWNER ${pg.escapeIdentifier(owner)} TEMPLATE ${pg.escapeIdentifier(inject('pgTemplate'))}`);
   } finally {
     await admin.end();
   }

@@ -129,3 +129,37 @@ describe('connector files', () => {
     expect(loadConnector(write({ 'column.exclude.list': 'public.customers.password_hash' }), placeholders).name).toBe('x');
   });
 });
+
+describe('CSV fields', () => {
+  it('a field over the size cap stops the import naming its line, column and the fix, and nothing is written', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { importLog, IMPORT_TABLES } = await import('../../src/importer/import-log.js');
+    const { parseColumnMapping, parseTypeMapping } = await import('../../src/importer/mapping.js');
+    const { MAX_FIELD_LENGTH } = await import('../../src/importer/csv.js');
+    const { countRows } = await import('../../src/database/counts.js');
+    const dir = mkdtempSync(join(tmpdir(), 'rtrec-csv-'));
+    try {
+      const good = 'u1,i1,view,2026-03-01T10:00:00Z';
+      // An unclosed quote on line 3 would swallow the rest of the file as one field.
+      const unclosed = join(dir, 'unclosed.csv');
+      writeFileSync(unclosed, `user,item,type,ts\n${good}\nu2,"i2,view,2026-03-01T10:00:00Z\n${`${good}\n`.repeat(3000)}`);
+      const huge = join(dir, 'huge.csv');
+      writeFileSync(huge, `user,item,type,ts\n${good}\n${good}\nu3,i3,${'v'.repeat(MAX_FIELD_LENGTH + 1)},2026-03-01T10:00:00Z\n`);
+      const before = await countRows(t.pool, IMPORT_TABLES);
+      const run = (file: string) =>
+        importLog(
+          { pool: t.pool, db: t.db, logger: t.logger },
+          { file, mapping: parseColumnMapping('user=user,item=item,type=type,timestamp=ts'), types: parseTypeMapping('view=view_product'), source: 'capped' },
+        );
+      await expect(run(unclosed)).rejects.toThrow(
+        /unclosed\.csv has bad rows; nothing was imported:\n {2}line 3, column "item" \(2\): a field longer than 65536 characters; check that its quotes are closed/,
+      );
+      await expect(run(huge)).rejects.toThrow(/line 4, column "type" \(3\): a field longer than 65536 characters; .* or shorten the field/);
+      expect(await countRows(t.pool, IMPORT_TABLES)).toEqual(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

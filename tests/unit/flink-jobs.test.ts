@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/env.js';
 import { gatewayError } from '../../src/flink/gateway.js';
 import { dayToSecond, jobDefinitions, jobPlaceholders, renderJob } from '../../src/flink/jobs.js';
 import { parseResult } from '../../src/flink/results.js';
+import { quotedBody, stringLiteral } from '../../src/flink/sql-values.js';
 import { createAlertWebhook } from '../../src/flink/webhook.js';
 import { createLogger } from '../../src/logging/logger.js';
 
@@ -186,5 +187,47 @@ describe('alert webhook', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('values placed into Flink SQL', () => {
+  const job = (body: string) => `${body}\nINSERT INTO a SELECT 1;`;
+
+  it('doubles the quote inside a literal, so a value cannot end it and add SQL of its own', () => {
+    const tricky = "pw' ), ('connector' = 'filesystem";
+    const [statement] = renderJob('x.sql', { 'jdbc.password': tricky }, job("CREATE TABLE t (a INT) WITH ('password' = '${jdbc.password}');"));
+    expect(statement).toBe("CREATE TABLE t (a INT) WITH ('password' = 'pw'' ), (''connector'' = ''filesystem')");
+    const rendered = renderJob('x.sql', placeholders, job("SELECT `${topic.prefix}`, '${jdbc.url}';"));
+    expect(rendered[0]).toBe("SELECT `shop`, 'jdbc:postgresql://db.local:5544/shop'");
+  });
+
+  it('refuses a line break or control character anywhere, naming the placeholder, the line and the setting to change — never the value', () => {
+    for (const bad of ['a\nb', 'a\rb', 'a\u0000b', 'a\tb']) {
+      const render = () =>
+        renderJob('x.sql', { 'jdbc.password': bad }, job("-- ${jdbc.password} in a comment is documentation\nSET 'p' = '${jdbc.password}';"));
+      expect(render).toThrow(
+        /x\.sql: line 2: the value of \$\{jdbc\.password\} contains a line break or another control character, so it cannot be placed in Flink SQL: change the password of DATABASE_FLINK_URL/,
+      );
+      try {
+        render();
+      } catch (error) {
+        expect((error as Error).message).not.toContain(bad);
+      }
+    }
+  });
+
+  it('allows only a number outside quotes', () => {
+    expect(renderJob('x.sql', { 'top.n': '10' }, job('SELECT ${top.n};'))[0]).toBe('SELECT 10');
+    expect(() => renderJob('x.sql', { 'top.n': '1; DROP TABLE x' }, job('SELECT ${top.n};'))).toThrow(
+      /x\.sql: line 1: the value of \$\{top\.n\} stands outside quotes in the job file and is not a number/,
+    );
+  });
+
+  it('quotes values of SET statements with the same helper', () => {
+    expect(stringLiteral("/tmp/it's/chk-1", { describe: 'the checkpoint path', fix: 'deploy with --fresh' })).toBe("'/tmp/it''s/chk-1'");
+    expect(() => stringLiteral('a\nb', { describe: 'the checkpoint path', fix: 'deploy with --fresh' })).toThrow(
+      /the checkpoint path contains a line break or another control character, so it cannot be placed in Flink SQL: deploy with --fresh/,
+    );
+    expect(quotedBody('a`b', { placeholder: 'topic.prefix' }, '`')).toBe('a``b');
   });
 });

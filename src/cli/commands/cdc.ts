@@ -5,9 +5,10 @@ import type { RawEnvelope } from '../../cdc/envelope.js';
 import { registerConnector, resolveConnector } from '../../cdc/register.js';
 import { topicOf } from '../../cdc/tables.js';
 import { loadConfig } from '../../config/env.js';
-import { ensureDatabaseUrl } from '../../database/database.js';
+import { ensureDatabaseUrls, prepareDatabase } from '../../database/database.js';
 import { AppError } from '../../errors.js';
 import { createKafka, withKafka } from '../../kafka/client.js';
+import { createLogger } from '../../logging/logger.js';
 import { print, printTable } from '../output.js';
 
 /** Registers (or updates) the Debezium connector and waits until it streams. */
@@ -30,7 +31,8 @@ export async function cdcDelete(name: string, options: { dropSlot?: boolean }): 
     print(`Replication slot ${slot} still retains WAL for this connector; re-register to resume, or drop it with --drop-slot.`);
     return;
   }
-  const db = new pg.Client({ connectionString: await ensureDatabaseUrl(config) });
+  // Dropping a slot takes REPLICATION: the Debezium role's.
+  const db = new pg.Client({ connectionString: (await ensureDatabaseUrls(config)).cdc });
   await db.connect();
   try {
     // The connector's task may take a moment to release the slot.
@@ -88,7 +90,8 @@ export async function cdcRender(file: string | undefined): Promise<void> {
  */
 export async function cdcSmoke(options: { timeout: number }): Promise<void> {
   const config = loadConfig();
-  const url = await ensureDatabaseUrl(config);
+  // Writes a customer as the API would.
+  const url = (await prepareDatabase(config, createLogger(config.logLevel, { component: 'cdc' }), { migrate: false })).api;
   const kafka = createKafka(config, 'rtrec-smoke');
   const topic = topicOf(config.cdc.topicPrefix, 'customers');
   const consumer = kafka.consumer({ groupId: `rtrec-smoke-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100 });

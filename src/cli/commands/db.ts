@@ -1,25 +1,36 @@
-import { loadConfig } from '../../config/env.js';
-import { checkConnection, ensureDatabaseUrl, locateDatabase, migrate, runPrismaCli } from '../../database/database.js';
+import { type Config, loadConfig } from '../../config/env.js';
+import { checkConnection, ensureDatabaseUrls, locateDatabase, migrate, prepareDatabase, runPrismaCli } from '../../database/database.js';
+import { grantRolePrivileges } from '../../database/privileges.js';
+import { DB_ROLES, type DbRole } from '../../database/roles.js';
 import { AppError } from '../../errors.js';
+import { createLogger } from '../../logging/logger.js';
 import { print } from '../output.js';
 
+const loggerOf = (config: Config) => createLogger(config.logLevel, { component: 'db' });
+
 export async function dbInit(): Promise<void> {
-  const url = await ensureDatabaseUrl(loadConfig());
-  const output = await migrate(url);
+  const config = loadConfig();
+  const logger = loggerOf(config);
+  const urls = await ensureDatabaseUrls(config, logger);
+  const output = await migrate(urls.owner);
+  await grantRolePrivileges(urls, logger);
   print(/No pending migrations/.test(output) ? 'Database is up to date (no pending migrations).' : 'Database created and migrated.');
 }
 
 export async function dbReset(options: { yes?: boolean }): Promise<void> {
   if (!options.yes) throw new AppError('BAD_USER_INPUT', 'This drops every table and all data. Re-run with --yes to confirm: rtrec db reset --yes');
-  const url = await ensureDatabaseUrl(loadConfig());
-  const { code, output } = await runPrismaCli(['migrate', 'reset', '--force', '--skip-generate', '--skip-seed'], url);
+  const config = loadConfig();
+  const logger = loggerOf(config);
+  const urls = await ensureDatabaseUrls(config, logger);
+  const { code, output } = await runPrismaCli(['migrate', 'reset', '--force', '--skip-generate', '--skip-seed'], urls.owner);
   if (code !== 0) throw new AppError('MIGRATION_FAILED', `Reset failed:\n${output.trim()}`);
+  await grantRolePrivileges(urls, logger);
   print('Database reset: all tables dropped and migrations re-applied.');
 }
 
 export async function dbStart(): Promise<void> {
   const config = loadConfig();
-  const location = locateDatabase(config);
+  const location = locateDatabase(config, loggerOf(config));
   if (!location.embedded) {
     await checkConnection(config.databaseUrl!);
     return print('DATABASE_URL points at an external server; nothing to start (it answers).');
@@ -57,6 +68,22 @@ export async function dbStatus(options: { json?: boolean }): Promise<void> {
   if (!status.running) print('  start it with: npx rtrec db start');
 }
 
-export async function dbUrl(): Promise<void> {
-  print(await ensureDatabaseUrl(loadConfig()));
+/**
+ * `rtrec db url [--role api|owner|cdc|flink|superuser]`: a component's connection string (the API's by default;
+ * `superuser` only for the embedded server). The roles' privileges are granted first, so the URL works at once.
+ */
+export async function dbUrl(options: { role?: string }): Promise<void> {
+  const config = loadConfig();
+  const role = options.role ?? 'api';
+  const location = locateDatabase(config, loggerOf(config));
+  if (role === 'superuser') {
+    if (!location.embedded)
+      throw new AppError('BAD_USER_INPUT', 'DATABASE_URL points at an external server: there is no embedded superuser. Use --role owner.');
+    await location.embedded.start();
+    return print(location.embedded.url());
+  }
+  if (!(DB_ROLES as readonly string[]).includes(role))
+    throw new AppError('BAD_USER_INPUT', `--role must be one of ${[...DB_ROLES, 'superuser'].join(', ')} (got ${role}).`);
+  const urls = await prepareDatabase(config, loggerOf(config), { migrate: false });
+  print(urls[role as DbRole]);
 }

@@ -65,7 +65,8 @@ export async function evaluate(options: EvaluateCliOptions): Promise<void> {
     throw new AppError('BAD_USER_INPUT', '--session-gap applies to the session split only: drop it, or use --split session.');
   if (options.cutoff && options.split !== 'time')
     throw new AppError('BAD_USER_INPUT', '--cutoff applies to the time split only: drop it, or use --split time.');
-  const ctx = await createAppContext(loadConfig());
+  // Evaluations build as-of copies of the features in scratch schemas: DDL, so the owner's role.
+  const ctx = await createAppContext(loadConfig(), { role: 'owner' });
   try {
     const report = await runEvaluation(
       {

@@ -1,23 +1,24 @@
 import { jobManagerFor } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
-import { ensureDatabaseUrl, migrate } from '../../database/database.js';
+import { ensureDatabaseUrls, prepareDatabase } from '../../database/database.js';
 import { AppError } from '../../errors.js';
 import { createLogger } from '../../logging/logger.js';
 import { print, printTable } from '../output.js';
 
-async function jobsFromEnv() {
+/** The job manager, its JDBC sinks connecting as the Flink role. */
+async function jobsFromEnv(prepare = false) {
   const config = loadConfig();
-  const url = await ensureDatabaseUrl(config);
-  return { config, url, jobs: jobManagerFor(config, url, createLogger(config.logLevel, { component: 'jobs' })) };
+  const logger = createLogger(config.logLevel, { component: 'jobs' });
+  // Deploying: the jobs write their results into tables of the shop database, which must exist and be granted.
+  const urls = prepare ? await prepareDatabase(config, logger) : await ensureDatabaseUrls(config, logger);
+  return { config, jobs: jobManagerFor(config, urls.flink, logger) };
 }
 
 /** `rtrec jobs deploy [name] [--all]`: submits the job(s) of flink/ unless a copy is already running. */
 export async function jobsDeploy(name: string | undefined, options: { all?: boolean; fresh?: boolean }): Promise<void> {
   if (!name && !options.all) throw new AppError('BAD_USER_INPUT', 'Name a job (e.g. `npx rtrec jobs deploy fraud-detection`) or pass --all.');
   if (name && options.all) throw new AppError('BAD_USER_INPUT', 'Give either a job name or --all, not both.');
-  const { url, jobs } = await jobsFromEnv();
-  // The jobs write their results into tables of the shop database.
-  await migrate(url);
+  const { jobs } = await jobsFromEnv(true);
   const names = name ? [name] : jobs.definitions().map((d) => d.name);
   for (const job of names) {
     const outcome = await jobs.deploy(job, { fresh: options.fresh });

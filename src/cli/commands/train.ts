@@ -19,7 +19,8 @@ const metric = (x: number) => x.toFixed(4);
 export async function train(options: TrainCliOptions): Promise<void> {
   if (options.sessionGap !== undefined && options.protocol !== 'session')
     throw new AppError('BAD_USER_INPUT', '--session-gap applies to --protocol session only: drop it, or add --protocol session.');
-  const ctx = await createAppContext(loadConfig(), { poolSize: 6 });
+  // Training builds as-of features in scratch schemas (DDL) and writes the model tables: the owner's role.
+  const ctx = await createAppContext(loadConfig(), { poolSize: 6, role: 'owner' });
   try {
     const { rowCount } = await ctx.pool.query('SELECT 1 FROM rec_customer_product LIMIT 1');
     if (rowCount === 0)
