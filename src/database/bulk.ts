@@ -74,3 +74,22 @@ export async function copyRows(client: pg.PoolClient | pg.Client, table: string,
   await pipeline(Readable.from(chunks()), stream);
   return rows.length;
 }
+
+/**
+ * Skips the per-row foreign-key triggers for the rest of the caller's transaction where the role may
+ * (`SET LOCAL session_replication_role = replica`: a superuser, or a role granted SET on the parameter, as the
+ * embedded install grants its owner), as pg_restore --disable-triggers does; logical decoding (CDC) is
+ * unaffected. For writers whose every id was just read or reserved in the same transaction. Returns whether
+ * it could; a role that may not keeps the checks (a savepoint undoes the refused SET).
+ */
+export async function skipForeignKeyTriggers(client: pg.PoolClient): Promise<boolean> {
+  await client.query('SAVEPOINT rtrec_fk_triggers');
+  try {
+    await client.query('SET LOCAL session_replication_role = replica');
+    await client.query('RELEASE SAVEPOINT rtrec_fk_triggers');
+    return true;
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT rtrec_fk_triggers');
+    return false;
+  }
+}

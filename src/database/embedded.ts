@@ -242,6 +242,9 @@ export class EmbeddedPostgres {
           if (generated) renewed.push(name);
         }
       }
+      // The batch writers (bulk import, historical back-fill) run as the owner and skip the per-row foreign-key
+      // triggers for ids they have just reserved themselves: that takes SET on this one parameter, not superuser.
+      await client.query(`GRANT SET ON PARAMETER session_replication_role TO ${pg.escapeIdentifier(EMBEDDED_ROLE_NAMES.owner)}`);
     } finally {
       await client.end();
     }

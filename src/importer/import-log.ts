@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { skipForeignKeyTriggers } from '../database/bulk.js';
 import type { Db } from '../database/database.js';
 import { inTransaction } from '../database/transaction.js';
 import type { Logger } from '../logging/logger.js';
@@ -106,8 +107,7 @@ export async function importLog(
       onProgress({ phase: 'write', done: 0, total: plan.actions.length });
       // Every id written below was just read or reserved in this transaction, so the per-row foreign-key
       // triggers are skipped when the role may (as the historical back-fill does); CDC is unaffected.
-      const { rows } = await client.query<{ rolsuper: boolean }>('SELECT rolsuper FROM pg_roles WHERE rolname = current_user');
-      if (rows[0]?.rolsuper) await client.query('SET LOCAL session_replication_role = replica');
+      await skipForeignKeyTriggers(client);
       const keys = await resolveKeys(client, source, plan);
       const counts = await writeBulk(client, source, plan, keys);
       onProgress({ phase: 'write', done: plan.actions.length, total: plan.actions.length });

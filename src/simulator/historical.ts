@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { fromCents } from '../common/money.js';
 import { createRng, type Rng } from '../common/random.js';
-import { copyRows, reserveIds } from '../database/bulk.js';
+import { copyRows, reserveIds, skipForeignKeyTriggers } from '../database/bulk.js';
 import { inTransaction } from '../database/transaction.js';
 import { fulfilmentAt, parseAddress, RESTOCK, trackingNumber } from '../shop/policy.js';
 import { createSimulatedGateway } from './behaviour.js';
@@ -62,7 +62,6 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
   const start = until.getTime() - options.days * DAY_MS;
   const { world, pool } = deps;
   const balancer = new MixBalancer();
-  const superuser = (await pool.query<{ rolsuper: boolean }>('SELECT rolsuper FROM pg_roles WHERE rolname = current_user')).rows[0]?.rolsuper === true;
 
   const addresses = new Map(
     (await pool.query<{ customer_id: number; address: string | null }>('SELECT customer_id, address FROM customers')).rows.map((r) => [
@@ -254,7 +253,7 @@ export async function runHistorical(deps: HistoricalDeps, options: HistoricalOpt
     };
     await pending;
     const daysDone = day + 1;
-    pending = writeDay(pool, batch, superuser).then(() => deps.onDay?.(daysDone, stats));
+    pending = writeDay(pool, batch).then(() => deps.onDay?.(daysDone, stats));
     // A failed write surfaces at the next await; keep it from being reported as unhandled meanwhile.
     pending.catch(() => undefined);
   }
@@ -272,12 +271,11 @@ function uuidFrom(rng: Rng): string {
 }
 
 /** One transaction per simulated day: ids are reserved from the sequences so rows can reference each other. */
-async function writeDay(pool: pg.Pool, buf: DayBatch, skipForeignKeyChecks: boolean): Promise<void> {
+async function writeDay(pool: pg.Pool, buf: DayBatch): Promise<void> {
   await inTransaction(pool, async (client) => {
     // Every id written here was just read from the database, so the per-row foreign-key triggers (two
-    // thirds of the insert cost) are skipped for this transaction when the role may do so, as pg_restore
-    // --disable-triggers does. Logical decoding (CDC) is unaffected.
-    if (skipForeignKeyChecks) await client.query('SET LOCAL session_replication_role = replica');
+    // thirds of the insert cost) are skipped for this transaction when the role may.
+    await skipForeignKeyTriggers(client);
     const orderIds = await reserveIds(client, 'orders', 'order_id', buf.orders.length);
     const paymentIds = await reserveIds(client, 'payments', 'payment_id', buf.payments.length);
     const shipmentIds = await reserveIds(client, 'shipments', 'shipment_id', buf.shipments.length);

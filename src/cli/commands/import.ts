@@ -80,7 +80,9 @@ export async function importEvents(options: ImportEventsCliOptions): Promise<voi
   const mapping = parseColumnMapping(options.map);
   const types = parseTypeMapping(options.types);
   const source = checkSource(options.source ?? sourceOfFile(options.csv));
-  const ctx = await createAppContext(loadConfig());
+  // A bulk import is a batch job of the owner (it may skip the foreign-key triggers of the ids it reserves);
+  // a replay writes through the storefront like the API.
+  const ctx = await createAppContext(loadConfig(), { role: options.replay ? 'api' : 'owner' });
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGINT', stop);

@@ -55,7 +55,8 @@ export function printSummary(summary: SimulationSummary): void {
 }
 
 export async function simulate(options: SimulateCliOptions): Promise<void> {
-  const ctx = await createAppContext(loadConfig());
+  // The back-fill is a batch job of the owner (it may skip the foreign-key triggers of the ids it reserves).
+  const ctx = await createAppContext(loadConfig(), { role: options.historical !== undefined ? 'owner' : 'api' });
   try {
     if (options.clear) {
       return printDeleted(await clearData(ctx.pool, 'activity'), options.json, 'Deleted simulated activity (catalogue and customers kept):');
