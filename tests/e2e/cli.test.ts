@@ -145,7 +145,7 @@ describe('rtrec CLI', () => {
     expect(demo.output()).not.toMatch(/"level":50|simulation failed/);
   });
 
-  it('starts, reports and stops an embedded PostgreSQL of its own', async () => {
+  it('starts, reports and stops an embedded PostgreSQL of its own, and stack down stops the one the demo started', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rtrec-cli-'));
     chmodSync(dir, 0o755);
     const own = { RTREC_DATA_DIR: dir, EMBEDDED_PG_PORT: String(56000 + Math.floor(Math.random() * 1000)), DATABASE_URL: '' };
@@ -161,6 +161,13 @@ describe('rtrec CLI', () => {
       const reset = await runCli(['db', 'reset', '--yes'], own);
       expect(reset.code, reset.stderr).toBe(0);
       expect((await runCli(['db', 'stop'], own)).stdout).toMatch(/stopped/);
+      expect(JSON.parse((await runCli(['db', 'status', '--json'], own)).stdout).running).toBe(false);
+      // `npm start` brings the database up as part of the stack, so `stack down` (not only `db stop`) stops it.
+      const demo = await startCli(['demo', '--port', '0', '--no-cdc', '--no-simulate', '--train-every', '0'], own, /ready/);
+      expect(await demo.stop()).toBe(0);
+      const down = await runCli(['stack', 'down'], own);
+      expect(down.code, down.stderr).toBe(0);
+      expect(down.stdout).toMatch(/postgres: stopped/);
       expect(JSON.parse((await runCli(['db', 'status', '--json'], own)).stdout).running).toBe(false);
     } finally {
       await runCli(['db', 'stop'], own);

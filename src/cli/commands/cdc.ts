@@ -5,7 +5,7 @@ import type { RawEnvelope } from '../../cdc/envelope.js';
 import { registerConnector, resolveConnector } from '../../cdc/register.js';
 import { topicOf } from '../../cdc/tables.js';
 import { loadConfig } from '../../config/env.js';
-import { ensureDatabaseUrl } from '../../database/database.js';
+import { ensureDatabaseUrl, migrate } from '../../database/database.js';
 import { AppError } from '../../errors.js';
 import { createKafka, withKafka } from '../../kafka/client.js';
 import { print, printTable } from '../output.js';
@@ -13,6 +13,8 @@ import { print, printTable } from '../output.js';
 /** Registers (or updates) the Debezium connector and waits until it streams. */
 export async function cdcRegister(file: string | undefined, options: { wait?: boolean }): Promise<void> {
   const config = loadConfig();
+  // Debezium's filtered publication needs the captured tables: a fresh database is migrated first (idempotent).
+  await migrate(await ensureDatabaseUrl(config));
   const { definition, created } = await registerConnector(config, { file, wait: options.wait });
   print(`${created ? 'Registered' : 'Updated'} connector ${definition.name} at ${config.connect.url}`);
   if (options.wait !== false) print(`${definition.name} is RUNNING: topics ${definition.config['topic.prefix']}.public.<table>`);

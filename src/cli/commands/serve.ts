@@ -77,11 +77,11 @@ export interface DemoOptions extends ServeOptions {
  * API serving, and a simulation running in the background.
  */
 export async function demo(options: DemoOptions): Promise<void> {
-  if (options.cdc !== false) {
-    const config = loadConfig(process.env);
-    print('Starting Kafka, Kafka Connect with Debezium and Flink (the first run fetches them from Maven Central into the user cache)…');
-    await ensureStack(config, createLogger(config.logLevel), { kafka: true, connect: true, flink: true });
-  }
+  const config = loadConfig(process.env);
+  const cdc = options.cdc !== false;
+  if (cdc) print('Starting Kafka, Kafka Connect with Debezium and Flink (the first run fetches them from Maven Central into the user cache)…');
+  // The embedded PostgreSQL comes up as part of the stack (migrated), so `rtrec stack down` stops it too.
+  await ensureStack(config, createLogger(config.logLevel), { postgres: true, kafka: cdc, connect: cdc, flink: cdc });
   const running = await startServer(options);
   const { ctx } = running;
   const { simulations } = ctx;
