@@ -7,6 +7,7 @@ import { createAlertWebhook } from '../flink/webhook.js';
 import { type CdcBridge, createCdcBridge } from '../kafka/bridge.js';
 import { type ChangePubSub, createChangePubSub } from '../kafka/pubsub.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { RecommenderEntry } from '../recommend/evaluation/recommender.js';
 import { RECOMMENDERS } from '../recommend/evaluation/registry.js';
 import { createLiveRecommendations, type LiveRecommendations } from '../recommend/live.js';
@@ -48,6 +49,8 @@ export interface AppContext {
   readonly bridge: CdcBridge;
   /** The Flink SQL jobs of flink/ on the configured session cluster. */
   readonly jobs: JobManager;
+  /** The Prometheus metrics every part reports to (served at /metrics). */
+  metrics: Metrics;
   /** The rows `rtrec evaluate` computes: the registry's recommenders (ours = the served one) and the oracle. */
   evaluationRecommenders: readonly RecommenderEntry[];
   close(): Promise<void>;
@@ -92,6 +95,11 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   let bridge: CdcBridge | undefined;
   let jobs: JobManager | undefined;
   const evaluationRecommenders = [...RECOMMENDERS, ORACLE_ENTRY];
+  const metrics = createMetrics({
+    pool,
+    bridge: () => bridge?.readiness(),
+    engines: { flinkRestUrl: config.flink.restUrl, connectUrl: config.connect.url, timeoutMs: config.metrics.engineTimeoutMs },
+  });
   return {
     ...base,
     storefront,
@@ -101,8 +109,9 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     simulations,
     tokens,
     evaluationRecommenders,
+    metrics,
     get recommendations() {
-      recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender });
+      recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender, observer: metrics.recommendations });
       return recommendations;
     },
     get bridge() {
@@ -112,6 +121,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
           { brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix },
           {
             logger,
+            observer: metrics.bridge,
             publish: changes.publish,
             publishResult: (result) => {
               changes.publishResult(result);
