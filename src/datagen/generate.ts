@@ -20,6 +20,8 @@ export interface GenerateResult {
   categories: number;
   products: number;
   customers: number;
+  /** Ids of the customers added. */
+  customerIds: number[];
   elapsedMs: number;
 }
 
@@ -253,7 +255,13 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
       tasteRows,
     );
     progress('customers', options.customers, options.customers);
-    return { categories: options.categories, products: options.products, customers: options.customers, elapsedMs: performance.now() - started };
+    return {
+      categories: options.categories,
+      products: options.products,
+      customers: options.customers,
+      customerIds,
+      elapsedMs: performance.now() - started,
+    };
   });
 }
 
