@@ -11,7 +11,7 @@ export interface Department {
   partner?: string;
   /** What the department sells (the last word of a product name). */
   items: string[];
-  /** What its products are like (the words before). */
+  /** What its products are like (the words before): each must fit every item of the department. */
   qualities: string[];
   /** Selling points for descriptions. */
   features: string[];
@@ -24,7 +24,7 @@ export const DEPARTMENTS: Department[] = [
     priceLevel: 180,
     partner: 'Electronics Accessories',
     items: ['Headphones', 'Bluetooth Speaker', 'Smart TV', 'Soundbar', 'Action Camera', 'E-Reader', 'Smartwatch', 'Tablet', 'Earbuds', 'Projector'],
-    qualities: ['Wireless', 'Noise-Cancelling', '4K', 'Portable', 'Compact', 'Waterproof', 'Smart', 'HD'],
+    qualities: ['Wireless', 'Portable', 'Compact', 'Smart', 'Premium', 'Lightweight', 'Next-Gen', 'Slim'],
     features: ['long battery life', 'fast pairing with your phone', 'crisp sound and deep bass', 'a bright, sharp display', 'voice assistant support'],
   },
   {
@@ -40,7 +40,7 @@ export const DEPARTMENTS: Department[] = [
     priceLevel: 450,
     partner: 'Computer Peripherals',
     items: ['Laptop', 'Desktop PC', 'Chromebook', 'Mini PC', 'Gaming Laptop', 'All-in-One PC', 'Ultrabook', 'Workstation'],
-    qualities: ['14-inch', '16-inch', 'Lightweight', 'High-Performance', 'Business', 'Gaming', 'Convertible'],
+    qualities: ['Lightweight', 'High-Performance', 'Business', 'Compact', 'Everyday', 'Pro', 'Quiet'],
     features: ['a fast SSD', '16 GB of memory', 'all-day battery life', 'a backlit keyboard', 'a high-refresh display'],
   },
   {
@@ -88,7 +88,7 @@ export const DEPARTMENTS: Department[] = [
     priceLevel: 40,
     partner: 'Grocery',
     items: ['Chef Knife', 'Frying Pan', 'Coffee Maker', 'Blender', 'Cutting Board', 'Dinnerware Set', 'Toaster', 'Food Storage Containers'],
-    qualities: ['Stainless Steel', 'Non-Stick', 'Cast Iron', 'Bamboo', 'Programmable', '12-Piece', 'Dishwasher-Safe'],
+    qualities: ['Stainless Steel', 'Premium', 'Everyday', 'Dishwasher-Safe', 'Compact', 'Professional', 'Classic'],
     features: ['even heat distribution', 'easy cleaning', 'a comfortable handle', 'everyday durability', 'a space-saving design'],
   },
   {
@@ -96,7 +96,7 @@ export const DEPARTMENTS: Department[] = [
     priceLevel: 7,
     partner: 'Home & Kitchen',
     items: ['Ground Coffee', 'Green Tea', 'Olive Oil', 'Dark Chocolate', 'Granola', 'Pasta', 'Honey', 'Mixed Nuts'],
-    qualities: ['Organic', 'Fair-Trade', 'Extra Virgin', 'Gluten-Free', 'Roasted', 'Family-Size', 'Single-Origin'],
+    qualities: ['Organic', 'Fair-Trade', 'Gluten-Free', 'Family-Size', 'Artisan', 'Premium', 'Everyday'],
     features: ['rich, full flavour', 'sustainably sourced ingredients', 'a resealable pack', 'no artificial additives', 'a pantry favourite'],
   },
   {
@@ -264,7 +264,7 @@ export function departmentOf(categoryName: string): Department | undefined {
   return DEPARTMENTS.filter((d) => categoryName.startsWith(`${d.name} `)).sort((a, b) => b.name.length - a.name.length)[0];
 }
 
-/** A product name and description in the words of its department ("Wireless Noise-Cancelling Headphones"). */
+/** A product name and description in the words of its department ("Wireless Headphones"). */
 export function productText(department: Department, rng: Rng): { name: string; description: string } {
   const item = rng.pick(department.items);
   const [first, second] = rng.shuffle([...department.qualities]);
