@@ -49,8 +49,8 @@ export interface AppContext {
   readonly bridge: CdcBridge;
   /** The Flink SQL jobs of flink/ on the configured session cluster. */
   readonly jobs: JobManager;
-  /** The Prometheus metrics every part reports to (served at /metrics). */
-  metrics: Metrics;
+  /** The Prometheus metrics every part reports to (served at /metrics; made on first use). */
+  readonly metrics: Metrics;
   /** The rows `rtrec evaluate` computes: the registry's recommenders (ours = the served one) and the oracle. */
   evaluationRecommenders: readonly RecommenderEntry[];
   close(): Promise<void>;
@@ -95,11 +95,14 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   let bridge: CdcBridge | undefined;
   let jobs: JobManager | undefined;
   const evaluationRecommenders = [...RECOMMENDERS, ORACLE_ENTRY];
-  const metrics = createMetrics({
-    pool,
-    bridge: () => bridge?.readiness(),
-    engines: { flinkRestUrl: config.flink.restUrl, connectUrl: config.connect.url, timeoutMs: config.metrics.engineTimeoutMs },
-  });
+  let metrics: Metrics | undefined;
+  // Made on first use (an app, the bridge, the live lists): default process metrics start an event-loop monitor.
+  const metricsOf = () =>
+    (metrics ??= createMetrics({
+      pool,
+      bridge: () => bridge?.readiness(),
+      engines: { flinkRestUrl: config.flink.restUrl, connectUrl: config.connect.url, timeoutMs: config.metrics.engineTimeoutMs },
+    }));
   return {
     ...base,
     storefront,
@@ -109,9 +112,11 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     simulations,
     tokens,
     evaluationRecommenders,
-    metrics,
+    get metrics() {
+      return metricsOf();
+    },
     get recommendations() {
-      recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender, observer: metrics.recommendations });
+      recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender, observer: metricsOf().recommendations });
       return recommendations;
     },
     get bridge() {
@@ -121,7 +126,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
           { brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix },
           {
             logger,
-            observer: metrics.bridge,
+            observer: metricsOf().bridge,
             publish: changes.publish,
             publishResult: (result) => {
               changes.publishResult(result);
