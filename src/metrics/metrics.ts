@@ -176,6 +176,18 @@ export function createMetrics(options: MetricsOptions = {}) {
   }
   if (options.engines) registerEngineMetrics(registry, options.engines);
 
+  // Label children per label values: a request then costs two map lookups, not prom-client's label hashing.
+  const httpChildren = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<string> }>();
+  const operationChildren = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<string> }>();
+  /** The labels of a parsed document (yoga reuses the DocumentNode of a repeated query string). */
+  const labelsByDocument = new WeakMap<DocumentNode, Map<string, ReturnType<typeof operationLabels>>>();
+  const labelsOf = (document: DocumentNode, name: string | null | undefined) => {
+    let byName = labelsByDocument.get(document);
+    if (!byName) labelsByDocument.set(document, (byName = new Map()));
+    let labels = byName.get(name ?? '');
+    if (!labels) byName.set(name ?? '', (labels = operationLabels(document, name)));
+    return labels;
+  };
   const names = new Set<string>();
   /** The operation name as a label: the first MAX_OPERATION_NAMES distinct names, then `other`. */
   const operationName = (name: string) => {
@@ -189,7 +201,7 @@ export function createMetrics(options: MetricsOptions = {}) {
     connectionOpened: () => wsConnections.inc(),
     connectionClosed: () => wsConnections.dec(),
     subscriptionStarted(document, name) {
-      const { field } = operationLabels(document, name);
+      const { field } = labelsOf(document, name);
       subscriptions.inc({ field, transport: 'ws' });
       return () => subscriptions.dec({ field, transport: 'ws' });
     },
@@ -215,21 +227,33 @@ export function createMetrics(options: MetricsOptions = {}) {
     contentType: registry.contentType,
     http: {
       observe(method: string, route: string, status: number, seconds: number): void {
-        httpRequests.inc({ method, route, status: String(status) });
-        httpDuration.observe({ method, route }, seconds);
+        const key = `${method} ${route} ${status}`;
+        let child = httpChildren.get(key);
+        if (!child) {
+          child = { count: httpRequests.labels({ method, route, status: String(status) }), duration: httpDuration.labels({ method, route }) };
+          httpChildren.set(key, child);
+        }
+        child.count.inc();
+        child.duration.observe(seconds);
       },
     },
     graphql: {
       /** An operation finished (or, for a subscription, started). */
       operation(document: DocumentNode, name: string | null | undefined, outcome: 'ok' | 'error', seconds?: number): void {
-        const labels = operationLabels(document, name);
+        const labels = labelsOf(document, name);
         const operation = operationName(labels.name);
-        operations.inc({ type: labels.type, operation, outcome });
-        if (seconds !== undefined) operationDuration.observe({ type: labels.type, operation }, seconds);
+        const key = `${labels.type} ${operation} ${outcome}`;
+        let child = operationChildren.get(key);
+        if (!child) {
+          child = { count: operations.labels({ type: labels.type, operation, outcome }), duration: operationDuration.labels({ type: labels.type, operation }) };
+          operationChildren.set(key, child);
+        }
+        child.count.inc();
+        if (seconds !== undefined) child.duration.observe(seconds);
       },
       /** An SSE subscription stream opened; returns its end. */
       sseStarted(document: DocumentNode, name: string | null | undefined): () => void {
-        const { field } = operationLabels(document, name);
+        const { field } = labelsOf(document, name);
         sseConnections.inc();
         subscriptions.inc({ field, transport: 'sse' });
         return () => {

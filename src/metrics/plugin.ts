@@ -25,15 +25,15 @@ export function routeOf(pathname: string): string {
  * socket layer, which knows when each client's subscription ends).
  */
 export function useRequestMetrics(metrics: Metrics): Plugin {
-  const started = new WeakMap<Request, number>();
+  const started = new WeakMap<Request, { at: number; route: string }>();
   return {
-    onRequest({ request }) {
-      started.set(request, performance.now());
+    onRequest({ request, url }) {
+      started.set(request, { at: performance.now(), route: routeOf(url.pathname) });
     },
     onResponse({ request, response }) {
-      const at = started.get(request);
-      if (at === undefined) return;
-      metrics.http.observe(request.method, routeOf(new URL(request.url).pathname), response.status, (performance.now() - at) / 1000);
+      const request_ = started.get(request);
+      if (request_ === undefined) return;
+      metrics.http.observe(request.method, request_.route, response.status, (performance.now() - request_.at) / 1000);
     },
     onExecute({ args }) {
       const at = performance.now();
