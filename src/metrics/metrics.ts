@@ -49,7 +49,12 @@ export function operationLabels(document: DocumentNode, operationName?: string |
 /** Builds the registry and the observers the composition root hands to each part. */
 export function createMetrics(options: MetricsOptions = {}) {
   const registry = new Registry();
-  if (options.defaults !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaults !== false) {
+    collectDefaultMetrics({ register: registry });
+    // It times one event-loop turn at every scrape (so a scrape waits for a busy loop); the nodejs_eventloop_lag_*
+    // percentiles of the same lag, sampled continuously, stay.
+    registry.removeSingleMetric('nodejs_eventloop_lag_seconds');
+  }
   const registers = [registry];
 
   new Gauge({ name: 'rtrec_build_info', help: 'The running rtrec version (always 1).', labelNames: ['version'], registers }).set({ version }, 1);

@@ -73,7 +73,7 @@ describe('/metrics', () => {
     const started = performance.now();
     const text = await metricsText();
     expect(performance.now() - started).toBeLessThan(2000);
-    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'rtrec_build_info'])
+    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'rtrec_build_info'])
       expect(text).toContain(name);
     expect(text).toMatch(/^rtrec_pg_pool_connections\{state="idle"\} \d+$/m);
     expect(value(text, 'rtrec_pg_pool_max_connections')).toBeGreaterThan(0);
