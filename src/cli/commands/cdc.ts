@@ -7,7 +7,7 @@ import { topicOf } from '../../cdc/tables.js';
 import { loadConfig } from '../../config/env.js';
 import { ensureDatabaseUrl, migrate } from '../../database/database.js';
 import { AppError } from '../../errors.js';
-import { createKafka, withKafka } from '../../kafka/client.js';
+import { createKafka, ensureTopics, withKafka } from '../../kafka/client.js';
 import { print, printTable } from '../output.js';
 
 /** Registers (or updates) the Debezium connector and waits until it streams. */
@@ -98,6 +98,8 @@ export async function cdcSmoke(options: { timeout: number }): Promise<void> {
   const email = `cdc.smoke.${Date.now()}@example.com`;
   let customerId = -1;
   await withKafka(config, async () => {
+    // On a fresh database nothing has written the topic yet (Debezium creates it with the first change).
+    await ensureTopics(kafka, [topic]);
     await consumer.connect();
     const assigned = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.subscribe({ topics: [topic], fromBeginning: false });
