@@ -64,7 +64,7 @@ describe.skipIf(!chromiumState.ok)('in a real browser (headless Chromium)', () =
   it('GraphiQL runs a list query', async () => {
     const text = await runInGraphiQL('{ customers(first: 3) { totalCount edges { node { customerId firstName } } } }');
     // 10 generated, and any the simulation above has signed up meanwhile.
-    expect(Number(/"totalCount": (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(10);
+    expect(Number(/"totalCount":\s*(\d+)/.exec(text.replace(/\s+/g, ' '))?.[1])).toBeGreaterThanOrEqual(10);
     expect(foreign).toEqual([]);
   });
 
