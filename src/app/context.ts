@@ -8,6 +8,7 @@ import { createAlertWebhook } from '../flink/webhook.js';
 import { type CdcBridge, createCdcBridge } from '../kafka/bridge.js';
 import { type ChangePubSub, createChangePubSub } from '../kafka/pubsub.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { RecommenderEntry } from '../recommend/evaluation/recommender.js';
 import { RECOMMENDERS } from '../recommend/evaluation/registry.js';
 import { createLiveRecommendations, type LiveRecommendations } from '../recommend/live.js';
@@ -52,6 +53,8 @@ export interface AppContext {
   readonly bridge: CdcBridge;
   /** The Flink SQL jobs of flink/ on the configured session cluster. */
   readonly jobs: JobManager;
+  /** The Prometheus metrics every part reports to (served at /metrics; made on first use). */
+  readonly metrics: Metrics;
   /** The rows `rtrec evaluate` computes: the registry's recommenders (ours = the served one) and the oracle. */
   evaluationRecommenders: readonly RecommenderEntry[];
   close(): Promise<void>;
@@ -98,6 +101,14 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   let bridge: CdcBridge | undefined;
   let jobs: JobManager | undefined;
   const evaluationRecommenders = [...RECOMMENDERS, ORACLE_ENTRY];
+  let metrics: Metrics | undefined;
+  // Made on first use (an app, the bridge, the live lists): default process metrics start an event-loop monitor.
+  const metricsOf = () =>
+    (metrics ??= createMetrics({
+      pool,
+      bridge: () => bridge?.readiness(),
+      engines: { flinkRestUrl: config.flink.restUrl, connectUrl: config.connect.url, timeoutMs: config.metrics.engineTimeoutMs },
+    }));
   return {
     ...base,
     storefront,
@@ -107,8 +118,11 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     simulations,
     tokens,
     evaluationRecommenders,
+    get metrics() {
+      return metricsOf();
+    },
     get recommendations() {
-      recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender });
+      recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender, observer: metricsOf().recommendations });
       return recommendations;
     },
     get bridge() {
@@ -118,6 +132,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
           { brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix },
           {
             logger,
+            observer: metricsOf().bridge,
             publish: changes.publish,
             publishResult: (result) => {
               changes.publishResult(result);

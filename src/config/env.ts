@@ -155,6 +155,8 @@ const schema = z.object({
     .regex(/^[1-9]\d{0,9}(,[1-9]\d{0,9})*$/, 'RECOMMEND_REPURCHASABLE_CATEGORIES must be category ids separated by commas, e.g. 3,7')
     .optional(),
   GRAPHQL_MAX_TOKENS: intString('GRAPHQL_MAX_TOKENS', 100, 100000).default(2000),
+  METRICS_TOKEN: z.string().min(32, 'METRICS_TOKEN must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  METRICS_ENGINE_TIMEOUT_MS: intString('METRICS_ENGINE_TIMEOUT_MS', 10, 10_000).default(500),
 });
 
 export type Env = z.input<typeof schema>;
@@ -239,6 +241,11 @@ export interface Config {
   engines: { dbAddress: { host: string; port: number } | undefined; kafkaBrokers: string[] | undefined };
   /** Debezium topic prefix and PostgreSQL replication slot (one slot per connector on a server). */
   cdc: { topicPrefix: string; slotName: string };
+  /**
+   * /metrics: a static scrape secret accepted besides admin and analyst tokens (unset: tokens only), and how long a
+   * scrape waits for Flink's and Connect's REST APIs per request.
+   */
+  metrics: { token: string | undefined; engineTimeoutMs: number };
 }
 
 /** Parses and validates configuration from an environment map (process.env by default). */
@@ -325,6 +332,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     /** The interpreter that gets a numpy virtualenv in the engine cache (EASE's linear algebra). */
     python: e.RTREC_PYTHON ?? 'python3',
     cdc: { topicPrefix: e.CDC_TOPIC_PREFIX, slotName: e.CDC_SLOT_NAME },
+    metrics: { token: e.METRICS_TOKEN, engineTimeoutMs: e.METRICS_ENGINE_TIMEOUT_MS },
     engines: {
       dbAddress: e.ENGINE_DB_ADDRESS ? { host: e.ENGINE_DB_ADDRESS.replace(/:\d+$/, ''), port: Number(e.ENGINE_DB_ADDRESS.replace(/^.*:/, '')) } : undefined,
       kafkaBrokers: e.ENGINE_KAFKA_BROKERS?.split(','),

@@ -5,7 +5,7 @@ import { bulkInsert, reserveIds } from '../database/bulk.js';
 import { inTransaction } from '../database/transaction.js';
 import { AppError } from '../errors.js';
 import { hashPassword, SYNTHETIC_COST } from '../security/password.js';
-import { DEPARTMENTS } from './catalogue.js';
+import { categoryDescription, DEPARTMENTS, departmentOf, productText } from './catalogue.js';
 
 export interface GenerateOptions {
   categories: number;
@@ -20,6 +20,8 @@ export interface GenerateResult {
   categories: number;
   products: number;
   customers: number;
+  /** Ids of the customers added. */
+  customerIds: number[];
   elapsedMs: number;
 }
 
@@ -100,7 +102,10 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
         { name: 'description', type: 'text' },
         { name: 'created_at', type: 'timestamptz' },
       ],
-      newCats.map((c) => [c.id, c.name, `${c.name}: ${faker.commerce.productDescription()}`, now]),
+      newCats.map((c) => {
+        const department = departmentOf(c.name);
+        return [c.id, c.name, department ? categoryDescription(department) : `${c.name}: ${faker.commerce.productDescription()}`, now];
+      }),
     );
     progress('categories', options.categories, options.categories);
 
@@ -108,7 +113,10 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
     if (options.products > 0 && allCats.length === 0) {
       throw new AppError('BAD_USER_INPUT', 'Products need at least one category: pass --categories 1 or more.', { field: 'categories' });
     }
-    const levelOf = (name: string) => DEPARTMENTS.find((d) => name.startsWith(d.name))?.priceLevel ?? 40;
+    const levelOf = (name: string) => departmentOf(name)?.priceLevel ?? 40;
+    // Names and descriptions in the words of the product's department, from a stream of their own (the rest of
+    // the data stays as the seed made it).
+    const words = rng.fork('product-words');
     const catWeights = zipfWeights(allCats.length, rng, 0.7);
 
     // Products, skewed across categories
@@ -124,11 +132,13 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
         .slice(0, 3)
         .toUpperCase()
         .padEnd(3, 'X');
+      const department = departmentOf(cat.name);
+      const text = department ? productText(department, words) : { name: faker.commerce.productName(), description: faker.commerce.productDescription() };
       productRows.push([
         id,
         `${prefix}-${String(id).padStart(7, '0')}`,
-        faker.commerce.productName(),
-        faker.commerce.productDescription(),
+        text.name,
+        text.description,
         roundPrice(price),
         rng.int(20, 400),
         cat.category_id,
@@ -253,7 +263,13 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
       tasteRows,
     );
     progress('customers', options.customers, options.customers);
-    return { categories: options.categories, products: options.products, customers: options.customers, elapsedMs: performance.now() - started };
+    return {
+      categories: options.categories,
+      products: options.products,
+      customers: options.customers,
+      customerIds,
+      elapsedMs: performance.now() - started,
+    };
   });
 }
 

@@ -18,6 +18,18 @@ export interface CdcBridgeDeps {
   publish(event: ChangeEvent): void;
   /** Called for every row the Flink jobs write to their output topics (alerts, revenue windows, rankings). */
   publishResult?(result: StreamResult): void;
+  /** Told about every message, delivery, dead letter and fetched batch (the metrics). */
+  observer?: BridgeObserver;
+}
+
+/** What the bridge reports as it goes (src/metrics implements it). */
+export interface BridgeObserver {
+  message(topic: string): void;
+  /** A change was handed to the subscriptions (commit → delivery latency). */
+  delivered(event: ChangeEvent): void;
+  deadLettered(topic: string): void;
+  /** The consumer's lag on a partition as of the batch it just processed. */
+  lag(topic: string, partition: number, lag: number): void;
 }
 
 export interface BridgeReadiness {
@@ -59,6 +71,7 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
 
   async function deadLetter(topic: string, partition: number, offset: string, key: Buffer | null, value: Buffer | null, reason: string): Promise<void> {
     state.poisoned++;
+    deps.observer?.deadLettered(topic);
     deps.logger.warn({ topic, partition, offset, reason }, 'poison message skipped to the dead-letter topic');
     await producer!.send({
       topic: dlq,
@@ -96,10 +109,13 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
       state.lastError = String(event.payload.error?.message ?? event.payload.error);
       if (!event.payload.restart && !stopped) scheduleReconnect();
     });
+    const observer = deps.observer;
+    if (observer) consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => observer.lag(payload.topic, payload.partition, Number(payload.offsetLag)));
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: false });
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
+        deps.observer?.message(topic);
         try {
           const kind = resultKindOfTopic(config.topicPrefix, topic);
           if (kind) {
@@ -113,6 +129,7 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
           state.received++;
           state.lastMessageAt = event.receivedAt;
           deps.publish(event);
+          deps.observer?.delivered(event);
         } catch (error) {
           // Whatever fails on one message (its parsing or a subscriber's handling of it) sends it to the
           // dead-letter topic with its position; rethrowing would make kafkajs retry it forever and stall

@@ -32,6 +32,15 @@ export interface LiveOptions {
   debounceMs?: number;
   /** The served recommender (from the composition root). */
   recommender: Recommender;
+  /** Told about every lookup, computed list and push (the metrics). */
+  observer?: LiveObserver;
+}
+
+/** What the live recommendations report (src/metrics implements it). */
+export interface LiveObserver {
+  lookup(hit: boolean): void;
+  computed(seconds: number): void;
+  pushed(): void;
 }
 
 interface Entry {
@@ -57,6 +66,7 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
   const maxEntries = options.maxEntries ?? 20_000;
   const debounceMs = options.debounceMs ?? 100;
   const recommender = options.recommender;
+  const observer = options.observer;
   const cache = new Map<string, Entry>();
   const keysByCustomer = new Map<number, Set<string>>();
   /** customer → (list key → watch) */
@@ -77,15 +87,23 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
   async function compute(customerId: number, o: ListOptions): Promise<Recommendation[]> {
     const customer = await pool.query({ name: 'rtrec-customer-exists', text: 'SELECT 1 FROM customers WHERE customer_id = $1', values: [customerId] });
     if (customer.rowCount === 0) throw new AppError('NOT_FOUND', `Customer ${customerId} does not exist. Query customers to find a valid id.`);
-    return recommender.recommend(customerId, { first: o.first, categoryId: o.categoryId });
+    const started = performance.now();
+    const list = await recommender.recommend(customerId, { first: o.first, categoryId: o.categoryId });
+    observer?.computed((performance.now() - started) / 1000);
+    return list;
   }
 
   async function get(customerId: number, o: ListOptions): Promise<Recommendation[]> {
-    if (ttlMs <= 0) return compute(customerId, o);
+    if (ttlMs <= 0) {
+      observer?.lookup(false);
+      return compute(customerId, o);
+    }
     void listen();
     const key = keyOf(customerId, o);
     const hit = cache.get(key);
-    if (hit && Date.now() - hit.at < ttlMs) return hit.list;
+    const fresh = hit !== undefined && Date.now() - hit.at < ttlMs;
+    observer?.lookup(fresh);
+    if (fresh) return hit.list;
     const list = compute(customerId, o);
     cache.delete(key);
     cache.set(key, { at: Date.now(), list });
@@ -111,7 +129,10 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
         const signature = listSignature(list);
         if (signature === watch.last) continue;
         watch.last = signature;
-        for (const l of watch.listeners) l(list);
+        for (const l of watch.listeners) {
+          l(list);
+          observer?.pushed();
+        }
       } catch (error) {
         logger.warn({ err: error, customerId }, 'recomputing recommendations failed; the next change retries');
       }

@@ -187,6 +187,18 @@ export function entityOperations(resources: readonly { model: string; single: st
 
 const forbidden = (message: string) => new AppError('FORBIDDEN', message);
 
+/**
+ * Who may scrape /metrics: operational figures (no rows, no personal data, but operation, connector and job names
+ * and traffic that tell an outsider how the shop runs), so staff only — a Prometheus scraper sends an analyst token
+ * or the METRICS_TOKEN secret (checked by the metrics endpoint itself).
+ */
+export const METRICS_ROLES: readonly Role[] = STAFF;
+
+/** Throws UNAUTHENTICATED (no token) or FORBIDDEN unless `principal` may read /metrics. */
+export function authorizeMetrics(principal: Principal): void {
+  if (!METRICS_ROLES.includes(principal.role)) throw denial('Reading /metrics', principal);
+}
+
 /** Why `principal` may not do it, phrased with what to do; undefined when it may. */
 function denial(what: string, principal: Principal): AppError {
   if (principal.role === 'anonymous')

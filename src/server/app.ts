@@ -9,6 +9,8 @@ import { AppError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { maskError, toGraphQLError } from '../graphql/errors.js';
 import { schema } from '../graphql/schema/index.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { useMetricsEndpoint, useRequestMetrics } from '../metrics/plugin.js';
 import { createRestRouter } from '../rest/router.js';
 import type { RequestAuth } from '../security/policy.js';
 import type { TokenService } from '../security/tokens.js';
@@ -18,8 +20,10 @@ import { usePageSizeLimit } from './page-size.js';
 
 /** The services every request's context carries (from the composition root, src/app/context.ts), plus the server and GraphQL limits. */
 export type AppDeps = Omit<GraphQLContext, 'auth'> & {
-  config: Pick<Config, 'server' | 'graphql'>;
+  config: Pick<Config, 'server' | 'graphql' | 'metrics'>;
   tokens: TokenService;
+  /** Requests and operations are counted into it, and it is served at /metrics. */
+  metrics: Metrics;
 };
 
 /** The header a non-browser client may send instead of a JSON body (yoga's CSRF prevention). */
@@ -71,7 +75,7 @@ export function renderGraphiQLWithToken(options: Parameters<typeof renderGraphiQ
   return html.replace(marker, fromFragment);
 }
 
-/** Builds the HTTP application (GraphQL + GraphiQL + REST); `main` only listens. */
+/** Builds the HTTP application (GraphQL + GraphiQL + REST + /metrics); `main` only listens. */
 export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   const { config } = deps;
   // Picked one by one: the composition root's lazy services (the Kafka bridge, the job manager) stay unmade.
@@ -121,7 +125,10 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
       maskError: (error, message) => maskError(error, message, (original) => deps.logger.error({ err: original }, 'unexpected error in GraphQL operation')),
     },
     plugins: [
+      // First, so that requests a guard refuses are counted too.
+      useRequestMetrics(deps.metrics),
       useHttpGuards(config.server),
+      useMetricsEndpoint(deps.metrics, { tokens: deps.tokens, scrapeToken: config.metrics.token }),
       restPlugin,
       // A form or text/plain POST (no CORS preflight) needs this header, which a foreign page cannot add.
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),

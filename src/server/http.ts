@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import { allowedHosts } from '../security/browser.js';
-import { type AnyYoga, attachWebSocket } from './websocket.js';
+import { type AnyYoga, attachWebSocket, type SocketObserver } from './websocket.js';
 
 export interface RunningServer {
   server: Server;
@@ -20,8 +20,14 @@ const DEFAULT_LIMITS: ListenLimits = {
   ws: { maxPayloadBytes: 64 * 1024, maxSubscriptions: 50 },
 };
 
-/** Listens on host:port (port 0 picks a free one) and resolves with the base URL. */
-export async function listen(app: AnyYoga, host: string, port: number, limits: ListenLimits = DEFAULT_LIMITS): Promise<RunningServer> {
+/** Listens on host:port (port 0 picks a free one) and resolves with the base URL; `observer` counts WebSocket connections and subscriptions. */
+export async function listen(
+  app: AnyYoga,
+  host: string,
+  port: number,
+  limits: ListenLimits = DEFAULT_LIMITS,
+  observer?: SocketObserver,
+): Promise<RunningServer> {
   const server = createServer((req, res) => {
     // yoga answers 413 to a too-large Content-Length before reading; a body of unknown length cannot be
     // bounded before it is read, so it is refused.
@@ -48,6 +54,7 @@ export async function listen(app: AnyYoga, host: string, port: number, limits: L
     maxSubscriptions: limits.ws.maxSubscriptions,
     allowedHosts: allowedHosts({ host, allowedHosts: limits.allowedHosts }),
     corsOrigins: limits.corsOrigins,
+    observer,
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type ExecutionArgs, type ExecutionResult, GraphQLError, print } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, print } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -27,6 +27,16 @@ export interface SocketSettings {
   maxSubscriptions: number;
   allowedHosts: ReadonlySet<string> | '*';
   corsOrigins: readonly string[];
+  /** Told about connections and subscriptions (the metrics). */
+  observer?: SocketObserver;
+}
+
+/** What the WebSocket endpoint reports (src/metrics implements it). */
+export interface SocketObserver {
+  connectionOpened(): void;
+  connectionClosed(): void;
+  /** A client's subscription started; the returned function is called once when it ends. */
+  subscriptionStarted(document: DocumentNode, operationName: string | null | undefined): () => void;
 }
 
 /** The upgrade request as a Fetch Request for yoga, with the token of connection_init when the client sent one there. */
@@ -63,6 +73,15 @@ export function attachWebSocket(server: Server, yoga: AnyYoga, settings: SocketS
   // operation, for the subscribe hook (which only gets the args).
   const deliveries = new WeakMap<object, { socket: WebSocket; stream: Duplex; id: string }>();
   const inBursts = createBurstWriter();
+  const observer = settings.observer;
+  if (observer) {
+    wss.on('connection', (socket) => {
+      observer.connectionOpened();
+      socket.once('close', () => observer.connectionClosed());
+    });
+  }
+  // Each client subscription is counted while its membership lasts (shared executions count once per client).
+  const member = (args: ExecutionArgs, membership: Membership) => untilEnded(membership, observer?.subscriptionStarted(args.document, args.operationName));
   const disposable = useServer(
     {
       execute: (args) => runner(args).execute(args),
@@ -74,15 +93,18 @@ export function attachWebSocket(server: Server, yoga: AnyYoga, settings: SocketS
         const scope = scopeKey(scopeOf((args.contextValue as { auth: RequestAuth }).auth));
         const key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}, scope]);
         const deliver = nextFrames(socket, stream, id, () => inBursts(stream));
-        if (shared.has(key)) return untilEnded(shared.join(key, deliver));
+        if (shared.has(key)) return member(args, shared.join(key, deliver));
         const result = await runner(args).subscribe(args);
         if (!(Symbol.asyncIterator in result)) return result;
         if (shared.has(key)) {
           // Another client opened the same operation meanwhile: join it and close this source.
           await result.return?.();
-          return untilEnded(shared.join(key, deliver));
+          return member(args, shared.join(key, deliver));
         }
-        return untilEnded(shared.join(key, deliver, () => result));
+        return member(
+          args,
+          shared.join(key, deliver, () => result),
+        );
       },
       onConnect: async (ctx) => {
         // The same authentication as HTTP (yoga's context): an invalid token refuses the connection with its reason.
@@ -239,7 +261,8 @@ function createBurstWriter(): (stream: Duplex) => void {
  * and finishes when the shared source ends, so graphql-ws then sends `complete`. graphql-ws calls
  * `return()` when the client completes the subscription or disconnects.
  */
-function untilEnded(membership: Membership): AsyncIterableIterator<never> {
+function untilEnded(membership: Membership, onEnd?: () => void): AsyncIterableIterator<never> {
+  if (onEnd) void membership.ended.then(onEnd);
   const iterator: AsyncIterableIterator<never> = {
     next: () => membership.ended.then(() => ({ done: true, value: undefined })),
     return: () => membership.leave().then(() => ({ done: true, value: undefined })),

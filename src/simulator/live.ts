@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { advanceFulfilment } from '../shop/fulfilment.js';
 import type { RecommendationList, Storefront } from '../shop/storefront.js';
+import { ACCOUNT_CHANCES, accountFaker, signUp, updateProfile } from './accounts.js';
 import type { SessionRecommendations } from './recommendations.js';
 import { MixBalancer, type PlannedAction, Shopper } from './shopper.js';
 import { RunStats } from './stats.js';
@@ -177,6 +178,7 @@ export async function runLive(deps: LiveDeps, options: LiveOptions): Promise<Run
   const customers = deps.world.customers.map((c) => c.customerId);
   const busy = new Set<number>();
   const balancer = new MixBalancer();
+  const faker = accountFaker(rng.fork('accounts'));
   let next = 0;
   let failure: unknown;
   const fulfilmentTimer = setInterval(
@@ -194,6 +196,17 @@ export async function runLive(deps: LiveDeps, options: LiveOptions): Promise<Run
       for (let tries = 0; busy.has(customerId) && tries < 20; tries++) customerId = sessionRng.pick(customers);
       busy.add(customerId);
       try {
+        // A stream of its own, so that account changes leave the shopper's draws where they were.
+        const accountRng = sessionRng.fork('account');
+        if (accountRng.chance(ACCOUNT_CHANCES.signUp)) {
+          busy.delete(customerId);
+          customerId = (await signUp(deps.pool, deps.world, accountRng.int(0, 2 ** 30))).customerId;
+          customers.push(customerId);
+          busy.add(customerId);
+          stats.accountChange('sign_up');
+        } else if (accountRng.chance(ACCOUNT_CHANCES.profileUpdate)) {
+          stats.accountChange(await updateProfile(deps.pool, customerId, accountRng, faker));
+        }
         await runSession(deps, options, sessionRng, customerId, stats, balancer);
         deps.onSessionDone?.(stats.sessions, stats);
       } catch (error) {

@@ -74,6 +74,8 @@ export interface SimulationSummary {
   skipped: Record<string, number>;
   ordersPaid: number;
   ordersFailed: number;
+  /** Customers who signed up, changed their phone number or their address during the run. */
+  accountChanges: Record<string, number>;
   /** Uptake of the recommendations shown (live runs that showed any; absent otherwise). */
   recommendations?: RecommendationUptake & { perSession: number; emptyLists: number };
   elapsedMs: number;
@@ -162,6 +164,7 @@ export async function startSimulation(
         skipped: { ...stats.skipped },
         ordersPaid: stats.ordersPaid,
         ordersFailed: stats.ordersFailed,
+        accountChanges: { ...stats.accountChanges },
         ...(recommendations && { recommendations: { ...stats.uptake(recommender), perSession, emptyLists: stats.emptyRecommendationLists } }),
         elapsedMs,
         rowsPerSecond: written / (elapsedMs / 1000),

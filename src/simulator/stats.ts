@@ -1,3 +1,4 @@
+import type { AccountChange } from './accounts.js';
 import type { ActionType } from './behaviour.js';
 
 /** Behaviour events a run records besides the shopper's own actions. */
@@ -51,6 +52,12 @@ export class RunStats {
   emptyRecommendationLists = 0;
   ordersWithClickedProduct = 0;
   clickedProductsBought = 0;
+  /** Sign-ups and profile changes (live runs). */
+  readonly accountChanges: Partial<Record<AccountChange, number>> = {};
+
+  accountChange(change: AccountChange): void {
+    this.accountChanges[change] = (this.accountChanges[change] ?? 0) + 1;
+  }
 
   attempt(type: ActionType): void {
     this.attempted[type] = (this.attempted[type] ?? 0) + 1;

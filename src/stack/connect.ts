@@ -99,6 +99,7 @@ export function createConnectEngine(config: Config, logger: Logger, version: str
         pid,
         ports: config.connect.external ? {} : { rest: port },
         endpoint: config.connect.url,
+        address: `REST ${config.connect.url}/connectors`,
         version: config.connect.external ? checked.version : version,
         logFile: config.connect.external ? undefined : probe.logFile,
         detail: checked.detail,

@@ -23,6 +23,11 @@ export interface EngineStatus {
   pid?: number;
   ports: Record<string, number>;
   endpoint: string;
+  /**
+   * Where a person reaches it, with what answers there: the web UI or REST API of the JVM engines, the bootstrap
+   * address of Kafka, the connection address of PostgreSQL (never with a password).
+   */
+  address: string;
   version?: string;
   logFile?: string;
   /** Why it is not healthy, or what the health check saw. */

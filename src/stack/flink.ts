@@ -169,6 +169,12 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
               : name === 'flink-jobmanager'
                 ? config.flink.restUrl
                 : `task manager of ${config.flink.restUrl}`,
+          address:
+            name === 'flink-sql-gateway'
+              ? `REST ${config.flink.gatewayUrl}/v1/info`
+              : name === 'flink-jobmanager'
+                ? `web UI + REST ${config.flink.restUrl}`
+                : `web UI ${config.flink.restUrl}/#/task-manager`,
           version: checked.version ?? (external ? undefined : version),
           logFile: external ? undefined : probe.logFile,
           detail: checked.detail,

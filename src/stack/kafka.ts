@@ -101,6 +101,7 @@ export function createKafkaEngine(config: Config, logger: Logger, version: strin
         pid,
         ports: config.kafka.external ? {} : ports,
         endpoint,
+        address: `bootstrap ${endpoint}`,
         version: config.kafka.external ? undefined : version,
         logFile: config.kafka.external ? undefined : probe.logFile,
         detail,

@@ -3,7 +3,9 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { assertPortsFree, findProcesses, isAlive, portOpen } from '../common/process.js';
 import type { Config } from '../config/env.js';
+import { migrate } from '../database/database.js';
 import { EmbeddedPostgres } from '../database/embedded.js';
+import { grantRolePrivileges } from '../database/privileges.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus } from './engine.js';
 
@@ -48,6 +50,11 @@ export function createPostgresEngine(config: Config, logger: Logger): Engine {
       if (external) return 'external';
       const before = await embedded.status();
       await embedded.start();
+      // A stack is ready for `cdc register` and the jobs: Debezium's publication needs the shop's tables, and
+      // each engine's role its grants (the owner migrates, as everywhere).
+      const urls = embedded.urls();
+      await migrate(urls.owner);
+      await grantRolePrivileges(urls, logger);
       if (before.running) return 'already running';
       mkdirSync(dirname(ownedMarker), { recursive: true });
       writeFileSync(ownedMarker, `${new Date().toISOString()}\n`);
@@ -82,6 +89,7 @@ export function createPostgresEngine(config: Config, logger: Logger): Engine {
           healthy: checked.healthy,
           ports: {},
           endpoint: `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
+          address: `postgresql://${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
           version: checked.version,
           detail: checked.detail,
         };
@@ -99,6 +107,7 @@ export function createPostgresEngine(config: Config, logger: Logger): Engine {
         pid: state.pid,
         ports: { postgres: state.port },
         endpoint: `127.0.0.1:${state.port}/${config.embeddedPg.database}`,
+        address: `postgresql://127.0.0.1:${state.port}/${config.embeddedPg.database} (psql "$(npx rtrec db url)")`,
         version: checked.version,
         logFile: embedded.logFile,
         detail: checked.detail,

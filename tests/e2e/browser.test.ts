@@ -63,7 +63,8 @@ describe.skipIf(!chromiumState.ok)('in a real browser (headless Chromium)', () =
 
   it('GraphiQL runs a list query', async () => {
     const text = await runInGraphiQL('{ customers(first: 3) { totalCount edges { node { customerId firstName } } } }');
-    expect(text.replace(/\s+/g, ' ')).toMatch(/"totalCount": 10/);
+    // 10 generated, and any the simulation above has signed up meanwhile.
+    expect(Number(/"totalCount":\s*(\d+)/.exec(text.replace(/\s+/g, ' '))?.[1])).toBeGreaterThanOrEqual(10);
     expect(foreign).toEqual([]);
   });
 

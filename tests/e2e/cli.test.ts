@@ -83,10 +83,13 @@ describe('rtrec CLI', () => {
     const summary = JSON.parse(hist.stdout);
     expect(summary.mode).toBe('historical');
     expect(summary.rowsByTable.behavior_events).toBeGreaterThan(50);
+    // Live sessions sign up a customer now and then: customers are kept by --clear, new ones too.
+    const customers = await t.db.customer.count();
+    expect(customers).toBeGreaterThanOrEqual(10);
     const cleared = await runCli(['simulate', '--clear', '--json'], env);
     expect(JSON.parse(cleared.stdout).deleted.behavior_events).toBeGreaterThan(0);
     expect(await t.db.behaviorEvent.count()).toBe(0);
-    expect(await t.db.customer.count()).toBe(10);
+    expect(await t.db.customer.count()).toBe(customers);
   });
 
   it('refuses to simulate an empty shop with advice', async () => {
@@ -111,7 +114,7 @@ describe('rtrec CLI', () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${minted.stdout.trim()}` },
         body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }),
       });
-      expect((await gql.json()).data.customers.totalCount).toBe(10);
+      expect((await gql.json()).data.customers.totalCount).toBe(await t.db.customer.count());
       expect((await fetch(`${base}/health`)).status).toBe(200);
     } finally {
       expect(await server.stop()).toBe(0);
@@ -146,7 +149,7 @@ describe('rtrec CLI', () => {
     expect(demo.output()).not.toMatch(/"level":50|simulation failed/);
   });
 
-  it('starts, reports and stops an embedded PostgreSQL of its own', async () => {
+  it('starts, reports and stops an embedded PostgreSQL of its own, and stack down stops the one the demo started', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rtrec-cli-'));
     chmodSync(dir, 0o755);
     const own = { RTREC_DATA_DIR: dir, EMBEDDED_PG_PORT: String(56000 + Math.floor(Math.random() * 1000)), DATABASE_URL: '' };
@@ -175,6 +178,13 @@ describe('rtrec CLI', () => {
         await api.end();
       }
       expect((await runCli(['db', 'stop'], own)).stdout).toMatch(/stopped/);
+      expect(JSON.parse((await runCli(['db', 'status', '--json'], own)).stdout).running).toBe(false);
+      // `npm start` brings the database up as part of the stack, so `stack down` (not only `db stop`) stops it.
+      const demo = await startCli(['demo', '--port', '0', '--no-cdc', '--no-simulate', '--train-every', '0'], own, /ready/);
+      expect(await demo.stop()).toBe(0);
+      const down = await runCli(['stack', 'down'], own);
+      expect(down.code, down.stderr).toBe(0);
+      expect(down.stdout).toMatch(/postgres: stopped/);
       expect(JSON.parse((await runCli(['db', 'status', '--json'], own)).stdout).running).toBe(false);
     } finally {
       await runCli(['db', 'stop'], own);

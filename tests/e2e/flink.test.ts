@@ -572,11 +572,33 @@ describe('Flink jobs on the real stack', () => {
           );
         });
       try {
-        const [event, revenue] = await Promise.all([
+        const [event, revenue, customer] = await Promise.all([
           first('subscription { behaviorEvent { operation after { eventType customerId } latencyMs } }'),
           first(`subscription { revenueUpdated(window: ${REVENUE_WINDOW}) { windowStart windowEnd revenue orderCount } }`),
+          // The demo's headline subscription: shoppers sign up and change their profiles and addresses.
+          first('subscription { customerChanged { operation after { customerId address } } }'),
         ]);
         expect(event.data.behaviorEvent).toMatchObject({ operation: 'CREATE', after: { eventType: expect.any(String) } });
+        expect(['CREATE', 'UPDATE']).toContain(customer.data.customerChanged.operation);
+        // The demo's /metrics: the jobs and the connector from their REST APIs, the bridge's traffic and latency.
+        const metrics = await poll('the demo metrics to show the pipeline', async () => {
+          const text = await (await fetch(`http://${url}/metrics`, { headers: { authorization: `Bearer ${demoToken}` } })).text();
+          const has = (pattern: RegExp) => pattern.test(text);
+          return has(/^rtrec_kafka_messages_total\{topic="flinktest\.public\.behavior_events"\} [1-9]/m) &&
+            has(/^rtrec_cdc_commit_to_delivery_seconds_count\{table="behavior_events"\} [1-9]/m) &&
+            has(/^rtrec_flink_job_lag_records\{job="fraud-detection"\} \d/m)
+            ? text
+            : undefined;
+        });
+        for (const job of ['fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products']) {
+          expect(metrics).toContain(`rtrec_flink_job_state{job="${job}",state="RUNNING"} 1`);
+          expect(metrics).toMatch(new RegExp(`^rtrec_flink_job_restarts\\{job="${job}"\\} \\d+$`, 'm'));
+        }
+        expect(metrics).toContain('rtrec_connect_connector_state{connector="shop-cdc",state="RUNNING"} 1');
+        expect(metrics).toContain('rtrec_connect_task_state{connector="shop-cdc",task="0",state="RUNNING"} 1');
+        expect(metrics).toContain('rtrec_engine_up{engine="flink"} 1');
+        expect(metrics).toContain('rtrec_kafka_bridge_connected 1');
+        expect(metrics).toMatch(/^rtrec_kafka_consumer_lag\{topic="flinktest\.public\.[a-z_]+",partition="0"\} \d+$/m);
         expect(revenue.data.revenueUpdated.orderCount).toBeGreaterThan(0);
         // The closed loop: a round ends with its uptake of the recommendations the shoppers were shown.
         const uptake = await poll(

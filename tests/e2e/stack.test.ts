@@ -7,7 +7,16 @@ import { type CliResult, runCli } from '../helpers/cli.js';
 import { freePort, freePortBlock } from '../helpers/net.js';
 
 interface StatusJson {
-  engines: { engine: string; mode: string; running: boolean; healthy: boolean; pid?: number; ports: Record<string, number>; detail?: string }[];
+  engines: {
+    engine: string;
+    mode: string;
+    running: boolean;
+    healthy: boolean;
+    pid?: number;
+    ports: Record<string, number>;
+    address: string;
+    detail?: string;
+  }[];
 }
 
 const ENGINE_START_TIMEOUT = 900_000; // the first run on a machine downloads ~100 MB of jars
@@ -75,6 +84,30 @@ describe('rtrec stack', () => {
     // The Flink web UI answers on FLINK_PORT, and the SQL gateway names the version pinned in stack/engines.json.
     expect(((await (await fetch(`http://127.0.0.1:${ports.flink}/overview`)).json()) as { taskmanagers: number }).taskmanagers).toBe(1);
     expect(await (await fetch(`http://127.0.0.1:${ports.gateway}/v1/info`)).json()).toEqual({ productName: 'Apache Flink', version: '1.20.3' });
+  });
+
+  it("serves Flink's web UI (HTML) at the JobManager's address, which status lists with every engine's address", async () => {
+    const page = await fetch(`http://127.0.0.1:${ports.flink}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toMatch(/<html[\s\S]*Apache Flink Web Dashboard/i);
+    const { engines } = await status();
+    expect(Object.fromEntries(engines.map((e) => [e.engine, e.address]))).toEqual({
+      postgres: expect.stringContaining(`postgresql://127.0.0.1:${ports.pg}/rtrec`),
+      kafka: `bootstrap 127.0.0.1:${ports.kafka}`,
+      connect: `REST http://127.0.0.1:${ports.connect}/connectors`,
+      'flink-jobmanager': `web UI + REST http://127.0.0.1:${ports.flink}`,
+      'flink-taskmanager': `web UI http://127.0.0.1:${ports.flink}/#/task-manager`,
+      'flink-sql-gateway': `REST http://127.0.0.1:${ports.gateway}/v1/info`,
+    });
+  });
+
+  it("runs the README's change-data-capture sequence on the fresh data folder: stack up left a migrated database", async () => {
+    const registered = await runCli(['cdc', 'register'], env, 120_000);
+    expect(registered.code, registered.stderr).toBe(0);
+    expect(registered.stdout).toMatch(/shop-cdc is RUNNING/);
+    const smoke = await runCli(['cdc', 'smoke'], env, 120_000);
+    expect(smoke.code, smoke.stderr).toBe(0);
   });
 
   it('reports each engine healthy with its pid and ports in status --json', async () => {

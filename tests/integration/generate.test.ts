@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { departmentOf } from '../../src/datagen/catalogue.js';
 import { clearData, generateData } from '../../src/datagen/generate.js';
 import { AppError } from '../../src/errors.js';
 import { verifyPassword } from '../../src/security/password.js';
@@ -28,6 +29,24 @@ describe('data generator', () => {
       `SELECT (SELECT count(*) - count(DISTINCT sku) FROM products) s, (SELECT count(*) - count(DISTINCT email) FROM customers) e`,
     );
     expect(dupes.rows[0]).toEqual({ s: '0', e: '0' });
+  });
+
+  it("names and describes every product in its department's words (no soap among the shoes)", async () => {
+    const { rows } = await t.pool.query<{ name: string; description: string; category: string }>(
+      'SELECT p.name, p.description, c.name AS category FROM products p JOIN categories c USING (category_id)',
+    );
+    expect(rows.length).toBe(250);
+    for (const row of rows) {
+      const department = departmentOf(row.category)!;
+      expect(department, row.category).toBeDefined();
+      expect(
+        department.items.some((item) => row.name.endsWith(` ${item}`)),
+        `${row.name} in ${row.category}`,
+      ).toBe(true);
+      expect(row.description).toContain(`Part of our ${department.name} range`);
+    }
+    expect(departmentOf('Electronics Accessories')!.priceLevel).toBe(25);
+    expect(departmentOf('Books 2')!.name).toBe('Books');
   });
 
   it('stores only salted password hashes that verify, never plain passwords', async () => {

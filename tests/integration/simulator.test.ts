@@ -193,6 +193,27 @@ describe('live simulation', () => {
     }
   });
 
+  it('signs up new customers and changes profiles and addresses now and then', async () => {
+    const live = await createTestDatabase('accounts');
+    try {
+      await generateData(live.pool, { categories: 3, products: 20, customers: 10, seed: 4 });
+      const run = await startSimulation(
+        { db: live.db, pool: live.pool, storefront: live.storefront, logger: live.logger, recommender: live.recommender },
+        { sessions: 60, durationMinutes: 0.01, speed: 10_000, concurrency: 4, sessionsPerDay: 1, seed: 5, recommendations: 0 },
+      );
+      const { accountChanges, rowsByTable } = await run.done;
+      const q = async (sql: string) => Number((await live.pool.query(sql)).rows[0].n);
+      expect(accountChanges.sign_up).toBeGreaterThan(0);
+      expect((accountChanges.address_changed ?? 0) + (accountChanges.phone_changed ?? 0)).toBeGreaterThan(0);
+      expect(rowsByTable.customers).toBe(accountChanges.sign_up);
+      // Each new customer has hidden tastes like a generated one, and a changed profile is stamped.
+      expect(await q('SELECT count(*) n FROM customers c LEFT JOIN sim_customer_tastes t USING (customer_id) WHERE t.customer_id IS NULL')).toBe(0);
+      expect(await q('SELECT count(*) n FROM customers WHERE updated_at > created_at')).toBeGreaterThan(0);
+    } finally {
+      await live.drop();
+    }
+  });
+
   it('rejects bad parameters with a message naming the parameter', async () => {
     await expect(startSimulation(deps(), { sessions: 0, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 1 })).rejects.toThrow(
       /sessions must be an integer from 1/,

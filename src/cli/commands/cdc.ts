@@ -7,13 +7,16 @@ import { topicOf } from '../../cdc/tables.js';
 import { loadConfig } from '../../config/env.js';
 import { ensureDatabaseUrls, prepareDatabase } from '../../database/database.js';
 import { AppError } from '../../errors.js';
-import { createKafka, withKafka } from '../../kafka/client.js';
+import { createKafka, ensureTopics, withKafka } from '../../kafka/client.js';
 import { createLogger } from '../../logging/logger.js';
 import { print, printTable } from '../output.js';
 
 /** Registers (or updates) the Debezium connector and waits until it streams. */
 export async function cdcRegister(file: string | undefined, options: { wait?: boolean }): Promise<void> {
   const config = loadConfig();
+  // Debezium's publication needs the captured tables and its role their grants: a fresh database is migrated
+  // and granted first (idempotent).
+  await prepareDatabase(config, createLogger(config.logLevel, { component: 'cdc' }));
   const { definition, created } = await registerConnector(config, { file, wait: options.wait });
   print(`${created ? 'Registered' : 'Updated'} connector ${definition.name} at ${config.connect.url}`);
   if (options.wait !== false) print(`${definition.name} is RUNNING: topics ${definition.config['topic.prefix']}.public.<table>`);
@@ -99,6 +102,8 @@ export async function cdcSmoke(options: { timeout: number }): Promise<void> {
   const email = `cdc.smoke.${Date.now()}@example.com`;
   let customerId = -1;
   await withKafka(config, async () => {
+    // On a fresh database nothing has written the topic yet (Debezium creates it with the first change).
+    await ensureTopics(kafka, [topic]);
     await consumer.connect();
     const assigned = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.subscribe({ topics: [topic], fromBeginning: false });

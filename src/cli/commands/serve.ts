@@ -30,7 +30,7 @@ async function startServer(options: ServeOptions): Promise<Running> {
   const env = { ...process.env, ...(options.port !== undefined && { PORT: String(options.port) }), ...(options.host && { HOST: options.host }) };
   const config = loadConfig(env);
   const ctx = await createAppContext(config);
-  const http = await listen(createApp(ctx), config.server.host, config.server.port, config.server);
+  const http = await listen(createApp(ctx), config.server.host, config.server.port, config.server, ctx.metrics.sockets);
   if (options.cdc !== false) ctx.bridge.start();
   return { ctx, http };
 }
@@ -41,6 +41,7 @@ function printUrls(url: string, adminToken?: string): void {
   print(`REST API            ${url}/   (e.g. ${url}/customers?limit=5)`);
   print(`REST docs (OpenAPI) ${url}/docs`);
   print(`Health              ${url}/health`);
+  print(`Metrics             ${url}/metrics   (Prometheus; an admin or analyst token, or METRICS_TOKEN)`);
 }
 
 /** Resolves when SIGINT/SIGTERM arrives, then shuts everything down in order. */
@@ -77,11 +78,11 @@ export interface DemoOptions extends ServeOptions {
  * API serving, and a simulation running in the background.
  */
 export async function demo(options: DemoOptions): Promise<void> {
-  if (options.cdc !== false) {
-    const config = loadConfig(process.env);
-    print('Starting Kafka, Kafka Connect with Debezium and Flink (the first run fetches them from Maven Central into the user cache)…');
-    await ensureStack(config, createLogger(config.logLevel), { kafka: true, connect: true, flink: true });
-  }
+  const config = loadConfig(process.env);
+  const cdc = options.cdc !== false;
+  if (cdc) print('Starting Kafka, Kafka Connect with Debezium and Flink (the first run fetches them from Maven Central into the user cache)…');
+  // The embedded PostgreSQL comes up as part of the stack (migrated), so `rtrec stack down` stops it too.
+  await ensureStack(config, createLogger(config.logLevel), { postgres: true, kafka: cdc, connect: cdc, flink: cdc });
   const running = await startServer(options);
   const { ctx } = running;
   const { simulations } = ctx;

@@ -43,6 +43,11 @@ export function printSummary(summary: SimulationSummary): void {
     printTable(Object.entries(summary.skipped).map(([reason, count]) => ({ reason, count })));
   }
   print(`\nOrders: ${summary.ordersPaid} paid, ${summary.ordersFailed} with a declined payment`);
+  const accounts = summary.accountChanges;
+  if (Object.keys(accounts).length > 0)
+    print(
+      `Accounts: ${accounts.sign_up ?? 0} signed up, ${accounts.address_changed ?? 0} moved house, ${accounts.phone_changed ?? 0} changed their phone number`,
+    );
   const recs = summary.recommendations;
   if (recs) {
     if (recs.lists > 0) print(uptakeLine(recs));

@@ -69,7 +69,7 @@ function printStatus(status: EngineStatus[]): void {
       ports: Object.entries(s.ports)
         .map(([k, v]) => `${k}:${v}`)
         .join(' '),
-      endpoint: s.endpoint,
+      address: s.address,
       detail: s.detail ?? '',
     })),
   );

@@ -1,0 +1,119 @@
+/**
+ * What the Prometheus metrics cost (not a timed test): the time of a /metrics scrape on this branch's server, and
+ * the no-op GraphQL requests/s of this branch (every request counted into the metrics) against a server built
+ * from a commit before the metrics existed (`--base <dir>`: a checkout of that commit with its node_modules), in
+ * the same run, base and branch measured twice in turn (the second round is reported).
+ *
+ *   npx tsx bench/metrics.ts --base /tmp/rtrec-base [--seconds 10 --connections 8 --scrapes 500]
+ *
+ * The scrape is timed at the client over loopback (HTTP included), sequentially, after the load has filled
+ * the request and operation series; Flink and Connect are not running, so their probes fail fast (connection
+ * refused) and report rtrec_engine_up 0, as on a server without the engines.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { createPool } from '../src/database/database.js';
+import { generateData } from '../src/datagen/generate.js';
+import { createMetrics } from '../src/metrics/metrics.js';
+import { benchDatabase, flag, line, percentile } from './lib.js';
+
+const seconds = flag('seconds', 10);
+const connections = flag('connections', 8);
+const scrapes = flag('scrapes', 500);
+const baseAt = process.argv.indexOf('--base');
+const baseDir = baseAt >= 0 ? process.argv[baseAt + 1] : undefined;
+if (!baseDir) throw new Error('usage: bench/metrics.ts --base <checkout of a commit before the metrics, with node_modules>');
+
+const url = await benchDatabase('rtrec_bench_metrics', { keep: true });
+const pool = createPool(url, 2);
+const {
+  rows: [count],
+} = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
+if (count!.n === 0) await generateData(pool, { categories: 10, products: 200, customers: 100, seed: 7 });
+await pool.end();
+
+const SCRAPE_TOKEN = 'rtrec-bench-metrics-scrape-token-0123456789';
+// Engines that are not there: the closed port of a configuration no one listens on.
+const nowhere = 'http://127.0.0.1:9';
+
+async function serve(root: string): Promise<{ base: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'rtrec.js'), 'serve', '--port', '0', '--no-cdc'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', METRICS_TOKEN: SCRAPE_TOKEN, FLINK_REST_URL: nowhere, CONNECT_URL: nowhere },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /GraphQL \+ GraphiQL\s+(http:\/\/[^/\s#]+)\/graphql/.exec(out);
+      if (m && out.includes('ready')) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return { base, stop: () => new Promise((resolve) => child.once('exit', () => resolve()).kill('SIGTERM')) };
+}
+
+async function noopRps(base: string, duration = seconds): Promise<number> {
+  const result = await autocannon({
+    url: `${base}/graphql`,
+    method: 'POST',
+    connections,
+    duration,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: 'query Noop { __typename }' }),
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx responses and ${result.errors} errors`);
+  return result.requests.average;
+}
+
+/** Sequential scrapes: their client-side times (ms, sorted) and the size of the last one. */
+async function scrapeTimes(base: string): Promise<{ times: number[]; bytes: number; series: number }> {
+  const times: number[] = [];
+  let text = '';
+  for (let i = 0; i < scrapes; i++) {
+    const started = performance.now();
+    const response = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${SCRAPE_TOKEN}` } });
+    text = await response.text();
+    times.push(performance.now() - started);
+    if (response.status !== 200) throw new Error(`/metrics answered ${response.status}: ${text}`);
+  }
+  return { times: times.sort((a, b) => a - b), bytes: Buffer.byteLength(text), series: text.split('\n').filter((l) => l && !l.startsWith('#')).length };
+}
+
+const results: Record<string, number> = {};
+let scrape: Awaited<ReturnType<typeof scrapeTimes>> | undefined;
+for (const [label, root] of [
+  ['base (no metrics)', baseDir],
+  ['this branch', process.cwd()],
+  ['base (no metrics)', baseDir],
+  ['this branch', process.cwd()],
+] as const) {
+  const server = await serve(root);
+  try {
+    await noopRps(server.base, 2);
+    results[label] = await noopRps(server.base);
+    if (root !== baseDir) scrape = await scrapeTimes(server.base);
+  } finally {
+    await server.stop();
+  }
+}
+// The registry alone, in process (what a scrape costs the server besides HTTP and the token check).
+const inProcess = createMetrics({ engines: { flinkRestUrl: nowhere, connectUrl: nowhere, timeoutMs: 500 } });
+for (let i = 0; i < 100; i++) inProcess.http.observe('POST', '/graphql', 200, i / 1000);
+const registryTimes: number[] = [];
+for (let i = 0; i < scrapes; i++) {
+  const started = performance.now();
+  await inProcess.scrape();
+  registryTimes.push(performance.now() - started);
+}
+registryTimes.sort((a, b) => a - b);
+process.stdout.write(`\n## Metrics cost: ${connections} connections, ${seconds} s each; ${scrapes} sequential scrapes\n`);
+for (const [label, value] of Object.entries(results)) line(`${label}: no-op requests/s`, Math.round(value).toLocaleString('en'));
+line('this branch / base (no-op req/s)', `${((results['this branch']! / results['base (no metrics)']!) * 100).toFixed(1)}%`);
+const ms = (p: number) => percentile(scrape!.times, p).toFixed(2);
+line('/metrics scrape p50 / p95 / p99 / max (ms)', `${ms(50)} / ${ms(95)} / ${ms(99)} / ${scrape!.times.at(-1)!.toFixed(2)}`);
+line('registry.metrics() in process p50 / p99 (ms)', `${percentile(registryTimes, 50).toFixed(2)} / ${percentile(registryTimes, 99).toFixed(2)}`);
+line('/metrics size', `${scrape!.series} samples, ${(scrape!.bytes / 1024).toFixed(1)} KiB`);
+process.exit(0);
