@@ -1,27 +1,14 @@
-/**
- * What authentication and the role policy cost per request (not a timed test): the same requests/s figures
- * on this branch's server, with tokens, and on a server built from a commit before authentication existed
- * (`--base <dir>`: a checkout of that commit with its node_modules), without.
- *
- *   npm run bench:auth -- --base /tmp/rtrec-base [--seconds 10 --connections 8]
- *
- * Requests: the no-op `{ __typename }` (anonymous; with an admin token) and `recommendations(first: 10)` of
- * `--customers` (200) customers in turn from the list cache, each asked with that customer's own token (as a storefront
- * would, every request verified and authorised) and with a service token. Both servers run on the same data:
- * a small generated shop with the recommendation features built in SQL (no Kafka, no Flink).
- */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { tokenServiceFor } from '../src/app/context.js';
 import { loadConfig } from '../src/config/env.js';
 import { createPool } from '../src/database/database.js';
+import { FEATURE_TABLES } from '../src/database/privileges.js';
 import { inTransaction } from '../src/database/transaction.js';
 import { generateData } from '../src/datagen/generate.js';
 import { createLogger } from '../src/logging/logger.js';
 import { buildFeaturesAsOf } from '../src/recommend/features-sql.js';
 import { startSimulation } from '../src/simulator/runs.js';
-import { benchDatabase, flag, line } from './lib.js';
+import { benchDatabase, flag, line, startServer } from './lib.js';
 
 const seconds = flag('seconds', 10);
 /** Customers asked in turn; each list is computed once while warming up, then served from the cache. */
@@ -31,7 +18,6 @@ const baseAt = process.argv.indexOf('--base');
 const baseDir = baseAt >= 0 ? process.argv[baseAt + 1] : undefined;
 if (!baseDir) throw new Error('usage: bench/auth.ts --base <checkout of a commit before authentication, with node_modules>');
 
-const FEATURE_TABLES = ['rec_customer_product', 'rec_customer_category', 'rec_product_stats', 'rec_product_trend', 'rec_cooccurrence', 'rec_item_support'];
 const url = await benchDatabase('rtrec_bench_auth', { keep: true });
 const pool = createPool(url, 4);
 const {
@@ -64,24 +50,9 @@ const admin = await tokens.sign({ role: 'admin' }, 3600);
 const service = await tokens.sign({ role: 'service' }, 3600);
 const customerTokens = await Promise.all(customers.map((id) => tokens.sign({ role: 'customer', customerId: id }, 3600)));
 
-async function serve(root: string): Promise<{ base: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'rtrec.js'), 'serve', '--port', '0', '--no-cdc'], {
-    cwd: root,
-    // A TTL longer than the run: every list stays cached (a customer's own action would refresh it; none acts here).
-    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', AUTH_SECRET: secret, RECOMMEND_CACHE_TTL_MS: '3600000' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /GraphQL \+ GraphiQL\s+(http:\/\/[^/\s#]+)\/graphql/.exec(out);
-      if (m && out.includes('ready')) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-  return { base, stop: () => new Promise((resolve) => child.once('exit', () => resolve()).kill('SIGTERM')) };
-}
+// A TTL longer than the run: every list stays cached (a customer's own action would refresh it; none acts here).
+/** This branch's or the base checkout's server on the bench database. */
+const serve = (root: string) => startServer(url, { AUTH_SECRET: secret, RECOMMEND_CACHE_TTL_MS: '3600000' }, root);
 
 const RECS = 'query Recs($customerId: Int!) { recommendations(customerId: $customerId, first: 10) { productId score reason } }';
 

@@ -56,9 +56,13 @@ export interface BenchServer {
   stop: () => Promise<void>;
 }
 
-/** `rtrec serve --no-cdc` on DATABASE_URL=`url` in a process of its own; resolves once it is ready, with an admin token. */
-export async function startServer(url: string, env: NodeJS.ProcessEnv = {}): Promise<BenchServer> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--no-cdc'], {
+/**
+ * `rtrec serve --no-cdc` on DATABASE_URL=`url` in a process of its own — this checkout's, or the one at `root`
+ * (a base build to compare against); resolves once it is ready, with an admin token.
+ */
+export async function startServer(url: string, env: NodeJS.ProcessEnv = {}, root = projectRoot): Promise<BenchServer> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'rtrec.js'), 'serve', '--port', '0', '--no-cdc'], {
+    cwd: root,
     env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,22 +1,8 @@
-/**
- * What the Prometheus metrics cost (not a timed test): the time of a /metrics scrape on this branch's server, and
- * the no-op GraphQL requests/s of this branch (every request counted into the metrics) against a server built
- * from a commit before the metrics existed (`--base <dir>`: a checkout of that commit with its node_modules), in
- * the same run, base and branch measured twice in turn (the second round is reported).
- *
- *   npx tsx bench/metrics.ts --base /tmp/rtrec-base [--seconds 10 --connections 8 --scrapes 500]
- *
- * The scrape is timed at the client over loopback (HTTP included), sequentially, after the load has filled
- * the request and operation series; Flink and Connect are not running, so their probes fail fast (connection
- * refused) and report rtrec_engine_up 0, as on a server without the engines.
- */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createPool } from '../src/database/database.js';
 import { generateData } from '../src/datagen/generate.js';
 import { createMetrics } from '../src/metrics/metrics.js';
-import { benchDatabase, flag, line, percentile } from './lib.js';
+import { benchDatabase, flag, line, percentile, startServer } from './lib.js';
 
 const seconds = flag('seconds', 10);
 const connections = flag('connections', 8);
@@ -37,23 +23,8 @@ const SCRAPE_TOKEN = 'rtrec-bench-metrics-scrape-token-0123456789';
 // Engines that are not there: the closed port of a configuration no one listens on.
 const nowhere = 'http://127.0.0.1:9';
 
-async function serve(root: string): Promise<{ base: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'rtrec.js'), 'serve', '--port', '0', '--no-cdc'], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', METRICS_TOKEN: SCRAPE_TOKEN, FLINK_REST_URL: nowhere, CONNECT_URL: nowhere },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /GraphQL \+ GraphiQL\s+(http:\/\/[^/\s#]+)\/graphql/.exec(out);
-      if (m && out.includes('ready')) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-  return { base, stop: () => new Promise((resolve) => child.once('exit', () => resolve()).kill('SIGTERM')) };
-}
+/** This branch's or the base checkout's server on the bench database. */
+const serve = (root: string) => startServer(url, { METRICS_TOKEN: SCRAPE_TOKEN, FLINK_REST_URL: nowhere, CONNECT_URL: nowhere }, root);
 
 async function noopRps(base: string, duration = seconds): Promise<number> {
   const result = await autocannon({

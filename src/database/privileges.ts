@@ -9,17 +9,16 @@ import { connectionFields } from './url.js';
  * The tables the Flink jobs write (their JDBC sinks): the tables of src/flink/contracts.ts, listed here so that
  * `rtrec db` loads no Flink module (tests/security/database-roles.test.ts fails when the two differ).
  */
-export const FLINK_WRITE_TABLES: readonly string[] = [
-  'fraud_alerts',
-  'revenue_stats',
-  'top_products',
+/** The feature tables Flink's recommendation-features job writes (features-sql.ts replaceFeaturesAsOf replaces them). */
+export const FEATURE_TABLES = [
   'rec_customer_product',
   'rec_customer_category',
   'rec_product_stats',
   'rec_product_trend',
   'rec_cooccurrence',
   'rec_item_support',
-];
+] as const;
+export const FLINK_WRITE_TABLES: readonly string[] = ['fraud_alerts', 'revenue_stats', 'top_products', ...FEATURE_TABLES];
 /** The tables the Flink jobs read through JDBC (top-products' lookup join). */
 export const FLINK_READ_TABLES: readonly string[] = ['products'];
 /** The tables the default connector captures and the publication publishes. */

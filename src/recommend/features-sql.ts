@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { FEATURE_TABLES } from '../database/privileges.js';
 import { inTransaction } from '../database/transaction.js';
 import { RECENT_POPULARITY } from '../flink/contracts.js';
 
@@ -25,16 +26,6 @@ export async function customerCutoffs(
 export function poolOnSchema(pool: pg.Pool, schema: string, max: number): pg.Pool {
   return new pg.Pool({ ...(pool.options as pg.PoolConfig), max, options: `-c search_path=${schema},public` });
 }
-
-/** The feature tables Flink's recommendation-features job writes (replaceFeaturesAsOf replaces them). */
-export const FEATURE_TABLES = [
-  'rec_customer_product',
-  'rec_customer_category',
-  'rec_product_stats',
-  'rec_product_trend',
-  'rec_cooccurrence',
-  'rec_item_support',
-] as const;
 
 /**
  * The recommender features of flink/recommendation-features.sql, computed in SQL from the history before
