@@ -3,7 +3,7 @@ import { AppError } from '../../errors.js';
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
 import { EASE_DEFAULTS, EASE_ITEMS, EASE_MAX_ITEMS } from './defaults.js';
 import { easeWeightsNumpy, type ModelledCsr, type NumpyFitStats } from './ease-numpy.js';
-import { columnCounts, type InteractionMatrix } from './matrix.js';
+import { columnCounts, type InteractionMatrix, popularityOrder } from './matrix.js';
 import { type Exclusion, type NeighbourRow, scoringRecommender } from './rank.js';
 
 /** Where EASE's inverse runs: numpy (LAPACK, the default) or ml-matrix in process (no Python needed). */
@@ -41,10 +41,10 @@ export interface EaseModel {
 /** The `count` most popular item indexes (ties: lower index), ascending by index. */
 function popularItems(m: InteractionMatrix, count: number): Int32Array {
   const counts = columnCounts(m);
-  const order = Array.from(counts.keys())
+  return popularityOrder(counts)
     .filter((i) => counts[i]! > 0)
-    .sort((a, b) => counts[b]! - counts[a]! || a - b);
-  return Int32Array.from(order.slice(0, count)).sort();
+    .slice(0, count)
+    .sort();
 }
 
 /** The modelled items and the user rows restricted to them (columns renumbered 0..n-1). */

@@ -97,3 +97,8 @@ export function columnCounts(m: InteractionMatrix): Int32Array {
   for (let i = 0; i < counts.length; i++) counts[i] = m.csc.indptr[i + 1]! - m.csc.indptr[i]!;
   return counts;
 }
+
+/** Item indexes by their column counts, most first (ties: lower index, as the indexes follow ascending ids). */
+export function popularityOrder(counts: Int32Array): Int32Array {
+  return Int32Array.from(counts.keys()).sort((a, b) => counts[b]! - counts[a]! || a - b);
+}

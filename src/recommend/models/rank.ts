@@ -1,6 +1,6 @@
 import type { Recommender, TrainData } from '../evaluation/recommender.js';
 import type { UserHistory } from '../evaluation/split.js';
-import { columnCounts, type InteractionMatrix } from './matrix.js';
+import { columnCounts, type InteractionMatrix, popularityOrder } from './matrix.js';
 
 /**
  * Turning a model's scores into a served list: the top k item indexes, skipping what the protocol excludes.
@@ -66,7 +66,7 @@ export function scoringRecommender(name: string, train: TrainData, m: Interactio
       const scores = score(u);
       const list = topK(scores, k, skip).filter((i) => scores[i]! > 0);
       if (list.length < k) {
-        popular ??= popularityOrder(m);
+        popular ??= popularityOrder(columnCounts(m));
         const chosen = new Set(list);
         for (let q = 0; q < popular.length && list.length < k; q++) {
           const i = popular[q]!;
@@ -76,12 +76,6 @@ export function scoringRecommender(name: string, train: TrainData, m: Interactio
       return list.map((i) => m.itemIds[i]!);
     },
   };
-}
-
-/** Item indexes by users who have them, most first (ties: lower index). */
-function popularityOrder(m: InteractionMatrix): Int32Array {
-  const counts = columnCounts(m);
-  return Int32Array.from(counts.keys()).sort((a, b) => counts[b]! - counts[a]! || a - b);
 }
 
 /** One entry of a serialisable neighbour table: `score` is what `neighbour` gains from a user having `item`. */
