@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { createEntityReader, type EntityReader } from '../database/entity-reader.js';
 import { createRng } from '../common/random.js';
 import type { Config } from '../config/env.js';
 import { createPool, createPrisma, type Db, prepareDatabase } from '../database/database.js';
@@ -37,6 +38,8 @@ export interface AppContext {
   databaseUrls?: DatabaseUrls;
   db: Db;
   pool: pg.Pool;
+  /** The entity read path of the API (GraphQL entity queries, REST lists): one SQL statement per read. */
+  reader: EntityReader;
   storefront: Storefront;
   /** The recommender the API serves, with the configured options. */
   recommender: Recommender;
@@ -95,6 +98,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   const recommender = recommenderOn(pool);
   const storefront = base.storefront ?? createStorefront({ db, payments: createSimulatedGateway(createRng(Date.now() % 2 ** 31)) });
   const changes = createChangePubSub();
+  const reader = createEntityReader(pool, db, (model, reason) => logger.debug({ model, reason }, 'entity read handed to Prisma'));
   const simulations = createSimulationService({ db, pool, storefront, logger, recommender });
   const tokens = tokenServiceFor(config);
   let recommendations: LiveRecommendations | undefined;
@@ -112,6 +116,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   return {
     ...base,
     storefront,
+    reader,
     recommender,
     recommenderOn,
     changes,

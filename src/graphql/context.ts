@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Db } from '../database/database.js';
+import type { EntityReader } from '../database/entity-reader.js';
 import type { ChangePubSub } from '../kafka/pubsub.js';
 import type { Logger } from '../logging/logger.js';
 import type { LiveRecommendations } from '../recommend/live.js';
@@ -11,6 +12,8 @@ import type { SimulationService } from '../simulator/service.js';
 export interface GraphQLContext {
   db: Db;
   pool: pg.Pool;
+  /** Entity reads as one SQL statement each (src/database/entity-reader.ts). */
+  reader: EntityReader;
   storefront: Storefront;
   simulations: SimulationService;
   logger: Logger;

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import { buildWhere, DATE_RANGE, DEFAULT_PAGE_SIZE, type FilterSpec, inDateRange, MAX_PAGE_SIZE, RESOURCES, type Resource } from '../api/resources.js';
 import type { Db } from '../database/database.js';
+import type { EntityReader } from '../database/entity-reader.js';
 import { AppError } from '../errors.js';
 import * as Enums from '../generated/prisma/enums.js';
 import { maskRow, type ReadScope, rowFilter, scopeOf } from '../security/policy.js';
@@ -14,6 +15,7 @@ import { openApiDocument, publicScalarFields } from './openapi.js';
 export interface RestDeps {
   db: Db;
   pool: pg.Pool;
+  reader: EntityReader;
   version: string;
   tokens: TokenService;
 }
@@ -85,12 +87,8 @@ async function list(deps: RestDeps, r: Resource, url: URL, principal: Principal)
     throw new AppError('BAD_USER_INPUT', 'order must be asc or desc.', { field: 'order' });
   const filters = buildWhere(r, args);
   const where = Object.keys(allowedRows).length ? { AND: [filters, allowedRows] } : filters;
-  const delegate = (deps.db as unknown as Record<string, { findMany(a: object): Promise<unknown[]>; count(a: object): Promise<number> }>)[r.delegate]!;
   const select = Object.fromEntries(publicScalarFields(r.model).map((f) => [f.name, true]));
-  const [data, total] = await Promise.all([
-    delegate.findMany({ where, select, orderBy: { [r.idField]: args.order ?? 'asc' }, take: limit, skip: offset }),
-    delegate.count({ where }),
-  ]);
+  const { rows: data, total = 0 } = await deps.reader.findMany(r.model, { where, select, orderBy: { [r.idField]: args.order ?? 'asc' }, take: limit, skip: offset }, where);
   let next: string | null = null;
   if (offset + limit < total) {
     const nextUrl = new URL(url);

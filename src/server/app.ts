@@ -82,13 +82,14 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
   const services: Omit<GraphQLContext, 'auth'> = {
     db: deps.db,
     pool: deps.pool,
+    reader: deps.reader,
     storefront: deps.storefront,
     simulations: deps.simulations,
     logger: deps.logger,
     changes: deps.changes,
     recommendations: deps.recommendations,
   };
-  const rest = createRestRouter({ db: deps.db, pool: deps.pool, version, tokens: deps.tokens });
+  const rest = createRestRouter({ db: deps.db, pool: deps.pool, reader: deps.reader, version, tokens: deps.tokens });
   const restPlugin: Plugin = {
     async onRequest({ request, endResponse }) {
       const response = await rest(request);

@@ -1,8 +1,10 @@
 import type { ObjectRef } from '@pothos/core';
+import { type GraphQLResolveInfo, Kind } from 'graphql';
 import { buildWhere, type FilterSpec, HIDDEN_FIELDS, HIDDEN_MODELS, RESOURCES, type Resource, resourceByModel } from '../../api/resources.js';
 import { notFound } from '../../errors.js';
 import { getDatamodel } from '../../generated/prisma/pothos-types.js';
 import { readWhere } from '../authorize.js';
+import type { GraphQLContext } from '../context.js';
 import { builder, type SchemaTypes } from '../builder.js';
 import { enums, SortOrder } from './enums.js';
 
@@ -109,7 +111,7 @@ builder.queryFields((t: any) =>
           args: { [r.idField]: t.arg({ type: r.idField === 'eventId' ? 'BigInt' : 'Int', required: true }) },
           resolve: async (query: object, _root: unknown, args: Record<string, number>, ctx: any) => {
             // A row the caller may not read is as missing as one that does not exist.
-            const row = await ctx.db[r.delegate].findFirst({ ...query, where: readWhere(r.model, ctx.auth, { [r.idField]: args[r.idField] }) });
+            const row = await (ctx as GraphQLContext).reader.findFirst(r.model, { ...query, where: readWhere(r.model, ctx.auth, { [r.idField]: args[r.idField] }) });
             if (!row) throw notFound(r.model, String(args[r.idField]));
             return row;
           },
@@ -122,13 +124,30 @@ builder.queryFields((t: any) =>
           cursor: r.idField,
           description: `${r.model} list as a Relay connection (first/after, last/before; at most 100 per page).`,
           args: filterArgs(t, r),
-          totalCount: (_root: unknown, args: Record<string, unknown>, ctx: any) => ctx.db[r.delegate].count({ where: safeWhere(r, args, ctx) }),
-          resolve: (query: object, _root: unknown, args: Record<string, unknown>, ctx: any) =>
-            ctx.db[r.delegate].findMany({ ...query, where: safeWhere(r, args, ctx), orderBy: { [r.idField]: args.order ?? 'asc' } }),
+          // The page and its totalCount come from one statement; totalCount alone (no edges asked) counts.
+          totalCount: (_root: unknown, args: Record<string, unknown>, ctx: GraphQLContext) => totals.get(args) ?? ctx.reader.count(r.model, safeWhere(r, args, ctx)),
+          resolve: async (query: object, _root: unknown, args: Record<string, unknown>, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+            const where = safeWhere(r, args, ctx);
+            const read = ctx.reader.findMany(r.model, { ...query, where, orderBy: { [r.idField]: args.order ?? 'asc' } }, asksTotalCount(info) ? where : undefined);
+            const total = read.then((result) => result.total);
+            total.catch(() => undefined);
+            if (asksTotalCount(info)) totals.set(args, total as Promise<number>);
+            return (await read).rows;
+          },
         }),
       ],
     ]),
   ),
 );
 
-const safeWhere = (r: Resource, args: Record<string, unknown>, ctx: any) => readWhere(r.model, ctx.auth, buildWhere(r, args));
+const safeWhere = (r: Resource, args: Record<string, unknown>, ctx: GraphQLContext) => readWhere(r.model, ctx.auth, buildWhere(r, args));
+
+/** The count a connection's page read computed beside its rows, by the field's arguments object (one per field per request). */
+const totals = new WeakMap<object, Promise<number>>();
+
+/** Whether the connection's selection may read totalCount (a fragment may: then it is counted too). */
+function asksTotalCount(info: GraphQLResolveInfo): boolean {
+  return info.fieldNodes.some((node) =>
+    (node.selectionSet?.selections ?? []).some((s) => s.kind !== Kind.FIELD || s.name.value === 'totalCount'),
+  );
+}
