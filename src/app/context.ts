@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { createEntityReader, type EntityReader } from '../database/entity-reader.js';
 import { createRng } from '../common/random.js';
 import type { Config } from '../config/env.js';
 import { createPool, createPrisma, type Db, prepareDatabase } from '../database/database.js';
+import { createEntityReader, type EntityReader } from '../database/entity-reader.js';
 import type { DatabaseUrls } from '../database/roles.js';
 import { createJobManager, type JobManager } from '../flink/jobs.js';
 import { createAlertWebhook } from '../flink/webhook.js';

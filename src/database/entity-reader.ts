@@ -410,7 +410,8 @@ export function createEntityReader(pool: pg.Pool, db: Db, onFallback: (model: st
   const models = modelsOf(db);
   const names = new Map<string, string>();
   const stats: ReadStats = { statements: 0, fallbacks: 0 };
-  const delegate = (model: string) => (db as unknown as Record<string, Record<string, (args: Json) => Promise<unknown>>>)[model[0]!.toLowerCase() + model.slice(1)]!;
+  const delegate = (model: string) =>
+    (db as unknown as Record<string, Record<string, (args: Json) => Promise<unknown>>>)[model[0]!.toLowerCase() + model.slice(1)]!;
 
   async function run(compiled: CompiledRead): Promise<Json> {
     let name = names.get(compiled.text);
@@ -433,7 +434,10 @@ export function createEntityReader(pool: pg.Pool, db: Db, onFallback: (model: st
       stats.fallbacks++;
       onFallback(model, error.message);
       const d = delegate(model);
-      const [rows, total] = await Promise.all([d.findMany!(args) as Promise<Json[]>, countWhere ? (d.count!({ where: countWhere }) as Promise<number>) : undefined]);
+      const [rows, total] = await Promise.all([
+        d.findMany!(args) as Promise<Json[]>,
+        countWhere ? (d.count!({ where: countWhere }) as Promise<number>) : undefined,
+      ]);
       return { rows, total };
     }
     const row = await run(compiled);

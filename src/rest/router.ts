@@ -88,7 +88,11 @@ async function list(deps: RestDeps, r: Resource, url: URL, principal: Principal)
   const filters = buildWhere(r, args);
   const where = Object.keys(allowedRows).length ? { AND: [filters, allowedRows] } : filters;
   const select = Object.fromEntries(publicScalarFields(r.model).map((f) => [f.name, true]));
-  const { rows: data, total = 0 } = await deps.reader.findMany(r.model, { where, select, orderBy: { [r.idField]: args.order ?? 'asc' }, take: limit, skip: offset }, where);
+  const { rows: data, total = 0 } = await deps.reader.findMany(
+    r.model,
+    { where, select, orderBy: { [r.idField]: args.order ?? 'asc' }, take: limit, skip: offset },
+    where,
+  );
   let next: string | null = null;
   if (offset + limit < total) {
     const nextUrl = new URL(url);

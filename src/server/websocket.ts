@@ -52,14 +52,18 @@ function requestOf(upgrade: IncomingMessage, authorization: unknown): Request {
  * envelop pipeline so the same context, limits and error masking apply. The upgrade is refused for a Host not
  * on the allow-list and for a browser Origin other than the server's own or CORS_ORIGINS; the token comes from
  * `connection_init` (`{ "authorization": "Bearer …" }`) or the upgrade's Authorization header, and an invalid
- * one closes the connection (4403). Returns a closer.
+ * one closes the connection (4403). Returns a closer: it refuses new upgrades (503), closes every connection
+ * with 1001 (going away: graphql-ws clients reconnect, resuming where they can) and gives their close
+ * handshakes `graceMs` before it cuts what is left.
  */
-export function attachWebSocket(server: Server, yoga: AnyYoga, settings: SocketSettings): () => Promise<void> {
+export function attachWebSocket(server: Server, yoga: AnyYoga, settings: SocketSettings): (graceMs?: number) => Promise<void> {
+  let closing = false;
   const wss = new WebSocketServer({
     server,
     path: yoga.graphqlEndpoint,
     maxPayload: settings.maxPayloadBytes,
     verifyClient: (info: { origin?: string; req: IncomingMessage }, done: (ok: boolean, status?: number, message?: string) => void) => {
+      if (closing) return done(false, 503, 'The server is shutting down: reconnect in a moment');
       const host = info.req.headers.host;
       if (!hostAllowed(host, settings.allowedHosts)) return done(false, 421, 'Host not allowed: add it to ALLOWED_HOSTS');
       // Browsers always send Origin on a WebSocket upgrade; other clients need not.
@@ -150,7 +154,16 @@ export function attachWebSocket(server: Server, yoga: AnyYoga, settings: SocketS
     },
     wss,
   );
-  return async () => {
+  return async (graceMs = 2000) => {
+    closing = true;
+    const open = [...wss.clients];
+    const closed = Promise.all(
+      open.map((client) => new Promise<void>((resolve) => (client.readyState === client.CLOSED ? resolve() : client.once('close', () => resolve())))),
+    );
+    for (const client of open) client.close(1001, 'server shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
     for (const client of wss.clients) client.terminate();
     await disposable.dispose();
     await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -16,7 +16,8 @@ beforeAll(async () => {
 afterAll(() => t?.drop());
 
 type Args = Record<string, unknown>;
-const delegate = (db: Db, model: string) => (db as unknown as Record<string, { findMany(a: Args): Promise<unknown[]>; count(a: Args): Promise<number> }>)[model[0]!.toLowerCase() + model.slice(1)]!;
+const delegate = (db: Db, model: string) =>
+  (db as unknown as Record<string, { findMany(a: Args): Promise<unknown[]>; count(a: Args): Promise<number> }>)[model[0]!.toLowerCase() + model.slice(1)]!;
 
 describe('the entity reader (one SQL statement per read) returns what Prisma returns', () => {
   const shapes: [string, string, Args][] = [
@@ -60,9 +61,17 @@ describe('the entity reader (one SQL statement per read) returns what Prisma ret
     ['an impossible filter (in: [])', 'Order', { where: { AND: [{}, { orderId: { in: [] } }] }, take: 5 }],
     ['a to-one relation filter (a customer’s order items)', 'OrderItem', { where: { order: { customerId: 3 } }, orderBy: { orderItemId: 'asc' } }],
     ['to-many relation filters', 'Customer', { where: { orders: { some: { status: 'paid' } }, wishlists: { none: {} } }, orderBy: { customerId: 'asc' } }],
-    ['select of scalars (the REST lists)', 'Payment', { select: { paymentId: true, amount: true, paymentDate: true, status: true }, orderBy: { paymentId: 'desc' }, take: 4 }],
+    [
+      'select of scalars (the REST lists)',
+      'Payment',
+      { select: { paymentId: true, amount: true, paymentDate: true, status: true }, orderBy: { paymentId: 'desc' }, take: 4 },
+    ],
     ['bigint ids and JSON columns', 'BehaviorEvent', { include: { product: true }, orderBy: { eventId: 'desc' }, take: 6 }],
-    ['dates in a range', 'Order', { where: { orderDate: { gte: new Date(Date.now() - 3 * 86_400_000), lte: new Date() } }, orderBy: { orderId: 'asc' }, take: 10 }],
+    [
+      'dates in a range',
+      'Order',
+      { where: { orderDate: { gte: new Date(Date.now() - 3 * 86_400_000), lte: new Date() } }, orderBy: { orderId: 'asc' }, take: 10 },
+    ],
   ];
 
   it.each(shapes)('%s', async (_label, model, args) => {
@@ -71,7 +80,8 @@ describe('the entity reader (one SQL statement per read) returns what Prisma ret
     const { rows } = await reader.findMany(model, args);
     expect(reader.stats).toEqual({ statements: 1, fallbacks: 0 });
     expect(rows).toEqual(expected);
-    if (args.where) expect((await reader.findMany(model, args, args.where as Args)).total).toBe(await delegate(t.db, model).count({ where: args.where as Args }));
+    if (args.where)
+      expect((await reader.findMany(model, args, args.where as Args)).total).toBe(await delegate(t.db, model).count({ where: args.where as Args }));
   });
 
   it('hands a shape it does not cover to Prisma (same rows), and counts it', async () => {
@@ -115,7 +125,13 @@ describe('GraphQL entity lists', () => {
       },
     }) as unknown as Db;
     Object.assign(db, { _runtimeDataModel: (t.db as unknown as { _runtimeDataModel: unknown })._runtimeDataModel });
-    const services = createServices({ config: loadConfig({ LOG_LEVEL: 'silent', AUTH_SECRET: TEST_AUTH_SECRET }), logger: t.logger, databaseUrl: t.url, db, pool: t.pool });
+    const services = createServices({
+      config: loadConfig({ LOG_LEVEL: 'silent', AUTH_SECRET: TEST_AUTH_SECRET }),
+      logger: t.logger,
+      databaseUrl: t.url,
+      db,
+      pool: t.pool,
+    });
     return { app: createApp(services), trips: () => prisma + services.reader.stats.statements + services.reader.stats.fallbacks };
   }
 
@@ -125,7 +141,10 @@ describe('GraphQL entity lists', () => {
     const run = async (n: number) => {
       const before = trips();
       const response = await app.fetch('http://localhost/graphql', { method: 'POST', headers, body: JSON.stringify({ query: LIST, variables: { n } }) });
-      const body = (await response.json()) as { data: { orders: { totalCount: number; edges: { node: { items: { edges: unknown[] } } }[] } }; errors?: unknown };
+      const body = (await response.json()) as {
+        data: { orders: { totalCount: number; edges: { node: { items: { edges: unknown[] } } }[] } };
+        errors?: unknown;
+      };
       expect(body.errors).toBeUndefined();
       return { trips: trips() - before, data: body.data.orders };
     };

@@ -50,8 +50,13 @@ async function runUntilSignal(running: Running): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  process.stderr.write('shutting down…\n');
+  // A second Ctrl-C does not wait for the drain.
+  const force = () => process.exit(130);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  process.stderr.write('shutting down: finishing accepted requests, closing subscriptions…\n');
   await running.ctx.simulations.shutdown();
+  // Requests and subscriptions first, then the Kafka consumer and the LISTEN connection, and the pools last.
   await running.http.close();
   await running.ctx.close();
 }

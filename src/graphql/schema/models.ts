@@ -4,8 +4,8 @@ import { buildWhere, type FilterSpec, HIDDEN_FIELDS, HIDDEN_MODELS, RESOURCES, t
 import { notFound } from '../../errors.js';
 import { getDatamodel } from '../../generated/prisma/pothos-types.js';
 import { readWhere } from '../authorize.js';
-import type { GraphQLContext } from '../context.js';
 import { builder, type SchemaTypes } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
 import { enums, SortOrder } from './enums.js';
 
 /*
@@ -111,7 +111,10 @@ builder.queryFields((t: any) =>
           args: { [r.idField]: t.arg({ type: r.idField === 'eventId' ? 'BigInt' : 'Int', required: true }) },
           resolve: async (query: object, _root: unknown, args: Record<string, number>, ctx: any) => {
             // A row the caller may not read is as missing as one that does not exist.
-            const row = await (ctx as GraphQLContext).reader.findFirst(r.model, { ...query, where: readWhere(r.model, ctx.auth, { [r.idField]: args[r.idField] }) });
+            const row = await (ctx as GraphQLContext).reader.findFirst(r.model, {
+              ...query,
+              where: readWhere(r.model, ctx.auth, { [r.idField]: args[r.idField] }),
+            });
             if (!row) throw notFound(r.model, String(args[r.idField]));
             return row;
           },
@@ -125,10 +128,15 @@ builder.queryFields((t: any) =>
           description: `${r.model} list as a Relay connection (first/after, last/before; at most 100 per page).`,
           args: filterArgs(t, r),
           // The page and its totalCount come from one statement; totalCount alone (no edges asked) counts.
-          totalCount: (_root: unknown, args: Record<string, unknown>, ctx: GraphQLContext) => totals.get(args) ?? ctx.reader.count(r.model, safeWhere(r, args, ctx)),
+          totalCount: (_root: unknown, args: Record<string, unknown>, ctx: GraphQLContext) =>
+            totals.get(args) ?? ctx.reader.count(r.model, safeWhere(r, args, ctx)),
           resolve: async (query: object, _root: unknown, args: Record<string, unknown>, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
             const where = safeWhere(r, args, ctx);
-            const read = ctx.reader.findMany(r.model, { ...query, where, orderBy: { [r.idField]: args.order ?? 'asc' } }, asksTotalCount(info) ? where : undefined);
+            const read = ctx.reader.findMany(
+              r.model,
+              { ...query, where, orderBy: { [r.idField]: args.order ?? 'asc' } },
+              asksTotalCount(info) ? where : undefined,
+            );
             const total = read.then((result) => result.total);
             total.catch(() => undefined);
             if (asksTotalCount(info)) totals.set(args, total as Promise<number>);
@@ -147,7 +155,5 @@ const totals = new WeakMap<object, Promise<number>>();
 
 /** Whether the connection's selection may read totalCount (a fragment may: then it is counted too). */
 function asksTotalCount(info: GraphQLResolveInfo): boolean {
-  return info.fieldNodes.some((node) =>
-    (node.selectionSet?.selections ?? []).some((s) => s.kind !== Kind.FIELD || s.name.value === 'totalCount'),
-  );
+  return info.fieldNodes.some((node) => (node.selectionSet?.selections ?? []).some((s) => s.kind !== Kind.FIELD || s.name.value === 'totalCount'));
 }
