@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -18,9 +19,9 @@ export function flag(name: string, fallback: number, args = process.argv.slice(2
 }
 
 /** Runs `rtrec <argv>` in a child process with `env`; resolves to its stdout, rejects on a non-zero exit. */
-export function cli(argv: string[], env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error' }): Promise<string> {
+export function cli(argv: string[], env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error' }, bin = BIN): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`rtrec ${argv.join(' ')} exited ${code}`))));
@@ -49,10 +50,14 @@ export async function benchDatabase(name: string, options: { keep?: boolean } = 
   return u.toString();
 }
 
+const BENCH_SECRET = randomBytes(24).toString('hex');
+
 /** A bench server: its base URL and an admin token for it. */
 export interface BenchServer {
   base: string;
   token: string;
+  /** The server's error-level log lines and error messages so far (its stderr is also shown). */
+  errorLines: () => string[];
   stop: () => Promise<void>;
 }
 
@@ -60,11 +65,21 @@ export interface BenchServer {
  * `rtrec serve --no-cdc` on DATABASE_URL=`url` in a process of its own — this checkout's, or the one at `root`
  * (a base build to compare against); resolves once it is ready, with an admin token.
  */
-export async function startServer(url: string, env: NodeJS.ProcessEnv = {}, root = projectRoot): Promise<BenchServer> {
+export async function startServer(url: string, extraEnv: NodeJS.ProcessEnv = {}, root = projectRoot): Promise<BenchServer> {
+  // One secret for the server and the token it is given, whichever checkout (and data folder) serves.
+  const env = { AUTH_SECRET: BENCH_SECRET, ...extraEnv };
   const child = spawn(process.execPath, [join(root, 'bin', 'rtrec.js'), 'serve', '--port', '0', '--no-cdc'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const errors: string[] = [];
+  let partial = '';
+  child.stderr.on('data', (d: Buffer) => {
+    process.stderr.write(d);
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    errors.push(...lines.filter((l) => /"level":(50|60)/.test(l) || /\bError\b/.test(l)));
   });
   const base = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -75,10 +90,14 @@ export async function startServer(url: string, env: NodeJS.ProcessEnv = {}, root
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
-  const token = (await cli(['token', '--role', 'admin', '--ttl', '1d'], { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', ...env })).trim();
+  // Minted by the same checkout: its data folder holds the secret its server verifies with.
+  const token = (
+    await cli(['token', '--role', 'admin', '--ttl', '1d'], { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', ...env }, join(root, 'bin', 'rtrec.js'))
+  ).trim();
   return {
     base,
     token,
+    errorLines: () => [...errors],
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -123,6 +142,15 @@ export async function againstNoop(
   connections: number,
 ) {
   const { base, token } = server;
+  // Once by hand first: a GraphQL error is a 200 too, and a bench of errors measures nothing.
+  const sample = typeof query === 'string' ? { query } : ((q) => (typeof q === 'string' ? { query: q } : q))(query());
+  const check = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(sample),
+  });
+  const checked = (await check.json()) as { data?: unknown; errors?: unknown };
+  if (check.status !== 200 || checked.errors || !checked.data) throw new Error(`${label}: ${check.status} ${JSON.stringify(checked).slice(0, 300)}`);
   await load(base, query, 2, connections, token);
   const noop = await load(base, '{ __typename }', seconds, connections, token);
   const measured = await load(base, query, seconds, connections, token);
@@ -131,6 +159,7 @@ export async function againstNoop(
   line(`${label}: requests/s`, Math.round(measured.rps).toLocaleString('en'));
   line(`${label}: latency p50 / p99 (ms)`, `${measured.p50} / ${measured.p99}`);
   line(`${label} / no-op requests/s`, `${((measured.rps / noop.rps) * 100).toFixed(0)}%`);
+  return { noop, measured, ratio: measured.rps / noop.rps };
 }
 
 /** `label ........ value` on one line of the bench's report. */

@@ -4,7 +4,7 @@
  *
  *   npm run bench                         # everything
  *   npm run bench -- historical [--days 30] [--sessions-per-day 3000]
- *   npm run bench -- graphql [--seconds 10] [--connections 20]
+ *   npm run bench -- graphql [--seconds 10] [--connections 20] [--base-root DIR]
  */
 
 import { createServices } from '../src/app/context.js';
@@ -55,13 +55,37 @@ async function graphql(url: string) {
   const { rows } = await pool.query('SELECT count(*) n FROM orders');
   await pool.end();
   if (Number(rows[0].n) === 0) throw new Error('run the historical benchmark first (it fills the bench database)');
-  const server = await startServer(url);
-  try {
-    const list = '{ orders(first: 20, order: DESC) { totalCount edges { node { orderId orderDate status totalPrice customer { firstName lastName } } } } }';
-    process.stdout.write(`\n## GraphQL over HTTP: ${connections} connections, ${seconds} s each, server in its own process\n`);
-    await againstNoop(server, list, 'list query orders(first: 20) + customer', seconds, connections);
-  } finally {
-    await server.stop();
+  const { rows: ids } = await (async () => {
+    const p = createPool(url, 1);
+    try {
+      return await p.query<{ max: number }>('SELECT max(order_id)::int AS max FROM orders');
+    } finally {
+      await p.end();
+    }
+  })();
+  const maxOrder = ids[0]!.max;
+  const list = '{ orders(first: 20, order: DESC) { totalCount edges { node { orderId orderDate status totalPrice customer { firstName lastName } } } } }';
+  const nested =
+    '{ orders(first: 20, order: DESC) { totalCount edges { node { orderId totalPrice customer { firstName lastName } items(first: 5) { totalCount edges { node { quantity price product { name category { name } } } } } } } } }';
+  let next = 0;
+  const lookup = () => ({
+    query: 'query ($id: Int!) { order(orderId: $id) { orderId orderDate status totalPrice customer { firstName lastName } } }',
+    variables: { id: 1 + (next++ % maxOrder) },
+  });
+  // --base-root DIR: the same queries against another checkout's server (e.g. the commit before a change), same database, same run.
+  const baseRoot = args.includes('--base-root') ? args[args.indexOf('--base-root') + 1] : undefined;
+  for (const [name, root] of [...(baseRoot ? [['base build', baseRoot] as const] : []), ['this build', undefined] as const]) {
+    const server = await startServer(url, {}, root);
+    try {
+      process.stdout.write(`\n## GraphQL over HTTP (${name}): ${connections} connections, ${seconds} s each, server in its own process\n`);
+      await againstNoop(server, list, 'list query orders(first: 20) + customer', seconds, connections);
+      await againstNoop(server, lookup, 'lookup order(orderId:) + customer', seconds, connections);
+      await againstNoop(server, nested, 'orders(first: 20) + customer + items(first: 5) + product + category', seconds, connections);
+    } finally {
+      await server.stop();
+    }
+    line('server error lines (request time and shutdown)', String(server.errorLines().length));
+    for (const l of server.errorLines().slice(0, 5)) process.stdout.write(`  ${l.slice(0, 200)}\n`);
   }
 }
 
