@@ -118,10 +118,11 @@ export function mountCustomer(section: HTMLElement, { api, token }: PanelContext
           recs.setAttribute('data-version', String(updates));
           fill(
             recs,
-            ...u.recommendations.map((r) =>
+            ...u.recommendations.map((r, i) =>
               h(
                 'li',
                 { 'data-product': r.productId },
+                h('span', { class: 'rank' }, `${i + 1}.`),
                 h('span', { class: 'name' }, r.product.name),
                 ` ${formatMoney(r.product.price)} `,
                 h('span', { class: 'reason' }, r.reason),

@@ -46,8 +46,9 @@ export function mountHealth(section: HTMLElement, { api }: PanelContext): void {
       items.push(
         badge(
           'Kafka bridge',
-          engines.bridge === undefined ? 'off' : engines.bridge ? 'connected' : 'reconnecting',
-          engines.bridge === undefined ? 'the server runs without CDC (--no-cdc)' : undefined,
+          engines.bridge ? 'connected' : 'not connected',
+          // The gauge reads 0 both while the consumer reconnects and when the server runs without it.
+          engines.bridge ? undefined : 'no change reaches the stream without it (`npm start` starts it; `--no-cdc` does not)',
         ),
       );
       const connect = engines.connect;

@@ -113,7 +113,12 @@ export function mountSimulation(section: HTMLElement, { api }: PanelContext): vo
             { 'data-run': run.id, 'data-status': run.status },
             h('td', {}, clock(run.startedAt)),
             h('td', { title: run.error ?? '' }, run.status),
-            h('td', {}, h('progress', { max: 1, value: run.progress }), ` ${run.sessionsDone}/${run.sessionsTotal}`),
+            h(
+              'td',
+              {},
+              h('progress', { max: 1, value: run.progress }),
+              run.sessionsTotal > 0 ? ` ${run.sessionsDone}/${run.sessionsTotal} sessions` : ` ${run.sessionsDone} sessions`,
+            ),
             h('td', { class: 'num' }, run.eventsWritten.toLocaleString()),
             h('td', {}, run.mode === 'live' ? (run.params?.recommender ?? '') : run.mode),
             h('td', {}, run.status === 'running' ? h('button', { type: 'button', class: 'stop', onclick: () => void stop(run.id) }, 'Stop') : ''),

@@ -38,6 +38,7 @@ export function mountTopProducts(section: HTMLElement, { api }: PanelContext): v
           h(
             'li',
             { 'data-product': p.productId },
+            h('span', { class: 'rank' }, `${p.rank}.`),
             h('span', { class: 'name' }, p.product?.name ?? `product ${p.productId}`),
             h('span', { class: 'num' }, `${p.quantity} units · ${formatMoney(p.revenue)}`),
           ),
