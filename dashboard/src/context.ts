@@ -10,7 +10,14 @@ export interface PanelContext {
 /** An error for a panel's error line. */
 export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** Runs `task` now and every `ms` until the returned function is called; a failing run does not stop the next. */
+const pollers = new Set<() => void>();
+
+/** Stops every poller (the token was refused: nothing more to ask with it). */
+export function stopPolling(): void {
+  for (const stop of pollers) stop();
+}
+
+/** Runs `task` now and every `ms` until the returned function (or stopPolling) is called; a failing run does not stop the next. */
 export function every(ms: number, task: () => Promise<void>): () => void {
   let timer: number | undefined;
   let stopped = false;
@@ -21,9 +28,12 @@ export function every(ms: number, task: () => Promise<void>): () => void {
       if (!stopped) timer = window.setTimeout(run, ms);
     }
   };
-  void run();
-  return () => {
+  const stop = () => {
     stopped = true;
     window.clearTimeout(timer);
+    pollers.delete(stop);
   };
+  pollers.add(stop);
+  void run();
+  return stop;
 }

@@ -2,6 +2,7 @@ import './style.css';
 import { type Api, type ConnectionState, createApi } from './api.js';
 import { describeToken, forgetToken, storeToken, type TokenInfo, takeToken } from './auth.js';
 import { mountChanges } from './changes.js';
+import { stopPolling } from './context.js';
 import { mountCustomer } from './customer.js';
 import { h } from './dom.js';
 import { mountFraud } from './fraud.js';
@@ -23,6 +24,7 @@ const STATES: Record<ConnectionState, string> = {
 let api: Api | undefined;
 
 function showLogin(error?: string): void {
+  stopPolling();
   api?.close();
   api = undefined;
   $('panels').hidden = true;
