@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { createPool } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
-import { BIN, cli, flag, percentile } from './lib.js';
+import { BIN, cli, flag, percentile, waitForQuietTopics } from './lib.js';
 
 const seconds = flag('seconds', 10);
 const fanout = flag('fanout', 0);
@@ -252,30 +252,6 @@ function report(run: Run): void {
       `CPU server ${Math.round(run.serverCpu * 100)}%, clients ${Math.round(run.clientCpu * 100)}%  load ${run.load[0].toFixed(1)} → ${run.load[1].toFixed(1)}\n` +
       `         max latency of the changes committed in each second: ${Array.from(run.maxBySecond, (ms) => ms ?? '-').join(' ')} ms\n`,
   );
-}
-
-/** Waits until the connector's initial snapshot has drained (topic offsets stop moving for 3 s). */
-async function waitForQuietTopics(): Promise<void> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const { loadConfig } = await import('../src/config/env.js');
-  const config = loadConfig();
-  const admin = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  const total = async () => {
-    let sum = 0;
-    for (const topic of (await admin.listTopics()).filter((t) => t.startsWith(`${config.cdc.topicPrefix}.public.`))) {
-      for (const p of await admin.fetchTopicOffsets(topic)) sum += Number(p.high);
-    }
-    return sum;
-  };
-  let last = -1;
-  for (let quiet = 0; quiet < 3; ) {
-    const now = await total();
-    quiet = now === last ? quiet + 1 : 0;
-    last = now;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  await admin.disconnect();
 }
 
 await cli(['stack', 'up', 'kafka', 'connect']);

@@ -194,3 +194,26 @@ export async function waitCaughtUp(rest: FlinkRest, pollMs: number, only?: strin
     if (Date.now() - started > timeoutMs) throw new Error(`${only ?? 'the jobs'} did not catch up with the topics in ${timeoutMs / 60_000} minutes`);
   }
 }
+
+/** Waits until the connector's initial snapshot has drained (topic offsets stop moving for 3 s). */
+export async function waitForQuietTopics(): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const config = loadConfig();
+  const admin = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const total = async () => {
+    let sum = 0;
+    for (const topic of (await admin.listTopics()).filter((t) => t.startsWith(`${config.cdc.topicPrefix}.public.`))) {
+      for (const p of await admin.fetchTopicOffsets(topic)) sum += Number(p.high);
+    }
+    return sum;
+  };
+  let last = -1;
+  for (let quiet = 0; quiet < 3; ) {
+    const now = await total();
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await admin.disconnect();
+}

@@ -11,11 +11,12 @@ export const METRICS_PATH = '/metrics';
 
 const FIXED_ROUTES = new Set(['/', '/graphql', METRICS_PATH, '/health', '/livez', '/openapi.json', ...RESOURCES.map((r) => r.restPath)]);
 
-/** A request path as a bounded label: the known routes, `/docs` for the Swagger UI and its assets, else `other`. */
+/** A request path as a bounded label: the known routes, `/docs` and `/dashboard` for those pages and their assets, else `other`. */
 export function routeOf(pathname: string): string {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   if (FIXED_ROUTES.has(path)) return path;
-  return path === '/docs' || path.startsWith('/docs/') ? '/docs' : 'other';
+  if (path === '/docs' || path.startsWith('/docs/')) return '/docs';
+  return path === '/dashboard' || path.startsWith('/dashboard/') ? '/dashboard' : 'other';
 }
 
 /**

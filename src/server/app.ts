@@ -15,6 +15,7 @@ import { createRestRouter } from '../rest/router.js';
 import type { RequestAuth } from '../security/policy.js';
 import type { TokenService } from '../security/tokens.js';
 import { version } from '../version.js';
+import { useDashboard } from './dashboard.js';
 import { corsFor, useHttpGuards } from './guards.js';
 import { usePageSizeLimit } from './page-size.js';
 
@@ -75,7 +76,7 @@ export function renderGraphiQLWithToken(options: Parameters<typeof renderGraphiQ
   return html.replace(marker, fromFragment);
 }
 
-/** Builds the HTTP application (GraphQL + GraphiQL + REST + /metrics); `main` only listens. */
+/** Builds the HTTP application (GraphQL + GraphiQL + REST + /metrics + /dashboard); `main` only listens. */
 export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   const { config } = deps;
   // Picked one by one: the composition root's lazy services (the Kafka bridge, the job manager) stay unmade.
@@ -130,6 +131,7 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
       useRequestMetrics(deps.metrics),
       useHttpGuards(config.server),
       useMetricsEndpoint(deps.metrics, { tokens: deps.tokens, scrapeToken: config.metrics.token }),
+      useDashboard(),
       restPlugin,
       // A form or text/plain POST (no CORS preflight) needs this header, which a foreign page cannot add.
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),

@@ -131,6 +131,8 @@ describe('rtrec CLI', () => {
       // The demo prints an admin token, in GraphiQL's URL fragment too.
       const demoToken = /#token=([\w.-]+)/.exec(demo.output())![1]!;
       expect(demo.output()).toContain(`export RTREC_TOKEN=${demoToken}`);
+      // The dashboard's link carries the same token in its fragment.
+      expect(demo.output()).toContain(`${base}/dashboard#token=${demoToken}`);
       let events = 0;
       for (let i = 0; i < 60 && events === 0; i++) {
         await new Promise((r) => setTimeout(r, 500));

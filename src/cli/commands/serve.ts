@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type AppContext, createAppContext } from '../../app/context.js';
 import { registerConnector } from '../../cdc/register.js';
 import { loadConfig } from '../../config/env.js';
@@ -6,6 +8,7 @@ import { generateData } from '../../datagen/generate.js';
 import { GENERATE_DEFAULTS } from '../../datagen/limits.js';
 import { createLogger } from '../../logging/logger.js';
 import { createApp } from '../../server/app.js';
+import { DASHBOARD_DIST, DASHBOARD_PATH } from '../../server/dashboard.js';
 import { listen, type RunningServer } from '../../server/http.js';
 import type { SimulatedRecommender } from '../../simulator/options.js';
 import { formatUptake, uptakeLine, withRates } from '../../simulator/stats.js';
@@ -35,9 +38,12 @@ async function startServer(options: ServeOptions): Promise<Running> {
   return { ctx, http };
 }
 
-/** The demo's admin token: GraphiQL reads it from the URL fragment, which never reaches the server. */
+/** The demo's admin token: GraphiQL and the dashboard read it from the URL fragment, which never reaches the server. */
 function printUrls(url: string, adminToken?: string): void {
-  print(`GraphQL + GraphiQL  ${url}/graphql${adminToken ? `#token=${adminToken}` : ''}`);
+  const fragment = adminToken ? `#token=${adminToken}` : '';
+  print(`GraphQL + GraphiQL  ${url}/graphql${fragment}`);
+  const built = existsSync(join(DASHBOARD_DIST, 'index.html'));
+  print(`Dashboard           ${url}${DASHBOARD_PATH}${fragment}${built ? '' : '   (not built yet: run `npm run dashboard:build`)'}`);
   print(`REST API            ${url}/   (e.g. ${url}/customers?limit=5)`);
   print(`REST docs (OpenAPI) ${url}/docs`);
   print(`Health              ${url}/health`);
