@@ -22,7 +22,7 @@ import WebSocket from 'ws';
 import { createPool } from '../src/database/database.js';
 import { projectRoot } from '../src/paths.js';
 import { CHROMIUM, CHROMIUM_ARGS, ensureChromium } from '../tests/helpers/chromium.js';
-import { BIN, cli, flag, line, percentile, waitForQuietTopics } from './lib.js';
+import { BIN, cli, flag, line, percentile, serverReady, waitForQuietTopics } from './lib.js';
 
 const writes = flag('writes', 300);
 const rate = flag('rate', 10);
@@ -37,15 +37,7 @@ if (!chromiumState.ok) throw new Error(`bench:dashboard needs Chromium: ${chromi
 /** `rtrec serve` with the CDC bridge, in a process of its own. */
 async function startServer(): Promise<{ base: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /GraphQL \+ GraphiQL\s+(http:\/\/[^/\s]+)\/graphql/.exec(out);
-      if (m && out.includes('ready')) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
+  const base = await serverReady(child);
   return {
     base,
     stop: () =>

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -50,6 +50,19 @@ export async function benchDatabase(name: string, options: { keep?: boolean } = 
   return u.toString();
 }
 
+/** Resolves with the base URL a starting `rtrec serve` prints once it says ready; rejects if it exits first. */
+export function serverReady(child: ChildProcessWithoutNullStreams | ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /GraphQL \+ GraphiQL\s+(http:\/\/[^/\s]+)\/graphql/.exec(out);
+      if (m && out.includes('ready')) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+}
+
 const BENCH_SECRET = randomBytes(24).toString('hex');
 
 /** A bench server: its base URL and an admin token for it. */
@@ -81,15 +94,7 @@ export async function startServer(url: string, extraEnv: NodeJS.ProcessEnv = {},
     partial = lines.pop()!;
     errors.push(...lines.filter((l) => /"level":(50|60)/.test(l) || /\bError\b/.test(l)));
   });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /GraphQL \+ GraphiQL\s+(http:\/\/[^/\s]+)\/graphql/.exec(out);
-      if (m && out.includes('ready')) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
+  const base = await serverReady(child);
   // Minted by the same checkout: its data folder holds the secret its server verifies with.
   const token = (
     await cli(['token', '--role', 'admin', '--ttl', '1d'], { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'error', ...env }, join(root, 'bin', 'rtrec.js'))

@@ -1,6 +1,6 @@
 import type { PanelContext } from './context.js';
 import { messageOf } from './context.js';
-import { body, clock, fill, h } from './dom.js';
+import { body, clock, fill, h, headRow } from './dom.js';
 import { CHANGE_TABLES, type ChangeTable, TABLE_CHANGED } from './operations.js';
 
 interface TableChange {
@@ -63,25 +63,7 @@ export function mountChanges(section: HTMLElement, { api }: PanelContext): void 
   const stats = h('p', { class: 'muted', id: 'changes-stats' }, 'Waiting for changes…');
   const errors = h('p', { class: 'error', role: 'alert' });
   const rows = h('tbody', { id: 'changes-rows' });
-  const table = h(
-    'table',
-    { class: 'changes' },
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        h('th', {}, 'committed'),
-        h('th', {}, 'table'),
-        h('th', {}, 'operation'),
-        h('th', {}, 'key'),
-        h('th', {}, 'row'),
-        h('th', { class: 'num' }, 'latency ms'),
-      ),
-    ),
-    rows,
-  );
+  const table = h('table', { class: 'changes' }, headRow('committed', 'table', 'operation', 'key', 'row', '#latency ms'), rows);
   fill(body(section), h('div', { class: 'row' }, filter, pause), stats, errors, h('div', { class: 'scroll' }, table));
 
   let paused = false;

@@ -19,6 +19,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = 
   return element;
 }
 
+/** A table head of one row: `headRow('name', '#amount')` (a leading # right-aligns a number column). */
+export function headRow(...columns: string[]): HTMLTableSectionElement {
+  return h('thead', {}, h('tr', {}, ...columns.map((c) => (c.startsWith('#') ? h('th', { class: 'num' }, c.slice(1)) : h('th', {}, c)))));
+}
+
 export function append(parent: Node, children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;

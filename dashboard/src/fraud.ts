@@ -1,6 +1,6 @@
 import type { PanelContext } from './context.js';
 import { messageOf } from './context.js';
-import { body, clock, fill, formatMoney, h } from './dom.js';
+import { body, clock, fill, formatMoney, h, headRow } from './dom.js';
 import { FRAUD_ALERT, FRAUD_ALERTS } from './operations.js';
 
 interface Alert {
@@ -26,29 +26,7 @@ export function mountFraud(section: HTMLElement, { api }: PanelContext): void {
     body(section),
     caption,
     errors,
-    h(
-      'div',
-      { class: 'scroll short' },
-      h(
-        'table',
-        {},
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            h('th', {}, 'detected'),
-            h('th', {}, 'rule'),
-            h('th', {}, 'customer'),
-            h('th', {}, 'order'),
-            h('th', { class: 'num' }, 'amount'),
-            h('th', {}, 'detail'),
-          ),
-        ),
-        rows,
-      ),
-    ),
+    h('div', { class: 'scroll short' }, h('table', {}, headRow('detected', 'rule', 'customer', 'order', '#amount', 'detail'), rows)),
   );
   const alerts = new Map<string, Alert>();
   const draw = () => {

@@ -1,7 +1,7 @@
 import { SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../../src/simulator/options.js';
 import type { PanelContext } from './context.js';
 import { every, messageOf } from './context.js';
-import { body, clock, fill, h } from './dom.js';
+import { body, clock, fill, h, headRow } from './dom.js';
 import { CANCEL_SIMULATION, SIMULATE, SIMULATION_RUNS } from './operations.js';
 
 interface Run {
@@ -81,25 +81,7 @@ export function mountSimulation(section: HTMLElement, { api }: PanelContext): vo
     body(section),
     h('div', { class: 'form' }, ...[...inputs].map(([f, input]) => h('label', {}, f.label, input)), h('label', {}, 'recommender', recommender), start),
     message,
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'started'),
-          h('th', {}, 'status'),
-          h('th', {}, 'progress'),
-          h('th', { class: 'num' }, 'events'),
-          h('th', {}, 'recommender'),
-          h('th', {}),
-        ),
-      ),
-      rows,
-    ),
+    h('table', {}, headRow('started', 'status', 'progress', '#events', 'recommender', ''), rows),
   );
 
   const refresh = async () => {

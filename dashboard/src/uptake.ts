@@ -1,6 +1,6 @@
 import type { PanelContext } from './context.js';
 import { every, messageOf } from './context.js';
-import { body, fill, h, percent } from './dom.js';
+import { body, fill, h, headRow, percent } from './dom.js';
 import { SIMULATION_UPTAKE } from './operations.js';
 
 interface Uptake {
@@ -22,29 +22,7 @@ const RUNS = 20;
 export function mountUptake(section: HTMLElement, { api }: PanelContext): void {
   const caption = h('p', { class: 'muted' }, 'Loading…');
   const rows = h('tbody', { id: 'uptake-rows' });
-  fill(
-    body(section),
-    caption,
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'recommender'),
-          h('th', { class: 'num' }, 'runs'),
-          h('th', { class: 'num' }, 'shown'),
-          h('th', { class: 'num' }, 'clicks'),
-          h('th', {}, 'click-through'),
-          h('th', { class: 'num' }, 'bought after click'),
-        ),
-      ),
-      rows,
-    ),
-  );
+  fill(body(section), caption, h('table', {}, headRow('recommender', '#runs', '#shown', '#clicks', 'click-through', '#bought after click'), rows));
   every(10_000, async () => {
     try {
       const { simulationRuns } = await api.request<{ simulationRuns: { edges: { node: { recommendationUptake: Uptake | null } }[] } }>(SIMULATION_UPTAKE, {
