@@ -402,8 +402,16 @@ describe('Flink jobs on the real stack', () => {
       `${p3}-${p1}:1`,
       `${p3}-${p2}:1`,
     ]);
-    const { rows: viewSupport } = await t.pool.query<{ product_id: number; support: string }>(
-      "SELECT product_id, support::text FROM rec_item_support WHERE kind = 'view' ORDER BY 1",
+    // Support is another sink of the job: it may land after the pairs (the fresh-clone run at 0e9fda2 read it early).
+    const viewSupport = await poll(
+      'the view support',
+      async () => {
+        const { rows } = await t.pool.query<{ product_id: number; support: string }>(
+          "SELECT product_id, support::text FROM rec_item_support WHERE kind = 'view' ORDER BY 1",
+        );
+        return rows.length >= 3 && rows.reduce((n, r) => n + Number(r.support), 0) >= 5 ? rows : undefined;
+      },
+      60_000,
     );
     expect(viewSupport.map((r) => `${r.product_id}:${r.support}`)).toEqual([`${p1}:2`, `${p2}:2`, `${p3}:1`]);
 
