@@ -427,6 +427,13 @@ export function createEntityReader(pool: pg.Pool, db: Db, onFallback: (model: st
   const delegate = (model: string) =>
     (db as unknown as Record<string, Record<string, (args: Json) => Promise<unknown>>>)[model[0]!.toLowerCase() + model.slice(1)]!;
 
+  /** Records a read the compiler does not cover (the caller then runs it through Prisma); rethrows any other error. */
+  function handOver(model: string, error: unknown): void {
+    if (!(error instanceof UnsupportedRead)) throw error;
+    stats.fallbacks++;
+    onFallback(model, error.message);
+  }
+
   async function run(compiled: CompiledRead): Promise<Json> {
     let name = names.get(compiled.text);
     if (!name && names.size < MAX_PREPARED) {
@@ -444,9 +451,7 @@ export function createEntityReader(pool: pg.Pool, db: Db, onFallback: (model: st
     try {
       compiled = compileRead(models, model, args, countWhere);
     } catch (error) {
-      if (!(error instanceof UnsupportedRead)) throw error;
-      stats.fallbacks++;
-      onFallback(model, error.message);
+      handOver(model, error);
       const d = delegate(model);
       const [rows, total] = await Promise.all([
         d.findMany!(args) as Promise<Json[]>,
@@ -473,9 +478,7 @@ export function createEntityReader(pool: pg.Pool, db: Db, onFallback: (model: st
       try {
         text = compiler.count(model, where);
       } catch (error) {
-        if (!(error instanceof UnsupportedRead)) throw error;
-        stats.fallbacks++;
-        onFallback(model, error.message);
+        handOver(model, error);
         return delegate(model).count!({ where }) as Promise<number>;
       }
       return (await run({ text, values: compiler.values })).total as number;
