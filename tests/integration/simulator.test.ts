@@ -165,53 +165,63 @@ describe('historical back-fill', () => {
 });
 
 describe('live simulation', () => {
-  it('runs concurrent sessions through the storefront with an event for every change', async () => {
-    const live = await createTestDatabase('live');
+  /** A live run on a database of its own, then `check` with its summary and `q`, which reads one number from that database. */
+  async function liveRun(
+    prefix: string,
+    data: Parameters<typeof generateData>[1],
+    params: Parameters<typeof startSimulation>[1],
+    check: (summary: Awaited<Awaited<ReturnType<typeof startSimulation>>['done']>, q: (sql: string) => Promise<number>) => Promise<void>,
+  ) {
+    const live = await createTestDatabase(prefix);
     try {
-      await generateData(live.pool, { categories: 5, products: 40, customers: 30, seed: 6 });
+      await generateData(live.pool, data);
       const run = await startSimulation(
         { db: live.db, pool: live.pool, storefront: live.storefront, logger: live.logger, recommender: live.recommender },
-        { sessions: 12, durationMinutes: 0.5, speed: 600, concurrency: 4, sessionsPerDay: 1, seed: 2 },
+        params,
       );
-      const summary = await run.done;
-      expect(summary.sessions).toBe(12);
-      const q = async (sql: string) => Number((await live.pool.query(sql)).rows[0].n);
-      const events = await q('SELECT count(*) n FROM behavior_events');
-      expect(events).toBe(summary.rowsByTable.behavior_events);
-      expect(events).toBe(Object.values(summary.eventsByType).reduce((a, b) => a + b, 0));
-      expect(await q(`SELECT count(*) n FROM behavior_events WHERE event_type = 'place_order'`)).toBe(await q('SELECT count(*) n FROM orders'));
-      expect(await q(`SELECT count(DISTINCT session_id) n FROM behavior_events`)).toBeLessThanOrEqual(12);
-      expect(await q('SELECT count(*) n FROM products WHERE stock < 0')).toBe(0);
-      expect(
-        await q(`SELECT count(*) n FROM orders o WHERE o.total_price <> (SELECT sum(price * quantity) FROM order_items i WHERE i.order_id = o.order_id)`),
-      ).toBe(0);
-      // Events carry the real commit time of a live run.
-      const age = await q(`SELECT extract(epoch FROM now() - min(occurred_at))::int n FROM behavior_events`);
-      expect(age).toBeLessThan(120);
+      await check(await run.done, async (sql) => Number((await live.pool.query(sql)).rows[0].n));
     } finally {
       await live.drop();
     }
+  }
+
+  it('runs concurrent sessions through the storefront with an event for every change', async () => {
+    await liveRun(
+      'live',
+      { categories: 5, products: 40, customers: 30, seed: 6 },
+      { sessions: 12, durationMinutes: 0.5, speed: 600, concurrency: 4, sessionsPerDay: 1, seed: 2 },
+      async (summary, q) => {
+        expect(summary.sessions).toBe(12);
+        const events = await q('SELECT count(*) n FROM behavior_events');
+        expect(events).toBe(summary.rowsByTable.behavior_events);
+        expect(events).toBe(Object.values(summary.eventsByType).reduce((a, b) => a + b, 0));
+        expect(await q(`SELECT count(*) n FROM behavior_events WHERE event_type = 'place_order'`)).toBe(await q('SELECT count(*) n FROM orders'));
+        expect(await q(`SELECT count(DISTINCT session_id) n FROM behavior_events`)).toBeLessThanOrEqual(12);
+        expect(await q('SELECT count(*) n FROM products WHERE stock < 0')).toBe(0);
+        expect(
+          await q(`SELECT count(*) n FROM orders o WHERE o.total_price <> (SELECT sum(price * quantity) FROM order_items i WHERE i.order_id = o.order_id)`),
+        ).toBe(0);
+        // Events carry the real commit time of a live run.
+        const age = await q(`SELECT extract(epoch FROM now() - min(occurred_at))::int n FROM behavior_events`);
+        expect(age).toBeLessThan(120);
+      },
+    );
   });
 
   it('signs up new customers and changes profiles and addresses now and then', async () => {
-    const live = await createTestDatabase('accounts');
-    try {
-      await generateData(live.pool, { categories: 3, products: 20, customers: 10, seed: 4 });
-      const run = await startSimulation(
-        { db: live.db, pool: live.pool, storefront: live.storefront, logger: live.logger, recommender: live.recommender },
-        { sessions: 60, durationMinutes: 0.01, speed: 10_000, concurrency: 4, sessionsPerDay: 1, seed: 5, recommendations: 0 },
-      );
-      const { accountChanges, rowsByTable } = await run.done;
-      const q = async (sql: string) => Number((await live.pool.query(sql)).rows[0].n);
-      expect(accountChanges.sign_up).toBeGreaterThan(0);
-      expect((accountChanges.address_changed ?? 0) + (accountChanges.phone_changed ?? 0)).toBeGreaterThan(0);
-      expect(rowsByTable.customers).toBe(accountChanges.sign_up);
-      // Each new customer has hidden tastes like a generated one, and a changed profile is stamped.
-      expect(await q('SELECT count(*) n FROM customers c LEFT JOIN sim_customer_tastes t USING (customer_id) WHERE t.customer_id IS NULL')).toBe(0);
-      expect(await q('SELECT count(*) n FROM customers WHERE updated_at > created_at')).toBeGreaterThan(0);
-    } finally {
-      await live.drop();
-    }
+    await liveRun(
+      'accounts',
+      { categories: 3, products: 20, customers: 10, seed: 4 },
+      { sessions: 60, durationMinutes: 0.01, speed: 10_000, concurrency: 4, sessionsPerDay: 1, seed: 5, recommendations: 0 },
+      async ({ accountChanges, rowsByTable }, q) => {
+        expect(accountChanges.sign_up).toBeGreaterThan(0);
+        expect((accountChanges.address_changed ?? 0) + (accountChanges.phone_changed ?? 0)).toBeGreaterThan(0);
+        expect(rowsByTable.customers).toBe(accountChanges.sign_up);
+        // Each new customer has hidden tastes like a generated one, and a changed profile is stamped.
+        expect(await q('SELECT count(*) n FROM customers c LEFT JOIN sim_customer_tastes t USING (customer_id) WHERE t.customer_id IS NULL')).toBe(0);
+        expect(await q('SELECT count(*) n FROM customers WHERE updated_at > created_at')).toBeGreaterThan(0);
+      },
+    );
   });
 
   it('rejects bad parameters with a message naming the parameter', async () => {
@@ -348,10 +358,12 @@ describe('recommendations in live sessions (the closed loop)', () => {
     const none = await run({ sessions: 20, recommendations: 0 });
     expect(none.recommendations).toBeUndefined();
     expect(none.eventsByType.recommendation_impression).toBeUndefined();
-    // This run's own events (an earlier run still finishing must not count).
+    // Every recommendation event since the run started, but for those of an earlier run still finishing.
+    const run0 = await r.db.simulationRun.findUniqueOrThrow({ where: { id: none.runId } });
     const [n] = await rows<{ n: number }>(
-      `SELECT count(*)::int n FROM behavior_events WHERE event_type IN ('recommendation_impression', 'recommendation_click') AND context->>'runId' = $1`,
-      [none.runId],
+      `SELECT count(*)::int n FROM behavior_events WHERE event_type IN ('recommendation_impression', 'recommendation_click') AND occurred_at >= $1
+         AND (context->>'runId' IS NULL OR context->>'runId' NOT IN (SELECT id::text FROM simulation_runs WHERE id <> $2 AND started_at < $1))`,
+      [run0.startedAt, none.runId],
     );
     expect(n!.n).toBe(0);
   });
