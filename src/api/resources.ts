@@ -178,7 +178,8 @@ export const RESOURCES: Resource[] = [
 ];
 
 /** Fields never exposed by any API (secrets stay in the database). */
-export const HIDDEN_FIELDS: Record<string, string[]> = { Customer: ['passwordHash', 'tastes'], Product: ['traits'] };
+/** Order.request: placeOrder's idempotency bookkeeping (the key is the client's, not shop data). */
+export const HIDDEN_FIELDS: Record<string, string[]> = { Customer: ['passwordHash', 'tastes'], Product: ['traits'], Order: ['request'] };
 /** Simulator ground truth: read by evaluations from the database, never served. */
 export const HIDDEN_MODELS = new Set(['CustomerTastes', 'ProductTraits', 'SimulationRun']);
 

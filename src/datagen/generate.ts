@@ -281,6 +281,7 @@ export async function generateData(pool: pg.Pool, options: GenerateOptions, prog
 export const DYNAMIC_TABLES = [
   'behavior_events',
   'order_items',
+  'order_requests',
   'orders',
   'payments',
   'shipments',

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { fromCents, toCents } from '../common/money.js';
 import type { Db } from '../database/database.js';
 import { AppError, notFound } from '../errors.js';
@@ -57,6 +57,29 @@ async function requireCustomer(tx: Tx, customerId: number): Promise<void> {
   positiveId('customerId', customerId);
   const found = await tx.customer.findUnique({ where: { customerId }, select: { customerId: true } });
   if (!found) throw notFound('Customer', customerId);
+}
+
+/**
+ * The customer must exist, and their row is locked until the transaction ends (FOR NO KEY UPDATE: it does not
+ * block other transactions' inserts that reference the customer, such as a product view). Every action that
+ * reads and then writes the customer's cart or orders takes it, so two at once for one customer run one after
+ * the other: concurrent addToCart calls add up, and two placeOrder calls for one cart make one order.
+ */
+async function lockCustomer(tx: Tx, customerId: number): Promise<void> {
+  positiveId('customerId', customerId);
+  const found = await tx.$queryRaw<unknown[]>`SELECT 1 FROM customers WHERE customer_id = ${customerId} FOR NO KEY UPDATE`;
+  if (found.length === 0) throw notFound('Customer', customerId);
+}
+
+/** An idempotency key: 1-100 visible ASCII characters (a UUID is a good one). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,100}$/;
+
+/** What a placeOrder request asks for; the same key must come with the same request. */
+function requestFingerprint(paymentMethod: string, items: { productId: number; quantity: number }[] | undefined): string {
+  const what = items ? [...items].sort((a, b) => a.productId - b.productId).map((i) => [i.productId, i.quantity]) : 'cart';
+  return createHash('sha256')
+    .update(JSON.stringify([paymentMethod, what]))
+    .digest('hex');
 }
 
 async function requireProduct(tx: Tx, productId: number) {
@@ -200,7 +223,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
         throw new AppError('BAD_USER_INPUT', `quantity must be an integer from 1 to ${MAX_QUANTITY}, got ${quantity}.`, { field: 'quantity' });
       }
       return db.$transaction(async (tx) => {
-        await requireCustomer(tx, customerId);
+        await lockCustomer(tx, customerId);
         const product = await requireProduct(tx, productId);
         if (!product.isActive) throw new AppError('BAD_USER_INPUT', `Product ${productId} is no longer sold; pick an active product.`, { field: 'productId' });
         const existing = await tx.cart.findUnique({ where: { customerId_productId: { customerId, productId } } });
@@ -233,7 +256,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
     async removeFromCart(customerId: number, productId: number, meta: ActionMeta = {}): Promise<Cart> {
       const sessionId = sessionOf(meta);
       return db.$transaction(async (tx) => {
-        await requireCustomer(tx, customerId);
+        await lockCustomer(tx, customerId);
         const product = await requireProduct(tx, productId);
         const line = await tx.cart.findUnique({ where: { customerId_productId: { customerId, productId } } });
         if (!line)
@@ -256,7 +279,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
     async addToWishlist(customerId: number, productId: number, meta: ActionMeta = {}): Promise<Wishlist> {
       const sessionId = sessionOf(meta);
       return db.$transaction(async (tx) => {
-        await requireCustomer(tx, customerId);
+        await lockCustomer(tx, customerId);
         const product = await requireProduct(tx, productId);
         const wish = await tx.wishlist.upsert({
           where: { customerId_productId: { customerId, productId } },
@@ -272,18 +295,43 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
      * Orders the cart (or, for "buy now", the given items): reserves stock, charges the payment, and on
      * success creates the shipment and empties the cart. A declined payment leaves a cancelled order and
      * the cart untouched, and gives the stock back.
+     *
+     * With an `idempotencyKey`, the same key (per customer) returns the order it made the first time, with no
+     * second charge; the same key with a different payment method or items is refused (CONFLICT). A request
+     * that fails (an empty cart, no stock) stores nothing, so it may be retried with its key.
      */
     async placeOrder(
       customerId: number,
       paymentMethod: PaymentMethodName,
-      meta: ActionMeta & { items?: { productId: number; quantity: number }[] } = {},
+      meta: ActionMeta & { items?: { productId: number; quantity: number }[]; idempotencyKey?: string } = {},
     ): Promise<Order> {
       const sessionId = sessionOf(meta);
       if (!PAYMENT_METHODS.includes(paymentMethod)) {
         throw new AppError('BAD_USER_INPUT', `paymentMethod must be one of ${PAYMENT_METHODS.join(', ')}.`, { field: 'paymentMethod' });
       }
+      const key = meta.idempotencyKey;
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+        throw new AppError('BAD_USER_INPUT', 'idempotencyKey must be 1-100 visible ASCII characters (a UUID per order attempt is a good key).', {
+          field: 'idempotencyKey',
+        });
+      }
+      const fingerprint = requestFingerprint(paymentMethod, meta.items);
       return db.$transaction(async (tx) => {
-        await requireCustomer(tx, customerId);
+        await lockCustomer(tx, customerId);
+        if (key !== undefined) {
+          const earlier = await tx.orderRequest.findUnique({
+            where: { customerId_idempotencyKey: { customerId, idempotencyKey: key } },
+            include: { order: true },
+          });
+          if (earlier && earlier.fingerprint !== fingerprint) {
+            throw new AppError(
+              'CONFLICT',
+              `idempotencyKey "${key}" already placed order ${earlier.orderId} with a different payment method or items. Use a new key for a new order.`,
+              { field: 'idempotencyKey', orderId: earlier.orderId },
+            );
+          }
+          if (earlier) return earlier.order;
+        }
         const fromCart = meta.items === undefined;
         const lines = fromCart
           ? await tx.cart.findMany({ where: { customerId }, select: { productId: true, quantity: true }, orderBy: { cartId: 'asc' } })
@@ -333,6 +381,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
             paymentId: payment.paymentId,
             shipmentId,
             items: { create: items.map(({ productId, quantity, price }) => ({ productId, quantity, price })) },
+            ...(key !== undefined && { request: { create: { customerId, idempotencyKey: key, fingerprint } } }),
           },
         });
         await event(tx, {

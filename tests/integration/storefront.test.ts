@@ -115,3 +115,72 @@ describe('storefront actions', () => {
     expect(await events(5, 'add_to_wishlist')).toBe(2);
   });
 });
+
+describe('storefront under concurrency', () => {
+  let ids: number[];
+  beforeAll(async () => {
+    ({ customerIds: ids } = await generateData(t.pool, { categories: 0, products: 0, customers: 4, seed: 9 }));
+    await t.pool.query('UPDATE products SET stock = 1000 WHERE product_id = $1', [productId]);
+  });
+  const payments = (customerId: number) => t.db.payment.count({ where: { customerId } });
+
+  it('never loses a quantity when addToCart calls for one line run at once', async () => {
+    const customerId = ids[0]!;
+    await Promise.all(Array.from({ length: 12 }, () => t.storefront.addToCart(customerId, productId, 1)));
+    expect((await t.db.cart.findFirstOrThrow({ where: { customerId, productId } })).quantity).toBe(12);
+    expect(await events(customerId, 'add_to_cart')).toBe(12);
+  });
+
+  it('makes one order and one charge from two placeOrder calls for one cart at once; the other gets EMPTY_CART', async () => {
+    const customerId = ids[1]!;
+    await t.storefront.addToCart(customerId, productId, 2);
+    const stock = (await t.db.product.findUniqueOrThrow({ where: { productId } })).stock;
+    const results = await Promise.allSettled([t.storefront.placeOrder(customerId, 'paypal'), t.storefront.placeOrder(customerId, 'paypal')]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'EMPTY_CART' });
+    expect(await t.db.order.count({ where: { customerId } })).toBe(1);
+    expect(await payments(customerId)).toBe(1);
+    expect((await t.db.product.findUniqueOrThrow({ where: { productId } })).stock).toBe(stock - 2);
+  });
+
+  it('returns the same order for the same idempotency key, sequentially and at once, with one charge', async () => {
+    const customerId = ids[2]!;
+    const paid = createStorefront({ db: t.db, payments: always('completed') });
+    await paid.addToCart(customerId, productId, 1);
+    const key = crypto.randomUUID();
+    const [a, b] = await Promise.all([
+      paid.placeOrder(customerId, 'paypal', { idempotencyKey: key }),
+      paid.placeOrder(customerId, 'paypal', { idempotencyKey: key }),
+    ]);
+    const c = await paid.placeOrder(customerId, 'paypal', { idempotencyKey: key });
+    expect(b.orderId).toBe(a.orderId);
+    expect(c).toEqual(a);
+    expect(await t.db.order.count({ where: { customerId } })).toBe(1);
+    expect(await payments(customerId)).toBe(1);
+    expect(await t.db.behaviorEvent.count({ where: { customerId, eventType: 'place_order' } })).toBe(1);
+    // The key belongs to its customer: another customer's same key is another order.
+    await paid.addToCart(ids[3]!, productId, 1);
+    expect((await paid.placeOrder(ids[3]!, 'paypal', { idempotencyKey: key })).orderId).not.toBe(a.orderId);
+  });
+
+  it('refuses a key reused for a different request (CONFLICT), a malformed key, and stores nothing for a failed attempt', async () => {
+    const customerId = ids[2]!;
+    const key = crypto.randomUUID();
+    await expect(t.storefront.placeOrder(customerId, 'paypal', { idempotencyKey: key })).rejects.toMatchObject({ code: 'EMPTY_CART' });
+    await t.storefront.addToCart(customerId, productId, 1);
+    const order = await t.storefront.placeOrder(customerId, 'paypal', { idempotencyKey: key });
+    await expect(t.storefront.placeOrder(customerId, 'credit_card', { idempotencyKey: key })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { field: 'idempotencyKey', orderId: order.orderId },
+    });
+    const buyNow = { idempotencyKey: key, items: [{ productId, quantity: 1 }] };
+    await expect(t.storefront.placeOrder(customerId, 'paypal', buyNow)).rejects.toMatchObject({ code: 'CONFLICT' });
+    for (const bad of ['', 'has space', 'x'.repeat(101), 'naïve']) {
+      await expect(t.storefront.placeOrder(customerId, 'paypal', { idempotencyKey: bad })).rejects.toMatchObject({
+        code: 'BAD_USER_INPUT',
+        details: { field: 'idempotencyKey' },
+      });
+    }
+  });
+});

@@ -120,14 +120,23 @@ builder.mutationFields((t) => ({
   }),
   placeOrder: t.prismaField({
     type: 'Order',
-    description: 'Orders the cart: reserves stock, charges the payment, ships when paid. A declined payment gives a cancelled order and keeps the cart.',
+    description:
+      'Orders the cart: reserves stock, charges the payment, ships when paid. A declined payment gives a cancelled order and keeps the cart. Two calls at once for one cart make one order (the second finds the cart empty: EMPTY_CART). Pass an idempotencyKey to retry safely: the same key returns the same order, never a second charge.',
     args: {
       customerId: t.arg.int({ required: true }),
       paymentMethod: t.arg({ type: enums.PaymentMethod, required: false, defaultValue: PAYMENT_METHODS[0] }),
       sessionId: t.arg.string(sessionArg),
+      idempotencyKey: t.arg.string({
+        required: false,
+        description:
+          'Optional, 1-100 visible ASCII characters, one per order attempt (a UUID). Repeating it returns the order it made; repeating it with another payment method is a CONFLICT. A failed attempt (EMPTY_CART, OUT_OF_STOCK) stores nothing.',
+      }),
     },
     resolve: async (query, _root, a, ctx) => {
-      const order = await ctx.storefront.placeOrder(a.customerId, a.paymentMethod ?? PAYMENT_METHODS[0], meta(a));
+      const order = await ctx.storefront.placeOrder(a.customerId, a.paymentMethod ?? PAYMENT_METHODS[0], {
+        ...meta(a),
+        idempotencyKey: a.idempotencyKey ?? undefined,
+      });
       return ctx.db.order.findUniqueOrThrow({ ...query, where: { orderId: order.orderId } });
     },
   }),
