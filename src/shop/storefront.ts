@@ -53,22 +53,18 @@ function sessionOf(meta: ActionMeta): string {
   return meta.sessionId;
 }
 
-async function requireCustomer(tx: Tx, customerId: number): Promise<void> {
-  positiveId('customerId', customerId);
-  const found = await tx.customer.findUnique({ where: { customerId }, select: { customerId: true } });
-  if (!found) throw notFound('Customer', customerId);
-}
-
 /**
- * The customer must exist, and their row is locked until the transaction ends (FOR NO KEY UPDATE: it does not
- * block other transactions' inserts that reference the customer, such as a product view). Every action that
- * reads and then writes the customer's cart or orders takes it, so two at once for one customer run one after
- * the other: concurrent addToCart calls add up, and two placeOrder calls for one cart make one order.
+ * The customer must exist. With `lock`, their row is also locked until the transaction ends (FOR NO KEY UPDATE:
+ * it does not block other transactions' inserts that reference the customer, such as a product view). Every
+ * action that reads and then writes the customer's cart or orders locks it, so two at once for one customer run
+ * one after the other: concurrent addToCart calls add up, and two placeOrder calls for one cart make one order.
  */
-async function lockCustomer(tx: Tx, customerId: number): Promise<void> {
+async function requireCustomer(tx: Tx, customerId: number, { lock = false } = {}): Promise<void> {
   positiveId('customerId', customerId);
-  const found = await tx.$queryRaw<unknown[]>`SELECT 1 FROM customers WHERE customer_id = ${customerId} FOR NO KEY UPDATE`;
-  if (found.length === 0) throw notFound('Customer', customerId);
+  const found = lock
+    ? (await tx.$queryRaw<unknown[]>`SELECT 1 FROM customers WHERE customer_id = ${customerId} FOR NO KEY UPDATE`).length > 0
+    : (await tx.customer.findUnique({ where: { customerId }, select: { customerId: true } })) !== null;
+  if (!found) throw notFound('Customer', customerId);
 }
 
 /** An idempotency key: 1-100 visible ASCII characters (a UUID is a good one). */
@@ -223,7 +219,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
         throw new AppError('BAD_USER_INPUT', `quantity must be an integer from 1 to ${MAX_QUANTITY}, got ${quantity}.`, { field: 'quantity' });
       }
       return db.$transaction(async (tx) => {
-        await lockCustomer(tx, customerId);
+        await requireCustomer(tx, customerId, { lock: true });
         const product = await requireProduct(tx, productId);
         if (!product.isActive) throw new AppError('BAD_USER_INPUT', `Product ${productId} is no longer sold; pick an active product.`, { field: 'productId' });
         const existing = await tx.cart.findUnique({ where: { customerId_productId: { customerId, productId } } });
@@ -256,7 +252,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
     async removeFromCart(customerId: number, productId: number, meta: ActionMeta = {}): Promise<Cart> {
       const sessionId = sessionOf(meta);
       return db.$transaction(async (tx) => {
-        await lockCustomer(tx, customerId);
+        await requireCustomer(tx, customerId, { lock: true });
         const product = await requireProduct(tx, productId);
         const line = await tx.cart.findUnique({ where: { customerId_productId: { customerId, productId } } });
         if (!line)
@@ -279,7 +275,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
     async addToWishlist(customerId: number, productId: number, meta: ActionMeta = {}): Promise<Wishlist> {
       const sessionId = sessionOf(meta);
       return db.$transaction(async (tx) => {
-        await lockCustomer(tx, customerId);
+        await requireCustomer(tx, customerId, { lock: true });
         const product = await requireProduct(tx, productId);
         const wish = await tx.wishlist.upsert({
           where: { customerId_productId: { customerId, productId } },
@@ -315,15 +311,16 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
           field: 'idempotencyKey',
         });
       }
-      const fingerprint = requestFingerprint(paymentMethod, meta.items);
+      // Only a keyed request is remembered: its key and what it asked for.
+      const request = key === undefined ? undefined : { idempotencyKey: key, fingerprint: requestFingerprint(paymentMethod, meta.items) };
       return db.$transaction(async (tx) => {
-        await lockCustomer(tx, customerId);
-        if (key !== undefined) {
+        await requireCustomer(tx, customerId, { lock: true });
+        if (request) {
           const earlier = await tx.orderRequest.findUnique({
-            where: { customerId_idempotencyKey: { customerId, idempotencyKey: key } },
+            where: { customerId_idempotencyKey: { customerId, idempotencyKey: request.idempotencyKey } },
             include: { order: true },
           });
-          if (earlier && earlier.fingerprint !== fingerprint) {
+          if (earlier && earlier.fingerprint !== request.fingerprint) {
             throw new AppError(
               'CONFLICT',
               `idempotencyKey "${key}" already placed order ${earlier.orderId} with a different payment method or items. Use a new key for a new order.`,
@@ -381,7 +378,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
             paymentId: payment.paymentId,
             shipmentId,
             items: { create: items.map(({ productId, quantity, price }) => ({ productId, quantity, price })) },
-            ...(key !== undefined && { request: { create: { customerId, idempotencyKey: key, fingerprint } } }),
+            ...(request && { request: { create: { customerId, ...request } } }),
           },
         });
         await event(tx, {
