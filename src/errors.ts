@@ -21,7 +21,9 @@ export type ErrorCode =
   | 'FLINK_UNAVAILABLE'
   | 'FLINK_SQL_ERROR'
   | 'PYTHON_UNAVAILABLE'
-  | 'MODEL_FIT_FAILED';
+  | 'MODEL_FIT_FAILED'
+  | 'RESET_REFUSED'
+  | 'RESET_INCOMPLETE';
 
 /** An expected, user-facing failure. The message says what to do about it. */
 export class AppError extends Error {

@@ -20,6 +20,7 @@ import { createSimulatedGateway } from '../simulator/behaviour.js';
 import { ORACLE_ENTRY } from '../simulator/oracle.js';
 import { createSimulationService, type SimulationService } from '../simulator/service.js';
 import { flinkHome, flinkJobRunsFile } from '../stack/flink.js';
+import { type ResetReport, type ResetScope, resetShopData } from './reset.js';
 
 /*
  * The composition root. Every runtime service is built here, once, from the validated configuration; the
@@ -56,6 +57,8 @@ export interface AppContext {
   readonly bridge: CdcBridge;
   /** The Flink SQL jobs of flink/ on the configured session cluster. */
   readonly jobs: JobManager;
+  /** Empties the shop's activity (or everything) with the state derived from it: topics, Flink jobs, features (src/app/reset.ts). */
+  resetShopData(scope: ResetScope): Promise<ResetReport>;
   /** The Prometheus metrics every part reports to (served at /metrics; made on first use). */
   readonly metrics: Metrics;
   /** The rows `rtrec evaluate` computes: the registry's recommenders (ours = the served one) and the oracle. */
@@ -151,6 +154,10 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     get jobs() {
       jobs ??= jobManagerFor(config, base.databaseUrls?.flink ?? base.databaseUrl, logger);
       return jobs;
+    },
+    async resetShopData(scope) {
+      await simulations.cancelAll();
+      return resetShopData({ config, logger, pool, jobs: (jobs ??= jobManagerFor(config, base.databaseUrls?.flink ?? base.databaseUrl, logger)) }, scope);
     },
     async close() {
       await simulations.shutdown();

@@ -1,6 +1,7 @@
 import { type CdcTable, isCdcTable, rowToEntity, tableOfTopic } from './tables.js';
 
-export type ChangeOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'SNAPSHOT';
+/** TRUNCATE: the whole table was emptied (a reset); it has neither row. */
+export type ChangeOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'SNAPSHOT' | 'TRUNCATE';
 
 /** One captured row change, in the entity's shape, as the GraphQL subscriptions publish it. */
 export interface ChangeEvent {
@@ -24,7 +25,7 @@ export class PoisonMessageError extends Error {
   }
 }
 
-const OPERATIONS: Record<string, ChangeOperation> = { c: 'CREATE', u: 'UPDATE', d: 'DELETE', r: 'SNAPSHOT' };
+const OPERATIONS: Record<string, ChangeOperation> = { c: 'CREATE', u: 'UPDATE', d: 'DELETE', r: 'SNAPSHOT', t: 'TRUNCATE' };
 
 /** A Debezium change envelope as JSON on the topic, unchecked (for CLI display; the bridge validates). */
 export interface RawEnvelope {
@@ -91,8 +92,10 @@ export function processMessage(message: RawMessage, topicPrefix: string, now = n
   };
   const before = rowOf('before');
   const after = rowOf('after');
-  if (operation === 'DELETE' ? before === null : after === null)
-    throw new PoisonMessageError(`${operation} without the ${operation === 'DELETE' ? 'before' : 'after'} row`);
+  if (operation === 'TRUNCATE' ? before !== null || after !== null : operation === 'DELETE' ? before === null : after === null)
+    throw new PoisonMessageError(
+      operation === 'TRUNCATE' ? 'TRUNCATE with a row' : `${operation} without the ${operation === 'DELETE' ? 'before' : 'after'} row`,
+    );
   const committedMs = Number(source?.ts_ms ?? body.ts_ms);
   if (!Number.isFinite(committedMs)) throw new PoisonMessageError('missing source.ts_ms');
   return {

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import type { ResetReport } from '../app/reset.js';
 
 /** Writes command results to stdout (data) — logs and progress go to stderr. */
 export function print(text = ''): void {
@@ -38,9 +39,11 @@ export function progressBar(label: string, total: number) {
   };
 }
 
-/** Prints what a clear deleted, per table (or as JSON). */
-export function printDeleted(counts: Record<string, number>, json: boolean | undefined, title: string): void {
-  if (json) return print(JSON.stringify({ deleted: counts }));
+/** Prints what a reset deleted, per table, and what it did to the topics and the Flink jobs (or all of it as JSON). */
+export function printReset(report: ResetReport, json: boolean | undefined, title: string): void {
+  if (json) return print(JSON.stringify(report));
   print(title);
-  printTable(Object.entries(counts).map(([table, rows]) => ({ table, rows })));
+  printTable(Object.entries(report.deleted).map(([table, rows]) => ({ table, rows })));
+  if (report.topics.length) print(`Kafka: ${report.topics.length} topic partitions now start after the reset (older records deleted).`);
+  if (report.restartedJobs.length) print(`Flink: ${report.restartedJobs.join(', ')} restarted from a fresh state.`);
 }

@@ -2,6 +2,7 @@ import { type Faker, fakerEN_US } from '@faker-js/faker';
 import type pg from 'pg';
 import { createRng, type Rng } from '../common/random.js';
 import { bulkInsert, reserveIds } from '../database/bulk.js';
+import { FLINK_WRITE_TABLES } from '../database/privileges.js';
 import { inTransaction } from '../database/transaction.js';
 import { AppError } from '../errors.js';
 import { hashPassword, SYNTHETIC_COST } from '../security/password.js';
@@ -291,10 +292,18 @@ export const DYNAMIC_TABLES = [
   'import_rows',
 ] as const;
 export const STATIC_TABLES = ['sim_customer_tastes', 'sim_product_traits', 'import_keys', 'customers', 'products', 'categories'] as const;
+/**
+ * Tables derived from the shop's history: the Flink jobs' results and features, and the models `rtrec train`
+ * fitted on them. Emptied with any reset, so nothing describes rows that are gone.
+ */
+export const DERIVED_TABLES: readonly string[] = [...FLINK_WRITE_TABLES, 'rec_model_neighbours', 'rec_ranker'];
 
-/** Deletes activity only (scope 'activity') or everything (scope 'all'), atomically. */
+/**
+ * Deletes activity only (scope 'activity') or everything (scope 'all'), and the derived tables with it,
+ * atomically. Only the database: src/app/reset.ts resets the Kafka topics and the Flink jobs around it.
+ */
 export async function clearData(pool: pg.Pool, scope: 'activity' | 'all'): Promise<Record<string, number>> {
-  const tables = scope === 'all' ? [...DYNAMIC_TABLES, ...STATIC_TABLES] : [...DYNAMIC_TABLES];
+  const tables = [...(scope === 'all' ? [...DYNAMIC_TABLES, ...STATIC_TABLES] : DYNAMIC_TABLES), ...DERIVED_TABLES];
   return inTransaction(pool, async (client) => {
     const counts: Record<string, number> = {};
     for (const t of tables) counts[t] = Number((await client.query<{ n: string }>(`SELECT count(*) n FROM "${t}"`)).rows[0]!.n);

@@ -278,11 +278,23 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
       return {};
     }
   };
+  const save = (all: Record<string, string[]>) => {
+    mkdirSync(dirname(historyFile), { recursive: true });
+    writeFileSync(historyFile, `${JSON.stringify(all, null, 2)}\n`);
+  };
   const remember = (jobName: string, jobId: string) => {
     const all = history();
     all[jobName] = [jobId, ...(all[jobName] ?? []).filter((id) => id !== jobId)].slice(0, 10);
-    mkdirSync(dirname(historyFile), { recursive: true });
-    writeFileSync(historyFile, `${JSON.stringify(all, null, 2)}\n`);
+    save(all);
+  };
+  // When the data the jobs were built from was last reset (src/app/reset.ts): runs started before it are not resumed.
+  const resetsFile = join(dirname(historyFile), 'job-resets.json');
+  const resets = (): Record<string, number> => {
+    try {
+      return JSON.parse(readFileSync(resetsFile, 'utf8')) as Record<string, number>;
+    } catch {
+      return {};
+    }
   };
 
   /**
@@ -291,7 +303,10 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
    * runs recorded in job-runs.json are found in its checkpoint directory.
    */
   const resumePoint = async (jobName: string, jobs: FlinkJob[]): Promise<string | undefined> => {
-    const earlier = jobs.filter((j) => j.name === jobName && (j.state === 'CANCELED' || j.state === 'FAILED')).sort((a, b) => b.startTime - a.startTime);
+    const resetAt = resets()[jobName] ?? 0;
+    const earlier = jobs
+      .filter((j) => j.name === jobName && (j.state === 'CANCELED' || j.state === 'FAILED') && j.startTime >= resetAt)
+      .sort((a, b) => b.startTime - a.startTime);
     for (const job of earlier) {
       const checkpoint = await rest.lastCheckpoint(job.id).catch(() => undefined);
       if (checkpoint?.path && existsSync(checkpoint.path.replace(/^file:/, ''))) return checkpoint.path;
@@ -396,6 +411,21 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
         });
       }
       return statuses.sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    /**
+     * Makes every job start from nothing on its next deploy: the runs so far (their checkpoints) are forgotten,
+     * because the data their state was built from is gone (a reset). Cancel the active runs first.
+     */
+    forgetRuns(at = Date.now()): void {
+      const all = history();
+      const marks = resets();
+      for (const d of definitions()) {
+        delete all[`${JOB_PREFIX}${d.name}`];
+        marks[`${JOB_PREFIX}${d.name}`] = at;
+      }
+      save(all);
+      writeFileSync(resetsFile, `${JSON.stringify(marks, null, 2)}\n`);
     },
 
     /** Cancels the active run of a job; its last checkpoint stays so that the next deploy resumes from it. */

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ResetReport, ResetScope } from '../app/reset.js';
 import type { Db } from '../database/database.js';
 import type { EntityReader } from '../database/entity-reader.js';
 import type { ChangePubSub } from '../kafka/pubsub.js';
@@ -16,6 +17,8 @@ export interface GraphQLContext {
   reader: EntityReader;
   storefront: Storefront;
   simulations: SimulationService;
+  /** clearData: the shop's data and the state derived from it, reset together (src/app/reset.ts). */
+  resetShopData(scope: ResetScope): Promise<ResetReport>;
   logger: Logger;
   /** Row changes captured by CDC, for subscriptions. */
   changes: ChangePubSub;

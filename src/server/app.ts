@@ -86,6 +86,7 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
     reader: deps.reader,
     storefront: deps.storefront,
     simulations: deps.simulations,
+    resetShopData: (scope) => deps.resetShopData(scope),
     logger: deps.logger,
     changes: deps.changes,
     recommendations: deps.recommendations,

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client, createClient } from 'graphql-ws';
+import { Kafka, logLevel } from 'kafkajs';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -13,7 +14,7 @@ import { generateData } from '../../src/datagen/generate.js';
 import type { CdcBridge } from '../../src/kafka/bridge.js';
 import { buildFeaturesAsOf } from '../../src/recommend/features-sql.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
-import { createTestApp, gql, subscriptionClient } from '../helpers/app.js';
+import { as, createTestApp, gql, subscriptionClient } from '../helpers/app.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, roleUrl, type TestDatabase } from '../helpers/db.js';
 import { pidListeningOn } from '../helpers/debian.js';
@@ -548,6 +549,88 @@ describe('Flink jobs on the real stack', () => {
     const similar = await gql<any, any>(app, `{ similarProducts(productId: ${p5}, first: 20) { productId reason } }`);
     expect(similar.data.similarProducts.find((r: any) => r.productId === p6)?.reason).toMatch(/^viewed together with /);
   }, 180_000);
+
+  it('clearData resets the derived state with the data: topics cut at the TRUNCATE, jobs restarted fresh, features rebuilt from the new history only', async () => {
+    const count = async (table: string) => Number((await t.pool.query(`SELECT count(*) n FROM ${table}`)).rows[0].n);
+    for (const table of ['rec_product_stats', 'rec_customer_product', 'revenue_stats']) expect(await count(table), table).toBeGreaterThan(0);
+    // The product bought most so far: stale state would keep counting its earlier purchases.
+    const {
+      rows: [top],
+    } = await t.pool.query<{ product_id: number; price: string }>(
+      `SELECT i.product_id, p.price::text FROM order_items i JOIN products p USING (product_id) GROUP BY 1, 2 ORDER BY sum(i.quantity) DESC LIMIT 1`,
+    );
+    const jobsBefore = await jobManagerFor(loadConfig(env), t.url, t.logger).list();
+    const truncates: string[] = [];
+    const stop = client.subscribe(
+      { query: 'subscription { orderChanged(customerId: 1) { operation before { orderId } after { orderId } } }' },
+      { next: (v: any) => truncates.push(v.data.orderChanged.operation), error: () => undefined, complete: () => undefined },
+    );
+    await sleep(1000);
+    const cleared = await gql<any, any>(app, 'mutation { clearData(scope: ACTIVITY) { table rows } }', undefined, await as('admin'));
+    expect(cleared.errors).toBeUndefined();
+    const deleted = Object.fromEntries(cleared.data.clearData.map((c: any) => [c.table, c.rows]));
+    expect(deleted.orders).toBeGreaterThan(0);
+    expect(deleted.rec_product_stats).toBeGreaterThan(0);
+    for (const table of [
+      'orders',
+      'behavior_events',
+      'rec_product_stats',
+      'rec_customer_product',
+      'rec_cooccurrence',
+      'revenue_stats',
+      'top_products',
+      'fraud_alerts',
+    ])
+      expect(await count(table), table).toBe(0);
+    // The subscriber learns that the table was emptied; its customer filter lets a TRUNCATE through.
+    await poll('the TRUNCATE change', async () => (truncates.includes('TRUNCATE') ? true : undefined), 30_000);
+    stop();
+    // Each job runs again, as a new run that did not resume the old state.
+    const jobsAfter = await jobManagerFor(loadConfig(env), t.url, t.logger).list();
+    for (const job of jobsBefore.filter((j) => j.state === 'RUNNING')) {
+      const now = jobsAfter.find((j) => j.name === job.name)!;
+      expect(['RUNNING', 'CREATED', 'INITIALIZING']).toContain(now.state);
+      expect(now.jobId).not.toBe(job.jobId);
+    }
+    // The change topics now begin after the TRUNCATE: nothing before it can be read again.
+    const kafka = new Kafka({ clientId: 'flink-test', brokers: [`127.0.0.1:${ports.kafka}`], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [orders] = await admin.fetchTopicOffsets(`${prefix}.public.orders`);
+      expect(Number(orders!.low)).toBeGreaterThan(0);
+      expect(Number(orders!.low)).toBe(Number(orders!.high));
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+      expect(groups.filter((g) => g.startsWith('rtrec-reset-'))).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+    // New activity: the features count it alone.
+    await placeOrder(t.pool, 2, [{ productId: top!.product_id, quantity: 3, price: Number(top!.price) }]);
+    const stats = await poll(
+      'the new purchase in the features',
+      async () => {
+        const { rows } = await t.pool.query<{ purchases: string }>('SELECT purchases::text FROM rec_product_stats WHERE product_id = $1', [top!.product_id]);
+        return rows[0];
+      },
+      90_000,
+    );
+    expect(stats.purchases).toBe('1');
+    // A later order closes the first window: the first window after the reset has no previous one.
+    await sleep((REVENUE_WINDOW + 1) * 1000);
+    await placeOrder(t.pool, 3, [{ productId: top!.product_id, quantity: 1, price: Number(top!.price) }]);
+    const windows = await poll(
+      'a closed revenue window after the reset',
+      async () => {
+        const { rows } = await t.pool.query<{ order_count: number; previous_revenue: string | null }>(
+          'SELECT order_count, previous_revenue::text FROM revenue_stats ORDER BY window_start',
+        );
+        return rows.length ? rows : undefined;
+      },
+      90_000,
+    );
+    expect(windows[0]).toEqual({ order_count: 1, previous_revenue: null });
+  }, 300_000);
 
   it("runs the npm start demo on the whole stack: jobs deployed, simulation visible in CDC and in the jobs' output", async () => {
     const demo = await startCli(['demo', '--port', '0', '--speed', '600', '--sessions', '40', '--train-every', '0.1'], env, /ready — press Ctrl-C/, 300_000);

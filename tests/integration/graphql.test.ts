@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/env.js';
 import { generateData } from '../../src/datagen/generate.js';
 import { startSimulation } from '../../src/simulator/runs.js';
 import {
@@ -284,6 +285,24 @@ describe('GraphQL admin mutations', () => {
     const again = await gql(app, SimulateDocument, { sessions: 1, speed: 5000, durationMinutes: 0.1 });
     expect(again.data!.simulate.status).toBe('running');
     expect((await finished(again.data!.simulate.id)).status).toBe('completed');
+  });
+
+  it('clearData on a captured database is refused, deleting nothing, while the change capture cannot follow it', async () => {
+    // A replication slot under the configured name: the database is captured, but no Kafka Connect answers
+    // (CONNECT_URL of the test app points at a closed port), so topics and Flink state could not be reset.
+    const slot = loadConfig({}).cdc.slotName;
+    await t.pool.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
+    try {
+      const customers = await t.db.customer.count();
+      const events = await t.db.behaviorEvent.count();
+      const refused = await gql(app, ClearDataDocument, { scope: 'ALL' });
+      expect(refused.errors![0]).toMatchObject({ extensions: { code: 'RESET_REFUSED' } });
+      expect(refused.errors![0]!.message).toMatch(/replication slot .*Kafka Connect is not reachable.*nothing was deleted.*rtrec stack up/);
+      expect(await t.db.customer.count()).toBe(customers);
+      expect(await t.db.behaviorEvent.count()).toBe(events);
+    } finally {
+      await t.pool.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    }
   });
 
   it('requires an admin token, on loopback too: none, a wrong one and a lesser role are refused', async () => {

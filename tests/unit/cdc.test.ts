@@ -46,6 +46,12 @@ describe('Debezium envelope processing', () => {
     expect(read.after!.context).toEqual({ price: '1.00' });
   });
 
+  it("maps Debezium's TRUNCATE event (no key, no rows) to a TRUNCATE change, and refuses one that carries a row", () => {
+    const truncated = processMessage({ topic: 'shop.public.orders', key: null, value: envelope('t', null, null) }, 'shop')!;
+    expect(truncated).toMatchObject({ table: 'orders', operation: 'TRUNCATE', before: null, after: null, lsn: '12345' });
+    expect(() => processMessage({ topic: 'shop.public.orders', value: envelope('t', null, { order_id: 1 }) }, 'shop')).toThrow(/TRUNCATE with a row/);
+  });
+
   it('ignores tombstones and never exposes columns the model does not have, nor hidden ones (password_hash)', () => {
     expect(processMessage({ topic: 'shop.public.customers', value: null }, 'shop')).toBeNull();
     const event = processMessage({ topic: 'shop.public.customers', value: envelope('c', null, { customer_id: 1, password_hash: 'x', secret: 1 }) }, 'shop')!;
@@ -92,6 +98,8 @@ describe('connector definition', () => {
       'plugin.name': 'pgoutput',
       'decimal.handling.mode': 'string',
       'column.exclude.list': 'public.customers.password_hash',
+      // TRUNCATE events mark where a reset is in each topic (src/app/reset.ts).
+      'skipped.operations': 'none',
     });
     for (const table of Object.keys(CDC_TABLES)) expect(connector.config['table.include.list']).toContain(`public.${table}`);
     expect(JSON.stringify(connector.config)).not.toContain('${');

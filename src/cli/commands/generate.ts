@@ -1,13 +1,13 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
-import { clearData, type GenerateOptions, generateData } from '../../datagen/generate.js';
-import { print, printDeleted, printTable, progressBar } from '../output.js';
+import { type GenerateOptions, generateData } from '../../datagen/generate.js';
+import { print, printReset, printTable, progressBar } from '../output.js';
 
 export async function generate(options: GenerateOptions & { clear?: boolean; json?: boolean }): Promise<void> {
   const ctx = await createAppContext(loadConfig());
   try {
     if (options.clear) {
-      return printDeleted(await clearData(ctx.pool, 'all'), options.json, 'Deleted all shop data:');
+      return printReset(await ctx.resetShopData('all'), options.json, 'Deleted all shop data:');
     }
     const bar = progressBar('generate', options.categories + options.products + options.customers);
     const phases: Record<string, number> = { categories: 0, products: options.categories, customers: options.categories + options.products };

@@ -1,10 +1,9 @@
 import { createAppContext } from '../../app/context.js';
 import { loadConfig } from '../../config/env.js';
-import { clearData } from '../../datagen/generate.js';
 import type { SimulatedRecommender } from '../../simulator/options.js';
 import { type SimulationParams, type SimulationSummary, startSimulation } from '../../simulator/runs.js';
 import { formatUptake, type RunStats, uptakeLine } from '../../simulator/stats.js';
-import { print, printDeleted, printTable, progressBar } from '../output.js';
+import { print, printReset, printTable, progressBar } from '../output.js';
 
 export interface SimulateCliOptions {
   sessions: number;
@@ -64,7 +63,7 @@ export async function simulate(options: SimulateCliOptions): Promise<void> {
   const ctx = await createAppContext(loadConfig(), { role: options.historical !== undefined ? 'owner' : 'api' });
   try {
     if (options.clear) {
-      return printDeleted(await clearData(ctx.pool, 'activity'), options.json, 'Deleted simulated activity (catalogue and customers kept):');
+      return printReset(await ctx.resetShopData('activity'), options.json, 'Deleted simulated activity (catalogue and customers kept):');
     }
     const params: SimulationParams = {
       sessions: options.sessions,

@@ -1,4 +1,4 @@
-import { clearData, generateData } from '../../datagen/generate.js';
+import { generateData } from '../../datagen/generate.js';
 import { GENERATE_DEFAULTS } from '../../datagen/limits.js';
 import { SIMULATION_DEFAULTS } from '../../simulator/options.js';
 import type { RecommendationUptake } from '../../simulator/stats.js';
@@ -153,12 +153,12 @@ builder.mutationFields((t) => ({
   }),
   clearData: t.field({
     type: [TableCount],
-    description: 'Deletes simulated activity (ACTIVITY) or everything (ALL), atomically; returns the rows deleted per table.',
+    description:
+      "Deletes the shop's activity (ACTIVITY) or everything (ALL) atomically, with the state derived from it: the feature, result and model tables are emptied, the change topics keep only what follows the reset, and the running Flink jobs restart from a fresh state. Refused (RESET_REFUSED) when the change capture cannot follow it. Returns the rows deleted per table.",
     args: { scope: t.arg({ type: ClearScope, required: true }) },
     resolve: async (_r, a, ctx) => {
-      await ctx.simulations.cancelAll();
-      const counts = await clearData(ctx.pool, a.scope);
-      return Object.entries(counts).map(([table, rows]) => ({ table, rows }));
+      const { deleted } = await ctx.resetShopData(a.scope);
+      return Object.entries(deleted).map(([table, rows]) => ({ table, rows }));
     },
   }),
 }));

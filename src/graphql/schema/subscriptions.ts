@@ -14,7 +14,13 @@ import { entityRef } from './models.js';
  */
 
 const ChangeOperation = builder.enumType('ChangeOperation', {
-  values: { CREATE: {}, UPDATE: {}, DELETE: {}, SNAPSHOT: { description: 'Row read by the initial snapshot' } } as const,
+  values: {
+    CREATE: {},
+    UPDATE: {},
+    DELETE: {},
+    SNAPSHOT: { description: 'Row read by the initial snapshot' },
+    TRUNCATE: { description: 'The whole table was emptied (clearData, a reset): before and after are null' },
+  } as const,
 });
 
 const SUBSCRIPTION_NAMES: Record<CdcTable, string> = {
@@ -72,8 +78,11 @@ for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (
       subscribe: (_root, args: Record<string, unknown>, ctx) =>
         pipe(
           ctx.changes.subscribe(table),
-          filter((event: ChangeEvent) =>
-            Object.entries(args).every(([name, value]) => value === null || value === undefined || same(fieldOf(event, name), value)),
+          // A TRUNCATE concerns every row, so it passes every filter.
+          filter(
+            (event: ChangeEvent) =>
+              event.operation === 'TRUNCATE' ||
+              Object.entries(args).every(([name, value]) => value === null || value === undefined || same(fieldOf(event, name), value)),
           ),
         ),
       resolve: (event) => event,
