@@ -237,6 +237,8 @@ async function deleteBefore(kafka: Kafka, cuts: Offsets): Promise<ResetReport['t
     for (const [topic, parts] of cuts) {
       const partitions = [...parts].filter(([, offset]) => offset > 0n).map(([partition, offset]) => ({ partition, offset: String(offset) }));
       if (partitions.length === 0) continue;
+      // kafkajs looks up the partitions' leaders in metadata it has loaded, and a fresh admin has none for the topic.
+      await admin.fetchTopicMetadata({ topics: [topic] });
       await admin.deleteTopicRecords({ topic, partitions });
       done.push(...partitions.map((p) => ({ topic, partition: p.partition, deletedBefore: p.offset })));
     }
