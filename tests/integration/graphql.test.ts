@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/env.js';
 import { generateData } from '../../src/datagen/generate.js';
 import { startSimulation } from '../../src/simulator/runs.js';
 import {
@@ -24,6 +23,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;
 let app: App;
+const SLOT = 'rtrec_graphql_test';
 let stopSims: () => Promise<void>;
 
 beforeAll(async () => {
@@ -36,7 +36,8 @@ beforeAll(async () => {
       { sessions: 1, durationMinutes: 1, speed: 1, concurrency: 1, sessionsPerDay: 60, historicalDays: 5, seed: 3 },
     )
   ).done;
-  const test = createTestApp(t);
+  // A slot name of its own: slot names are cluster-wide, and the CDC e2e test's connector may hold the default.
+  const test = createTestApp(t, { CDC_SLOT_NAME: SLOT });
   app = test.app;
   stopSims = () => test.simulations.shutdown();
 });
@@ -290,7 +291,7 @@ describe('GraphQL admin mutations', () => {
   it('clearData on a captured database is refused, deleting nothing, while the change capture cannot follow it', async () => {
     // A replication slot under the configured name: the database is captured, but no Kafka Connect answers
     // (CONNECT_URL of the test app points at a closed port), so topics and Flink state could not be reset.
-    const slot = loadConfig({}).cdc.slotName;
+    const slot = SLOT;
     await t.pool.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
     try {
       const customers = await t.db.customer.count();
