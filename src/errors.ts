@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'PYTHON_UNAVAILABLE'
   | 'MODEL_FIT_FAILED'
   | 'RESET_REFUSED'
-  | 'RESET_INCOMPLETE';
+  | 'RESET_INCOMPLETE'
+  | 'CURSOR_EXPIRED';
 
 /** An expected, user-facing failure. The message says what to do about it. */
 export class AppError extends Error {

@@ -1,13 +1,17 @@
 import type pg from 'pg';
+import { isCdcTable, topicOf } from '../cdc/tables.js';
 import { createRng } from '../common/random.js';
 import type { Config } from '../config/env.js';
 import { createPool, createPrisma, type Db, prepareDatabase } from '../database/database.js';
 import { createEntityReader, type EntityReader } from '../database/entity-reader.js';
 import type { DatabaseUrls } from '../database/roles.js';
+import { AppError } from '../errors.js';
 import { createJobManager, type JobManager } from '../flink/jobs.js';
+import { type ResultKind, resultTopic } from '../flink/results.js';
 import { createAlertWebhook } from '../flink/webhook.js';
 import { type CdcBridge, createCdcBridge } from '../kafka/bridge.js';
 import { type ChangePubSub, createChangePubSub } from '../kafka/pubsub.js';
+import type { ChangeHistory } from '../kafka/resume.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { RecommenderEntry } from '../recommend/evaluation/recommender.js';
@@ -55,6 +59,8 @@ export interface AppContext {
   tokens: TokenService;
   /** The Kafka → pubsub bridge (made on first use, started by the caller). */
   readonly bridge: CdcBridge;
+  /** The bridge's topics as history, for subscriptions resuming from a cursor. */
+  history: ChangeHistory;
   /** The Flink SQL jobs of flink/ on the configured session cluster. */
   readonly jobs: JobManager;
   /** Empties the shop's activity (or everything) with the state derived from it: topics, Flink jobs, features (src/app/reset.ts). */
@@ -116,6 +122,24 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
       bridge: () => bridge?.readiness(),
       engines: { flinkRestUrl: config.flink.restUrl, connectUrl: config.connect.url, timeoutMs: config.metrics.engineTimeoutMs },
     }));
+  const bridgeOf = (): CdcBridge => {
+    if (!bridge) {
+      const webhook = config.jobs.alertWebhookUrl ? createAlertWebhook(config.jobs.alertWebhookUrl, logger) : undefined;
+      bridge = createCdcBridge(
+        { brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix },
+        {
+          logger,
+          observer: metricsOf().bridge,
+          publish: changes.publish,
+          publishResult: (result) => {
+            changes.publishResult(result);
+            webhook?.onResult(result);
+          },
+        },
+      );
+    }
+    return bridge;
+  };
   return {
     ...base,
     storefront,
@@ -134,22 +158,23 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
       return recommendations;
     },
     get bridge() {
-      if (!bridge) {
-        const webhook = config.jobs.alertWebhookUrl ? createAlertWebhook(config.jobs.alertWebhookUrl, logger) : undefined;
-        bridge = createCdcBridge(
-          { brokers: config.kafka.brokers, topicPrefix: config.cdc.topicPrefix },
-          {
-            logger,
-            observer: metricsOf().bridge,
-            publish: changes.publish,
-            publishResult: (result) => {
-              changes.publishResult(result);
-              webhook?.onResult(result);
-            },
-          },
-        );
-      }
-      return bridge;
+      return bridgeOf();
+    },
+    history: {
+      topicOf: (name) => (isCdcTable(name) ? topicOf(config.cdc.topicPrefix, name) : resultTopic(config.cdc.topicPrefix, name as ResultKind)),
+      async ready() {
+        // The server starts the bridge; resuming waits a little for it to (re)connect, then says what is wrong.
+        for (let i = 0; i < 50 && !bridgeOf().readiness().connected; i++) await new Promise((r) => setTimeout(r, 100));
+        const readiness = bridgeOf().readiness();
+        if (!readiness.connected)
+          throw new AppError(
+            'KAFKA_UNAVAILABLE',
+            `Resuming from a cursor reads Kafka, which is not reachable (${readiness.lastError ?? 'the bridge is not connected'}). Retry when it is back (\`npx rtrec stack up\`); the cursor stays valid within the topic's retention.`,
+          );
+      },
+      offsets: (topic) => bridgeOf().offsets(topic),
+      delivered: (topic) => bridgeOf().delivered(topic),
+      replay: (topic, from, until) => bridgeOf().replay(topic, from, until),
     },
     get jobs() {
       jobs ??= jobManagerFor(config, base.databaseUrls?.flink ?? base.databaseUrl, logger);

@@ -15,6 +15,15 @@ export interface ChangeEvent {
   lsn: string | null;
   /** When the bridge received it; latency = delivery time − committedAt. */
   receivedAt: Date;
+  /** Where it is in Kafka: what a subscriber's cursor is made of (src/kafka/cursor.ts). */
+  position: KafkaPosition;
+}
+
+/** A message's place in Kafka; offset as a decimal string (Kafka offsets are 64-bit). */
+export interface KafkaPosition {
+  topic: string;
+  partition: number;
+  offset: string;
 }
 
 /** A message that cannot be a change event; it goes to the dead-letter topic with this reason. */
@@ -40,6 +49,9 @@ export interface RawMessage {
   /** Debezium's key: the row's primary key as JSON (`{"event_id": 42}`); checked when present. */
   key?: Buffer | string | null;
   value: Buffer | string | null;
+  /** Where the message was read (the bridge always knows; 0 / "0" for a message made in process). */
+  partition?: number;
+  offset?: string;
 }
 
 /** A row image in the entity's shape, or a PoisonMessageError naming the column that does not convert. */
@@ -106,5 +118,6 @@ export function processMessage(message: RawMessage, topicPrefix: string, now = n
     committedAt: new Date(committedMs),
     lsn: source?.lsn === undefined || source.lsn === null ? null : String(source.lsn),
     receivedAt: now,
+    position: { topic: message.topic, partition: message.partition ?? 0, offset: message.offset ?? '0' },
   };
 }

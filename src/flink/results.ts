@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { KafkaPosition } from '../cdc/envelope.js';
 import { PoisonMessageError } from '../cdc/envelope.js';
 import { camelCase, RESULT_CONTRACTS, type ResultContract, type RowOf } from './contracts.js';
 
@@ -61,10 +62,14 @@ export type FraudAlertRow = RowOf<(typeof RESULT_CONTRACTS)['fraud-alerts']>;
 export type RevenueStatRow = RowOf<(typeof RESULT_CONTRACTS)['revenue-stats']>;
 export type TopProductRow = RowOf<(typeof RESULT_CONTRACTS)['top-products']>;
 
-export type StreamResult =
+export type StreamResult = (
   | { kind: 'fraud-alerts'; row: FraudAlertRow }
   | { kind: 'revenue-stats'; row: RevenueStatRow }
-  | { kind: 'top-products'; row: TopProductRow };
+  | { kind: 'top-products'; row: TopProductRow }
+) & {
+  /** Where the bridge read it in Kafka (absent for a row parsed outside the bridge). */
+  position?: KafkaPosition;
+};
 
 const camel = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [camelCase(k), v]));
 

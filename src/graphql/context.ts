@@ -3,6 +3,7 @@ import type { ResetReport, ResetScope } from '../app/reset.js';
 import type { Db } from '../database/database.js';
 import type { EntityReader } from '../database/entity-reader.js';
 import type { ChangePubSub } from '../kafka/pubsub.js';
+import type { ChangeHistory } from '../kafka/resume.js';
 import type { Logger } from '../logging/logger.js';
 import type { LiveRecommendations } from '../recommend/live.js';
 import type { RequestAuth } from '../security/policy.js';
@@ -22,6 +23,8 @@ export interface GraphQLContext {
   logger: Logger;
   /** Row changes captured by CDC, for subscriptions. */
   changes: ChangePubSub;
+  /** Kafka's history of the topics, for subscriptions that resume from a cursor (`after`). */
+  history: ChangeHistory;
   /** Cached, live-updated recommendation lists (src/recommend/live.ts). */
   recommendations: LiveRecommendations;
   /** The caller (verified bearer token, or anonymous); src/graphql/authorize.ts applies the policy with it. */

@@ -65,6 +65,12 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
   const state: BridgeReadiness = { connected: false, received: 0, poisoned: 0, lastMessageAt: null, lastError: null };
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
+  /**
+   * The next offset to deliver, per topic and partition. A (re)connected consumer starts exactly there (its new
+   * group's offsets are set before it joins), so a Kafka outage or a consumer restart loses nothing, and a
+   * message at an earlier offset (kafkajs re-fetching after a restart) is not delivered twice.
+   */
+  const next = new Map<string, Map<number, bigint>>();
   let stopped = false;
   let retryTimer: NodeJS.Timeout | undefined;
   let attempt = 0;
@@ -89,11 +95,14 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
     await ensureTopics(kafka, [...topics, dlq]);
     producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    consumer = kafka.consumer({
-      groupId: `rtrec-api-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
-      maxWaitTimeInMs: 100,
-      allowAutoTopicCreation: false,
-    });
+    const groupId = `rtrec-api-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    // Where to start: where the last connection stopped, else the end of each topic (changes from now on).
+    for (const [topic, ends] of await endOffsets(topics)) {
+      const known = next.get(topic) ?? new Map<number, bigint>();
+      for (const [partition, high] of ends) if (!known.has(partition)) known.set(partition, high);
+      next.set(topic, known);
+    }
+    consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
     // kafkajs restarts a crashed consumer by itself while the error is retriable; readiness follows its
     // events, and only a crash it gives up on makes the bridge rebuild everything.
     consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -115,16 +124,20 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
     await consumer.subscribe({ topics, fromBeginning: false });
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
+        const offset = BigInt(message.offset);
+        const positions = next.get(topic) ?? next.set(topic, new Map()).get(topic)!;
+        if (offset < (positions.get(partition) ?? 0n)) return;
+        positions.set(partition, offset + 1n);
         deps.observer?.message(topic);
         try {
           const kind = resultKindOfTopic(config.topicPrefix, topic);
           if (kind) {
             const result = parseResult(kind, message.value);
             state.received++;
-            deps.publishResult!(result);
+            deps.publishResult!({ ...result, position: { topic, partition, offset: message.offset } });
             return;
           }
-          const event = processMessage({ topic, key: message.key, value: message.value }, config.topicPrefix);
+          const event = processMessage({ topic, partition, offset: message.offset, key: message.key, value: message.value }, config.topicPrefix);
           if (!event) return;
           state.received++;
           state.lastMessageAt = event.receivedAt;
@@ -139,6 +152,34 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
         }
       },
     });
+    // kafkajs applies a seek before its next fetch and drops any fetched batch of a partition with a seek pending.
+    for (const topic of topics) for (const [partition, offset] of next.get(topic) ?? []) consumer.seek({ topic, partition, offset: offset.toString() });
+  }
+
+  /**
+   * Each topic's end offset per partition. A topic created a moment ago may not have a leader in every broker's
+   * metadata yet ("not the leader"): retried for a while, like kafkajs' own retriable errors.
+   */
+  async function endOffsets(names: string[]): Promise<Map<string, Map<number, bigint>>> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const ends = new Map<string, Map<number, bigint>>();
+      for (const topic of names) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            ends.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)])));
+            break;
+          } catch (error) {
+            if (!(error as { retriable?: boolean }).retriable || attempt >= 20) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+        }
+      }
+      return ends;
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   async function teardown(): Promise<void> {
@@ -184,6 +225,78 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
     },
     readiness: (): BridgeReadiness => ({ ...state }),
     topics,
+    /** The last offset published per partition of a topic (partitions before their first message are left out). */
+    delivered(topic: string): Map<number, bigint> {
+      const positions = new Map<number, bigint>();
+      for (const [partition, offset] of next.get(topic) ?? []) if (offset > 0n) positions.set(partition, offset - 1n);
+      return positions;
+    },
+    /** The oldest offset still kept and the end, per partition of a topic. */
+    async offsets(topic: string): Promise<Map<number, { low: bigint; high: bigint }>> {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    /**
+     * The parsed messages of a topic from `from` (inclusive) to `until` (exclusive) per partition, in offset order
+     * per partition: what a resuming subscriber missed. Messages the bridge dead-lettered are skipped again.
+     */
+    async replay(topic: string, from: Map<number, bigint>, until: Map<number, bigint>, timeoutMs = 30_000): Promise<(ChangeEvent | StreamResult)[]> {
+      const wanted = [...until].filter(([partition, end]) => (from.get(partition) ?? end) < end);
+      if (wanted.length === 0) return [];
+      const groupId = `rtrec-replay-${randomBytes(6).toString('hex')}`;
+      const reader = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+      try {
+        const kind = resultKindOfTopic(config.topicPrefix, topic);
+        const read: (ChangeEvent | StreamResult)[] = [];
+        const pending = new Map(wanted);
+        let done!: () => void;
+        const finished = new Promise<void>((resolve) => (done = resolve));
+        await reader.connect();
+        await reader.subscribe({ topics: [topic], fromBeginning: false });
+        await reader.run({
+          autoCommit: false,
+          eachMessage: async ({ partition, message }) => {
+            const end = pending.get(partition);
+            const offset = BigInt(message.offset);
+            if (end === undefined || offset >= end) return;
+            const position = { topic, partition, offset: message.offset };
+            try {
+              if (kind) read.push({ ...parseResult(kind, message.value), position });
+              else {
+                const event = processMessage({ topic, partition, offset: message.offset, key: message.key, value: message.value }, config.topicPrefix);
+                if (event) read.push(event);
+              }
+            } catch (error) {
+              if (!(error instanceof PoisonMessageError)) throw error;
+            }
+            if (offset + 1n >= end) {
+              pending.delete(partition);
+              if (pending.size === 0) done();
+            }
+          },
+        });
+        for (const [partition] of wanted) reader.seek({ topic, partition, offset: from.get(partition)!.toString() });
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+        const late = await Promise.race([finished.then(() => false), timedOut]);
+        clearTimeout(timer);
+        if (late) throw new Error(`replaying ${topic} did not reach offset ${[...pending].map(([p, o]) => `${p}:${o}`).join(', ')} within ${timeoutMs} ms`);
+        return read;
+      } finally {
+        await reader.disconnect().catch(() => undefined);
+        const admin = kafka.admin();
+        await admin
+          .connect()
+          .then(() => admin.deleteGroups([groupId]))
+          .catch(() => undefined);
+        await admin.disconnect();
+      }
+    },
   };
 }
 

@@ -89,6 +89,7 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
     resetShopData: (scope) => deps.resetShopData(scope),
     logger: deps.logger,
     changes: deps.changes,
+    history: deps.history,
     recommendations: deps.recommendations,
   };
   const rest = createRestRouter({ db: deps.db, pool: deps.pool, reader: deps.reader, version, tokens: deps.tokens });
@@ -114,7 +115,8 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
       error: (...args) => {
         const err = args.find((a) => a instanceof Error);
         // Typed GraphQL errors are expected outcomes (bad input, not found): not worth an error log.
-        const level = err instanceof GraphQLError && err.extensions?.code ? 'debug' : 'error';
+        // (A subscription's setup error reaches this log before masking: a GraphQLError around the AppError.)
+        const level = err instanceof GraphQLError && (err.extensions?.code || err.originalError instanceof AppError) ? 'debug' : 'error';
         deps.logger[level](
           { err },
           args

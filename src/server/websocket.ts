@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, print } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, Kind, type OperationDefinitionNode, print } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -45,6 +46,27 @@ function requestOf(upgrade: IncomingMessage, authorization: unknown): Request {
   for (const [name, value] of Object.entries(upgrade.headers)) if (typeof value === 'string') headers.set(name, value);
   if (typeof authorization === 'string') headers.set('authorization', authorization);
   return new Request(`http://localhost${upgrade.url ?? '/graphql'}`, { headers });
+}
+
+/**
+ * Whether the operation resumes from a cursor (an `after` argument with a value on a root field). Such an
+ * execution replays what its client missed, so it is that client's alone: another client must not join it halfway.
+ */
+export function resumesFromCursor(args: Pick<ExecutionArgs, 'document' | 'operationName' | 'variableValues'>): boolean {
+  const operations = args.document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = args.operationName ? operations.find((o) => o.name?.value === args.operationName) : operations[0];
+  for (const selection of operation?.selectionSet.selections ?? []) {
+    if (selection.kind !== Kind.FIELD) continue;
+    for (const argument of selection.arguments ?? []) {
+      if (argument.name.value !== 'after') continue;
+      const value = argument.value;
+      if (value.kind === Kind.VARIABLE) {
+        const given = args.variableValues?.[value.name.value];
+        if (given !== null && given !== undefined) return true;
+      } else if (value.kind !== Kind.NULL) return true;
+    }
+  }
+  return false;
 }
 
 /**
@@ -97,6 +119,14 @@ export function attachWebSocket(server: Server, yoga: AnyYoga, settings: SocketS
         const scope = scopeKey(scopeOf((args.contextValue as { auth: RequestAuth }).auth));
         const key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}, scope]);
         const deliver = nextFrames(socket, stream, id, () => inBursts(stream));
+        if (resumesFromCursor(args)) {
+          const result = await runner(args).subscribe(args);
+          if (!(Symbol.asyncIterator in result)) return result;
+          return member(
+            args,
+            shared.join(`${key}#${randomUUID()}`, deliver, () => result),
+          );
+        }
         if (shared.has(key)) return member(args, shared.join(key, deliver));
         const result = await runner(args).subscribe(args);
         if (!(Symbol.asyncIterator in result)) return result;

@@ -376,6 +376,113 @@ describe('change data capture', () => {
     expect(JSON.parse(status.stdout).connector.state).toBe('RUNNING');
   }, 400_000);
 
+  it('resumes a subscription from its cursor after a reconnect and after an API restart: every change exactly once', async () => {
+    const marker = `resume-${Date.now()}`;
+    const {
+      rows: [row],
+    } = await t.pool.query<{ category_id: number }>(`INSERT INTO categories (name, description) VALUES ($1, 'start') RETURNING category_id`, [marker]);
+    const id = row!.category_id;
+    const query = `subscription ($after: String) { categoryChanged(categoryId: ${id}, after: $after) { cursor operation after { description } } }`;
+    const total = 240;
+    let written = 0;
+    const writer = (async () => {
+      for (let i = 0; i < total; i++) {
+        await t.pool.query('UPDATE categories SET description = $2 WHERE category_id = $1', [id, `v${i}`]);
+        written++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const received: string[] = [];
+    /** Subscribes on `c` (after `after`), collecting versions until `enough`; resolves with the last cursor. */
+    const follow = (c: Client, after: string | null, enough: () => boolean, timeoutMs = 60_000) =>
+      new Promise<string>((resolve, reject) => {
+        let last = after;
+        // A client that stops takes nothing more: what was still in flight is what the resume must bring back.
+        let stopped = false;
+        const timer = setTimeout(() => {
+          dispose();
+          reject(new Error(`timed out with ${received.length} versions, the last ${received.at(-1)}`));
+        }, timeoutMs);
+        const dispose = c.subscribe(
+          { query, variables: { after } },
+          {
+            next: (value: any) => {
+              if (stopped) return;
+              if (value.errors) return reject(new Error(JSON.stringify(value.errors)));
+              const change = value.data.categoryChanged;
+              expect(change.cursor).toMatch(/^c1\./);
+              last = change.cursor;
+              if (/^v\d+$/.test(change.after?.description ?? '')) received.push(change.after.description);
+              if (enough()) {
+                stopped = true;
+                clearTimeout(timer);
+                dispose();
+                resolve(last!);
+              }
+            },
+            error: reject,
+            complete: () => undefined,
+          },
+        );
+      });
+    // 1. Live, then the client goes away while the writes go on.
+    const first = await follow(client, null, () => received.length >= 40);
+    await waitFor(async () => written >= received.length + 60, 30_000, 'changes the subscriber misses');
+    // 2. The same server: resume with the cursor.
+    const second = await follow(client, first, () => received.length >= 120);
+    // 3. An API restart: a new server process's app, whose Kafka consumer starts at the end of the topics after the
+    //    missed changes, takes the resuming client.
+    const next = createTestApp(t, env);
+    const nextServer = await listen(next.app, '127.0.0.1', 0);
+    const nextClient = subscriptionClient(nextServer.url);
+    try {
+      await waitFor(async () => written >= received.length + 60, 30_000, 'changes the subscriber misses');
+      next.services.bridge.start();
+      await waitFor(async () => next.services.bridge.readiness().connected, 60_000, 'the new server to read Kafka');
+      await follow(nextClient, second, () => received.at(-1) === `v${total - 1}`, 90_000);
+    } finally {
+      await writer;
+      await nextClient.dispose();
+      await next.services.bridge.stop();
+      await nextServer.close();
+    }
+    // From the first version received to the last: each once, in commit order.
+    const start = Number(received[0]!.slice(1));
+    expect(received).toEqual(Array.from({ length: total - start }, (_, i) => `v${start + i}`));
+  }, 300_000);
+
+  it('answers a cursor whose changes the topic no longer holds with CURSOR_EXPIRED, and a foreign one with BAD_USER_INPUT', async () => {
+    const sub = subscribe(`subscription { shipmentChanged { cursor } }`, (r) => r.length >= 1);
+    await sub.ready;
+    const { rows } = await t.pool.query<{ customer_id: number }>('SELECT customer_id FROM customers ORDER BY customer_id LIMIT 1');
+    await t.pool.query(
+      `INSERT INTO shipments (address, city, state, country, zip_code, status, tracking_number, customer_id) VALUES ('1 Way', 'Town', 'ST', 'US', '00001', 'pending', $1, $2)`,
+      [`TRK-${Date.now()}`, rows[0]!.customer_id],
+    );
+    const cursor = (await sub.finished)[0].data.shipmentChanged.cursor as string;
+    // Retention passing, or a reset, removes the records the cursor needs.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topic = `${prefix}.public.shipments`;
+      await admin.fetchTopicMetadata({ topics: [topic] });
+      const [end] = await admin.fetchTopicOffsets(topic);
+      await t.pool.query(`UPDATE shipments SET status = 'shipped' WHERE tracking_number LIKE 'TRK-%'`);
+      await waitFor(async () => BigInt((await admin.fetchTopicOffsets(topic))[0]!.high) > BigInt(end!.high), 30_000, 'the update on the topic');
+      const [now] = await admin.fetchTopicOffsets(topic);
+      await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: now!.high }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const [expired] = await subscribe(`subscription { shipmentChanged(after: "${cursor}") { cursor } }`, () => true).finished;
+    expect(expired.errors[0]).toMatchObject({
+      message: expect.stringMatching(/retention has passed.*subscribe without after/s),
+      extensions: { code: 'CURSOR_EXPIRED', field: 'after' },
+    });
+    const [foreign] = await subscribe(`subscription { orderChanged(after: "${cursor}") { cursor } }`, () => true).finished;
+    expect(foreign.errors[0]).toMatchObject({ message: expect.stringMatching(/shipments/), extensions: { code: 'BAD_USER_INPUT' } });
+  }, 120_000);
+
   it('manages the connector with the seed-compatible curl script', async () => {
     const script = join(process.cwd(), 'scripts', 'cdc-connect.sh');
     const run = (...args: string[]) =>

@@ -179,6 +179,19 @@ describe('rtrec CLI', () => {
       } finally {
         await api.end();
       }
+      // A captured database (a replication slot of the connector) is not dropped under the change capture.
+      const superuser = new pg.Client({ connectionString: (await runCli(['db', 'url', '--role', 'superuser'], own)).stdout.trim() });
+      await superuser.connect();
+      try {
+        await superuser.query("SELECT pg_create_logical_replication_slot('rtrec_cdc', 'pgoutput')");
+        const refused = await runCli(['db', 'reset', '--yes'], own);
+        expect(refused.code).not.toBe(0);
+        expect(refused.stderr).toMatch(/replication slot rtrec_cdc.*nothing was dropped.*rtrec generate --clear/s);
+        expect((await superuser.query('SELECT count(*)::int AS n FROM customers')).rows).toEqual([{ n: 0 }]);
+      } finally {
+        await superuser.query("SELECT pg_drop_replication_slot('rtrec_cdc')").catch(() => undefined);
+        await superuser.end();
+      }
       expect((await runCli(['db', 'stop'], own)).stdout).toMatch(/stopped/);
       expect(JSON.parse((await runCli(['db', 'status', '--json'], own)).stdout).running).toBe(false);
       // `npm start` brings the database up as part of the stack, so `stack down` (not only `db stop`) stops it.

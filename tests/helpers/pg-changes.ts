@@ -55,8 +55,19 @@ export function parseDecodedRow(data: string, committedAt: Date, lsn: string): C
     before = rowToEntity(table, tuple(old!));
     after = rowToEntity(table, tuple(fresh ?? ''));
   } else after = rowToEntity(table, tuple(body));
-  return { table, operation, before, after, committedAt, lsn, receivedAt: new Date() };
+  // Not read from Kafka: a position of its own, in the order the slot returned the changes.
+  return {
+    table,
+    operation,
+    before,
+    after,
+    committedAt,
+    lsn,
+    receivedAt: new Date(),
+    position: { topic: `pg.${table}`, partition: 0, offset: String(read++) },
+  };
 }
+let read = 0;
 
 /**
  * Feeds `publish` from the database at `superuserUrl` (a slot needs the REPLICATION attribute), polling every

@@ -26,13 +26,23 @@ afterAll(async () => {
   await t?.drop();
 });
 
+let published = 0;
 function change(
   table: ChangeEvent['table'],
   operation: ChangeEvent['operation'],
   before: Record<string, unknown> | null,
   after: Record<string, unknown> | null,
 ): ChangeEvent {
-  return { table, operation, before, after, committedAt: new Date(Date.now() - 5), lsn: '42', receivedAt: new Date() };
+  return {
+    table,
+    operation,
+    before,
+    after,
+    committedAt: new Date(Date.now() - 5),
+    lsn: '42',
+    receivedAt: new Date(),
+    position: { topic: `shop.public.${table}`, partition: 0, offset: String(published++) },
+  };
 }
 
 /** Subscribes over graphql-ws and resolves with the first `count` results. */
@@ -109,6 +119,25 @@ describe('GraphQL subscriptions over WebSocket (graphql-ws)', () => {
     const bad = collect('subscription { tableChanged(table: "secrets") { table } }', 1);
     const [error] = await bad.results;
     expect(error.errors[0]).toMatchObject({ message: expect.stringMatching(/Unknown table "secrets"/), extensions: { code: 'BAD_USER_INPUT' } });
+  });
+
+  it('gives every change a cursor naming its place in the topic, and refuses an after that is not one of its cursors', async () => {
+    const sub = collect('subscription { paymentChanged { cursor operation } }', 2);
+    await sub.ready;
+    publish(change('payments', 'CREATE', null, { paymentId: 1 }));
+    publish(change('payments', 'UPDATE', { paymentId: 1 }, { paymentId: 1 }));
+    const [a, b] = (await sub.results).map((r) => r.data.paymentChanged.cursor as string);
+    expect(a).toMatch(/^c1\.[A-Za-z0-9_-]+$/);
+    expect(b).not.toBe(a);
+    for (const [after, why] of [
+      ['nonsense', /not a cursor/],
+      [`c1.${Buffer.from('{"t":1}').toString('base64url')}`, /not a cursor/],
+      [a, /belongs to the topic [^ ]+\.public\.payments, not to [^ ]+\.public\.orders/],
+    ] as const) {
+      const bad = collect(`subscription { orderChanged(after: ${JSON.stringify(after)}) { cursor } }`, 1);
+      const [error] = await bad.results;
+      expect(error.errors[0]).toMatchObject({ message: expect.stringMatching(why), extensions: { code: 'BAD_USER_INPUT', field: 'after' } });
+    }
   });
 
   it('delivers a shared operation to each connection under its own id, and keeps delivering after one completes', async () => {

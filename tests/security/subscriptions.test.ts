@@ -44,6 +44,7 @@ const change = (table: ChangeEvent['table'], after: Record<string, unknown>): Ch
   committedAt: new Date(),
   lsn: null,
   receivedAt: new Date(),
+  position: { topic: `shop.public.${table}`, partition: 0, offset: '0' },
 });
 
 /** Collects what `c` receives for `query` (results and errors). */

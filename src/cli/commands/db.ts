@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { type Config, loadConfig } from '../../config/env.js';
 import { checkConnection, ensureDatabaseUrls, locateDatabase, migrate, prepareDatabase, runPrismaCli } from '../../database/database.js';
 import { grantRolePrivileges } from '../../database/privileges.js';
@@ -22,10 +23,27 @@ export async function dbReset(options: { yes?: boolean }): Promise<void> {
   const config = loadConfig();
   const logger = loggerOf(config);
   const urls = await ensureDatabaseUrls(config, logger);
+  // Dropping every table under a running change capture would leave its topics and the Flink jobs' state
+  // describing rows that are gone (and the publication without its tables): refused, with the consistent way.
+  const slot = config.cdc.slotName;
+  const client = new pg.Client({ connectionString: urls.owner });
+  await client.connect();
+  const captured = await client
+    .query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()', [slot])
+    .finally(() => client.end());
+  if (captured.rowCount) {
+    throw new AppError(
+      'RESET_REFUSED',
+      `The database is captured (replication slot ${slot}): dropping its tables would leave the change topics and the Flink jobs' state describing rows that no longer exist; nothing was dropped. To empty every table with its derived state (the schema stays), run \`npx rtrec generate --clear\` with the stack up. To start from nothing, delete the connector and its slot (\`npx rtrec cdc delete shop-cdc --drop-slot\`), stop the stack, remove RTREC_DATA_DIR/stack, and run this again.`,
+    );
+  }
   const { code, output } = await runPrismaCli(['migrate', 'reset', '--force', '--skip-generate', '--skip-seed'], urls.owner);
   if (code !== 0) throw new AppError('MIGRATION_FAILED', `Reset failed:\n${output.trim()}`);
   await grantRolePrivileges(urls, logger);
-  print('Database reset: all tables dropped and migrations re-applied.');
+  // The jobs' retained state was built from the dropped data: the next deploy starts from nothing.
+  const { jobManagerFor } = await import('../../app/context.js');
+  jobManagerFor(config, urls.flink, logger).forgetRuns();
+  print('Database reset: all tables dropped and migrations re-applied; the Flink jobs will start from a fresh state.');
 }
 
 export async function dbStart(): Promise<void> {

@@ -3,6 +3,7 @@ import type { ChangeEvent } from '../../cdc/envelope.js';
 import { CDC_TABLES, type CdcTable, isCdcTable } from '../../cdc/tables.js';
 import { AppError } from '../../errors.js';
 import { getDatamodel } from '../../generated/prisma/pothos-types.js';
+import { subscribeFrom } from '../../kafka/resume.js';
 import { builder, type FieldBuilder } from '../builder.js';
 import { enums } from './enums.js';
 import { entityRef } from './models.js';
@@ -10,8 +11,17 @@ import { entityRef } from './models.js';
 /*
  * Subscriptions stream the changes Debezium captures: one field per table (customerChanged, …,
  * behaviorEvent) with `before`/`after` typed as the entity, plus a generic tableChanged(table).
- * Filters narrow by the entity's id and by the customer (or product/order) it belongs to.
+ * Filters narrow by the entity's id and by the customer (or product/order) it belongs to. Every event carries
+ * a cursor (its place in the table's Kafka topic); `after: <cursor>` resumes a subscription right after it,
+ * replaying from Kafka what the subscriber missed (src/kafka/resume.ts).
  */
+
+/** A change as a subscription delivers it: with the cursor to resume after it. */
+type DeliveredChange = ChangeEvent & { cursor: string };
+
+export const CURSOR_DESCRIPTION = 'Where this event is in its Kafka topic (opaque): pass it as `after` to resume right after it.';
+export const AFTER_DESCRIPTION =
+  "Resume after this cursor (the `cursor` of the last event received): what was missed is replayed from Kafka, then the live changes follow, with no gap and no duplicate. CURSOR_EXPIRED when the topic's retention (or a reset) has removed what is needed.";
 
 const ChangeOperation = builder.enumType('ChangeOperation', {
   values: {
@@ -42,8 +52,9 @@ const models = getDatamodel().datamodel.models as unknown as Record<string, { fi
 const fieldOf = (event: ChangeEvent, name: string) => (event.after ?? event.before)?.[name];
 const same = (a: unknown, b: unknown) => a !== undefined && a !== null && String(a) === String(b);
 
-function changeFields(t: FieldBuilder<ChangeEvent>) {
+function changeFields(t: FieldBuilder<DeliveredChange>) {
   return {
+    cursor: t.exposeString('cursor', { description: CURSOR_DESCRIPTION }),
     operation: t.field({ type: ChangeOperation, resolve: (e) => e.operation }),
     committedAt: t.field({ type: 'DateTime', description: 'When the change committed in PostgreSQL', resolve: (e) => e.committedAt }),
     lsn: t.string({ nullable: true, description: 'WAL position of the change', resolve: (e) => e.lsn }),
@@ -52,7 +63,7 @@ function changeFields(t: FieldBuilder<ChangeEvent>) {
 }
 
 for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (typeof CDC_TABLES)[CdcTable]][]) {
-  const Change = builder.objectRef<ChangeEvent>(`${model}Change`).implement({
+  const Change = builder.objectRef<DeliveredChange>(`${model}Change`).implement({
     description: `A change to a row of ${table}, captured from the database log.`,
     fields: (t) => ({
       ...changeFields(t),
@@ -74,13 +85,14 @@ for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (
       args: {
         ...Object.fromEntries(filters.map((f) => [f, t.arg({ type: f === 'eventId' ? 'BigInt' : 'Int', required: false })])),
         ...(table === 'behavior_events' && { eventType: t.arg({ type: enums.BehaviorEventType, required: false }) }),
+        after: t.arg.string({ required: false, description: AFTER_DESCRIPTION }),
       },
-      subscribe: (_root, args: Record<string, unknown>, ctx) =>
+      subscribe: async (_root, { after, ...args }: Record<string, unknown>, ctx) =>
         pipe(
-          ctx.changes.subscribe(table),
+          await subscribeFrom(ctx.history, table, SUBSCRIPTION_NAMES[table], after as string | null | undefined, ctx.changes.subscribe(table)),
           // A TRUNCATE concerns every row, so it passes every filter.
           filter(
-            (event: ChangeEvent) =>
+            (event: DeliveredChange) =>
               event.operation === 'TRUNCATE' ||
               Object.entries(args).every(([name, value]) => value === null || value === undefined || same(fieldOf(event, name), value)),
           ),
@@ -90,7 +102,7 @@ for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (
   );
 }
 
-const TableChange = builder.objectRef<ChangeEvent>('TableChange').implement({
+const TableChange = builder.objectRef<DeliveredChange>('TableChange').implement({
   description: 'A change to any captured table, with the rows as JSON (camelCase fields).',
   fields: (t) => ({
     ...changeFields(t),
@@ -104,12 +116,12 @@ builder.subscriptionField('tableChanged', (t) =>
   t.field({
     type: TableChange,
     description: `Changes to one captured table: ${Object.keys(CDC_TABLES).join(', ')}.`,
-    args: { table: t.arg.string({ required: true }) },
+    args: { table: t.arg.string({ required: true }), after: t.arg.string({ required: false, description: AFTER_DESCRIPTION }) },
     subscribe: (_root, args, ctx) => {
       if (!isCdcTable(args.table)) {
         throw new AppError('BAD_USER_INPUT', `Unknown table "${args.table}". Captured tables: ${Object.keys(CDC_TABLES).join(', ')}.`);
       }
-      return ctx.changes.subscribe(args.table);
+      return subscribeFrom(ctx.history, args.table, `tableChanged(table: "${args.table}")`, args.after, ctx.changes.subscribe(args.table));
     },
     resolve: (event) => event,
   }),
