@@ -162,12 +162,18 @@ export async function writeBulk(client: pg.PoolClient, source: string, plan: Imp
     );
   }
   if (orderKeys.length) {
-    // A basket that an earlier file already imported keeps pointing at its first order.
-    const result = await client.query(
-      "INSERT INTO import_keys (source, kind, key, id) SELECT $1, 'order', k, i FROM unnest($2::text[], $3::int4[]) AS u(k, i) ON CONFLICT (source, kind, key) DO NOTHING",
-      [source, orderKeys.map(([k]) => k), orderKeys.map(([, id]) => id)],
+    // A basket that an earlier file already imported keeps pointing at its first order; the new ones are copied.
+    const { rows: known } = await client.query<{ key: string }>("SELECT key FROM import_keys WHERE source = $1 AND kind = 'order' AND key = ANY($2::text[])", [
+      source,
+      orderKeys.map(([k]) => k),
+    ]);
+    const taken = new Set(known.map((r) => r.key));
+    counts.import_keys = await copyRows(
+      client,
+      'import_keys',
+      ['source', 'kind', 'key', 'id'],
+      orderKeys.filter(([k]) => !taken.has(k)).map(([k, id]) => [source, 'order', k, id]),
     );
-    counts.import_keys = result.rowCount ?? 0;
   }
   counts.import_rows = await copyRows(
     client,

@@ -93,6 +93,11 @@ export async function importLog(
 ): Promise<ImportSummary> {
   const started = performance.now();
   const log = await readLog(options.file, options.mapping, options.types, (done, total) => onProgress({ phase: 'read', done, total }));
+  const phases: Record<string, number> = { readMs: performance.now() - started };
+  const mark = (name: string, since: number) => {
+    phases[name] = Math.round(performance.now() - since);
+    return performance.now();
+  };
   const fingerprints = log.rows.map((r) => r.fingerprint);
   const { source } = options;
   let plan: ImportPlan;
@@ -102,14 +107,18 @@ export async function importLog(
 
   if (!options.replay) {
     ({ plan, rowsByTable } = await inTransaction(deps.pool, async (client) => {
+      let at = performance.now();
       await lockSource(client, source);
       const plan = planImport(source, log.rows, await knownFingerprints(client, source, fingerprints));
+      at = mark('planMs', at);
       onProgress({ phase: 'write', done: 0, total: plan.actions.length });
       // Every id written below was just read or reserved in this transaction, so the per-row foreign-key
       // triggers are skipped when the role may (as the historical back-fill does); CDC is unaffected.
       await skipForeignKeyTriggers(client);
       const keys = await resolveKeys(client, source, plan);
+      at = mark('keysMs', at);
       const counts = await writeBulk(client, source, plan, keys);
+      mark('writeMs', at);
       onProgress({ phase: 'write', done: plan.actions.length, total: plan.actions.length });
       const { import_keys: orderKeys = 0, ...rest } = counts;
       return { plan, rowsByTable: { ...keys.created, ...rest, import_keys: keys.created.import_keys + orderKeys } };
@@ -137,7 +146,7 @@ export async function importLog(
   const elapsedMs = performance.now() - started;
   const full = Object.fromEntries(IMPORT_TABLES.map((t) => [t, rowsByTable[t] ?? 0])) as ImportSummary['rowsByTable'];
   const total = Object.values(full).reduce((a, b) => a + b, 0);
-  deps.logger.debug({ source, file: options.file, rows: log.rows.length, total, elapsedMs }, 'log imported');
+  deps.logger.debug({ source, file: options.file, rows: log.rows.length, total, elapsedMs, phases }, 'log imported');
   return {
     mode: options.replay ? 'replay' : 'bulk',
     source,
