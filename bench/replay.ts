@@ -11,7 +11,7 @@
  * written so far; afterwards it waits until the jobs have read everything. Reported: actions/s written, the
  * replay's effective speed (log time covered / real time: below `--speed` when the writer cannot keep the
  * log's pace), the lag samples, and the drain time after the replay stops. Use a data dir of its own: the
- * database is filled with the log.
+ * database is filled with the log. The stack is stopped at the end unless `--keep-stack`.
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '120' },
     writers: { type: 'string', default: '4' },
     'batch-ms': { type: 'string' },
+    'keep-stack': { type: 'boolean', default: false },
     csv: { type: 'string', default: '../shared/datasets/taobao-userbehavior-slice.csv' },
     map: { type: 'string', default: 'user=user,item=item,type=type,timestamp=ts,category=category' },
     types: { type: 'string', default: 'view=view_product,cart=add_to_cart,wishlist=add_to_wishlist,purchase=purchase' },
@@ -70,8 +71,7 @@ const child = spawn(
     '--replay',
     '--speed',
     String(speed),
-    '--writers',
-    values.writers!,
+    ...(values['batch-ms'] ? ['--batch-ms', values['batch-ms']] : ['--writers', values.writers!]),
   ],
   {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -119,3 +119,4 @@ console.log(
   }),
 );
 await pool.end();
+if (!values['keep-stack']) await cli(['stack', 'down']);
