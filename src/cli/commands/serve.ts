@@ -50,8 +50,12 @@ function printUrls(url: string, adminToken?: string): void {
   print(`Metrics             ${url}/metrics   (Prometheus; an admin or analyst token, or METRICS_TOKEN)`);
 }
 
-/** Resolves when SIGINT/SIGTERM arrives, then shuts everything down in order. */
-async function runUntilSignal(running: Running): Promise<void> {
+/**
+ * Resolves when SIGINT/SIGTERM arrives, then shuts everything down in order: first what the caller started in the
+ * background (`beforeShutdown`: no new simulation round, no training run left writing), then the simulations, the
+ * server, the Kafka consumer and the pools.
+ */
+async function runUntilSignal(running: Running, beforeShutdown: () => Promise<void> = async () => undefined): Promise<void> {
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -61,6 +65,7 @@ async function runUntilSignal(running: Running): Promise<void> {
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
   process.stderr.write('shutting down: finishing accepted requests, closing subscriptions…\n');
+  await beforeShutdown();
   await running.ctx.simulations.shutdown();
   // Requests and subscriptions first, then the Kafka consumer and the LISTEN connection, and the pools last.
   await running.http.close();
@@ -125,6 +130,7 @@ export async function demo(options: DemoOptions): Promise<void> {
   print(`Admin token (12 h; others: npx rtrec token --role admin|service|analyst|customer [--customer <id>]):`);
   print(`  export RTREC_TOKEN=${adminToken}`);
   print(`  curl -H "Authorization: Bearer $RTREC_TOKEN" ${running.http.url}/customers?limit=5`);
+  let stopping = false;
   if (options.simulate) {
     // Uptake over every round so far, printed as each round ends: the demo's measure of the closed loop.
     const total = { impressions: 0, clicks: 0 };
@@ -146,7 +152,8 @@ export async function demo(options: DemoOptions): Promise<void> {
             const overall = withRates({ ...summary.recommendations, ...total, lists: 0, ordersWithClickedProduct: 0, clickedProductsBought: 0 });
             print(`Simulation ${summary.runId} done. ${uptakeLine(summary.recommendations)}; since the demo started: ${formatUptake(overall)}`);
           }
-          void startSim().catch((error) => ctx.logger.error({ err: error }, 'could not restart the demo simulation'));
+          // A round that ends because the demo is stopping is not restarted (it would write after the pools close).
+          if (!stopping) void startSim().catch((error) => ctx.logger.error({ err: error }, 'could not restart the demo simulation'));
         },
       );
       const shown = options.recommendations > 0 ? `, ${options.recommendations} recommendations (${options.recommender}) per session` : '';
@@ -157,6 +164,8 @@ export async function demo(options: DemoOptions): Promise<void> {
   const training = options.trainEvery > 0 ? startPeriodicTraining({ everyMinutes: options.trainEvery, logger: ctx.logger, onTrained: print }) : undefined;
   if (training) print(`Training the recommender every ${options.trainEvery} min in the background (rtrec train; --train-every 0 turns it off)`);
   print('ready — press Ctrl-C to stop');
-  await runUntilSignal(running);
-  await training?.stop();
+  await runUntilSignal(running, async () => {
+    stopping = true;
+    await training?.stop();
+  });
 }
