@@ -9,29 +9,15 @@
 -- creations (op = 'c') are events: rows read by the connector's initial snapshot (op = 'r') are history.
 -- Late data: the watermark trails the newest commit by ${watermark.delay}; a change that arrives later than that
 -- is dropped by the window and OVER operators (Flink's numLateRecordsDropped metric counts it).
+-- Each order and order line counts once (orders_created, order_items_created in include/): a change Debezium delivers
+-- twice cannot raise a count or make a burst. Changes that do not parse go to the dead-letter topic.
 -- ${placeholders} are filled by `rtrec jobs deploy`; `rtrec jobs render fraud-detection` prints the result.
 
 SET 'table.local-time-zone' = 'UTC';
 
-CREATE TABLE orders_cdc (
-  op STRING,
-  `after` ROW<order_id INT, total_price STRING, customer_id INT>,
-  source ROW<ts_ms BIGINT>,
-  event_time AS TO_TIMESTAMP_LTZ(source.ts_ms, 3),
-  WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
-) WITH (
-  -- @include cdc-source table=orders
-);
-
-CREATE TABLE order_items_cdc (
-  op STRING,
-  `after` ROW<order_item_id INT, quantity INT, price STRING, order_id INT, product_id INT>,
-  source ROW<ts_ms BIGINT>,
-  event_time AS TO_TIMESTAMP_LTZ(source.ts_ms, 3),
-  WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
-) WITH (
-  -- @include cdc-source table=order_items
-);
+-- @include source-orders
+-- @include source-order_items
+-- @include dead-letters
 
 CREATE TABLE alerts_topic (
   alert_id STRING,
@@ -76,28 +62,17 @@ CREATE TABLE alerts_table (
   'sink.max-retries' = '5'
 );
 
-CREATE TEMPORARY VIEW orders_created AS
-SELECT `after`.order_id AS order_id, `after`.customer_id AS customer_id,
-       CAST(`after`.total_price AS DECIMAL(12, 2)) AS amount, event_time
-FROM orders_cdc
-WHERE op = 'c';
-
--- One row per order: an order-independent signature of its lines (which products, how many of each).
--- The lines are written in the order's transaction, so they share its commit time and its 1-second window.
 CREATE TEMPORARY VIEW order_signatures AS
-SELECT `after`.order_id AS order_id,
-       CONCAT(CAST(COUNT(*) AS STRING), '/', CAST(SUM(`after`.quantity) AS STRING), '/',
-              CAST(SUM(CAST(`after`.product_id AS BIGINT) * `after`.quantity) AS STRING), '/',
-              CAST(SUM(CAST(`after`.product_id AS BIGINT) * `after`.product_id * `after`.quantity) AS STRING), '/',
-              CAST(SUM(CAST(`after`.price AS DECIMAL(12, 2)) * `after`.quantity) AS STRING)) AS signature,
-       SUM(CAST(`after`.price AS DECIMAL(12, 2)) * `after`.quantity) AS amount,
+SELECT order_id,
+       CONCAT(CAST(COUNT(*) AS STRING), '/', CAST(SUM(quantity) AS STRING), '/',
+              CAST(SUM(CAST(product_id AS BIGINT) * quantity) AS STRING), '/',
+              CAST(SUM(CAST(product_id AS BIGINT) * product_id * quantity) AS STRING), '/',
+              CAST(SUM(price * quantity) AS STRING)) AS signature,
+       SUM(price * quantity) AS amount,
        window_time AS event_time
-FROM TABLE(TUMBLE(TABLE order_items_cdc, DESCRIPTOR(event_time), INTERVAL '1' SECOND))
-WHERE op = 'c'
-GROUP BY window_start, window_end, window_time, `after`.order_id;
+FROM TABLE(TUMBLE(TABLE order_items_created, DESCRIPTOR(event_time), INTERVAL '1' SECOND))
+GROUP BY window_start, window_end, window_time, order_id;
 
--- The customer of each signed order: an interval join with the order's creation (same transaction, so the
--- signature's window time is at most one second after the order's commit time).
 CREATE TEMPORARY VIEW customer_signatures AS
 SELECT o.order_id, o.customer_id, s.signature, s.amount, s.event_time
 FROM order_signatures AS s
@@ -137,4 +112,6 @@ EXECUTE STATEMENT SET
 BEGIN
 INSERT INTO alerts_topic SELECT alert_id, rule, customer_id, order_id, amount, order_count, detail, event_time, CURRENT_TIMESTAMP FROM alerts;
 INSERT INTO alerts_table SELECT alert_id, rule, customer_id, order_id, amount, order_count, detail, CAST(event_time AS TIMESTAMP(3)), CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) FROM alerts;
+INSERT INTO dead_letters SELECT * FROM orders_poison;
+INSERT INTO dead_letters SELECT * FROM order_items_poison;
 END;

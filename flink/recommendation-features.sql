@@ -11,34 +11,25 @@
 --                          once per session / order; rec_item_support holds each item's own count, so the API
 --                          normalises (cosine: n(a,b) / sqrt(n(a) n(b))) instead of ranking by raw counts.
 -- Interaction weights: view 1, wishlist 2, cart 3, purchase 5 (per order line).
--- Rows of the connector's snapshot (history) count like live changes: features cover the whole history. Event
+-- Rows of the connector's snapshot (history) count like live changes: features cover the whole history. Each event,
+-- order and order line counts once (the *_once views of include/source-*.sql keep the first image of each id), so a
+-- change Debezium delivers twice, or a second snapshot of the same rows, changes no feature; that costs state of one
+-- id per row, kept for the job's life (heap state backend: plan ~100 bytes per event, or use RocksDB for large shops).
+-- Changes that do not parse go to the dead-letter topic. Event
 -- time is when the customer acted (behavior_events.occurred_at, orders.order_date); the hourly trend window
 -- drops changes that arrive more than ${watermark.delay} s after the watermark (late data).
 
 SET 'table.local-time-zone' = 'UTC';
+-- Mini-batches: the aggregations fold what arrived within 200 ms per key before emitting, so a burst of changes to one
+-- product or customer becomes one upsert instead of one per change (the JDBC sinks were what fell behind at ×60 replay).
+SET 'table.exec.mini-batch.enabled' = 'true';
+SET 'table.exec.mini-batch.allow-latency' = '200 ms';
+SET 'table.exec.mini-batch.size' = '5000';
 
-CREATE TABLE events_cdc (
-  op STRING,
-  `after` ROW<event_id BIGINT, customer_id INT, session_id STRING, event_type STRING, product_id INT, category_id INT, occurred_at TIMESTAMP_LTZ(3)>,
-  event_time AS `after`.occurred_at,
-  WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
-) WITH (
-  -- @include cdc-source table=behavior_events
-);
-
-CREATE TABLE orders_cdc (
-  op STRING,
-  `after` ROW<order_id INT, customer_id INT, order_date TIMESTAMP_LTZ(3)>
-) WITH (
-  -- @include cdc-source table=orders
-);
-
-CREATE TABLE order_items_cdc (
-  op STRING,
-  `after` ROW<order_item_id INT, quantity INT, order_id INT, product_id INT>
-) WITH (
-  -- @include cdc-source table=order_items
-);
+-- @include source-behavior_events
+-- @include source-orders
+-- @include source-order_items
+-- @include dead-letters
 
 CREATE TABLE products_dim (
   product_id INT,
@@ -92,19 +83,15 @@ CREATE TABLE rec_item_support (
         'sink.buffer-flush.interval' = '200ms', 'sink.buffer-flush.max-rows' = '2000', 'sink.max-retries' = '5');
 
 CREATE TEMPORARY VIEW product_events AS
-SELECT `after`.customer_id AS customer_id, `after`.session_id AS session_id, `after`.event_type AS event_type,
-       `after`.product_id AS product_id, `after`.category_id AS category_id, `after`.occurred_at AS occurred_at
-FROM events_cdc
-WHERE op IN ('c', 'r') AND `after`.product_id IS NOT NULL AND `after`.event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist');
+SELECT customer_id, session_id, event_type, product_id, category_id, occurred_at
+FROM behavior_events_once
+WHERE product_id IS NOT NULL AND event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist');
 
--- Purchases: an order's lines with its customer and date. Lines and order are written in one transaction, so
--- the join state only needs to live briefly (an hour).
 CREATE TEMPORARY VIEW purchases AS
-SELECT /*+ STATE_TTL('o' = '1h', 'i' = '1h') */ o.`after`.customer_id AS customer_id, o.`after`.order_id AS order_id,
-       i.`after`.product_id AS product_id, i.`after`.quantity AS quantity, o.`after`.order_date AS occurred_at
-FROM order_items_cdc AS i
-JOIN orders_cdc AS o ON i.`after`.order_id = o.`after`.order_id
-WHERE i.op IN ('c', 'r') AND o.op IN ('c', 'r');
+SELECT /*+ STATE_TTL('o' = '1h', 'i' = '1h') */ o.customer_id AS customer_id, o.order_id AS order_id,
+       i.product_id AS product_id, i.quantity AS quantity, o.order_date AS occurred_at
+FROM order_items_once AS i
+JOIN orders_once AS o ON i.order_id = o.order_id;
 
 CREATE TEMPORARY VIEW product_events_weighted AS
 SELECT customer_id, CAST(category_id AS INT) AS category_id,
@@ -114,11 +101,11 @@ WHERE category_id IS NOT NULL;
 
 -- Live interactions only (op = 'c'): the history of the snapshot is not "this hour".
 CREATE TEMPORARY VIEW timed_interactions AS
-SELECT `after`.product_id AS product_id,
-       CASE `after`.event_type WHEN 'view_product' THEN 1.0 WHEN 'add_to_wishlist' THEN 2.0 ELSE 3.0 END AS weight,
+SELECT product_id,
+       CASE event_type WHEN 'view_product' THEN 1.0 WHEN 'add_to_wishlist' THEN 2.0 ELSE 3.0 END AS weight,
        event_time
-FROM events_cdc
-WHERE op = 'c' AND `after`.product_id IS NOT NULL AND `after`.event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist');
+FROM behavior_events_created
+WHERE product_id IS NOT NULL AND event_type IN ('view_product', 'add_to_cart', 'add_to_wishlist');
 
 CREATE TEMPORARY VIEW interactions AS
 SELECT customer_id, product_id, CAST(category_id AS INT) AS category_id,
@@ -170,4 +157,8 @@ SELECT product_id, 'view', COUNT(DISTINCT session_id) FROM product_events WHERE 
 
 INSERT INTO rec_item_support
 SELECT product_id, 'purchase', COUNT(DISTINCT order_id) FROM purchases GROUP BY product_id;
+
+INSERT INTO dead_letters SELECT * FROM behavior_events_poison;
+INSERT INTO dead_letters SELECT * FROM orders_poison;
+INSERT INTO dead_letters SELECT * FROM order_items_poison;
 END;

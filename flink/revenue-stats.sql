@@ -5,21 +5,16 @@
 --
 -- Event time is the commit time of the order's creation in PostgreSQL (Debezium's source.ts_ms); rows of the
 -- connector's initial snapshot (op = 'r') are history and are not windowed. Revenue counts every order placed
--- (gross: later cancellations or failed payments do not change a closed window).
+-- (gross: later cancellations or failed payments do not change a closed window), each order once: Debezium may
+-- deliver a change twice (after a Kafka Connect crash), and orders_created (include/source-orders.sql) collapses a
+-- re-delivered creation, so a replay never changes a window. Changes that do not parse go to the dead-letter topic.
 -- Late data: the watermark trails the newest commit by ${watermark.delay}; later changes are dropped from
 -- their window (Flink's numLateRecordsDropped metric counts them).
 
 SET 'table.local-time-zone' = 'UTC';
 
-CREATE TABLE orders_cdc (
-  op STRING,
-  `after` ROW<order_id INT, total_price STRING, customer_id INT>,
-  source ROW<ts_ms BIGINT>,
-  event_time AS TO_TIMESTAMP_LTZ(source.ts_ms, 3),
-  WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
-) WITH (
-  -- @include cdc-source table=orders
-);
+-- @include source-orders
+-- @include dead-letters
 
 CREATE TABLE revenue_topic (
   window_start TIMESTAMP(3),
@@ -66,10 +61,9 @@ CREATE TABLE revenue_table (
 
 CREATE TEMPORARY VIEW windows AS
 SELECT window_start, window_end, window_time,
-       CAST(SUM(CAST(`after`.total_price AS DECIMAL(12, 2))) AS DECIMAL(14, 2)) AS revenue,
+       CAST(SUM(amount) AS DECIMAL(14, 2)) AS revenue,
        CAST(COUNT(*) AS INT) AS order_count
-FROM TABLE(TUMBLE(TABLE orders_cdc, DESCRIPTOR(event_time), INTERVAL '${revenue.window}' DAY TO SECOND))
-WHERE op = 'c'
+FROM TABLE(TUMBLE(TABLE orders_created, DESCRIPTOR(event_time), INTERVAL '${revenue.window}' DAY TO SECOND))
 GROUP BY window_start, window_end, window_time;
 
 CREATE TEMPORARY VIEW with_previous AS
@@ -94,4 +88,5 @@ EXECUTE STATEMENT SET
 BEGIN
 INSERT INTO revenue_topic SELECT * FROM stats;
 INSERT INTO revenue_table SELECT * FROM stats;
+INSERT INTO dead_letters SELECT * FROM orders_poison;
 END;

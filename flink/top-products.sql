@@ -6,20 +6,14 @@
 -- Event time is the commit time of the order lines in PostgreSQL (Debezium's source.ts_ms); rows of the connector's
 -- initial snapshot (op = 'r') are history and are not windowed. A product's category is looked up in PostgreSQL
 -- (JDBC lookup join, cached 10 minutes). Late data: the watermark trails the newest commit by ${watermark.delay};
--- later changes are dropped from their window (Flink's numLateRecordsDropped metric counts them).
+-- later changes are dropped from their window (Flink's numLateRecordsDropped metric counts them). Each order line
+-- counts once (order_items_created, include/source-order_items.sql): a change Debezium delivers twice does not raise a
+-- window's quantities. Changes that do not parse go to the dead-letter topic.
 
 SET 'table.local-time-zone' = 'UTC';
 
-CREATE TABLE order_items_cdc (
-  op STRING,
-  `after` ROW<order_item_id INT, quantity INT, price STRING, order_id INT, product_id INT>,
-  source ROW<ts_ms BIGINT>,
-  event_time AS TO_TIMESTAMP_LTZ(source.ts_ms, 3),
-  proc_time AS PROCTIME(),
-  WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
-) WITH (
-  -- @include cdc-source table=order_items
-);
+-- @include source-order_items
+-- @include dead-letters
 
 CREATE TABLE products_dim (
   product_id INT,
@@ -78,12 +72,14 @@ CREATE TABLE top_table (
   'sink.max-retries' = '5'
 );
 
+CREATE TEMPORARY VIEW items AS
+SELECT order_item_id, product_id, quantity, price, event_time, PROCTIME() AS proc_time
+FROM order_items_created;
+
 CREATE TEMPORARY VIEW sales AS
-SELECT i.`after`.product_id AS product_id, COALESCE(p.category_id, -1) AS category_id, i.`after`.quantity AS quantity,
-       CAST(i.`after`.price AS DECIMAL(12, 2)) * i.`after`.quantity AS revenue, i.event_time
-FROM order_items_cdc AS i
-LEFT JOIN products_dim FOR SYSTEM_TIME AS OF i.proc_time AS p ON i.`after`.product_id = p.product_id
-WHERE i.op = 'c';
+SELECT i.product_id, COALESCE(p.category_id, -1) AS category_id, i.quantity, i.price * i.quantity AS revenue, i.event_time
+FROM items AS i
+LEFT JOIN products_dim FOR SYSTEM_TIME AS OF i.proc_time AS p ON i.product_id = p.product_id;
 
 CREATE TEMPORARY VIEW per_product_1m AS
 SELECT window_start, window_end, window_time, product_id, category_id, CAST(SUM(quantity) AS INT) AS quantity, CAST(SUM(revenue) AS DECIMAL(14, 2)) AS revenue
@@ -144,4 +140,5 @@ EXECUTE STATEMENT SET
 BEGIN
 INSERT INTO top_topic SELECT * FROM ranked;
 INSERT INTO top_table SELECT * FROM ranked;
+INSERT INTO dead_letters SELECT * FROM order_items_poison;
 END;

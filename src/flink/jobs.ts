@@ -71,13 +71,16 @@ const INCLUDE = /^\s*--\s*@include\s+([\w-]+)((?:\s+[\w.]+=[\w.-]+)*)\s*$/;
  * Expands the include lines of a job file. Fragments keep the shared DDL (the Kafka source options of the
  * change topics) in one place; what they expand to is plain Flink SQL, so a rendered job runs in any client.
  */
-export function expandIncludes(file: string, text: string): string {
+export function expandIncludes(file: string, text: string, depth = 0): string {
+  // Fragments may include fragments (a source table includes the Kafka options): a job's include/ folder holds them all.
+  const folder = depth === 0 ? join(dirname(file), 'include') : dirname(file);
   return text
     .split('\n')
     .map((line, index) => {
       const m = INCLUDE.exec(line);
       if (!m) return line;
-      const fragment = join(dirname(file), 'include', `${m[1]}.sql`);
+      const fragment = join(folder, `${m[1]}.sql`);
+      if (depth >= 4) throw new AppError('BAD_USER_INPUT', `${file}: line ${index + 1} includes "${m[1]}" more than 4 levels deep (an include cycle?).`);
       let body: string;
       try {
         body = readFileSync(fragment, 'utf8');
@@ -91,10 +94,10 @@ export function expandIncludes(file: string, text: string): string {
           .filter(Boolean)
           .map((pair) => pair.split('=') as [string, string]),
       );
-      return body
+      const filled = body.replace(/\$\{([\w.]+)\}/g, (whole, key: string) => params[key] ?? whole);
+      return expandIncludes(fragment, filled, depth + 1)
         .split('\n')
         .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('--'))
-        .map((l) => l.replace(/\$\{([\w.]+)\}/g, (whole, key: string) => params[key] ?? whole))
         .join('\n');
     })
     .join('\n');

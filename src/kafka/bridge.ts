@@ -85,7 +85,14 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
         {
           key,
           value,
-          headers: { 'rtrec.source.topic': topic, 'rtrec.source.partition': String(partition), 'rtrec.source.offset': offset, 'rtrec.error': reason },
+          headers: {
+            'rtrec.source.topic': topic,
+            'rtrec.source.partition': String(partition),
+            'rtrec.source.offset': offset,
+            'rtrec.error': reason,
+            // The Flink jobs write here too (rtrec.consumer flink:<job>): each reader reports what it could not use.
+            'rtrec.consumer': 'api',
+          },
         },
       ],
     });

@@ -304,7 +304,7 @@ describe('change data capture', () => {
     await consumer.disconnect();
     expect(dead[0]).toMatchObject({
       value: 'this is not json',
-      headers: { 'rtrec.source.topic': `${prefix}.public.customers`, 'rtrec.error': 'value is not JSON' },
+      headers: { 'rtrec.source.topic': `${prefix}.public.customers`, 'rtrec.error': 'value is not JSON', 'rtrec.consumer': 'api' },
     });
     expect(dead[0]!.headers['rtrec.source.offset']).toMatch(/^\d+$/);
     expect(dead[1]!.headers['rtrec.error']).toMatch(/CREATE without the after row/);

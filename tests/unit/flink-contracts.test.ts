@@ -110,11 +110,15 @@ describe.each(CONTRACTS)('the Flink output %s', (_name, contract) => {
 });
 
 describe('the jobs’ Kafka sources', () => {
-  it('share one definition of the change-topic options (flink/include/cdc-source.sql)', () => {
+  it('share one definition of each change-topic source (flink/include/source-<table>.sql, over cdc-source.sql)', () => {
     for (const job of ['fraud-detection', 'revenue-stats', 'top-products', 'recommendation-features']) {
       const text = readFileSync(join(root, 'flink', `${job}.sql`), 'utf8');
-      expect(text, job).not.toMatch(/\.public\./);
-      expect(text, job).toMatch(/@include cdc-source table=\w+/);
+      expect(text, job).not.toMatch(/\.public\.|CREATE TABLE \w+_raw/);
+      expect(text, job).toMatch(/@include source-\w+/);
+    }
+    for (const table of ['orders', 'order_items', 'behavior_events']) {
+      const text = readFileSync(join(root, 'flink', 'include', `source-${table}.sql`), 'utf8');
+      expect(text, table).toContain(`@include cdc-source table=${table}`);
     }
   });
 });

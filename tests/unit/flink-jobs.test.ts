@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PoisonMessageError } from '../../src/cdc/envelope.js';
 import { loadConfig } from '../../src/config/env.js';
 import { gatewayError } from '../../src/flink/gateway.js';
-import { dayToSecond, jobDefinitions, jobPlaceholders, renderJob } from '../../src/flink/jobs.js';
+import { dayToSecond, expandIncludes, jobDefinitions, jobPlaceholders, renderJob } from '../../src/flink/jobs.js';
 import { parseResult } from '../../src/flink/results.js';
 import { quotedBody, stringLiteral } from '../../src/flink/sql-values.js';
 import { createAlertWebhook } from '../../src/flink/webhook.js';
@@ -53,16 +53,30 @@ describe('Flink job files', () => {
     expect(() => renderJob('x.sql', {}, "INSERT INTO a SELECT 'x;")).toThrow(/unterminated ' quote/);
   });
 
-  it("expands the shared change-topic source into each job, with the job's own consumer group", () => {
+  it("expands the shared change-topic sources into each job (nested includes), with the job's own consumer group", () => {
     for (const d of jobDefinitions()) {
-      const sources = renderJob(d.file, placeholders).filter((st) => /^CREATE TABLE \w+_cdc/.test(st));
+      const statements = renderJob(d.file, placeholders);
+      const sources = statements.filter((st) => /^CREATE TABLE \w+_raw/.test(st));
       expect(sources.length, d.name).toBeGreaterThan(0);
       for (const source of sources) {
         expect(source).toMatch(/'topic' = 'shop\.public\.\w+'/);
         expect(source).toContain(`'properties.group.id' = 'rtrec-flink-${d.name}'`);
-        expect(source).not.toMatch(/@include|\$\{/);
+        // Text, parsed by the job: a message that does not parse is dead-lettered, never skipped by the format.
+        expect(source).toContain(`'format' = 'raw'`);
+        expect(source).not.toMatch(/ignore-parse-errors|@include|\$\{/);
       }
+      // Every source it reads has its poison stream written to the dead-letter topic, named as this job.
+      const set = statements.find((st) => /^EXECUTE STATEMENT SET/.test(st))!;
+      for (const source of sources) {
+        const table = /^CREATE TABLE (\w+)_raw/.exec(source)![1];
+        expect(set, `${d.name} dead-letters ${table}`).toContain(`INSERT INTO dead_letters SELECT * FROM ${table}_poison`);
+      }
+      expect(statements.join('\n')).toContain(`ENCODE('flink:${d.name}', 'UTF-8')`);
     }
+  });
+
+  it('refuses an include cycle instead of recursing forever', () => {
+    expect(() => expandIncludes('/work/x.sql', '-- @include cdc-source table=a', 5)).toThrow(/more than 4 levels deep/);
   });
 
   it('names the file, line and fragment of an include that does not exist', () => {

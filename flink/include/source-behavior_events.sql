@@ -1,0 +1,63 @@
+-- The behavior_events change topic, read as text and parsed field by field (see source-orders.sql). Event time is
+-- when the customer acted (occurred_at), which a re-delivered change repeats.
+CREATE TABLE behavior_events_raw (
+  msg STRING,
+  `partition` INT METADATA VIRTUAL,
+  `offset` BIGINT METADATA VIRTUAL,
+  op AS JSON_VALUE(msg, '$.op'),
+  event_id AS TRY_CAST(JSON_VALUE(msg, '$.after.event_id') AS BIGINT),
+  customer_id AS TRY_CAST(JSON_VALUE(msg, '$.after.customer_id') AS INT),
+  session_id AS JSON_VALUE(msg, '$.after.session_id'),
+  event_type AS JSON_VALUE(msg, '$.after.event_type'),
+  product_id AS TRY_CAST(JSON_VALUE(msg, '$.after.product_id') AS INT),
+  category_id AS TRY_CAST(JSON_VALUE(msg, '$.after.category_id') AS INT),
+  occurred_at AS CAST(TRY_CAST(REPLACE(REPLACE(JSON_VALUE(msg, '$.after.occurred_at'), 'T', ' '), 'Z', '') AS TIMESTAMP(3)) AS TIMESTAMP_LTZ(3)),
+  event_time AS COALESCE(
+    CAST(TRY_CAST(REPLACE(REPLACE(JSON_VALUE(msg, '$.after.occurred_at'), 'T', ' '), 'Z', '') AS TIMESTAMP(3)) AS TIMESTAMP_LTZ(3)),
+    TO_TIMESTAMP_LTZ(0, 3)),
+  proc_time AS PROCTIME(),
+  WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
+) WITH (
+  -- @include cdc-source table=behavior_events
+);
+
+CREATE TEMPORARY VIEW behavior_events_checked AS
+SELECT *,
+       CASE
+         WHEN NOT (msg IS JSON OBJECT) THEN 'not a JSON object'
+         WHEN op IS NULL OR op NOT IN ('c', 'r', 'u', 'd', 't') THEN 'no Debezium operation (op)'
+         WHEN op IN ('c', 'r', 'u') AND (event_id IS NULL OR customer_id IS NULL OR session_id IS NULL OR event_type IS NULL OR occurred_at IS NULL)
+           THEN 'the after row lacks event_id, customer_id, session_id, event_type or occurred_at, or one does not convert'
+         WHEN op IN ('c', 'r', 'u') AND JSON_VALUE(msg, '$.after.product_id') IS NOT NULL AND product_id IS NULL THEN 'product_id does not convert'
+         WHEN op IN ('c', 'r', 'u') AND JSON_VALUE(msg, '$.after.category_id') IS NOT NULL AND category_id IS NULL THEN 'category_id does not convert'
+       END AS problem
+FROM behavior_events_raw
+WHERE msg IS NOT NULL;
+
+CREATE TEMPORARY VIEW behavior_events_poison AS
+SELECT msg, MAP[CAST('rtrec.source.topic' AS STRING), CAST(ENCODE('${topic.prefix}.public.behavior_events', 'UTF-8') AS BYTES),
+                CAST('rtrec.source.partition' AS STRING), CAST(ENCODE(CAST(`partition` AS STRING), 'UTF-8') AS BYTES),
+                CAST('rtrec.source.offset' AS STRING), CAST(ENCODE(CAST(`offset` AS STRING), 'UTF-8') AS BYTES),
+                CAST('rtrec.error' AS STRING), CAST(ENCODE(problem, 'UTF-8') AS BYTES),
+                CAST('rtrec.consumer' AS STRING), CAST(ENCODE('flink:${job.name}', 'UTF-8') AS BYTES)] AS headers
+FROM behavior_events_checked
+WHERE problem IS NOT NULL;
+
+-- Each live event once, for the windows of the hour (see orders_created): a re-delivered creation collapses in its
+-- millisecond; a late one is dropped.
+CREATE TEMPORARY VIEW behavior_events_created AS
+SELECT event_id, MAX(event_type) AS event_type, MAX(product_id) AS product_id, window_time AS event_time
+FROM TABLE(TUMBLE(TABLE behavior_events_checked, DESCRIPTOR(event_time), INTERVAL '0.001' SECOND))
+WHERE op = 'c' AND problem IS NULL
+GROUP BY window_start, window_end, window_time, event_id;
+
+-- Each event once, history included (features): the first image of an event id wins.
+CREATE TEMPORARY VIEW behavior_events_once AS
+SELECT event_id, customer_id, session_id, event_type, product_id, category_id, occurred_at
+FROM (
+  SELECT event_id, customer_id, session_id, event_type, product_id, category_id, occurred_at,
+         ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proc_time ASC) AS n
+  FROM behavior_events_checked
+  WHERE op IN ('c', 'r') AND problem IS NULL
+)
+WHERE n = 1;

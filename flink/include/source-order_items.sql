@@ -1,0 +1,57 @@
+-- The order_items change topic, read as text and parsed field by field (see source-orders.sql).
+CREATE TABLE order_items_raw (
+  msg STRING,
+  `partition` INT METADATA VIRTUAL,
+  `offset` BIGINT METADATA VIRTUAL,
+  op AS JSON_VALUE(msg, '$.op'),
+  order_item_id AS TRY_CAST(JSON_VALUE(msg, '$.after.order_item_id') AS INT),
+  order_id AS TRY_CAST(JSON_VALUE(msg, '$.after.order_id') AS INT),
+  product_id AS TRY_CAST(JSON_VALUE(msg, '$.after.product_id') AS INT),
+  quantity AS TRY_CAST(JSON_VALUE(msg, '$.after.quantity') AS INT),
+  price AS TRY_CAST(JSON_VALUE(msg, '$.after.price') AS DECIMAL(12, 2)),
+  event_time AS TO_TIMESTAMP_LTZ(COALESCE(TRY_CAST(JSON_VALUE(msg, '$.source.ts_ms') AS BIGINT), 0), 3),
+  proc_time AS PROCTIME(),
+  WATERMARK FOR event_time AS event_time - INTERVAL '${watermark.delay}' SECOND
+) WITH (
+  -- @include cdc-source table=order_items
+);
+
+CREATE TEMPORARY VIEW order_items_checked AS
+SELECT *,
+       CASE
+         WHEN NOT (msg IS JSON OBJECT) THEN 'not a JSON object'
+         WHEN op IS NULL OR op NOT IN ('c', 'r', 'u', 'd', 't') THEN 'no Debezium operation (op)'
+         WHEN TRY_CAST(JSON_VALUE(msg, '$.source.ts_ms') AS BIGINT) IS NULL THEN 'no commit time (source.ts_ms)'
+         WHEN op IN ('c', 'r', 'u') AND (order_item_id IS NULL OR order_id IS NULL OR product_id IS NULL OR quantity IS NULL OR price IS NULL)
+           THEN 'the after row lacks order_item_id, order_id, product_id, quantity or price, or one does not convert'
+       END AS problem
+FROM order_items_raw
+WHERE msg IS NOT NULL;
+
+CREATE TEMPORARY VIEW order_items_poison AS
+SELECT msg, MAP[CAST('rtrec.source.topic' AS STRING), CAST(ENCODE('${topic.prefix}.public.order_items', 'UTF-8') AS BYTES),
+                CAST('rtrec.source.partition' AS STRING), CAST(ENCODE(CAST(`partition` AS STRING), 'UTF-8') AS BYTES),
+                CAST('rtrec.source.offset' AS STRING), CAST(ENCODE(CAST(`offset` AS STRING), 'UTF-8') AS BYTES),
+                CAST('rtrec.error' AS STRING), CAST(ENCODE(problem, 'UTF-8') AS BYTES),
+                CAST('rtrec.consumer' AS STRING), CAST(ENCODE('flink:${job.name}', 'UTF-8') AS BYTES)] AS headers
+FROM order_items_checked
+WHERE problem IS NOT NULL;
+
+-- Each created order line once (top products, fraud), like orders_created: a re-delivered creation collapses in its
+-- commit millisecond, a late one is dropped.
+CREATE TEMPORARY VIEW order_items_created AS
+SELECT order_item_id, MAX(order_id) AS order_id, MAX(product_id) AS product_id, MAX(quantity) AS quantity, MAX(price) AS price,
+       window_time AS event_time
+FROM TABLE(TUMBLE(TABLE order_items_checked, DESCRIPTOR(event_time), INTERVAL '0.001' SECOND))
+WHERE op = 'c' AND problem IS NULL
+GROUP BY window_start, window_end, window_time, order_item_id;
+
+-- Each order line once, history included (features), like orders_once.
+CREATE TEMPORARY VIEW order_items_once AS
+SELECT order_item_id, order_id, product_id, quantity
+FROM (
+  SELECT order_item_id, order_id, product_id, quantity, ROW_NUMBER() OVER (PARTITION BY order_item_id ORDER BY proc_time ASC) AS n
+  FROM order_items_checked
+  WHERE op IN ('c', 'r') AND problem IS NULL
+)
+WHERE n = 1;
