@@ -114,9 +114,17 @@ export function createStack(config: Config, logger: Logger, deps: StackDependenc
             const outcome = await engine.stop();
             outcomes.push(outcome);
             if (outcome.leftRunning) continue;
-            const status = await engine.status();
-            const open = [];
-            for (const port of Object.values(status.ports)) if (await portOpen(port)) open.push(port);
+            // A process killed under load may hold its listening sockets a moment longer (until it is reaped):
+            // give the ports up to 10 s to close before calling it a failure.
+            let status = await engine.status();
+            let open: number[] = [];
+            for (let waited = 0; ; waited += 250) {
+              open = [];
+              for (const port of Object.values(status.ports)) if (await portOpen(port)) open.push(port);
+              if ((!status.running && open.length === 0) || waited >= 10_000) break;
+              await new Promise((resolve) => setTimeout(resolve, 250));
+              status = await engine.status();
+            }
             if (status.running || open.length > 0) {
               throw new AppError(
                 'STACK_START_FAILED',
