@@ -4,7 +4,8 @@ import { Gauge, type Registry } from 'prom-client';
  * Flink's and Kafka Connect's state as Prometheus gauges, read from their REST APIs when /metrics is scraped.
  * Every call has a short timeout and a failure only marks the engine down (rtrec_engine_up 0): a scrape never
  * fails or waits longer than the timeout because an engine is slow or gone. One probe serves every gauge of a
- * scrape, and its result is reused for `cacheMs`, so bursts of scrapes cost the engines one round.
+ * scrape, and its result is reused for `cacheMs`, so bursts of scrapes cost the engines one round; after the first
+ * scrape, a snapshot older than that is served while the next one is fetched in the background.
  */
 
 export interface EngineProbeOptions {
@@ -127,10 +128,24 @@ export function createEngineProbe(options: EngineProbeOptions): () => Promise<En
     }
   };
 
+  // Stale-while-revalidate: a scrape never waits for the engines' REST APIs (a busy JobManager answers the per-job
+  // calls in tens of ms) except the very first one; an older snapshot is served while a new one is fetched.
+  let refreshing: Promise<EngineSnapshot> | undefined;
+  const refresh = () => {
+    refreshing ??= Promise.all([flink(), connect()])
+      .then(([f, c]) => ({ flink: f, connect: c }))
+      .then((snapshot) => {
+        last = { at: Date.now(), snapshot: Promise.resolve(snapshot) };
+        return snapshot;
+      })
+      .finally(() => {
+        refreshing = undefined;
+      });
+    return refreshing;
+  };
   return () => {
-    if (!last || Date.now() - last.at > cacheMs) {
-      last = { at: Date.now(), snapshot: Promise.all([flink(), connect()]).then(([f, c]) => ({ flink: f, connect: c })) };
-    }
+    if (!last) return refresh();
+    if (Date.now() - last.at > cacheMs) void refresh();
     return last.snapshot;
   };
 }
