@@ -34,14 +34,7 @@ SELECT *,
 FROM behavior_events_raw
 WHERE msg IS NOT NULL;
 
-CREATE TEMPORARY VIEW behavior_events_poison AS
-SELECT msg, MAP[CAST('rtrec.source.topic' AS STRING), CAST(ENCODE('${topic.prefix}.public.behavior_events', 'UTF-8') AS BYTES),
-                CAST('rtrec.source.partition' AS STRING), CAST(ENCODE(CAST(`partition` AS STRING), 'UTF-8') AS BYTES),
-                CAST('rtrec.source.offset' AS STRING), CAST(ENCODE(CAST(`offset` AS STRING), 'UTF-8') AS BYTES),
-                CAST('rtrec.error' AS STRING), CAST(ENCODE(problem, 'UTF-8') AS BYTES),
-                CAST('rtrec.consumer' AS STRING), CAST(ENCODE('flink:${job.name}', 'UTF-8') AS BYTES)] AS headers
-FROM behavior_events_checked
-WHERE problem IS NOT NULL;
+-- @include poison table=behavior_events
 
 -- Each live event once, for the windows of the hour (see orders_created): a re-delivered creation collapses in its
 -- millisecond; a late one is dropped.

@@ -28,14 +28,7 @@ SELECT *,
 FROM order_items_raw
 WHERE msg IS NOT NULL;
 
-CREATE TEMPORARY VIEW order_items_poison AS
-SELECT msg, MAP[CAST('rtrec.source.topic' AS STRING), CAST(ENCODE('${topic.prefix}.public.order_items', 'UTF-8') AS BYTES),
-                CAST('rtrec.source.partition' AS STRING), CAST(ENCODE(CAST(`partition` AS STRING), 'UTF-8') AS BYTES),
-                CAST('rtrec.source.offset' AS STRING), CAST(ENCODE(CAST(`offset` AS STRING), 'UTF-8') AS BYTES),
-                CAST('rtrec.error' AS STRING), CAST(ENCODE(problem, 'UTF-8') AS BYTES),
-                CAST('rtrec.consumer' AS STRING), CAST(ENCODE('flink:${job.name}', 'UTF-8') AS BYTES)] AS headers
-FROM order_items_checked
-WHERE problem IS NOT NULL;
+-- @include poison table=order_items
 
 -- Each created order line once (top products, fraud), like orders_created: a re-delivered creation collapses in its
 -- commit millisecond, a late one is dropped.

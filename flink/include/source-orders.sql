@@ -30,14 +30,7 @@ SELECT *,
 FROM orders_raw
 WHERE msg IS NOT NULL;
 
-CREATE TEMPORARY VIEW orders_poison AS
-SELECT msg, MAP[CAST('rtrec.source.topic' AS STRING), CAST(ENCODE('${topic.prefix}.public.orders', 'UTF-8') AS BYTES),
-                CAST('rtrec.source.partition' AS STRING), CAST(ENCODE(CAST(`partition` AS STRING), 'UTF-8') AS BYTES),
-                CAST('rtrec.source.offset' AS STRING), CAST(ENCODE(CAST(`offset` AS STRING), 'UTF-8') AS BYTES),
-                CAST('rtrec.error' AS STRING), CAST(ENCODE(problem, 'UTF-8') AS BYTES),
-                CAST('rtrec.consumer' AS STRING), CAST(ENCODE('flink:${job.name}', 'UTF-8') AS BYTES)] AS headers
-FROM orders_checked
-WHERE problem IS NOT NULL;
+-- @include poison table=orders
 
 -- Each created order once (revenue, fraud): a re-delivered creation repeats its commit time to the millisecond, so it
 -- falls into the same one-millisecond window and collapses there; one that arrives after the watermark is late and is
