@@ -24,6 +24,9 @@ import type { Logger } from '../logging/logger.js';
  *   5. drops the jobs' consumer groups and their retained checkpoints, and redeploys the jobs that ran, from
  *      nothing: they rebuild their state from the topics, which now match the database.
  * A change committed during the reset (a storefront call) is after the TRUNCATE in the log and is kept.
+ * A database that is not captured (no replication slot of the connector in it) has nothing derived in Kafka or
+ * Flink: only its tables are emptied, and the topics and jobs at the configured addresses, which then belong to
+ * another database (a developer's stack while the tests reset theirs), are left alone.
  */
 
 export type ResetScope = 'activity' | 'all';
@@ -53,7 +56,14 @@ export async function resetShopData(deps: ResetDeps, scope: ResetScope): Promise
   const { config, logger, pool, jobs } = deps;
   const tables = (scope === 'all' ? [...DYNAMIC_TABLES, ...STATIC_TABLES] : [...DYNAMIC_TABLES]).filter((t): t is CdcTable => t in CDC_TABLES);
   const captured = await slotExists(pool, config.cdc.slotName);
-  if (captured) await checkCaptureFollows(config);
+  if (!captured) {
+    // Nothing derived from this database flows through Kafka or Flink: the topics and jobs at the configured
+    // addresses belong to another database (a developer's stack, while tests reset theirs), so they are left alone.
+    const deleted = await clearData(pool, scope);
+    logger.info({ scope }, 'shop data reset; the database is not captured, so Kafka topics and Flink jobs were left alone');
+    return { deleted, captured, topics: [], restartedJobs: [] };
+  }
+  await checkCaptureFollows(config);
   const kafka = createKafka(config, 'rtrec-reset');
 
   // Jobs first: a running job's sink would write rows for data that is about to go.
@@ -67,25 +77,22 @@ export async function resetShopData(deps: ResetDeps, scope: ResetScope): Promise
   for (const name of running) await jobs.cancel(name);
 
   const cdcTopics = tables.map((t) => topicOf(config.cdc.topicPrefix, t));
-  const before = captured ? await withKafka(config, () => endOffsets(kafka, cdcTopics, true)) : new Map<string, Map<number, bigint>>();
+  const before = await withKafka(config, () => endOffsets(kafka, cdcTopics, true));
   const deleted = await clearData(pool, scope);
 
   const purged: ResetReport['topics'] = [];
-  const kafkaReachable = captured || (await reachable(kafka));
-  if (kafkaReachable) {
-    await withKafka(config, async () => {
-      // The captured tables' topics: up to and including Debezium's TRUNCATE event; the rest of a topic is newer.
-      const cuts = captured ? await truncateOffsets(kafka, before) : await endOffsets(kafka, cdcTopics, false);
-      // The jobs' outputs: everything (the jobs are stopped).
-      const results = await endOffsets(
-        kafka,
-        RESULT_KINDS.map((k) => resultTopic(config.cdc.topicPrefix, k)),
-        false,
-      );
-      purged.push(...(await deleteBefore(kafka, cuts)), ...(await deleteBefore(kafka, results)));
-      await dropGroups(kafka, 'rtrec-flink-');
-    });
-  }
+  await withKafka(config, async () => {
+    // The captured tables' topics: up to and including Debezium's TRUNCATE event; the rest of a topic is newer.
+    const cuts = await truncateOffsets(kafka, before);
+    // The jobs' outputs: everything (the jobs are stopped).
+    const results = await endOffsets(
+      kafka,
+      RESULT_KINDS.map((k) => resultTopic(config.cdc.topicPrefix, k)),
+      false,
+    );
+    purged.push(...(await deleteBefore(kafka, cuts)), ...(await deleteBefore(kafka, results)));
+    await dropGroups(kafka, 'rtrec-flink-');
+  });
   jobs.forgetRuns();
   for (const name of running) await jobs.deploy(name, { fresh: true });
   logger.info({ scope, captured, topics: purged.length, restartedJobs: running }, 'shop data reset with its derived state');
@@ -139,19 +146,6 @@ async function checkCaptureFollows(config: Config): Promise<void> {
     `no connector on ${config.connect.url} uses the slot`,
     'Register the connector (`npx rtrec cdc register`), or drop the slot if nothing captures this database any more (SELECT pg_drop_replication_slot(...)).',
   );
-}
-
-async function reachable(kafka: Kafka): Promise<boolean> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    await admin.listTopics();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
 }
 
 type Offsets = Map<string, Map<number, bigint>>;

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetShopData } from '../../src/app/reset.js';
+import { loadConfig } from '../../src/config/env.js';
 import { departmentOf } from '../../src/datagen/catalogue.js';
 import { clearData, generateData } from '../../src/datagen/generate.js';
 import { AppError } from '../../src/errors.js';
+import type { JobManager } from '../../src/flink/jobs.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { verifyPassword } from '../../src/security/password.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -116,5 +120,28 @@ describe('data generator', () => {
     expect(deleted.customers).toBe(130);
     expect(await count('customers')).toBe(0);
     expect(await count('categories')).toBe(0);
+  });
+
+  it("a reset of a database that is not captured leaves Kafka's topics and Flink's jobs alone (they belong to another database)", async () => {
+    await generateData(t.pool, { categories: 2, products: 5, customers: 3, seed: 2 });
+    await t.pool.query(
+      "INSERT INTO behavior_events (customer_id, session_id, event_type, product_id) SELECT min(customer_id), gen_random_uuid(), 'view_product', min(product_id) FROM customers, products",
+    );
+    // A developer's stack at the configured addresses must not lose its jobs or its topics when the tests
+    // reset their databases: the reset may not even look at them.
+    const touched: string[] = [];
+    const jobs = new Proxy({} as JobManager, {
+      get: (_, name) => () => {
+        touched.push(String(name));
+        throw new Error(`the reset called jobs.${String(name)}`);
+      },
+    });
+    const config = loadConfig({ LOG_LEVEL: 'silent', KAFKA_BROKERS: '127.0.0.1:1', FLINK_REST_URL: 'http://127.0.0.1:1' });
+    const report = await resetShopData({ config, logger: createLogger('silent'), pool: t.pool, jobs }, 'activity');
+    expect(touched).toEqual([]);
+    expect(report).toMatchObject({ captured: false, topics: [], restartedJobs: [] });
+    expect(report.deleted.behavior_events).toBe(1);
+    expect(await count('behavior_events')).toBe(0);
+    expect([await count('customers'), await count('products')]).toEqual([3, 5]);
   });
 });
