@@ -55,7 +55,9 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
     brokers: config.brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
-    retry: { initialRetryTime: 200, retries: 5 },
+    // maxRetryTime also bounds the pause before kafkajs restarts a crashed consumer (30 s by default: after a
+    // broker restart subscribers waited that long for changes that were already flowing again).
+    retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 2000 },
   });
   const topics = [
     ...Object.keys(CDC_TABLES).map((t) => topicOf(config.topicPrefix, t as CdcTable)),
@@ -197,7 +199,9 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
 
   function scheduleReconnect(): void {
     if (stopped || retryTimer) return;
-    const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+    // Short: a connection attempt to a broker that is down costs little, and every second here is a second
+    // of subscribers without changes after Kafka is back.
+    const delay = Math.min(2_000, 250 * 2 ** Math.min(attempt, 3));
     attempt++;
     retryTimer = setTimeout(() => {
       retryTimer = undefined;

@@ -348,6 +348,16 @@ io:
     dirs: ${paths.tmp}
 parallelism:
   default: 1
+# A TaskManager (or JobManager) that died is declared lost after two failed heartbeat RPCs, so the interval
+# bounds how long jobs wait before they fail over after a crash (10 s by default: 20 s of standstill). An alive
+# but slow process is still given heartbeat.timeout (Flink's 50 s).
+heartbeat:
+  interval: 2 s
+# A TaskManager whose JobManager died retries its registration every second (10 s by default), so jobs
+# redeployed on a restarted JobManager find their slots sooner.
+cluster:
+  registration:
+    error-delay: 1 s
 # With checkpointing on, Flink's default restarts forever; a broken job should fail visibly instead.
 restart-strategy:
   type: fixed-delay

@@ -1,0 +1,162 @@
+import pg from 'pg';
+import { CDC_TABLES, type CdcTable, isCdcTable } from '../cdc/tables.js';
+
+/*
+ * The soak's reference: every row change PostgreSQL committed, read from its own logical decoding (the
+ * test_decoding plugin, through a replication slot of the soak's own, independent of Debezium's). Each change
+ * is named by table, key and LSN — the LSN test_decoding prints is the one Debezium puts in source.lsn — so
+ * that the Kafka topics can be checked against it change by change. Inserts of orders and order lines keep
+ * their values and commit time: the soak recomputes the Flink jobs' results from them in SQL.
+ */
+
+export interface WalChange {
+  table: CdcTable;
+  key: string;
+  /** The change's WAL position as a decimal number (Debezium's source.lsn). */
+  lsn: string;
+  operation: 'c' | 'u' | 'd';
+}
+
+export interface CreatedRow {
+  table: 'orders' | 'order_items';
+  values: Record<string, string | null>;
+  /** The transaction's commit time as PostgreSQL printed it (timestamptz text). */
+  committedAt: string;
+}
+
+const ROW = /^table public\.([a-z_]+): (INSERT|UPDATE|DELETE): (.*)$/s;
+const COMMIT = /^COMMIT(?: \d+)?(?: \(at (.+)\))?$/;
+const COLUMN = /(\w+)\[(?:[^\]]+)\]:('(?:[^']|'')*'|\S+)/g;
+const OPERATIONS = { INSERT: 'c', UPDATE: 'u', DELETE: 'd' } as const;
+
+/** "0/1CB1100" → "30085376": the 64-bit WAL position in decimal, as Debezium reports it. */
+export function lsnToDecimal(lsn: string): string {
+  const [high, low] = lsn.split('/');
+  return ((BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`)).toString();
+}
+
+/** The columns of one test_decoding tuple as text (null for SQL NULL). */
+export function decodeTuple(text: string): Record<string, string | null> {
+  const row: Record<string, string | null> = {};
+  for (const [, column, raw] of text.matchAll(COLUMN)) {
+    if (raw === 'unchanged-toast-datum') continue;
+    row[column!] = raw === 'null' ? null : raw!.startsWith("'") ? raw!.slice(1, -1).replace(/''/g, "'") : raw!;
+  }
+  return row;
+}
+
+const keyColumn = (table: CdcTable) => CDC_TABLES[table].key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** One decoded row change of a captured table, with its row when it is a creation (undefined otherwise). */
+export function parseWalLine(data: string, lsn: string): { change: WalChange; row: Record<string, string | null> } | undefined {
+  const m = ROW.exec(data);
+  if (!m || !isCdcTable(m[1]!)) return undefined;
+  const table = m[1];
+  const body = m[3]!;
+  // An update with REPLICA IDENTITY FULL prints the old row first: the key is read from the new one.
+  const tuple = decodeTuple(body.startsWith('old-key: ') ? (body.split(' new-tuple: ')[1] ?? body.slice('old-key: '.length)) : body);
+  const key = tuple[keyColumn(table)];
+  if (key === undefined || key === null) return undefined;
+  return { change: { table, key, lsn: lsnToDecimal(lsn), operation: OPERATIONS[m[2] as keyof typeof OPERATIONS] }, row: tuple };
+}
+
+export interface ReferenceLog {
+  /** Reads what has been committed since the last read (safe to call while PostgreSQL is down: it retries later). */
+  poll(): Promise<number>;
+  /** Every change read so far, by "table|key|lsn" (a change re-read after a crash is kept once). */
+  readonly changes: ReadonlyMap<string, WalChange>;
+  /** Creations of orders and order lines, with their commit time, in commit order. */
+  readonly created: readonly CreatedRow[];
+  /** Changes read so far (each once). */
+  readonly count: number;
+  /** The newest commit time read. */
+  readonly lastCommit: Date | undefined;
+  /** Drops the slot (a slot keeps WAL forever) and closes the connection. */
+  close(): Promise<void>;
+}
+
+export const changeId = (c: Pick<WalChange, 'table' | 'key' | 'lsn'>) => `${c.table}|${c.key}|${c.lsn}`;
+
+/**
+ * Creates the slot `slot` (dropping a leftover of an earlier run) on the database at `superuserUrl` (a slot needs
+ * REPLICATION) and returns the log; `poll` reads it in chunks. A change is taken only with its COMMIT, so an
+ * aborted transaction never counts.
+ */
+export async function openReferenceLog(superuserUrl: string, slot: string): Promise<ReferenceLog> {
+  const changes = new Map<string, WalChange>();
+  const created: CreatedRow[] = [];
+  let lastCommit: Date | undefined;
+  let client: pg.Client | undefined;
+  const connect = async () => {
+    if (client) return client;
+    const c = new pg.Client({ connectionString: superuserUrl });
+    c.on('error', () => undefined);
+    await c.connect();
+    client = c;
+    return c;
+  };
+  const first = await connect();
+  await first.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  await first.query("SELECT pg_create_logical_replication_slot($1, 'test_decoding')", [slot]);
+  // Changes of the open transaction, taken when its COMMIT is read.
+  let pending: { change: WalChange; row: Record<string, string | null> }[] = [];
+  const log: ReferenceLog = {
+    changes,
+    created,
+    get count() {
+      return changes.size;
+    },
+    get lastCommit() {
+      return lastCommit;
+    },
+    async poll() {
+      let read = 0;
+      try {
+        const c = await connect();
+        for (;;) {
+          // Whole transactions only (test_decoding ends a chunk at a transaction boundary past the limit).
+          const { rows } = await c.query<{ lsn: string; data: string }>(
+            "SELECT lsn::text, data FROM pg_logical_slot_get_changes($1, NULL, 20000, 'include-timestamp', '1', 'skip-empty-xacts', '1')",
+            [slot],
+          );
+          for (const { lsn, data } of rows) {
+            if (data.startsWith('BEGIN')) pending = [];
+            else if (data.startsWith('COMMIT')) {
+              const at = COMMIT.exec(data)?.[1] ?? '';
+              for (const { change, row } of pending) {
+                const id = changeId(change);
+                if (changes.has(id)) continue;
+                changes.set(id, change);
+                read++;
+                if (change.operation === 'c' && (change.table === 'orders' || change.table === 'order_items'))
+                  created.push({ table: change.table, values: row, committedAt: at });
+              }
+              if (at) lastCommit = new Date(at.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+              pending = [];
+            } else {
+              const parsed = parseWalLine(data, lsn);
+              if (parsed) pending.push(parsed);
+            }
+          }
+          if (rows.length < 20000) break;
+        }
+      } catch {
+        // PostgreSQL is down (a fault): what the slot had not confirmed is read again after the restart.
+        await client?.end().catch(() => undefined);
+        client = undefined;
+        pending = [];
+      }
+      return read;
+    },
+    async close() {
+      try {
+        const c = await connect();
+        await c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      } finally {
+        await client?.end().catch(() => undefined);
+        client = undefined;
+      }
+    },
+  };
+  return log;
+}
