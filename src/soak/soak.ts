@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AppContext, createAppContext } from '../app/context.js';
 import { createConnectClient } from '../cdc/connect-client.js';
 import { registerConnector } from '../cdc/register.js';
 import { type CdcTable, topicOf } from '../cdc/tables.js';
+import { freePort } from '../common/net.js';
 import { isAlive, portOpen } from '../common/process.js';
 import { createRng } from '../common/random.js';
 import { type Config, loadConfig } from '../config/env.js';
@@ -112,34 +112,30 @@ export interface SoakReport {
 const SUBSCRIBED: CdcTable[] = ['orders', 'behavior_events'];
 const CHECKED_TABLES: CdcTable[] = ['customers', 'orders', 'order_items', 'carts', 'wishlists', 'payments', 'shipments', 'behavior_events'];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Paces storefront calls to a number of committed changes per second, learning how many changes a call makes. */
+/**
+ * Paces storefront calls to a number of committed changes per second: it learns how many changes a call makes
+ * and corrects for what the last second actually committed (the writers' own latency, sessions' pauses).
+ */
 function pacer(rate: number) {
   let nextAt = 0;
   let actions = 0;
   let perAction = 2;
+  let correction = 1;
   return {
     get actions() {
       return actions;
     },
-    /** Tells it how many changes the last `actions` calls committed. */
-    observe(deltaChanges: number, deltaActions: number) {
+    /** Tells it how many changes the last `deltaActions` calls committed in `seconds`. */
+    observe(deltaChanges: number, deltaActions: number, seconds: number) {
       if (deltaActions >= 20) perAction = 0.7 * perAction + 0.3 * Math.max(0.2, deltaChanges / deltaActions);
+      const reached = deltaChanges / Math.max(0.1, seconds);
+      if (deltaActions > 0 && reached < 0.97 * rate) correction = Math.max(0.3, correction * 0.9);
+      else if (reached > 1.03 * rate) correction = Math.min(3, correction * 1.1);
     },
     async take(signal: AbortSignal) {
       const now = performance.now();
       const at = Math.max(now, nextAt);
-      nextAt = at + (1000 * perAction) / rate;
+      nextAt = at + (1000 * perAction * correction) / rate;
       actions++;
       if (at > now && !signal.aborted) await sleep(at - now, undefined, { signal }).catch(() => undefined);
     },
@@ -266,11 +262,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const loadStarted = Date.now();
     let lastChanges = 0;
     let lastActions = 0;
+    let lastAt = performance.now();
     const polling = setInterval(() => {
       void reference.poll().then(() => {
-        pace.observe(reference.count - lastChanges, pace.actions - lastActions);
+        const now = performance.now();
+        pace.observe(reference.count - lastChanges, pace.actions - lastActions, (now - lastAt) / 1000);
         lastChanges = reference.count;
         lastActions = pace.actions;
+        lastAt = now;
       });
     }, 1000);
     cleanups.push(async () => clearInterval(polling));

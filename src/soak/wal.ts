@@ -100,6 +100,46 @@ export async function openReferenceLog(superuserUrl: string, slot: string): Prom
   await first.query("SELECT pg_create_logical_replication_slot($1, 'test_decoding')", [slot]);
   // Changes of the open transaction, taken when its COMMIT is read.
   let pending: { change: WalChange; row: Record<string, string | null> }[] = [];
+  let running: Promise<number> | undefined;
+  const read = async (): Promise<number> => {
+    let count = 0;
+    try {
+      const c = await connect();
+      for (;;) {
+        // Whole transactions only (test_decoding ends a chunk at a transaction boundary past the limit).
+        const { rows } = await c.query<{ lsn: string; data: string }>(
+          "SELECT lsn::text, data FROM pg_logical_slot_get_changes($1, NULL, 20000, 'include-timestamp', '1', 'skip-empty-xacts', '1')",
+          [slot],
+        );
+        for (const { lsn, data } of rows) {
+          if (data.startsWith('BEGIN')) pending = [];
+          else if (data.startsWith('COMMIT')) {
+            const at = COMMIT.exec(data)?.[1] ?? '';
+            for (const { change, row } of pending) {
+              const id = changeId(change);
+              if (changes.has(id)) continue;
+              changes.set(id, change);
+              count++;
+              if (change.operation === 'c' && (change.table === 'orders' || change.table === 'order_items'))
+                created.push({ table: change.table, values: row, committedAt: at });
+            }
+            if (at) lastCommit = new Date(at.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+            pending = [];
+          } else {
+            const parsed = parseWalLine(data, lsn);
+            if (parsed) pending.push(parsed);
+          }
+        }
+        if (rows.length < 20000) break;
+      }
+    } catch {
+      // PostgreSQL is down (a fault): what the slot had not confirmed is read again after the restart.
+      await client?.end().catch(() => undefined);
+      client = undefined;
+      pending = [];
+    }
+    return count;
+  };
   const log: ReferenceLog = {
     changes,
     created,
@@ -109,44 +149,12 @@ export async function openReferenceLog(superuserUrl: string, slot: string): Prom
     get lastCommit() {
       return lastCommit;
     },
-    async poll() {
-      let read = 0;
-      try {
-        const c = await connect();
-        for (;;) {
-          // Whole transactions only (test_decoding ends a chunk at a transaction boundary past the limit).
-          const { rows } = await c.query<{ lsn: string; data: string }>(
-            "SELECT lsn::text, data FROM pg_logical_slot_get_changes($1, NULL, 20000, 'include-timestamp', '1', 'skip-empty-xacts', '1')",
-            [slot],
-          );
-          for (const { lsn, data } of rows) {
-            if (data.startsWith('BEGIN')) pending = [];
-            else if (data.startsWith('COMMIT')) {
-              const at = COMMIT.exec(data)?.[1] ?? '';
-              for (const { change, row } of pending) {
-                const id = changeId(change);
-                if (changes.has(id)) continue;
-                changes.set(id, change);
-                read++;
-                if (change.operation === 'c' && (change.table === 'orders' || change.table === 'order_items'))
-                  created.push({ table: change.table, values: row, committedAt: at });
-              }
-              if (at) lastCommit = new Date(at.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
-              pending = [];
-            } else {
-              const parsed = parseWalLine(data, lsn);
-              if (parsed) pending.push(parsed);
-            }
-          }
-          if (rows.length < 20000) break;
-        }
-      } catch {
-        // PostgreSQL is down (a fault): what the slot had not confirmed is read again after the restart.
-        await client?.end().catch(() => undefined);
-        client = undefined;
-        pending = [];
-      }
-      return read;
+    poll() {
+      // One read at a time: a caller that comes while one runs waits for it.
+      running ??= read().finally(() => {
+        running = undefined;
+      });
+      return running;
     },
     async close() {
       try {
