@@ -173,7 +173,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const config: Config = loadConfig(env);
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', { component: 'soak' });
   const stack = createStack(config, logger);
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
   const seen = { pids: new Set<number>(), ports: new Set<number>() };
   const noteEngines = async () => {
     for (const s of await stack.status().catch(() => [])) {
@@ -188,18 +188,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await stack.up();
     await noteEngines();
     const ctx = await createAppContext(config, { logger });
-    cleanups.push(() => ctx.close());
+    cleanups.push({ name: 'closing the database pools', run: () => ctx.close() });
     const superuser = locateDatabase(config, logger).embedded?.url();
     if (!superuser) throw new Error('the soak kills PostgreSQL, so it runs on the embedded one: unset DATABASE_URL');
     const admin = createPool(superuser, 3);
-    cleanups.push(() => admin.end());
+    cleanups.push({ name: 'closing the superuser pool', run: () => admin.end() });
     progress('generating a shop, registering the connector, deploying the Flink jobs…');
     await generateData(ctx.pool, { categories: 6, products: 120, customers: 300, seed: options.seed });
     const { definition } = await registerConnector(config);
     for (const d of ctx.jobs.definitions()) await ctx.jobs.deploy(d.name);
     // The reference begins before the load, so every change of the load is in it.
     const reference = await openReferenceLog(superuser, 'rtrec_soak_reference');
-    cleanups.push(() => reference.close());
+    cleanups.push({ name: 'dropping the reference slot', run: () => reference.close() });
     const apiPort = Number(env.SOAK_API_PORT ?? (await freePort()));
     seen.ports.add(apiPort);
     const api = apiProcess({
@@ -207,7 +207,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       env: { ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'info' } as NodeJS.ProcessEnv,
       logFile: join(options.dataDir, 'api.log'),
     });
-    cleanups.push(() => api.stop());
+    cleanups.push({ name: 'stopping the API', run: () => api.stop() });
     await api.start();
     if (api.pid) seen.pids.add(api.pid);
     const token = await ctx.tokens.sign({ role: 'admin', subject: 'soak' }, 24 * 3600);
@@ -232,7 +232,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const after = encodeCursor(topic, new Map([...ends].map(([p, o]) => [p, o - 1n])));
       subscribers.set(table, startResumingSubscriber({ url: api.url, token, table, topic, after }));
     }
-    cleanups.push(async () => Promise.all([...subscribers.values()].map((s) => s.stop())));
+    cleanups.push({ name: 'stopping the subscribers', run: () => Promise.all([...subscribers.values()].map((s) => s.stop())) });
 
     // The load: simulated shopping sessions through the storefront, paced to the rate, tolerant of every fault.
     const stopLoad = new AbortController();
@@ -255,9 +255,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         }
       }
     })();
-    cleanups.push(async () => {
-      stopLoad.abort();
-      await load;
+    cleanups.push({
+      name: 'stopping the load',
+      run: async () => {
+        stopLoad.abort();
+        await load;
+      },
     });
     const loadStarted = Date.now();
     let lastChanges = 0;
@@ -272,7 +275,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         lastAt = now;
       });
     }, 1000);
-    cleanups.push(async () => clearInterval(polling));
+    cleanups.push({ name: 'stopping the reference reads', run: async () => clearInterval(polling) });
 
     // Faults.
     const rng = createRng(options.seed);
@@ -438,7 +441,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   } finally {
     // (d) Everything stops, and nothing is left.
     progress('stopping the API, the stack and every process…');
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.warn({ err: error }, 'soak cleanup step failed'));
+    // Each step bounded: a client left hanging by a killed server must not keep the engines running.
+    for (const { name, run } of cleanups.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), 30_000);
+      });
+      const outcome = await Promise.race([run().catch((error) => logger.warn({ err: error }, `soak cleanup: ${name} failed`)), timedOut]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') progress(`cleanup: ${name} did not finish within 30 s; going on`);
+    }
     await noteEngines();
     await stack.down().catch((error) => logger.error({ err: error }, 'stack down failed'));
   }

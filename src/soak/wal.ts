@@ -134,7 +134,7 @@ export async function openReferenceLog(superuserUrl: string, slot: string): Prom
       }
     } catch {
       // PostgreSQL is down (a fault): what the slot had not confirmed is read again after the restart.
-      await client?.end().catch(() => undefined);
+      void client?.end().catch(() => undefined);
       client = undefined;
       pending = [];
     }
@@ -161,7 +161,8 @@ export async function openReferenceLog(superuserUrl: string, slot: string): Prom
         const c = await connect();
         await c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
       } finally {
-        await client?.end().catch(() => undefined);
+        // end() of a client whose server died may never resolve: do not wait for it.
+        void client?.end().catch(() => undefined);
         client = undefined;
       }
     },
