@@ -15,6 +15,9 @@ export const CHANGE_TABLES = {
   payments: 'paymentId',
   shipments: 'shipmentId',
   behavior_events: 'eventId',
+  experiments: 'experimentId',
+  experiment_variants: 'variantId',
+  experiment_assignments: 'experimentId',
 } as const;
 export type ChangeTable = keyof typeof CHANGE_TABLES;
 

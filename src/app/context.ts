@@ -6,6 +6,7 @@ import { createPool, createPrisma, type Db, prepareDatabase } from '../database/
 import { createEntityReader, type EntityReader } from '../database/entity-reader.js';
 import type { DatabaseUrls } from '../database/roles.js';
 import { AppError } from '../errors.js';
+import { createExperiments, type Experiments } from '../experiments/experiments.js';
 import { createJobManager, type JobManager } from '../flink/jobs.js';
 import { type ResultKind, resultTopic } from '../flink/results.js';
 import { createAlertWebhook } from '../flink/webhook.js';
@@ -52,6 +53,8 @@ export interface AppContext {
   recommenderOn(pool: pg.Pool): Recommender;
   /** Cached, live-updated recommendation lists (opens a LISTEN connection on first use). */
   readonly recommendations: LiveRecommendations;
+  /** Online experiments: what each customer is served while one runs (src/experiments). */
+  experiments: Experiments;
   /** Row changes and Flink results, in process: the CDC bridge publishes, subscriptions read. */
   changes: ChangePubSub;
   simulations: SimulationService;
@@ -108,7 +111,9 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   const storefront = base.storefront ?? createStorefront({ db, payments: createSimulatedGateway(createRng(Date.now() % 2 ** 31)) });
   const changes = createChangePubSub();
   const reader = createEntityReader(pool, db, (model, reason) => logger.debug({ model, reason }, 'entity read handed to Prisma'));
-  const simulations = createSimulationService({ db, pool, storefront, logger, recommender });
+  const experiments = createExperiments({ db, pool, recommender, logger });
+  experiments.onChange((id) => changes.publishExperiment(id));
+  const simulations = createSimulationService({ db, pool, storefront, logger, recommender, experiments });
   const tokens = tokenServiceFor(config);
   let recommendations: LiveRecommendations | undefined;
   let bridge: CdcBridge | undefined;
@@ -149,12 +154,23 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     changes,
     simulations,
     tokens,
+    experiments,
     evaluationRecommenders,
     get metrics() {
       return metricsOf();
     },
     get recommendations() {
-      recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender, observer: metricsOf().recommendations });
+      if (!recommendations) {
+        const live = createLiveRecommendations(pool, logger, {
+          ttlMs: config.recommend.cacheTtlMs,
+          recommender,
+          serve: (customerId, options) => experiments.serve(customerId, options),
+          observer: metricsOf().recommendations,
+        });
+        // A started or stopped experiment changes what every customer of its placement is served.
+        experiments.onChange(() => void live.refreshAll());
+        recommendations = live;
+      }
       return recommendations;
     },
     get bridge() {

@@ -51,7 +51,8 @@ const TRUNCATE_WAIT_MS = 60_000;
 
 export async function resetShopData(deps: ResetDeps, scope: ResetScope): Promise<ResetReport> {
   const { config, logger, pool, jobs } = deps;
-  const tables = (scope === 'all' ? [...DYNAMIC_TABLES, ...STATIC_TABLES] : [...DYNAMIC_TABLES]).filter((t): t is CdcTable => t in CDC_TABLES);
+  const cleared: readonly string[] = scope === 'all' ? [...DYNAMIC_TABLES, ...STATIC_TABLES] : DYNAMIC_TABLES;
+  const tables = cleared.filter((t): t is CdcTable => t in CDC_TABLES);
   const captured = await slotExists(pool, config.cdc.slotName);
   if (captured) await checkCaptureFollows(config);
   const kafka = createKafka(config, 'rtrec-reset');

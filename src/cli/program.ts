@@ -4,7 +4,7 @@ import { REPLAY_WRITERS } from '../importer/options.js';
 import { MODEL_DEFAULTS } from '../recommend/models/defaults.js';
 import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/options.js';
 import { version } from '../version.js';
-import { duration, intIn, isoDate, nameList, numberIn } from './options.js';
+import { duration, intIn, isoDate, nameList, numberIn, variantParams, variantSpec } from './options.js';
 
 /**
  * An action whose module is loaded when the command runs, so `rtrec db url` loads the database code and not
@@ -190,6 +190,41 @@ export function createProgram(): Command {
     .addOption(new Option('--category <id>', 'only products of this category').argParser(intIn(1, 2_147_483_647)))
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./commands/recommend.js'), 'recommend'));
+
+  const experiment = program
+    .command('experiment')
+    .description('Online experiments: serve each customer the variant (recommender configuration) their hash picks and compare the variants live');
+  experiment
+    .command('create')
+    .description('Create a draft experiment; the first --variant is the control')
+    .requiredOption('--name <name>', "1-100 letters, digits, spaces, '_', '.', ':' or '-'")
+    .option('--placement <name>', 'where the lists are shown (default home: the recommendations query)')
+    .requiredOption(
+      '--variant <name:recommender[:weight]>',
+      'a variant (repeat, 2 to 10): recommender ours, most-popular, trending, item-knn, ease or random; weight = share of traffic (default 1)',
+      variantSpec,
+    )
+    .option('--params <variant=json>', 'ranker params of a variant (repeat), e.g. b=\'{"weights":{"affinity":8}}\'', variantParams)
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/experiment.js'), 'experimentCreate'));
+  experiment
+    .command('start')
+    .description('Start a draft experiment (one running experiment per placement)')
+    .argument('<id>', 'experiment id', intIn(1, 2_147_483_647))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/experiment.js'), 'experimentStart'));
+  experiment
+    .command('stop')
+    .description('Stop a running experiment (its results stay)')
+    .argument('<id>', 'experiment id', intIn(1, 2_147_483_647))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/experiment.js'), 'experimentStop'));
+  experiment
+    .command('show')
+    .description('One experiment with its per-variant results and probability to beat the control, or all experiments')
+    .argument('[id]', 'experiment id (all experiments when left out)', intIn(1, 2_147_483_647))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/experiment.js'), 'experimentShow'));
 
   program
     .command('import')

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ResetReport, ResetScope } from '../app/reset.js';
 import type { Db } from '../database/database.js';
 import type { EntityReader } from '../database/entity-reader.js';
+import type { Experiments } from '../experiments/experiments.js';
 import type { ChangePubSub } from '../kafka/pubsub.js';
 import type { ChangeHistory } from '../kafka/resume.js';
 import type { Logger } from '../logging/logger.js';
@@ -27,6 +28,8 @@ export interface GraphQLContext {
   history: ChangeHistory;
   /** Cached, live-updated recommendation lists (src/recommend/live.ts). */
   recommendations: LiveRecommendations;
+  /** Online experiments of recommender configurations (src/experiments). */
+  experiments: Experiments;
   /** The caller (verified bearer token, or anonymous); src/graphql/authorize.ts applies the policy with it. */
   auth: RequestAuth;
 }
