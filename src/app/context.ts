@@ -204,6 +204,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
       await simulations.shutdown();
       await bridge?.stop();
       await recommendations?.close();
+      await experiments.close();
       await closeBase();
     },
   };

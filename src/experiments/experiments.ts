@@ -4,6 +4,7 @@ import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Recommendation, Recommender, RecommendOptions } from '../recommend/serving.js';
 import { assignVariant } from './assignment.js';
+import { createResultsListener } from './notify.js';
 import { parseVariantParams, serveVariant, type VariantParams, type VariantRecommender } from './recommenders.js';
 import { liveCounts, type VariantResult, withStatistics } from './results.js';
 
@@ -121,6 +122,10 @@ export function createExperiments({ db, pool, recommender, logger }: ExperimentD
   /** `${experimentId}:${customerId}` → the recorded variant id. */
   const recorded = new Map<string, number>();
   const listeners = new Set<ExperimentListener>();
+  const resultsListeners = new Set<ExperimentListener>();
+  const results = createResultsListener(pool, logger, (id) => {
+    for (const l of resultsListeners) l(id);
+  });
 
   const toRow = (e: {
     experimentId: number;
@@ -305,6 +310,17 @@ export function createExperiments({ db, pool, recommender, logger }: ExperimentD
       };
     },
 
+    /**
+     * Calls `listener` with the id of each experiment whose live results the Flink job writes (a trigger's
+     * NOTIFY, so a re-read sees them). Returns the unsubscribe; resolves once listening.
+     */
+    async onResults(listener: ExperimentListener): Promise<() => void> {
+      resultsListeners.add(listener);
+      await results.start();
+      return () => resultsListeners.delete(listener);
+    },
+    /** Ends the results listener. */
+    close: () => results.close(),
     /** Calls `listener` with the id of every experiment created, started or stopped by this process. Returns the unsubscribe. */
     onChange(listener: ExperimentListener): () => void {
       listeners.add(listener);

@@ -362,6 +362,53 @@ describe('GraphQL', () => {
   });
 });
 
+describe('live results', () => {
+  it('pushes experimentUpdated with the counts the Flink job writes (a trigger notifies after commit)', async () => {
+    const e = await test.services.experiments.create(twoArms('results pushed', 'results'));
+    const server: RunningServer = await listen(test.app, '127.0.0.1', 0);
+    const client = subscriptionClient(server.url);
+    const [control, variant] = e.variants as [ExperimentRow['variants'][0], ExperimentRow['variants'][0]];
+    try {
+      const seen: { name: string; impressions: number; clicks: number; probabilityToBeatControl: number | null }[][] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        const dispose = client.subscribe<any>(
+          { query: `subscription { experimentUpdated(id: ${e.experimentId}) { variants { name impressions clicks probabilityToBeatControl } } }` },
+          {
+            next: (value) => {
+              if (value.errors) return reject(new Error(JSON.stringify(value.errors)));
+              seen.push(value.data.experimentUpdated.variants);
+              if (seen.at(-1)?.[1]?.impressions === 1000) {
+                dispose();
+                resolve();
+              }
+            },
+            error: reject,
+            complete: () => resolve(),
+          },
+        );
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      // What the Flink job's JDBC sink writes (as the Flink role would; the trigger fires for any writer).
+      await t.pool.query(
+        `INSERT INTO experiment_results VALUES ($1, $2, 1000, 30, 5, 2, 80.00, now()), ($1, $3, 1000, 45, 9, 4, 150.00, now())
+         ON CONFLICT (experiment_id, variant_id) DO UPDATE SET impressions = EXCLUDED.impressions, clicks = EXCLUDED.clicks`,
+        [e.experimentId, control.variantId, variant.variantId],
+      );
+      await done;
+      expect(seen[0]!.map((v) => v.impressions)).toEqual([0, 0]);
+      const last = seen.at(-1)!;
+      expect(last.map((v) => [v.name, v.impressions, v.clicks])).toEqual([
+        ['control', 1000, 30],
+        ['random', 1000, 45],
+      ]);
+      expect(last[1]!.probabilityToBeatControl).toBeGreaterThan(0.94);
+    } finally {
+      await client.dispose();
+      await server.close();
+    }
+  });
+});
+
 describe('the simulator', () => {
   it('shows each shopper their variant and records the arm with every impression and click (--recommender experiment)', async () => {
     const x = test.services.experiments;

@@ -132,17 +132,22 @@ builder.subscriptionField('experimentUpdated', (t) =>
       return new Repeater<number>(async (push, stop) => {
         void push(args.id);
         let timer: NodeJS.Timeout | undefined;
+        // Coalesced: a burst of result writes becomes one push.
+        const changed = (id: number) => {
+          if (id !== args.id || timer) return;
+          timer = setTimeout(() => {
+            timer = undefined;
+            void push(args.id);
+          }, 250);
+        };
+        // Status changes made in this process, and the Flink job's writes of the results (a NOTIFY after commit).
+        const unlisten = await ctx.experiments.onResults(changed);
         const done = (async () => {
-          for await (const id of events) {
-            if (id !== args.id || timer) continue;
-            timer = setTimeout(() => {
-              timer = undefined;
-              void push(args.id);
-            }, 250);
-          }
+          for await (const id of events) changed(id);
         })();
         await stop;
         if (timer) clearTimeout(timer);
+        unlisten();
         await events.return?.();
         await done;
       });
