@@ -320,6 +320,10 @@ describe('GraphQL', () => {
     const client = subscriptionClient(server.url);
     try {
       const statuses: string[] = [];
+      let subscribed: () => void = () => undefined;
+      const first = new Promise<void>((resolve) => {
+        subscribed = resolve;
+      });
       const done = new Promise<void>((resolve, reject) => {
         const dispose = client.subscribe<any>(
           { query: `subscription { experimentUpdated(id: ${e.experimentId}) { id status variants { name impressions } } }` },
@@ -327,6 +331,7 @@ describe('GraphQL', () => {
             next: (value) => {
               if (value.errors) return reject(new Error(JSON.stringify(value.errors)));
               statuses.push(value.data.experimentUpdated.status);
+              subscribed();
               if (statuses.includes('running')) {
                 dispose();
                 resolve();
@@ -337,7 +342,7 @@ describe('GraphQL', () => {
           },
         );
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await first;
       await test.services.experiments.start(e.experimentId);
       await done;
       expect(statuses[0]).toBe('draft');
@@ -370,6 +375,10 @@ describe('live results', () => {
     const [control, variant] = e.variants as [ExperimentRow['variants'][0], ExperimentRow['variants'][0]];
     try {
       const seen: { name: string; impressions: number; clicks: number; probabilityToBeatControl: number | null }[][] = [];
+      let subscribed: () => void = () => undefined;
+      const first = new Promise<void>((resolve) => {
+        subscribed = resolve;
+      });
       const done = new Promise<void>((resolve, reject) => {
         const dispose = client.subscribe<any>(
           { query: `subscription { experimentUpdated(id: ${e.experimentId}) { variants { name impressions clicks probabilityToBeatControl } } }` },
@@ -377,6 +386,7 @@ describe('live results', () => {
             next: (value) => {
               if (value.errors) return reject(new Error(JSON.stringify(value.errors)));
               seen.push(value.data.experimentUpdated.variants);
+              subscribed();
               if (seen.at(-1)?.[1]?.impressions === 1000) {
                 dispose();
                 resolve();
@@ -387,7 +397,7 @@ describe('live results', () => {
           },
         );
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await first;
       // What the Flink job's JDBC sink writes (as the Flink role would; the trigger fires for any writer).
       await t.pool.query(
         `INSERT INTO experiment_results VALUES ($1, $2, 1000, 30, 5, 2, 80.00, now()), ($1, $3, 1000, 45, 9, 4, 150.00, now())

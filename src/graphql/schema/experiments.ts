@@ -130,7 +130,6 @@ builder.subscriptionField('experimentUpdated', (t) =>
       await ctx.experiments.get(args.id);
       const events = ctx.changes.subscribeExperiments();
       return new Repeater<number>(async (push, stop) => {
-        void push(args.id);
         let timer: NodeJS.Timeout | undefined;
         // Coalesced: a burst of result writes becomes one push.
         const changed = (id: number) => {
@@ -140,11 +139,13 @@ builder.subscriptionField('experimentUpdated', (t) =>
             void push(args.id);
           }, 250);
         };
-        // Status changes made in this process, and the Flink job's writes of the results (a NOTIFY after commit).
-        const unlisten = await ctx.experiments.onResults(changed);
+        // Status changes made in this process, and the Flink job's writes of the results (a NOTIFY after commit);
+        // the first push comes once both are followed, so nothing after it is missed.
         const done = (async () => {
           for await (const id of events) changed(id);
         })();
+        const unlisten = await ctx.experiments.onResults(changed);
+        void push(args.id);
         await stop;
         if (timer) clearTimeout(timer);
         unlisten();
