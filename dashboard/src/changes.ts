@@ -47,6 +47,8 @@ function summary(change: TableChange): string {
       return `experiment ${str(row.experimentId)} · ${str(row.name)} · ${str(row.recommender)} × ${str(row.weight)}`;
     case 'experiment_assignments':
       return `experiment ${str(row.experimentId)} · customer ${str(row.customerId)} → variant ${str(row.variantId)}`;
+    case 'merchandising_rules':
+      return `${str(row.name)} · ${str(row.action)}`;
   }
 }
 

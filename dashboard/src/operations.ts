@@ -18,6 +18,7 @@ export const CHANGE_TABLES = {
   experiments: 'experimentId',
   experiment_variants: 'variantId',
   experiment_assignments: 'experimentId',
+  merchandising_rules: 'ruleId',
 } as const;
 export type ChangeTable = keyof typeof CHANGE_TABLES;
 

@@ -14,6 +14,7 @@ import { type CdcBridge, createCdcBridge } from '../kafka/bridge.js';
 import { type ChangePubSub, createChangePubSub } from '../kafka/pubsub.js';
 import type { ChangeHistory } from '../kafka/resume.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import { createMerchandising, type Merchandising } from '../merchandising/rules.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { RecommenderEntry } from '../recommend/evaluation/recommender.js';
 import { RECOMMENDERS } from '../recommend/evaluation/registry.js';
@@ -55,6 +56,8 @@ export interface AppContext {
   readonly recommendations: LiveRecommendations;
   /** Online experiments: what each customer is served while one runs (src/experiments). */
   experiments: Experiments;
+  /** Merchandising rules applied to every served list (src/merchandising). */
+  merchandising: Merchandising;
   /** Row changes and Flink results, in process: the CDC bridge publishes, subscriptions read. */
   changes: ChangePubSub;
   simulations: SimulationService;
@@ -111,7 +114,8 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   const storefront = base.storefront ?? createStorefront({ db, payments: createSimulatedGateway(createRng(Date.now() % 2 ** 31)) });
   const changes = createChangePubSub();
   const reader = createEntityReader(pool, db, (model, reason) => logger.debug({ model, reason }, 'entity read handed to Prisma'));
-  const experiments = createExperiments({ db, pool, recommender, logger });
+  const merchandising = createMerchandising({ db, pool, logger });
+  const experiments = createExperiments({ db, pool, recommender, logger, merchandising });
   experiments.onChange((id) => changes.publishExperiment(id));
   const simulations = createSimulationService({ db, pool, storefront, logger, recommender, experiments });
   const tokens = tokenServiceFor(config);
@@ -145,6 +149,29 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     }
     return bridge;
   };
+  let boundary: NodeJS.Timeout | undefined;
+  /** Re-serves the watched lists when the next rule window opens or closes (checked again after each change). */
+  function scheduleBoundary(): void {
+    merchandising
+      .nextBoundary()
+      .then((at) => {
+        if (boundary) clearTimeout(boundary);
+        boundary = undefined;
+        if (!at || !recommendations) return;
+        // Timers are capped at ~24.8 days; a later boundary is re-checked then.
+        const wait = Math.min(at.getTime() - Date.now() + 50, 2 ** 31 - 1);
+        boundary = setTimeout(
+          () => {
+            boundary = undefined;
+            void recommendations?.refreshAll();
+            scheduleBoundary();
+          },
+          Math.max(0, wait),
+        );
+        boundary.unref();
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not read the merchandising rules’ next window'));
+  }
   return {
     ...base,
     storefront,
@@ -155,6 +182,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     simulations,
     tokens,
     experiments,
+    merchandising,
     evaluationRecommenders,
     get metrics() {
       return metricsOf();
@@ -169,6 +197,12 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
         });
         // A started or stopped experiment changes what every customer of its placement is served.
         experiments.onChange(() => void live.refreshAll());
+        // A rule change, or a rule's window opening or closing, changes lists: re-serve the watched ones.
+        merchandising.onChange(() => {
+          void live.refreshAll();
+          scheduleBoundary();
+        });
+        scheduleBoundary();
         recommendations = live;
       }
       return recommendations;
@@ -203,6 +237,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     async close() {
       await simulations.shutdown();
       await bridge?.stop();
+      if (boundary) clearTimeout(boundary);
       await recommendations?.close();
       await experiments.close();
       await closeBase();

@@ -17,6 +17,7 @@ export const CDC_TABLES = {
   experiments: { model: 'Experiment', key: 'experimentId' },
   experiment_variants: { model: 'ExperimentVariant', key: 'variantId' },
   experiment_assignments: { model: 'ExperimentAssignment', key: 'experimentId' },
+  merchandising_rules: { model: 'MerchandisingRule', key: 'ruleId' },
 } as const;
 
 export type CdcTable = keyof typeof CDC_TABLES;

@@ -226,6 +226,41 @@ export function createProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./commands/experiment.js'), 'experimentShow'));
 
+  const rule = program
+    .command('rule')
+    .description('Merchandising rules applied to every served list after scoring: pin, boost, bury, filter (optionally from/until a time)');
+  rule
+    .command('create')
+    .description(
+      'Add a rule. pin: --product and --position. boost/bury: a selector and --factor (boost > 1, bury 0-1). filter: --product or --category. Selector flags combine (all must hold).',
+    )
+    .requiredOption('--name <name>', 'what the rule is for, 1-100 characters')
+    .addOption(new Option('--action <action>', 'what it does').choices(['pin', 'boost', 'bury', 'filter']).makeOptionMandatory())
+    .addOption(new Option('--product <id>', 'select this product (pin: the product to pin)').argParser(intIn(1, 2_147_483_647)))
+    .addOption(new Option('--category <id>', 'select products of this category').argParser(intIn(1, 2_147_483_647)))
+    .addOption(new Option('--min-price <amount>', 'select products at this price or above').argParser(numberIn(0, 99_999_999.99)))
+    .addOption(new Option('--max-price <amount>', 'select products at this price or below').argParser(numberIn(0, 99_999_999.99)))
+    .addOption(new Option('--min-stock <n>', 'select products with at least n in stock').argParser(intIn(0, 2_147_483_647)))
+    .addOption(new Option('--max-stock <n>', 'select products with at most n in stock (clearance)').argParser(intIn(0, 2_147_483_647)))
+    .addOption(new Option('--new-within-days <n>', 'select products added in the last n days ("new arrival")').argParser(intIn(1, 3650)))
+    .addOption(new Option('--factor <x>', 'boost (> 1) or bury (0-1): multiplies the score').argParser(numberIn(0, 1000)))
+    .addOption(new Option('--position <n>', 'pin: where the product goes (1 = first)').argParser(intIn(1, 100)))
+    .addOption(new Option('--starts <iso-date>', 'in force from this time (default now)').argParser(isoDate))
+    .addOption(new Option('--ends <iso-date>', 'in force until this time (default: no end)').argParser(isoDate))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/rule.js'), 'ruleCreate'));
+  rule
+    .command('list')
+    .description('Every rule, with whether it is in force now')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/rule.js'), 'ruleList'));
+  rule
+    .command('delete')
+    .description('Delete a rule')
+    .argument('<id>', 'rule id', intIn(1, 2_147_483_647))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/rule.js'), 'ruleDelete'));
+
   program
     .command('import')
     .description('Load external data')

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Db } from '../database/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { type Merchandising, OVERFETCH } from '../merchandising/rules.js';
 import type { Recommendation, Recommender, RecommendOptions } from '../recommend/serving.js';
 import { assignVariant } from './assignment.js';
 import { createResultsListener } from './notify.js';
@@ -113,11 +114,13 @@ export interface ExperimentDeps {
   pool: pg.Pool;
   recommender: Recommender;
   logger: Logger;
+  /** The merchandising rules every served list goes through, after scoring (none when absent). */
+  merchandising?: Merchandising;
 }
 
 export type ExperimentListener = (experimentId: number) => void;
 
-export function createExperiments({ db, pool, recommender, logger }: ExperimentDeps) {
+export function createExperiments({ db, pool, recommender, logger, merchandising }: ExperimentDeps) {
   let running: { at: number; byPlacement: Promise<Map<string, ExperimentRow>> } | undefined;
   /** `${experimentId}:${customerId}` → the recorded variant id. */
   const recorded = new Map<string, number>();
@@ -298,12 +301,19 @@ export function createExperiments({ db, pool, recommender, logger }: ExperimentD
       return { experimentId: experiment.experimentId, variantId: variant.variantId, variant: variant.name, recommender: variant.recommender };
     },
 
-    /** The customer's list on a placement: their variant's while an experiment runs there, else the served recommender's. */
+    /**
+     * The customer's list on a placement: their variant's while an experiment runs there, else the served
+     * recommender's; then the merchandising rules in force (on more candidates, so a boost can lift one).
+     */
     async serve(customerId: number, options: RecommendOptions, placement = DEFAULT_PLACEMENT): Promise<ServedList> {
+      const first = options.first ?? 10;
+      const rules = merchandising ? await merchandising.active() : [];
+      const read = { ...options, first: rules.length ? Math.max(first, Math.min(100, first * OVERFETCH)) : first };
       const experiment = (await runningExperiments()).get(placement);
-      if (!experiment) return { items: await recommender.recommend(customerId, options) };
-      const variant = await recordAssignment(experiment, customerId);
-      const items = await serveVariant({ pool, recommender }, variant, customerId, options);
+      const variant = experiment && (await recordAssignment(experiment, customerId));
+      const candidates = variant ? await serveVariant({ pool, recommender }, variant, customerId, read) : await recommender.recommend(customerId, read);
+      const items = rules.length && merchandising ? await merchandising.apply(customerId, candidates, first, rules) : candidates;
+      if (!experiment || !variant) return { items };
       return {
         items,
         arm: { experimentId: experiment.experimentId, variantId: variant.variantId, variant: variant.name, recommender: variant.recommender },

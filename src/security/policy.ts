@@ -130,7 +130,18 @@ const STOREFRONT_MUTATIONS = [
   'recordRecommendationImpressions',
   'recordRecommendationClick',
 ];
-const ADMIN_MUTATIONS = ['simulate', 'cancelSimulation', 'generateData', 'clearData', 'createExperiment', 'startExperiment', 'stopExperiment'];
+const ADMIN_MUTATIONS = [
+  'simulate',
+  'cancelSimulation',
+  'generateData',
+  'clearData',
+  'createExperiment',
+  'startExperiment',
+  'stopExperiment',
+  'createMerchandisingRule',
+  'updateMerchandisingRule',
+  'deleteMerchandisingRule',
+];
 
 /** Subscription field → captured table (mirrors src/graphql/schema/subscriptions.ts). */
 export const CHANGE_SUBSCRIPTIONS: Record<string, CdcTable> = {
@@ -166,6 +177,7 @@ export const OPERATIONS: Record<string, OperationRule> = {
   'Query.simulationRuns': { roles: STAFF },
   'Query.experiment': { roles: STAFF },
   'Query.experiments': { roles: STAFF },
+  'Query.merchandisingRules': { roles: STAFF },
   ...Object.fromEntries(STOREFRONT_MUTATIONS.map((name) => [`Mutation.${name}`, { roles: STOREFRONT, customerArg: 'customerId' }])),
   ...Object.fromEntries(ADMIN_MUTATIONS.map((name) => [`Mutation.${name}`, { roles: ['admin'] }])),
   ...Object.fromEntries(

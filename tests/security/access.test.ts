@@ -77,6 +77,13 @@ const TABLE: [string, () => string, [string, string, string, string, string]][] 
   ['startExperiment (admin)', () => 'mutation { startExperiment(id: 2147483647) { id } }', ['NOT_FOUND', NO, NO, NO, ANON]],
   ['stopExperiment (admin)', () => 'mutation { stopExperiment(id: 2147483647) { id } }', ['NOT_FOUND', NO, NO, NO, ANON]],
   ['experiments (staff)', () => '{ experiments { id variants { name ctr } } }', [OK, NO, OK, NO, ANON]],
+  [
+    'createMerchandisingRule (admin)',
+    () => 'mutation { createMerchandisingRule(input: { name: "x", action: filter, productId: 2147483647 }) { id } }',
+    ['NOT_FOUND', NO, NO, NO, ANON],
+  ],
+  ['deleteMerchandisingRule (admin)', () => 'mutation { deleteMerchandisingRule(id: 2147483647) { id } }', ['NOT_FOUND', NO, NO, NO, ANON]],
+  ['merchandisingRules (staff)', () => '{ merchandisingRules { id } }', [OK, NO, OK, NO, ANON]],
 ];
 
 describe('role × operation', () => {
