@@ -94,7 +94,10 @@ export function createProgram(): Command {
         .default(SIMULATION_DEFAULTS.recommendations),
     )
     .addOption(
-      new Option('--recommender <name>', 'what shows them: ours (the served recommendations) or random (a baseline to compare uptake with)')
+      new Option(
+        '--recommender <name>',
+        "what shows them: ours (the served recommendations), random (a baseline to compare uptake with) or experiment (each shopper's variant of the experiment running on home)",
+      )
         .choices(SIMULATED_RECOMMENDERS)
         .default(SIMULATION_DEFAULTS.recommender),
     )

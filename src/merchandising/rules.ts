@@ -132,16 +132,61 @@ const toRow = (r: StoredRule): RuleRow => ({
 });
 
 const FACTS_SQL = `
-SELECT p.product_id, p.name, p.category_id, c.name AS category_name, p.price::text AS price, p.stock, p.is_active, p.created_at,
-       EXISTS (SELECT 1 FROM carts k WHERE k.customer_id = $2 AND k.product_id = p.product_id) AS in_cart
+SELECT p.product_id, p.name, p.category_id, c.name AS category_name, p.price::text AS price, p.stock, p.is_active, p.created_at
 FROM products p JOIN categories c ON c.category_id = p.category_id
 WHERE p.product_id = ANY($1::int[])`;
+/**
+ * How long this process uses a product's facts (price, stock, category, age) before reading them again: rules that
+ * select by stock or price follow the catalogue within this delay, and serving saves a round trip per list.
+ */
+const FACTS_TTL_MS = 2000;
+const MAX_FACTS = 100_000;
 
 export type RuleListener = () => void;
 
 export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Pool; logger: Logger }) {
   let cached: { at: number; rules: Promise<RuleRow[]> } | undefined;
   const listeners = new Set<RuleListener>();
+  const factsCache = new Map<number, { at: number; facts: Omit<ProductFacts, 'inCart'> }>();
+
+  /** The facts of these products: from memory when read within FACTS_TTL_MS, the others in one query. */
+  async function factsOf(ids: number[]): Promise<Map<number, Omit<ProductFacts, 'inCart'>>> {
+    const now = Date.now();
+    const out = new Map<number, Omit<ProductFacts, 'inCart'>>();
+    const missing: number[] = [];
+    for (const id of ids) {
+      const hit = factsCache.get(id);
+      if (hit && now - hit.at < FACTS_TTL_MS) out.set(id, hit.facts);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    const { rows } = await pool.query<{
+      product_id: number;
+      name: string;
+      category_id: number;
+      category_name: string;
+      price: string;
+      stock: number;
+      is_active: boolean;
+      created_at: Date;
+    }>({ name: 'rtrec-merchandising-facts', text: FACTS_SQL, values: [missing] });
+    if (factsCache.size + rows.length > MAX_FACTS) factsCache.clear();
+    for (const r of rows) {
+      const facts = {
+        productId: r.product_id,
+        name: r.name,
+        categoryId: r.category_id,
+        categoryName: r.category_name,
+        price: r.price,
+        stock: r.stock,
+        isActive: r.is_active,
+        createdAt: r.created_at,
+      };
+      factsCache.set(r.product_id, { at: now, facts });
+      out.set(r.product_id, facts);
+    }
+    return out;
+  }
 
   function all(): Promise<RuleRow[]> {
     if (!cached || Date.now() - cached.at > RULES_TTL_MS) {
@@ -234,33 +279,21 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
     /** The customer's list after the rules in force (apply.ts); `list` should hold OVERFETCH × `first` candidates. */
     async apply(customerId: number, list: Recommendation[], first: number, rules: ActiveRule[], now = new Date()): Promise<Recommendation[]> {
       if (rules.length === 0) return list.slice(0, first);
-      const { rows } = await pool.query<{
-        product_id: number;
-        name: string;
-        category_id: number;
-        category_name: string;
-        price: string;
-        stock: number;
-        is_active: boolean;
-        created_at: Date;
-        in_cart: boolean;
-      }>({ name: 'rtrec-merchandising-facts', text: FACTS_SQL, values: [productsNeeded(list, rules), customerId] });
-      const facts = new Map<number, ProductFacts>(
-        rows.map((r) => [
-          r.product_id,
-          {
-            productId: r.product_id,
-            name: r.name,
-            categoryId: r.category_id,
-            categoryName: r.category_name,
-            price: r.price,
-            stock: r.stock,
-            isActive: r.is_active,
-            createdAt: r.created_at,
-            inCart: r.in_cart,
-          },
-        ]),
-      );
+      // Pins are checked against the customer's cart (the recommender already left carted products out of `list`).
+      const pinned = rules.filter((r) => r.action === 'pin' && r.productId != null).map((r) => r.productId!);
+      const [known, carted] = await Promise.all([
+        factsOf(productsNeeded(list, rules)),
+        pinned.length
+          ? pool
+              .query<{ product_id: number }>({
+                name: 'rtrec-merchandising-carted',
+                text: 'SELECT product_id FROM carts WHERE customer_id = $1 AND product_id = ANY($2::int[])',
+                values: [customerId, pinned],
+              })
+              .then((r) => new Set(r.rows.map((x) => x.product_id)))
+          : Promise.resolve(new Set<number>()),
+      ]);
+      const facts = new Map<number, ProductFacts>([...known].map(([id, f]) => [id, { ...f, inCart: carted.has(id) }]));
       return applyRules(list, rules, facts, first, now);
     },
     /** Calls `listener` after every rule this process creates, updates or deletes. Returns the unsubscribe. */
