@@ -80,6 +80,10 @@ describe('rtrec experiment and rtrec rule', () => {
     const again = await runCli(['experiment', 'start', String(e.experimentId)], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/CONFLICT.*running already/);
+    const customer = (await t.db.customer.findFirstOrThrow()).customerId;
+    const served = JSON.parse((await runCli(['recommend', '--customer', String(customer), '--json'], env)).stdout);
+    expect(served.experiment).toMatchObject({ experimentId: e.experimentId });
+    expect((await t.db.experimentAssignment.findMany({ where: { experimentId: e.experimentId } })).map((a) => a.customerId)).toEqual([customer]);
     const shown = await runCli(['experiment', 'show', String(e.experimentId)], env);
     expect(shown.stdout).toMatch(/P\(beats control\)/);
     expect(shown.stdout).toMatch(/control \(control\)/);
