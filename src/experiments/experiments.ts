@@ -309,10 +309,13 @@ export function createExperiments({ db, pool, recommender, logger, merchandising
       const first = options.first ?? 10;
       const rules = merchandising ? await merchandising.active() : [];
       const read = { ...options, first: rules.length ? Math.max(first, Math.min(100, first * OVERFETCH)) : first };
+      // The pins' cart check runs alongside the recommender's query, not after it.
+      const carted = rules.length && merchandising ? merchandising.cartedPins(customerId, rules) : undefined;
+      carted?.catch(() => undefined);
       const experiment = (await runningExperiments()).get(placement);
       const variant = experiment && (await recordAssignment(experiment, customerId));
       const candidates = variant ? await serveVariant({ pool, recommender }, variant, customerId, read) : await recommender.recommend(customerId, read);
-      const items = rules.length && merchandising ? await merchandising.apply(customerId, candidates, first, rules) : candidates;
+      const items = rules.length && merchandising ? await merchandising.apply(customerId, candidates, first, rules, new Date(), carted) : candidates;
       if (!experiment || !variant) return { items };
       return {
         items,

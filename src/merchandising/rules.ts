@@ -13,8 +13,8 @@ import { type ActiveRule, applyRules, inWindow, type ProductFacts, productsNeede
  */
 
 export const RULE_ACTIONS = ['pin', 'boost', 'bury', 'filter'] as const satisfies readonly RuleAction[];
-/** Candidates read per list while rules are in force, so boosts can lift products from below the cut. */
-export const OVERFETCH = 3;
+/** Candidates read per list while rules are in force (× its length), so boosts can lift products from below the cut. */
+export const OVERFETCH = 2;
 const RULES_TTL_MS = 1000;
 const MAX_INT = 2_147_483_647;
 
@@ -217,6 +217,22 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
       throw new AppError('NOT_FOUND', `Category ${input.categoryId} does not exist: query categories for a valid categoryId.`, { field: 'categoryId' });
   }
 
+  /**
+   * Which pinned products are in the customer's cart (pins skip them; the recommender already leaves carted
+   * products out of its list). Start it alongside the recommender's query, and pass it to `apply`.
+   */
+  function cartedPins(customerId: number, rules: readonly ActiveRule[]): Promise<Set<number>> {
+    const pinned = rules.filter((r) => r.action === 'pin' && r.productId != null).map((r) => r.productId!);
+    if (pinned.length === 0) return Promise.resolve(new Set());
+    return pool
+      .query<{ product_id: number }>({
+        name: 'rtrec-merchandising-carted',
+        text: 'SELECT product_id FROM carts WHERE customer_id = $1 AND product_id = ANY($2::int[])',
+        values: [customerId, pinned],
+      })
+      .then((r) => new Set(r.rows.map((x) => x.product_id)));
+  }
+
   const data = (input: RuleInput) => ({
     name: input.name,
     action: input.action,
@@ -276,24 +292,19 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
       const times = (await all()).flatMap((r) => [r.startsAt, r.endsAt]).filter((d): d is Date => d !== null && d.getTime() > now.getTime());
       return times.length ? new Date(Math.min(...times.map((d) => d.getTime()))) : undefined;
     },
+    cartedPins,
     /** The customer's list after the rules in force (apply.ts); `list` should hold OVERFETCH × `first` candidates. */
-    async apply(customerId: number, list: Recommendation[], first: number, rules: ActiveRule[], now = new Date()): Promise<Recommendation[]> {
+    async apply(
+      customerId: number,
+      list: Recommendation[],
+      first: number,
+      rules: ActiveRule[],
+      now = new Date(),
+      carted: Promise<Set<number>> = cartedPins(customerId, rules),
+    ): Promise<Recommendation[]> {
       if (rules.length === 0) return list.slice(0, first);
-      // Pins are checked against the customer's cart (the recommender already left carted products out of `list`).
-      const pinned = rules.filter((r) => r.action === 'pin' && r.productId != null).map((r) => r.productId!);
-      const [known, carted] = await Promise.all([
-        factsOf(productsNeeded(list, rules)),
-        pinned.length
-          ? pool
-              .query<{ product_id: number }>({
-                name: 'rtrec-merchandising-carted',
-                text: 'SELECT product_id FROM carts WHERE customer_id = $1 AND product_id = ANY($2::int[])',
-                values: [customerId, pinned],
-              })
-              .then((r) => new Set(r.rows.map((x) => x.product_id)))
-          : Promise.resolve(new Set<number>()),
-      ]);
-      const facts = new Map<number, ProductFacts>([...known].map(([id, f]) => [id, { ...f, inCart: carted.has(id) }]));
+      const [known, inCart] = await Promise.all([factsOf(productsNeeded(list, rules)), carted]);
+      const facts = new Map<number, ProductFacts>([...known].map(([id, f]) => [id, { ...f, inCart: inCart.has(id) }]));
       return applyRules(list, rules, facts, first, now);
     },
     /** Calls `listener` after every rule this process creates, updates or deletes. Returns the unsubscribe. */

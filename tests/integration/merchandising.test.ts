@@ -55,7 +55,7 @@ describe('rules on served lists', () => {
     expect(pinned.length).toBe(6);
     await clear();
 
-    // The 10th candidate of a 10-list, boosted ×1000, comes first (a list of 6 reads 18 candidates while rules are in force).
+    // The 10th candidate of a 10-list, boosted ×1000, comes first (a list of 6 reads 12 candidates while rules are in force).
     const longer = await serve(10);
     const low = longer[9]!;
     await test.services.merchandising.create({ name: 'boost', action: 'boost', productId: low.productId, factor: 1000 });
