@@ -136,10 +136,12 @@ SELECT p.product_id, p.name, p.category_id, c.name AS category_name, p.price::te
 FROM products p JOIN categories c ON c.category_id = p.category_id
 WHERE p.product_id = ANY($1::int[])`;
 /**
- * How long this process uses a product's facts (price, stock, category, age) before reading them again: rules that
- * select by stock or price follow the catalogue within this delay, and serving saves a round trip per list.
+ * After this long a product's facts (price, stock, category, age) are re-read in the background: rules that select
+ * by stock or price follow the catalogue within about this delay, and a list does not wait for the read.
  */
 const FACTS_TTL_MS = 2000;
+/** Facts older than this are never used: the list waits for a fresh read. */
+const FACTS_STALE_MS = 30_000;
 const MAX_FACTS = 100_000;
 
 export type RuleListener = () => void;
@@ -149,17 +151,8 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
   const listeners = new Set<RuleListener>();
   const factsCache = new Map<number, { at: number; facts: Omit<ProductFacts, 'inCart'> }>();
 
-  /** The facts of these products: from memory when read within FACTS_TTL_MS, the others in one query. */
-  async function factsOf(ids: number[]): Promise<Map<number, Omit<ProductFacts, 'inCart'>>> {
-    const now = Date.now();
-    const out = new Map<number, Omit<ProductFacts, 'inCart'>>();
-    const missing: number[] = [];
-    for (const id of ids) {
-      const hit = factsCache.get(id);
-      if (hit && now - hit.at < FACTS_TTL_MS) out.set(id, hit.facts);
-      else missing.push(id);
-    }
-    if (missing.length === 0) return out;
+  /** Reads the facts of these products into the cache. */
+  async function readFacts(ids: number[]): Promise<void> {
     const { rows } = await pool.query<{
       product_id: number;
       name: string;
@@ -169,35 +162,94 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
       stock: number;
       is_active: boolean;
       created_at: Date;
-    }>({ name: 'rtrec-merchandising-facts', text: FACTS_SQL, values: [missing] });
+    }>({ name: 'rtrec-merchandising-facts', text: FACTS_SQL, values: [ids] });
     if (factsCache.size + rows.length > MAX_FACTS) factsCache.clear();
+    const at = Date.now();
     for (const r of rows) {
-      const facts = {
-        productId: r.product_id,
-        name: r.name,
-        categoryId: r.category_id,
-        categoryName: r.category_name,
-        price: r.price,
-        stock: r.stock,
-        isActive: r.is_active,
-        createdAt: r.created_at,
-      };
-      factsCache.set(r.product_id, { at: now, facts });
-      out.set(r.product_id, facts);
+      factsCache.set(r.product_id, {
+        at,
+        facts: {
+          productId: r.product_id,
+          name: r.name,
+          categoryId: r.category_id,
+          categoryName: r.category_name,
+          price: r.price,
+          stock: r.stock,
+          isActive: r.is_active,
+          createdAt: r.created_at,
+        },
+      });
+    }
+  }
+
+  /** Products whose facts are being re-read in the background (stale ones still serve meanwhile). */
+  const refreshing = new Set<number>();
+  let refreshQueued = false;
+  function refreshLater(ids: number[]): void {
+    for (const id of ids) refreshing.add(id);
+    if (refreshQueued) return;
+    refreshQueued = true;
+    setImmediate(() => {
+      const batch = [...refreshing];
+      refreshQueued = false;
+      readFacts(batch)
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not re-read product facts for the merchandising rules'))
+        .finally(() => {
+          for (const id of batch) refreshing.delete(id);
+        });
+    });
+  }
+
+  /**
+   * The facts of these products. Read within FACTS_TTL_MS: from memory. Older (up to FACTS_STALE_MS): from memory,
+   * re-read in the background (stale-while-revalidate), so a list rarely waits for a query. Unknown: one query.
+   */
+  async function factsOf(ids: number[]): Promise<Map<number, Omit<ProductFacts, 'inCart'>>> {
+    const now = Date.now();
+    const missing: number[] = [];
+    const stale: number[] = [];
+    for (const id of ids) {
+      const hit = factsCache.get(id);
+      if (!hit || now - hit.at >= FACTS_STALE_MS) missing.push(id);
+      else if (now - hit.at >= FACTS_TTL_MS && !refreshing.has(id)) stale.push(id);
+    }
+    if (stale.length) refreshLater(stale);
+    if (missing.length) await readFacts(missing);
+    const out = new Map<number, Omit<ProductFacts, 'inCart'>>();
+    for (const id of ids) {
+      const hit = factsCache.get(id);
+      if (hit) out.set(id, hit.facts);
     }
     return out;
   }
 
+  /**
+   * The rules, read at most once per RULES_TTL_MS: a change this process made reads them at once; otherwise the
+   * rules read last serve while the next read is in flight (no list waits for it).
+   */
   function all(): Promise<RuleRow[]> {
-    if (!cached || Date.now() - cached.at > RULES_TTL_MS) {
-      const read = db.merchandisingRule.findMany({ orderBy: { ruleId: 'asc' } }).then((rows) => rows.map((r) => toRow(r as StoredRule)));
+    if (!cached) {
+      const read = readRules();
       cached = { at: Date.now(), rules: read };
       read.catch(() => {
         cached = undefined;
       });
+    } else if (Date.now() - cached.at > RULES_TTL_MS) {
+      const previous = cached.rules;
+      const entry = { at: Date.now(), rules: previous };
+      cached = entry;
+      readRules()
+        .then((rules) => {
+          if (cached === entry) cached = { at: entry.at, rules: Promise.resolve(rules) };
+        })
+        .catch((error: unknown) => {
+          logger.warn({ err: error }, 'could not re-read the merchandising rules; the last ones stay in force');
+        });
+      return previous;
     }
     return cached.rules;
   }
+  const readRules = () => db.merchandisingRule.findMany({ orderBy: { ruleId: 'asc' } }).then((rows) => rows.map((r) => toRow(r as StoredRule)));
 
   function changed(): void {
     cached = undefined;

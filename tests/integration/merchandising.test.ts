@@ -83,6 +83,27 @@ describe('rules on served lists', () => {
   });
 });
 
+describe('product facts', () => {
+  it('follow the catalogue: a stock change reaches a stock rule within a few seconds, without a list waiting for it', async () => {
+    await clear();
+    const list = await serve(10);
+    const target = list[5]!;
+    await test.services.merchandising.create({ name: 'last pieces', action: 'boost', maxStock: 2, factor: 1000 });
+    // Every listed product has stock ≥ 5 (beforeAll): nothing is boosted yet, and their facts are now in memory.
+    expect((await serve(10)).some((r) => r.reason === 'promoted')).toBe(false);
+    await t.pool.query('UPDATE products SET stock = 2 WHERE product_id = $1', [target.productId]);
+    const deadline = Date.now() + 8000;
+    let top = (await serve(10))[0]!;
+    while (top.productId !== target.productId && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      top = (await serve(10))[0]!;
+    }
+    expect(top).toMatchObject({ productId: target.productId, reason: 'promoted' });
+    await t.pool.query('UPDATE products SET stock = 50 WHERE product_id = $1', [target.productId]);
+    await clear();
+  });
+});
+
 describe('pushes', () => {
   it('pushes a new list to recommendationsUpdated when a rule changes, and again when a rule’s window opens', async () => {
     await clear();
