@@ -5,7 +5,8 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 /*
  * `rtrec experiment` and `rtrec rule` as a user runs them, on a test database: help, validated flags with exit
- * code 2 and a message that names the fix, and the whole lifecycle.
+ * code 2 and a message that names the fix, and the whole lifecycle. Each spawns a dozen CLI processes (seconds
+ * each on a loaded two-core machine), hence the longer timeouts.
  */
 
 let t: TestDatabase;
@@ -34,7 +35,7 @@ describe('rtrec experiment and rtrec rule', () => {
       expect(result.code, command.join(' ')).toBe(0);
       expect(result.stdout).toMatch(/Usage: rtrec/);
     }
-  });
+  }, 300_000);
 
   it('exit 2 with a message naming the fix on user mistakes', async () => {
     const cases: [string[], RegExp][] = [
@@ -59,7 +60,7 @@ describe('rtrec experiment and rtrec rule', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(message);
     }
-  });
+  }, 300_000);
 
   it('create, start, show and stop an experiment; create, list and delete a rule', async () => {
     const created = await runCli(
@@ -96,5 +97,5 @@ describe('rtrec experiment and rtrec rule', () => {
     expect((await runCli(['rule', 'list'], env)).stdout).toMatch(/clearance\s+boost\s+stock \.\.5\s+2/);
     expect((await runCli(['rule', 'delete', String(id)], env)).stdout).toMatch(/Deleted rule/);
     expect(await t.db.merchandisingRule.count()).toBe(0);
-  });
+  }, 300_000);
 });
