@@ -41,6 +41,14 @@ function summary(change: TableChange): string {
       return `${str(row.firstName)} ${str(row.lastName)}`.trim();
     case 'categories':
       return str(row.name);
+    case 'experiments':
+      return `${str(row.name)} · ${str(row.placement)} · ${str(row.status)}`;
+    case 'experiment_variants':
+      return `experiment ${str(row.experimentId)} · ${str(row.name)} · ${str(row.recommender)} × ${str(row.weight)}`;
+    case 'experiment_assignments':
+      return `experiment ${str(row.experimentId)} · customer ${str(row.customerId)} → variant ${str(row.variantId)}`;
+    case 'merchandising_rules':
+      return `${str(row.name)} · ${str(row.action)}`;
   }
 }
 

@@ -15,6 +15,10 @@ export const CHANGE_TABLES = {
   payments: 'paymentId',
   shipments: 'shipmentId',
   behavior_events: 'eventId',
+  experiments: 'experimentId',
+  experiment_variants: 'variantId',
+  experiment_assignments: 'experimentId',
+  merchandising_rules: 'ruleId',
 } as const;
 export type ChangeTable = keyof typeof CHANGE_TABLES;
 

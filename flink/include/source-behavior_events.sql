@@ -11,6 +11,12 @@ CREATE TABLE behavior_events_raw (
   event_type AS JSON_VALUE(msg, '$.after.event_type'),
   product_id AS TRY_CAST(JSON_VALUE(msg, '$.after.product_id') AS INT),
   category_id AS TRY_CAST(JSON_VALUE(msg, '$.after.category_id') AS INT),
+  order_id AS TRY_CAST(JSON_VALUE(msg, '$.after.order_id') AS INT),
+  -- The context column is JSON text inside the envelope: the experiment arm of recommendation events, the payment
+  -- status of orders (src/shop/storefront.ts).
+  experiment_id AS TRY_CAST(JSON_VALUE(JSON_VALUE(msg, '$.after.context'), '$.experimentId') AS INT),
+  variant_id AS TRY_CAST(JSON_VALUE(JSON_VALUE(msg, '$.after.context'), '$.variantId') AS INT),
+  payment_status AS JSON_VALUE(JSON_VALUE(msg, '$.after.context'), '$.paymentStatus'),
   occurred_at AS CAST(TRY_CAST(REPLACE(REPLACE(JSON_VALUE(msg, '$.after.occurred_at'), 'T', ' '), 'Z', '') AS TIMESTAMP(3)) AS TIMESTAMP_LTZ(3)),
   event_time AS COALESCE(
     CAST(TRY_CAST(REPLACE(REPLACE(JSON_VALUE(msg, '$.after.occurred_at'), 'T', ' '), 'Z', '') AS TIMESTAMP(3)) AS TIMESTAMP_LTZ(3)),
@@ -30,6 +36,10 @@ SELECT *,
            THEN 'the after row lacks event_id, customer_id, session_id, event_type or occurred_at, or one does not convert'
          WHEN op IN ('c', 'r', 'u') AND JSON_VALUE(msg, '$.after.product_id') IS NOT NULL AND product_id IS NULL THEN 'product_id does not convert'
          WHEN op IN ('c', 'r', 'u') AND JSON_VALUE(msg, '$.after.category_id') IS NOT NULL AND category_id IS NULL THEN 'category_id does not convert'
+         WHEN op IN ('c', 'r', 'u') AND JSON_VALUE(msg, '$.after.order_id') IS NOT NULL AND order_id IS NULL THEN 'order_id does not convert'
+         WHEN op IN ('c', 'r', 'u') AND (JSON_VALUE(JSON_VALUE(msg, '$.after.context'), '$.experimentId') IS NOT NULL AND experiment_id IS NULL
+                                       OR JSON_VALUE(JSON_VALUE(msg, '$.after.context'), '$.variantId') IS NOT NULL AND variant_id IS NULL)
+           THEN 'context.experimentId or context.variantId does not convert'
        END AS problem
 FROM behavior_events_raw
 WHERE msg IS NOT NULL;
@@ -46,9 +56,9 @@ GROUP BY window_start, window_end, window_time, event_id;
 
 -- Each event once, history included (features): the first image of an event id wins.
 CREATE TEMPORARY VIEW behavior_events_once AS
-SELECT event_id, customer_id, session_id, event_type, product_id, category_id, occurred_at
+SELECT event_id, customer_id, session_id, event_type, product_id, category_id, occurred_at, order_id, experiment_id, variant_id, payment_status
 FROM (
-  SELECT event_id, customer_id, session_id, event_type, product_id, category_id, occurred_at,
+  SELECT event_id, customer_id, session_id, event_type, product_id, category_id, occurred_at, order_id, experiment_id, variant_id, payment_status,
          ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proc_time ASC) AS n
   FROM behavior_events_checked
   WHERE op IN ('c', 'r') AND problem IS NULL

@@ -41,9 +41,9 @@ GROUP BY window_start, window_end, window_time, order_item_id;
 
 -- Each order line once, history included (features), like orders_once.
 CREATE TEMPORARY VIEW order_items_once AS
-SELECT order_item_id, order_id, product_id, quantity
+SELECT order_item_id, order_id, product_id, quantity, price
 FROM (
-  SELECT order_item_id, order_id, product_id, quantity, ROW_NUMBER() OVER (PARTITION BY order_item_id ORDER BY proc_time ASC) AS n
+  SELECT order_item_id, order_id, product_id, quantity, price, ROW_NUMBER() OVER (PARTITION BY order_item_id ORDER BY proc_time ASC) AS n
   FROM order_items_checked
   WHERE op IN ('c', 'r') AND problem IS NULL
 )

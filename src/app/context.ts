@@ -6,6 +6,7 @@ import { createPool, createPrisma, type Db, prepareDatabase } from '../database/
 import { createEntityReader, type EntityReader } from '../database/entity-reader.js';
 import type { DatabaseUrls } from '../database/roles.js';
 import { AppError } from '../errors.js';
+import { createExperiments, type Experiments } from '../experiments/experiments.js';
 import { createJobManager, type JobManager } from '../flink/jobs.js';
 import { type ResultKind, resultTopic } from '../flink/results.js';
 import { createAlertWebhook } from '../flink/webhook.js';
@@ -13,6 +14,7 @@ import { type CdcBridge, createCdcBridge } from '../kafka/bridge.js';
 import { type ChangePubSub, createChangePubSub } from '../kafka/pubsub.js';
 import type { ChangeHistory } from '../kafka/resume.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import { createMerchandising, type Merchandising } from '../merchandising/rules.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { RecommenderEntry } from '../recommend/evaluation/recommender.js';
 import { RECOMMENDERS } from '../recommend/evaluation/registry.js';
@@ -52,6 +54,10 @@ export interface AppContext {
   recommenderOn(pool: pg.Pool): Recommender;
   /** Cached, live-updated recommendation lists (opens a LISTEN connection on first use). */
   readonly recommendations: LiveRecommendations;
+  /** Online experiments: what each customer is served while one runs (src/experiments). */
+  experiments: Experiments;
+  /** Merchandising rules applied to every served list (src/merchandising). */
+  merchandising: Merchandising;
   /** Row changes and Flink results, in process: the CDC bridge publishes, subscriptions read. */
   changes: ChangePubSub;
   simulations: SimulationService;
@@ -108,7 +114,10 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   const storefront = base.storefront ?? createStorefront({ db, payments: createSimulatedGateway(createRng(Date.now() % 2 ** 31)) });
   const changes = createChangePubSub();
   const reader = createEntityReader(pool, db, (model, reason) => logger.debug({ model, reason }, 'entity read handed to Prisma'));
-  const simulations = createSimulationService({ db, pool, storefront, logger, recommender });
+  const merchandising = createMerchandising({ db, pool, logger });
+  const experiments = createExperiments({ db, pool, recommender, logger, merchandising });
+  experiments.onChange((id) => changes.publishExperiment(id));
+  const simulations = createSimulationService({ db, pool, storefront, logger, recommender, experiments });
   const tokens = tokenServiceFor(config);
   let recommendations: LiveRecommendations | undefined;
   let bridge: CdcBridge | undefined;
@@ -140,6 +149,29 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     }
     return bridge;
   };
+  let boundary: NodeJS.Timeout | undefined;
+  /** Re-serves the watched lists when the next rule window opens or closes (checked again after each change). */
+  function scheduleBoundary(): void {
+    merchandising
+      .nextBoundary()
+      .then((at) => {
+        if (boundary) clearTimeout(boundary);
+        boundary = undefined;
+        if (!at || !recommendations) return;
+        // Timers are capped at ~24.8 days; a later boundary is re-checked then.
+        const wait = Math.min(at.getTime() - Date.now() + 50, 2 ** 31 - 1);
+        boundary = setTimeout(
+          () => {
+            boundary = undefined;
+            void recommendations?.refreshAll();
+            scheduleBoundary();
+          },
+          Math.max(0, wait),
+        );
+        boundary.unref();
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not read the merchandising rules’ next window'));
+  }
   return {
     ...base,
     storefront,
@@ -149,12 +181,30 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     changes,
     simulations,
     tokens,
+    experiments,
+    merchandising,
     evaluationRecommenders,
     get metrics() {
       return metricsOf();
     },
     get recommendations() {
-      recommendations ??= createLiveRecommendations(pool, logger, { ttlMs: config.recommend.cacheTtlMs, recommender, observer: metricsOf().recommendations });
+      if (!recommendations) {
+        const live = createLiveRecommendations(pool, logger, {
+          ttlMs: config.recommend.cacheTtlMs,
+          recommender,
+          serve: (customerId, options) => experiments.serve(customerId, options),
+          observer: metricsOf().recommendations,
+        });
+        // A started or stopped experiment changes what every customer of its placement is served.
+        experiments.onChange(() => void live.refreshAll());
+        // A rule change, or a rule's window opening or closing, changes lists: re-serve the watched ones.
+        merchandising.onChange(() => {
+          void live.refreshAll();
+          scheduleBoundary();
+        });
+        scheduleBoundary();
+        recommendations = live;
+      }
       return recommendations;
     },
     get bridge() {
@@ -187,7 +237,9 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
     async close() {
       await simulations.shutdown();
       await bridge?.stop();
+      if (boundary) clearTimeout(boundary);
       await recommendations?.close();
+      await experiments.close();
       await closeBase();
     },
   };

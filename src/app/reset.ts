@@ -54,7 +54,8 @@ const TRUNCATE_WAIT_MS = 60_000;
 
 export async function resetShopData(deps: ResetDeps, scope: ResetScope): Promise<ResetReport> {
   const { config, logger, pool, jobs } = deps;
-  const tables = (scope === 'all' ? [...DYNAMIC_TABLES, ...STATIC_TABLES] : [...DYNAMIC_TABLES]).filter((t): t is CdcTable => t in CDC_TABLES);
+  const cleared: readonly string[] = scope === 'all' ? [...DYNAMIC_TABLES, ...STATIC_TABLES] : DYNAMIC_TABLES;
+  const tables = cleared.filter((t): t is CdcTable => t in CDC_TABLES);
   const captured = await slotExists(pool, config.cdc.slotName);
   if (!captured) {
     // Nothing derived from this database flows through Kafka or Flink: the topics and jobs at the configured

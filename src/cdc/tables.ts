@@ -14,6 +14,10 @@ export const CDC_TABLES = {
   payments: { model: 'Payment', key: 'paymentId' },
   shipments: { model: 'Shipment', key: 'shipmentId' },
   behavior_events: { model: 'BehaviorEvent', key: 'eventId' },
+  experiments: { model: 'Experiment', key: 'experimentId' },
+  experiment_variants: { model: 'ExperimentVariant', key: 'variantId' },
+  experiment_assignments: { model: 'ExperimentAssignment', key: 'experimentId' },
+  merchandising_rules: { model: 'MerchandisingRule', key: 'ruleId' },
 } as const;
 
 export type CdcTable = keyof typeof CDC_TABLES;

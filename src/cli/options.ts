@@ -45,3 +45,30 @@ export function duration(maxSeconds: number) {
     return seconds;
   };
 }
+
+/**
+ * A repeatable `--variant <name>:<recommender>[:<weight>]` (e.g. control:ours, b:random:2), collected in order.
+ * The recommender and the name are checked by the experiment itself, with messages naming the variant.
+ */
+export function variantSpec(value: string, previous: { name: string; recommender: string; weight: number }[] = []) {
+  const m = /^([^:]+):([^:]+)(?::([^:]+))?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected <name>:<recommender>[:<weight>], e.g. control:ours or b:random:2.');
+  const weight = m[3] === undefined ? 1 : Number(m[3]);
+  if (!Number.isFinite(weight) || weight <= 0) throw new InvalidArgumentError(`the weight of ${m[1]} must be a number above 0, got "${m[3]}".`);
+  return [...previous, { name: m[1]!, recommender: m[2]!, weight }];
+}
+
+/** A repeatable `--params <variant>=<json object>`, collected into one map. */
+export function variantParams(value: string, previous: Record<string, unknown> = {}) {
+  const at = value.indexOf('=');
+  if (at < 1) throw new InvalidArgumentError('expected <variant>=<json>, e.g. b={"weights":{"affinity":8}}.');
+  const name = value.slice(0, at);
+  let json: unknown;
+  try {
+    json = JSON.parse(value.slice(at + 1));
+  } catch {
+    throw new InvalidArgumentError(`the params of ${name} are not JSON: expected e.g. ${name}={"weights":{"affinity":8}}.`);
+  }
+  if (name in previous) throw new InvalidArgumentError(`--params ${name} is given twice.`);
+  return { ...previous, [name]: json };
+}

@@ -4,7 +4,7 @@ import { REPLAY_WRITERS } from '../importer/options.js';
 import { MODEL_DEFAULTS } from '../recommend/models/defaults.js';
 import { SIMULATED_RECOMMENDERS, SIMULATION_DEFAULTS, SIMULATION_LIMITS } from '../simulator/options.js';
 import { version } from '../version.js';
-import { duration, intIn, isoDate, nameList, numberIn } from './options.js';
+import { duration, intIn, isoDate, nameList, numberIn, variantParams, variantSpec } from './options.js';
 
 /**
  * An action whose module is loaded when the command runs, so `rtrec db url` loads the database code and not
@@ -94,7 +94,10 @@ export function createProgram(): Command {
         .default(SIMULATION_DEFAULTS.recommendations),
     )
     .addOption(
-      new Option('--recommender <name>', 'what shows them: ours (the served recommendations) or random (a baseline to compare uptake with)')
+      new Option(
+        '--recommender <name>',
+        "what shows them: ours (the served recommendations), random (a baseline to compare uptake with) or experiment (each shopper's variant of the experiment running on home)",
+      )
         .choices(SIMULATED_RECOMMENDERS)
         .default(SIMULATION_DEFAULTS.recommender),
     )
@@ -190,6 +193,76 @@ export function createProgram(): Command {
     .addOption(new Option('--category <id>', 'only products of this category').argParser(intIn(1, 2_147_483_647)))
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./commands/recommend.js'), 'recommend'));
+
+  const experiment = program
+    .command('experiment')
+    .description('Online experiments: serve each customer the variant (recommender configuration) their hash picks and compare the variants live');
+  experiment
+    .command('create')
+    .description('Create a draft experiment; the first --variant is the control')
+    .requiredOption('--name <name>', "1-100 letters, digits, spaces, '_', '.', ':' or '-'")
+    .option('--placement <name>', 'where the lists are shown (default home: the recommendations query)')
+    .requiredOption(
+      '--variant <name:recommender[:weight]>',
+      'a variant (repeat, 2 to 10): recommender ours, most-popular, trending, item-knn, ease or random; weight = share of traffic (default 1)',
+      variantSpec,
+    )
+    .option('--params <variant=json>', 'ranker params of a variant (repeat), e.g. b=\'{"weights":{"affinity":8}}\'', variantParams)
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/experiment.js'), 'experimentCreate'));
+  experiment
+    .command('start')
+    .description('Start a draft experiment (one running experiment per placement)')
+    .argument('<id>', 'experiment id', intIn(1, 2_147_483_647))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/experiment.js'), 'experimentStart'));
+  experiment
+    .command('stop')
+    .description('Stop a running experiment (its results stay)')
+    .argument('<id>', 'experiment id', intIn(1, 2_147_483_647))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/experiment.js'), 'experimentStop'));
+  experiment
+    .command('show')
+    .description('One experiment with its per-variant results and probability to beat the control, or all experiments')
+    .argument('[id]', 'experiment id (all experiments when left out)', intIn(1, 2_147_483_647))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/experiment.js'), 'experimentShow'));
+
+  const rule = program
+    .command('rule')
+    .description('Merchandising rules applied to every served list after scoring: pin, boost, bury, filter (optionally from/until a time)');
+  rule
+    .command('create')
+    .description(
+      'Add a rule. pin: --product and --position. boost/bury: a selector and --factor (boost > 1, bury 0-1). filter: --product or --category. Selector flags combine (all must hold).',
+    )
+    .requiredOption('--name <name>', 'what the rule is for, 1-100 characters')
+    .addOption(new Option('--action <action>', 'what it does').choices(['pin', 'boost', 'bury', 'filter']).makeOptionMandatory())
+    .addOption(new Option('--product <id>', 'select this product (pin: the product to pin)').argParser(intIn(1, 2_147_483_647)))
+    .addOption(new Option('--category <id>', 'select products of this category').argParser(intIn(1, 2_147_483_647)))
+    .addOption(new Option('--min-price <amount>', 'select products at this price or above').argParser(numberIn(0, 99_999_999.99)))
+    .addOption(new Option('--max-price <amount>', 'select products at this price or below').argParser(numberIn(0, 99_999_999.99)))
+    .addOption(new Option('--min-stock <n>', 'select products with at least n in stock').argParser(intIn(0, 2_147_483_647)))
+    .addOption(new Option('--max-stock <n>', 'select products with at most n in stock (clearance)').argParser(intIn(0, 2_147_483_647)))
+    .addOption(new Option('--new-within-days <n>', 'select products added in the last n days ("new arrival")').argParser(intIn(1, 3650)))
+    .addOption(new Option('--factor <x>', 'boost (> 1) or bury (0-1): multiplies the score').argParser(numberIn(0, 1000)))
+    .addOption(new Option('--position <n>', 'pin: where the product goes (1 = first)').argParser(intIn(1, 100)))
+    .addOption(new Option('--starts <iso-date>', 'in force from this time (default now)').argParser(isoDate))
+    .addOption(new Option('--ends <iso-date>', 'in force until this time (default: no end)').argParser(isoDate))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/rule.js'), 'ruleCreate'));
+  rule
+    .command('list')
+    .description('Every rule, with whether it is in force now')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/rule.js'), 'ruleList'));
+  rule
+    .command('delete')
+    .description('Delete a rule')
+    .argument('<id>', 'rule id', intIn(1, 2_147_483_647))
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./commands/rule.js'), 'ruleDelete'));
 
   program
     .command('import')

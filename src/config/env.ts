@@ -110,7 +110,7 @@ const schema = z.object({
     .string()
     .regex(/^\d+[mg]$/, 'FLINK_TM_MEMORY must look like 1536m or 2g')
     .default('1536m'),
-  FLINK_TM_SLOTS: intString('FLINK_TM_SLOTS', 1, 64).default(4),
+  FLINK_TM_SLOTS: intString('FLINK_TM_SLOTS', 1, 64).default(6),
   FLINK_GATEWAY_HEAP: z
     .string()
     .regex(/^\d+[mg]$/, 'FLINK_GATEWAY_HEAP must look like 384m or 1g')

@@ -18,7 +18,7 @@ export const FEATURE_TABLES = [
   'rec_cooccurrence',
   'rec_item_support',
 ] as const;
-export const FLINK_WRITE_TABLES: readonly string[] = ['fraud_alerts', 'revenue_stats', 'top_products', ...FEATURE_TABLES];
+export const FLINK_WRITE_TABLES: readonly string[] = ['fraud_alerts', 'revenue_stats', 'top_products', ...FEATURE_TABLES, 'experiment_results'];
 /** The tables the Flink jobs read through JDBC (top-products' lookup join). */
 export const FLINK_READ_TABLES: readonly string[] = ['products'];
 /** The tables the default connector captures and the publication publishes. */

@@ -157,6 +157,25 @@ export const FEATURE_CONTRACTS = {
   },
 } as const satisfies Record<string, ResultContract>;
 
+/** Other outputs kept in tables only: the experiments' live per-variant results (src/experiments/results.ts). */
+export const TABLE_CONTRACTS = {
+  experiment_results: {
+    table: 'experiment_results',
+    job: 'experiment-results',
+    key: ['experiment_id', 'variant_id'],
+    columns: {
+      experiment_id: int,
+      variant_id: int,
+      impressions: { kind: 'bigint' },
+      clicks: { kind: 'bigint' },
+      carts: { kind: 'bigint' },
+      purchases: { kind: 'bigint' },
+      revenue: money,
+      updated_at: time,
+    },
+  },
+} as const satisfies Record<string, ResultContract>;
+
 type Camel<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
 type ValueOf<C extends ColumnSpec> = C extends { values: readonly (infer V)[] }
   ? V

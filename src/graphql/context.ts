@@ -2,9 +2,11 @@ import type pg from 'pg';
 import type { ResetReport, ResetScope } from '../app/reset.js';
 import type { Db } from '../database/database.js';
 import type { EntityReader } from '../database/entity-reader.js';
+import type { Experiments } from '../experiments/experiments.js';
 import type { ChangePubSub } from '../kafka/pubsub.js';
 import type { ChangeHistory } from '../kafka/resume.js';
 import type { Logger } from '../logging/logger.js';
+import type { Merchandising } from '../merchandising/rules.js';
 import type { LiveRecommendations } from '../recommend/live.js';
 import type { RequestAuth } from '../security/policy.js';
 import type { Storefront } from '../shop/storefront.js';
@@ -27,6 +29,10 @@ export interface GraphQLContext {
   history: ChangeHistory;
   /** Cached, live-updated recommendation lists (src/recommend/live.ts). */
   recommendations: LiveRecommendations;
+  /** Online experiments of recommender configurations (src/experiments). */
+  experiments: Experiments;
+  /** Merchandising rules applied to every served list (src/merchandising). */
+  merchandising: Merchandising;
   /** The caller (verified bearer token, or anonymous); src/graphql/authorize.ts applies the policy with it. */
   auth: RequestAuth;
 }

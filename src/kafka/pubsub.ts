@@ -3,7 +3,7 @@ import type { ChangeEvent } from '../cdc/envelope.js';
 import type { CdcTable } from '../cdc/tables.js';
 import type { ResultKind, StreamResult } from '../flink/results.js';
 
-type Channels = { [K in `change:${CdcTable}`]: [ChangeEvent] } & { [K in `result:${ResultKind}`]: [StreamResult] };
+type Channels = { [K in `change:${CdcTable}`]: [ChangeEvent] } & { [K in `result:${ResultKind}`]: [StreamResult] } & { experiment: [number] };
 
 /**
  * The in-process pubsub the CDC bridge publishes to and subscriptions read from (yoga's pluggable
@@ -17,6 +17,9 @@ export function createChangePubSub() {
     /** Rows of the Flink jobs' output topics. */
     publishResult: (result: StreamResult) => pubsub.publish(`result:${result.kind}`, result),
     subscribeResult: (kind: ResultKind) => pubsub.subscribe(`result:${kind}`),
+    /** An experiment changed: its status (this process) or its live results (the Flink job's rows). */
+    publishExperiment: (experimentId: number) => pubsub.publish('experiment', experimentId),
+    subscribeExperiments: () => pubsub.subscribe('experiment'),
   };
 }
 

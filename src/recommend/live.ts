@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import type { Recommendation, Recommender } from './serving.js';
+import type { Recommendation, Recommender, RecommendOptions } from './serving.js';
 
 /*
  * Live recommendations: a per-customer cache in front of the served query, and pushes of new lists.
@@ -32,6 +32,14 @@ export interface LiveOptions {
   debounceMs?: number;
   /** The served recommender (from the composition root). */
   recommender: Recommender;
+  /**
+   * Serves a customer's list in place of `recommender` (the experiments: the customer's variant while one runs),
+   * returning the list and the experiment arm that served it.
+   */
+  serve?: (
+    customerId: number,
+    options: RecommendOptions,
+  ) => Promise<{ items: Recommendation[]; arm?: { experimentId: number; variantId: number; variant: string } }>;
   /** Told about every lookup, computed list and push (the metrics). */
   observer?: LiveObserver;
 }
@@ -58,7 +66,7 @@ interface Watch {
 
 /** What makes two lists different for a subscriber: the products, their order and their reasons. */
 export function listSignature(list: Recommendation[]): string {
-  return list.map((r) => `${r.productId}:${r.reason}`).join('|');
+  return list.map((r) => `${r.productId}:${r.reason}:${r.variantId ?? ''}`).join('|');
 }
 
 export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options: LiveOptions) {
@@ -88,7 +96,11 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
     const customer = await pool.query({ name: 'rtrec-customer-exists', text: 'SELECT 1 FROM customers WHERE customer_id = $1', values: [customerId] });
     if (customer.rowCount === 0) throw new AppError('NOT_FOUND', `Customer ${customerId} does not exist. Query customers to find a valid id.`);
     const started = performance.now();
-    const list = await recommender.recommend(customerId, { first: o.first, categoryId: o.categoryId });
+    const served = options.serve
+      ? await options.serve(customerId, { first: o.first, categoryId: o.categoryId })
+      : { items: await recommender.recommend(customerId, { first: o.first, categoryId: o.categoryId }) };
+    const arm = served.arm;
+    const list = arm ? served.items.map((r) => ({ ...r, experimentId: arm.experimentId, variantId: arm.variantId, variant: arm.variant })) : served.items;
     observer?.computed((performance.now() - started) / 1000);
     return list;
   }
@@ -220,6 +232,15 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
         if (watch.listeners.size === 0) byKey.delete(key);
         if (byKey.size === 0) watches.delete(customerId);
       };
+    },
+    /**
+     * Drops every cached list and recomputes the watched ones, pushing those that changed: what serves every
+     * customer changed (an experiment started or stopped, a merchandising rule changed).
+     */
+    async refreshAll(): Promise<void> {
+      cache.clear();
+      keysByCustomer.clear();
+      await Promise.all([...watches.keys()].map((customerId) => refresh(customerId)));
     },
     /** For tests and benches: whether the LISTEN connection is up. */
     listening: () => listen().then(() => listener !== undefined),

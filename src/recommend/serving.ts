@@ -41,7 +41,11 @@ export interface Recommendation {
   price: string;
   score: number;
   reason: string;
-  source: 'similar' | 'revisit' | 'affinity' | 'trending' | 'learned';
+  source: 'similar' | 'revisit' | 'affinity' | 'trending' | 'learned' | 'random' | 'promoted';
+  /** The experiment and variant that served the list (src/experiments), when one runs on the placement. */
+  experimentId?: number;
+  variantId?: number;
+  variant?: string;
 }
 
 export interface RecommendOptions {

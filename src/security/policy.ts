@@ -130,7 +130,18 @@ const STOREFRONT_MUTATIONS = [
   'recordRecommendationImpressions',
   'recordRecommendationClick',
 ];
-const ADMIN_MUTATIONS = ['simulate', 'cancelSimulation', 'generateData', 'clearData'];
+const ADMIN_MUTATIONS = [
+  'simulate',
+  'cancelSimulation',
+  'generateData',
+  'clearData',
+  'createExperiment',
+  'startExperiment',
+  'stopExperiment',
+  'createMerchandisingRule',
+  'updateMerchandisingRule',
+  'deleteMerchandisingRule',
+];
 
 /** Subscription field → captured table (mirrors src/graphql/schema/subscriptions.ts). */
 export const CHANGE_SUBSCRIPTIONS: Record<string, CdcTable> = {
@@ -146,11 +157,12 @@ export const CHANGE_SUBSCRIPTIONS: Record<string, CdcTable> = {
   behaviorEvent: 'behavior_events',
 };
 
-/** Who may watch a table's changes: the catalogue anyone; customers their own rows (not order items, which carry no owner); staff all. */
+/** Who may watch a table's changes: the catalogue anyone; customers their own rows (not order items or experiments); staff all. */
 function tableRoles(table: CdcTable): readonly Role[] {
   const model = CDC_TABLES[table].model;
   if (CATALOGUE_MODELS.has(model)) return EVERYONE;
-  return model === 'OrderItem' ? STAFF : ['admin', 'analyst', 'customer'];
+  // Order items carry no owner; the experiments' tables belong to no customer: staff only.
+  return OWNED_MODELS.has(model) ? ['admin', 'analyst', 'customer'] : STAFF;
 }
 
 /** The rule of every root field, by `Type.field`. Lookups and lists of entities are added by `entityOperations`. */
@@ -163,6 +175,9 @@ export const OPERATIONS: Record<string, OperationRule> = {
   'Query.topProducts': { roles: STAFF },
   'Query.simulationRun': { roles: STAFF },
   'Query.simulationRuns': { roles: STAFF },
+  'Query.experiment': { roles: STAFF },
+  'Query.experiments': { roles: STAFF },
+  'Query.merchandisingRules': { roles: STAFF },
   ...Object.fromEntries(STOREFRONT_MUTATIONS.map((name) => [`Mutation.${name}`, { roles: STOREFRONT, customerArg: 'customerId' }])),
   ...Object.fromEntries(ADMIN_MUTATIONS.map((name) => [`Mutation.${name}`, { roles: ['admin'] }])),
   ...Object.fromEntries(
@@ -173,6 +188,7 @@ export const OPERATIONS: Record<string, OperationRule> = {
   'Subscription.revenueUpdated': { roles: STAFF },
   'Subscription.topProductsUpdated': { roles: STAFF },
   'Subscription.recommendationsUpdated': { roles: LIST_READERS, customerArg: 'customerId' },
+  'Subscription.experimentUpdated': { roles: STAFF },
 };
 
 /** Adds the lookup and list fields of the entities (`customer`, `customers`, …) as entity rules. */

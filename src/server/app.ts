@@ -91,6 +91,8 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
     changes: deps.changes,
     history: deps.history,
     recommendations: deps.recommendations,
+    experiments: deps.experiments,
+    merchandising: deps.merchandising,
   };
   const rest = createRestRouter({ db: deps.db, pool: deps.pool, reader: deps.reader, version, tokens: deps.tokens });
   const restPlugin: Plugin = {

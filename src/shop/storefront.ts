@@ -31,6 +31,9 @@ export interface RecommendationList {
   recommender: string;
   items: ShownRecommendation[];
   runId?: string;
+  /** The experiment and variant that served the list (src/experiments); both or neither. */
+  experimentId?: number;
+  variantId?: number;
 }
 
 export interface StorefrontDeps {
@@ -119,7 +122,54 @@ function recommendationContext(list: Omit<RecommendationList, 'items'>, item: Sh
     source: item.source,
     recommender: list.recommender,
     ...(list.runId && { runId: list.runId }),
+    ...(list.experimentId !== undefined && { experimentId: list.experimentId, variantId: list.variantId }),
   };
+}
+
+/**
+ * A list reported with an experiment arm must name a running experiment, one of its variants, and the variant
+ * the customer was served (their recorded assignment), so the per-variant results count only what each variant
+ * really showed.
+ */
+async function checkArm(tx: Tx, customerId: number, list: Omit<RecommendationList, 'items'>): Promise<void> {
+  const { experimentId, variantId } = list;
+  if (experimentId === undefined && variantId === undefined) return;
+  if (experimentId === undefined || variantId === undefined)
+    throw new AppError('BAD_USER_INPUT', 'experimentId and variantId go together: pass both (from the recommendations you showed) or neither.', {
+      field: experimentId === undefined ? 'experimentId' : 'variantId',
+    });
+  positiveId('experimentId', experimentId);
+  positiveId('variantId', variantId);
+  const rows = await tx.$queryRaw<{ status: string; variant_ok: boolean; assigned: number | null }[]>`
+    SELECT e.status::text AS status,
+           EXISTS (SELECT 1 FROM experiment_variants v WHERE v.experiment_id = e.experiment_id AND v.variant_id = ${variantId}) AS variant_ok,
+           (SELECT a.variant_id FROM experiment_assignments a WHERE a.experiment_id = e.experiment_id AND a.customer_id = ${customerId}) AS assigned
+    FROM experiments e WHERE e.experiment_id = ${experimentId}`;
+  const r = rows[0];
+  if (!r)
+    throw new AppError('NOT_FOUND', `Experiment ${experimentId} does not exist: take experimentId from the recommendations you showed.`, {
+      field: 'experimentId',
+    });
+  if (r.status !== 'running')
+    throw new AppError('CONFLICT', `Experiment ${experimentId} is ${r.status}: impressions and clicks are recorded for it only while it runs.`, {
+      field: 'experimentId',
+    });
+  if (!r.variant_ok)
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `Variant ${variantId} is not a variant of experiment ${experimentId}: take variantId from the recommendations you showed.`,
+      {
+        field: 'variantId',
+      },
+    );
+  if (r.assigned !== variantId)
+    throw new AppError(
+      'BAD_USER_INPUT',
+      r.assigned === null
+        ? `Customer ${customerId} has not been served experiment ${experimentId}: show them the list the recommendations query returns first.`
+        : `Customer ${customerId} is in variant ${r.assigned} of experiment ${experimentId}, not ${variantId}: report the variant the recommendations query returned.`,
+      { field: 'variantId' },
+    );
 }
 
 /**
@@ -155,6 +205,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
       if (list.items.length === 0) return 0;
       return db.$transaction(async (tx) => {
         await requireCustomer(tx, customerId);
+        await checkArm(tx, customerId, list);
         for (const item of list.items) positiveId('productId', item.productId);
         const products = await tx.product.findMany({
           where: { productId: { in: list.items.map((i) => i.productId) } },
@@ -192,6 +243,7 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
       checkShown(list, [item], 'item');
       return db.$transaction(async (tx) => {
         await requireCustomer(tx, customerId);
+        await checkArm(tx, customerId, list);
         const product = await requireProduct(tx, item.productId);
         // The click and the page it opens happen at the same moment.
         const common = { customerId, sessionId, productId: item.productId, categoryId: product.categoryId, occurredAt: meta.at ?? new Date() };

@@ -94,12 +94,14 @@ interface SessionState {
  */
 async function showRecommendations(deps: LiveDeps, recs: SessionRecommendations, rng: Rng, session: SessionState): Promise<void> {
   const { customerId, sessionId, shopper, stats } = session;
-  const items = await recs.source(customerId, recs.first, { rng, exclude: new Set(shopper.cart.keys()) });
+  const { items, arm } = await recs.source(customerId, recs.first, { rng, exclude: new Set(shopper.cart.keys()) });
   if (items.length === 0) {
     stats.emptyRecommendationLists++;
     return;
   }
-  const list: RecommendationList = { listId: randomUUID(), recommender: recs.recommender, runId: recs.runId, items };
+  const list: RecommendationList = arm
+    ? { listId: randomUUID(), recommender: arm.recommender, runId: recs.runId, items, experimentId: arm.experimentId, variantId: arm.variantId }
+    : { listId: randomUUID(), recommender: recs.recommender, runId: recs.runId, items };
   stats.perform('recommendation_impression', await deps.storefront.showRecommendations(customerId, list, { sessionId }));
   stats.recommendationLists++;
   for (const item of shopper.chooseClicks(items, rng)) {

@@ -22,6 +22,10 @@ export const SIMULATION_LIMITS = {
   recommendations: 50,
 } as const;
 
-/** What a simulation shows its shoppers: ours (the served recommender) or a random baseline to compare it with. */
-export const SIMULATED_RECOMMENDERS = ['ours', 'random'] as const;
+/**
+ * What a simulation shows its shoppers: ours (the served recommender), a random baseline to compare it with, or
+ * experiment: each shopper's variant of the experiment running on the home placement (as the recommendations
+ * query serves it), with the impressions and clicks carrying the experiment and variant.
+ */
+export const SIMULATED_RECOMMENDERS = ['ours', 'random', 'experiment'] as const;
 export type SimulatedRecommender = (typeof SIMULATED_RECOMMENDERS)[number];

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { countRows } from '../database/counts.js';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
+import type { Experiments } from '../experiments/experiments.js';
 import type { Logger } from '../logging/logger.js';
 import type { Recommender } from '../recommend/serving.js';
 import type { Storefront } from '../shop/storefront.js';
@@ -89,6 +90,8 @@ export interface SimulationDeps {
   logger: Logger;
   /** The served recommender (from the composition root), shown by `recommender: 'ours'` runs. */
   recommender: Recommender;
+  /** The experiments (from the composition root), whose running variants `recommender: 'experiment'` runs show. */
+  experiments?: Experiments;
 }
 
 export interface StartedSimulation {
@@ -123,7 +126,12 @@ export async function startSimulation(
   });
   const recommendations =
     perSession > 0
-      ? { recommender, first: perSession, source: createListSource(recommender, { recommender: deps.recommender, world }), runId: run.id }
+      ? {
+          recommender,
+          first: perSession,
+          source: createListSource(recommender, { recommender: deps.recommender, world, experiments: deps.experiments }),
+          runId: run.id,
+        }
       : undefined;
   const controller = new AbortController();
   const before = await countRows(deps.pool, COUNTED_TABLES);

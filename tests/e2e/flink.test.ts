@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,11 @@ import { isAlive } from '../../src/common/process.js';
 import { loadConfig } from '../../src/config/env.js';
 import { inTransaction } from '../../src/database/transaction.js';
 import { generateData } from '../../src/datagen/generate.js';
+import { liveCounts, recountResults } from '../../src/experiments/results.js';
 import type { CdcBridge } from '../../src/kafka/bridge.js';
 import { buildFeaturesAsOf } from '../../src/recommend/features-sql.js';
 import { listen, type RunningServer } from '../../src/server/http.js';
+import { startSimulation } from '../../src/simulator/runs.js';
 import { as, createTestApp, gql, subscriptionClient } from '../helpers/app.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, roleUrl, type TestDatabase } from '../helpers/db.js';
@@ -78,6 +81,7 @@ beforeAll(async () => {
   expect(deployed.stdout).toMatch(/revenue-stats: deployed/);
   expect(deployed.stdout).toMatch(/top-products: deployed/);
   expect(deployed.stdout).toMatch(/recommendation-features: deployed/);
+  expect(deployed.stdout).toMatch(/experiment-results: deployed/);
 
   const test = createTestApp(t, env);
   app = test.app;
@@ -150,10 +154,11 @@ describe('Flink jobs on the real stack', () => {
   it('jobs deploy is idempotent and jobs list shows the running jobs', async () => {
     const again = await runCli(['jobs', 'deploy', '--all'], env, 120_000);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout.match(/already running/g)).toHaveLength(4);
+    expect(again.stdout.match(/already running/g)).toHaveLength(5);
     const list = await runCli(['jobs', 'list', '--json'], env);
     const jobs = (JSON.parse(list.stdout) as { jobs: { name: string; state: string }[] }).jobs;
     expect(jobs.map((j) => [j.name, j.state])).toEqual([
+      ['experiment-results', 'RUNNING'],
       ['fraud-detection', 'RUNNING'],
       ['recommendation-features', 'RUNNING'],
       ['revenue-stats', 'RUNNING'],
@@ -638,7 +643,9 @@ describe('Flink jobs on the real stack', () => {
     try {
       const expected = [
         ...['fraud-detection', 'recommendation-features', 'revenue-stats'].flatMap((job) => offsets.orders!.map((o) => `flink:${job} orders ${o}`)),
-        ...['fraud-detection', 'recommendation-features', 'top-products'].flatMap((job) => offsets.order_items!.map((o) => `flink:${job} order_items ${o}`)),
+        ...['experiment-results', 'fraud-detection', 'recommendation-features', 'top-products'].flatMap((job) =>
+          offsets.order_items!.map((o) => `flink:${job} order_items ${o}`),
+        ),
       ].sort();
       await poll('the poison messages in the dead-letter topic', async () => (dead.length >= expected.length ? true : undefined), 60_000);
       expect(dead.map((d) => `${d.consumer} ${d.topic.split('.').at(-1)} ${d.offset}`).sort()).toEqual(expected);
@@ -692,6 +699,78 @@ describe('Flink jobs on the real stack', () => {
     // order may be high_value, which it is once.)
     const { rows: alerts } = await t.pool.query<{ rule: string }>('SELECT rule FROM fraud_alerts WHERE order_id = $1', [order]);
     expect(alerts.filter((a) => a.rule !== 'high_value')).toEqual([]);
+  }, 300_000);
+
+  it('keeps an experiment’s per-variant results live: equal to a SQL recount of the events, fresh within 5 s, pushed to experimentUpdated', async () => {
+    const exp = createTestApp(t, env);
+    const x = exp.services.experiments;
+    const e = await x.create({
+      name: 'e2e ours vs random',
+      variants: [
+        { name: 'control', recommender: 'random', weight: 1 },
+        { name: 'ours', recommender: 'ours', weight: 1 },
+      ],
+    });
+    await x.start(e.experimentId);
+    const pushes: number[] = [];
+    const unsubscribe = client.subscribe<any>(
+      { query: `subscription { experimentUpdated(id: ${e.experimentId}) { variants { impressions } } }` },
+      {
+        next: (v) => pushes.push(v.data.experimentUpdated.variants.reduce((a: number, b: { impressions: number }) => a + b.impressions, 0)),
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    try {
+      const run = await startSimulation(
+        { db: t.db, pool: t.pool, storefront: t.storefront, logger: t.logger, recommender: exp.services.recommender, experiments: x },
+        { sessions: 40, durationMinutes: 1, speed: 600, concurrency: 4, seed: 9, sessionsPerDay: 1, recommendations: 6, recommender: 'experiment' },
+      );
+      const summary = await run.done;
+      expect(summary.recommendations!.impressions).toBeGreaterThan(0);
+      const same = async () => {
+        const [live, recount] = await Promise.all([liveCounts(t.pool, e.experimentId), recountResults(t.pool, e.experimentId)]);
+        return JSON.stringify(live) === JSON.stringify(recount) && recount.reduce((a, c) => a + c.impressions, 0) === summary.recommendations!.impressions
+          ? { live, recount }
+          : undefined;
+      };
+      const { live, recount } = await poll('experiment_results equal to the SQL recount', same, 120_000);
+      expect(live).toEqual(recount);
+      expect(recount.reduce((a, c) => a + c.clicks, 0)).toBe(summary.recommendations!.clicks);
+      // The simulated shoppers bought some of what they clicked: purchases and revenue are counted too.
+      expect(recount.reduce((a, c) => a + c.carts + c.purchases, 0)).toBeGreaterThan(0);
+
+      // Freshness: one more list shown and clicked through the storefront, timed until experiment_results counts it.
+      const customerId = (await t.pool.query<{ customer_id: number }>('SELECT customer_id FROM customers ORDER BY customer_id LIMIT 1')).rows[0]!.customer_id;
+      const served = await x.serve(customerId, { first: 3 });
+      const listId = randomUUID();
+      const items = served.items.map((r, i) => ({ productId: r.productId, position: i + 1, reason: r.reason, source: r.source }));
+      const before = live.find((c) => c.variantId === served.arm!.variantId)!;
+      const shownAt = Date.now();
+      await t.storefront.showRecommendations(customerId, { listId, recommender: served.arm!.recommender, items, ...served.arm });
+      await t.storefront.clickRecommendation(customerId, { listId, recommender: served.arm!.recommender, ...served.arm }, items[0]!);
+      await poll(
+        'the new impressions and click in experiment_results',
+        async () => {
+          const now = (await liveCounts(t.pool, e.experimentId)).find((c) => c.variantId === served.arm!.variantId)!;
+          return now.impressions === before.impressions + items.length && now.clicks === before.clicks + 1 ? now : undefined;
+        },
+        30_000,
+      );
+      const freshMs = Date.now() - shownAt;
+      expect(freshMs, `results were ${freshMs} ms behind`).toBeLessThan(5000);
+      // experimentUpdated pushed the live counts as they grew (a NOTIFY per write of the Flink job).
+      await poll(
+        'an experimentUpdated push with the final count',
+        async () => (pushes.includes(summary.recommendations!.impressions + items.length) ? true : undefined),
+        10_000,
+      );
+      expect(pushes[0]).toBe(0);
+    } finally {
+      unsubscribe();
+      await x.stop(e.experimentId).catch(() => undefined);
+      await exp.services.close();
+    }
   }, 300_000);
 
   it('clearData resets the derived state with the data: topics cut at the TRUNCATE, jobs restarted fresh, features rebuilt from the new history only', async () => {

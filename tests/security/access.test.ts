@@ -68,6 +68,22 @@ const TABLE: [string, () => string, [string, string, string, string, string]][] 
   ],
   ['generateData (admin)', () => 'mutation { generateData(categories: 0, products: 0, customers: 0) { customers } }', [OK, NO, NO, NO, ANON]],
   ['clearData (admin)', () => 'mutation { clearData(scope: ALL) { table } }', ['skip', NO, NO, NO, ANON]],
+  [
+    'createExperiment (admin)',
+    () =>
+      `mutation { createExperiment(input: { name: "access ${Math.random().toString(36).slice(2)}", placement: "access", variants: [{ name: "a", recommender: "ours" }, { name: "b", recommender: "random" }] }) { id } }`,
+    [OK, NO, NO, NO, ANON],
+  ],
+  ['startExperiment (admin)', () => 'mutation { startExperiment(id: 2147483647) { id } }', ['NOT_FOUND', NO, NO, NO, ANON]],
+  ['stopExperiment (admin)', () => 'mutation { stopExperiment(id: 2147483647) { id } }', ['NOT_FOUND', NO, NO, NO, ANON]],
+  ['experiments (staff)', () => '{ experiments { id variants { name ctr } } }', [OK, NO, OK, NO, ANON]],
+  [
+    'createMerchandisingRule (admin)',
+    () => 'mutation { createMerchandisingRule(input: { name: "x", action: filter, productId: 2147483647 }) { id } }',
+    ['NOT_FOUND', NO, NO, NO, ANON],
+  ],
+  ['deleteMerchandisingRule (admin)', () => 'mutation { deleteMerchandisingRule(id: 2147483647) { id } }', ['NOT_FOUND', NO, NO, NO, ANON]],
+  ['merchandisingRules (staff)', () => '{ merchandisingRules { id } }', [OK, NO, OK, NO, ANON]],
 ];
 
 describe('role × operation', () => {

@@ -9,7 +9,7 @@ import { EmbeddedPostgres } from '../../src/database/embedded.js';
 import { FLINK_WRITE_TABLES, grantRolePrivileges, PUBLISHED_TABLES } from '../../src/database/privileges.js';
 import { DB_ROLES, EMBEDDED_ROLE_NAMES } from '../../src/database/roles.js';
 import { generateData } from '../../src/datagen/generate.js';
-import { FEATURE_CONTRACTS, RESULT_CONTRACTS } from '../../src/flink/contracts.js';
+import { FEATURE_CONTRACTS, RESULT_CONTRACTS, TABLE_CONTRACTS } from '../../src/flink/contracts.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createTestDatabase, roleUrl, type TestDatabase } from '../helpers/db.js';
 import { freePort } from '../helpers/net.js';
@@ -86,7 +86,7 @@ describe('the Debezium role', () => {
 
 describe('the Flink role', () => {
   it('writes its result and feature tables (upserts) and reads products for the lookup join', async () => {
-    const sinks = [...Object.values(RESULT_CONTRACTS), ...Object.values(FEATURE_CONTRACTS)].map((c) => c.table);
+    const sinks = [...Object.values(RESULT_CONTRACTS), ...Object.values(FEATURE_CONTRACTS), ...Object.values(TABLE_CONTRACTS)].map((c) => c.table);
     expect([...FLINK_WRITE_TABLES].sort()).toEqual(sinks.sort());
     const upsert = `INSERT INTO revenue_stats (window_start, window_end, window_seconds, revenue, order_count, avg_order_value)
       VALUES ('2026-01-01', '2026-01-01 00:01', 60, 10, 1, 10)

@@ -78,7 +78,7 @@ describe('Debezium envelope processing', () => {
       'trackingNumber',
       'shipmentDate',
     ]);
-    expect(Object.keys(CDC_TABLES)).toHaveLength(10);
+    expect(Object.keys(CDC_TABLES)).toHaveLength(14);
   });
 });
 

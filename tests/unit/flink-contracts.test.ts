@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildSchema, GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { type ColumnKind, camelCase, FEATURE_CONTRACTS, RESULT_CONTRACTS, type ResultContract } from '../../src/flink/contracts.js';
+import { type ColumnKind, camelCase, FEATURE_CONTRACTS, RESULT_CONTRACTS, type ResultContract, TABLE_CONTRACTS } from '../../src/flink/contracts.js';
 
 /*
  * One contract per Flink output (src/flink/contracts.ts); everything else that spells the row out is checked
@@ -10,7 +10,7 @@ import { type ColumnKind, camelCase, FEATURE_CONTRACTS, RESULT_CONTRACTS, type R
  */
 
 const root = resolve(import.meta.dirname, '../..');
-const CONTRACTS: [string, ResultContract][] = [...Object.entries(RESULT_CONTRACTS), ...Object.entries(FEATURE_CONTRACTS)];
+const CONTRACTS: [string, ResultContract][] = [...Object.entries(RESULT_CONTRACTS), ...Object.entries(FEATURE_CONTRACTS), ...Object.entries(TABLE_CONTRACTS)];
 
 interface SinkTable {
   columns: { name: string; type: string }[];
@@ -111,7 +111,7 @@ describe.each(CONTRACTS)('the Flink output %s', (_name, contract) => {
 
 describe('the jobs’ Kafka sources', () => {
   it('share one definition of each change-topic source (flink/include/source-<table>.sql, over cdc-source.sql)', () => {
-    for (const job of ['fraud-detection', 'revenue-stats', 'top-products', 'recommendation-features']) {
+    for (const job of ['fraud-detection', 'revenue-stats', 'top-products', 'recommendation-features', 'experiment-results']) {
       const text = readFileSync(join(root, 'flink', `${job}.sql`), 'utf8');
       expect(text, job).not.toMatch(/\.public\.|CREATE TABLE \w+_raw/);
       expect(text, job).toMatch(/@include source-\w+/);

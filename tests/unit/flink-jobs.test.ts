@@ -15,7 +15,7 @@ const placeholders = jobPlaceholders(loadConfig({}), 'postgresql://app:s%40cret@
 describe('Flink job files', () => {
   it('renders every job in flink/ into statements ending in one job-submitting statement', () => {
     const names = jobDefinitions().map((d) => d.name);
-    expect(names).toEqual(['fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products']);
+    expect(names).toEqual(['experiment-results', 'fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products']);
     for (const d of jobDefinitions()) {
       const statements = renderJob(d.file, placeholders);
       expect(statements.at(-1), d.name).toMatch(/^EXECUTE STATEMENT SET\s+BEGIN[\s\S]*END$/);

@@ -14,8 +14,11 @@ export async function recommend(options: { customer: number; first: number; cate
         'NOT_FOUND',
         `Customer ${options.customer} does not exist: pick one with \`psql "$(npx rtrec db url)" -c 'SELECT customer_id FROM customers LIMIT 5'\`.`,
       );
-    const list = await ctx.recommender.recommend(options.customer, { first: options.first, categoryId: options.category });
-    if (options.json) return print(JSON.stringify({ customerId: options.customer, recommendations: list }));
+    // As the API serves it: the customer's variant while an experiment runs on home, then the merchandising rules.
+    const served = await ctx.experiments.serve(options.customer, { first: options.first, categoryId: options.category });
+    const list = served.items;
+    if (options.json) return print(JSON.stringify({ customerId: options.customer, recommendations: list, ...(served.arm && { experiment: served.arm }) }));
+    if (served.arm) print(`Experiment ${served.arm.experimentId}, variant ${served.arm.variant} (${served.arm.recommender}):`);
     if (list.length === 0) {
       print('(no recommendations: the feature tables are empty — deploy the Flink jobs with `npx rtrec jobs deploy --all`)');
       return;

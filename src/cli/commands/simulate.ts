@@ -80,7 +80,7 @@ export async function simulate(options: SimulateCliOptions): Promise<void> {
     const total = options.historical ?? options.sessions;
     const bar = progressBar(options.historical ? 'back-fill' : 'simulate', total);
     const started = await startSimulation(
-      { db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger, recommender: ctx.recommender },
+      { db: ctx.db, pool: ctx.pool, storefront: ctx.storefront, logger: ctx.logger, recommender: ctx.recommender, experiments: ctx.experiments },
       params,
       (fraction, stats) => bar.update(Math.round(fraction * total), options.historical ? 'days' : 'sessions', progressInfo(stats)),
     );

@@ -11,6 +11,7 @@ const SimulatedRecommenderEnum = builder.enumType('SimulatedRecommender', {
   values: {
     OURS: { value: 'ours', description: 'The served recommender (the recommendations query)' },
     RANDOM: { value: 'random', description: 'Random active products: the baseline to compare uptake with' },
+    EXPERIMENT: { value: 'experiment', description: "Each shopper's variant of the experiment running on the home placement" },
   } as const,
 });
 

@@ -8,6 +8,8 @@ import './admin.js';
 import './subscriptions.js';
 import './analytics.js';
 import './recommendations.js';
+import './experiments.js';
+import './merchandising.js';
 
 /** The schema with the access policy applied to every root field and entity field (src/graphql/authorize.ts). */
 export const schema = applyPolicy(builder.toSchema({ sortSchema: true }));

@@ -15,6 +15,9 @@ interface Entry {
   productId: number;
   score: number;
   reason: string;
+  experimentId?: number;
+  variantId?: number;
+  variant?: string;
   /** Loads every product of the list at once, the first time one is asked for. */
   products: () => Promise<Map<number, object>>;
 }
@@ -26,6 +29,13 @@ const Recommendation = builder.objectRef<Entry>('Recommendation').implement({
     product: t.field({ type: entityRef('Product'), resolve: async (e) => (await e.products()).get(e.productId)! }),
     score: t.exposeFloat('score', { description: 'Relative score (higher is better); comparable within one list' }),
     reason: t.exposeString('reason', { description: 'Why: "bought together with X", "popular in Y this hour", …' }),
+    experimentId: t.int({
+      nullable: true,
+      description: 'The running experiment that served this list (pass it to recordRecommendationImpressions and recordRecommendationClick)',
+      resolve: (e) => e.experimentId ?? null,
+    }),
+    variantId: t.int({ nullable: true, description: "The customer's variant in that experiment", resolve: (e) => e.variantId ?? null }),
+    variant: t.string({ nullable: true, description: 'The name of that variant', resolve: (e) => e.variant ?? null }),
   }),
 });
 
@@ -33,7 +43,7 @@ const TrendWindow = builder.enumType('TrendWindow', {
   values: { HOUR: { description: 'Live interactions over the sliding last hour' }, ALL_TIME: { description: 'All interactions since the start' } } as const,
 });
 
-function withProducts(ctx: GraphQLContext, items: { productId: number; score: number; reason: string }[]): Entry[] {
+function withProducts(ctx: GraphQLContext, items: Omit<Entry, 'products'>[]): Entry[] {
   let loaded: Promise<Map<number, object>> | undefined;
   const products = () =>
     (loaded ??= ctx.db.product

@@ -29,6 +29,16 @@ const shownItem = (item: { productId: number; position: number; reason?: string 
 const sessionArg = { description: 'Client session UUID; a new one is used when omitted', required: false } as const;
 const meta = (a: { sessionId?: string | null }) => ({ sessionId: a.sessionId ?? undefined });
 
+/** The experiment arm a shown list came from (Recommendation.experimentId and variantId), when one ran. */
+const ARM_ARGS = {
+  experimentId: { required: false, description: 'Recommendation.experimentId of the list shown, when an experiment served it' },
+  variantId: { required: false, description: 'Recommendation.variantId of the list shown (with experimentId)' },
+} as const;
+const arm = (a: { experimentId?: number | null; variantId?: number | null }) => ({
+  experimentId: a.experimentId ?? undefined,
+  variantId: a.variantId ?? undefined,
+});
+
 builder.mutationFields((t) => ({
   recordRecommendationImpressions: t.int({
     description:
@@ -39,9 +49,15 @@ builder.mutationFields((t) => ({
       recommender: t.arg.string({ required: false, defaultValue: 'ours', description: 'What produced the list (ours, or an A/B variant)' }),
       items: t.arg({ type: [ShownRecommendationInput], required: true }),
       sessionId: t.arg.string(sessionArg),
+      experimentId: t.arg.int(ARM_ARGS.experimentId),
+      variantId: t.arg.int(ARM_ARGS.variantId),
     },
     resolve: (_root, a, ctx) =>
-      ctx.storefront.showRecommendations(a.customerId, { listId: a.listId, recommender: a.recommender ?? 'ours', items: a.items.map(shownItem) }, meta(a)),
+      ctx.storefront.showRecommendations(
+        a.customerId,
+        { listId: a.listId, recommender: a.recommender ?? 'ours', items: a.items.map(shownItem), ...arm(a) },
+        meta(a),
+      ),
   }),
   recordRecommendationClick: t.prismaField({
     type: 'BehaviorEvent',
@@ -53,11 +69,13 @@ builder.mutationFields((t) => ({
       recommender: t.arg.string({ required: false, defaultValue: 'ours' }),
       item: t.arg({ type: ShownRecommendationInput, required: true }),
       sessionId: t.arg.string(sessionArg),
+      experimentId: t.arg.int(ARM_ARGS.experimentId),
+      variantId: t.arg.int(ARM_ARGS.variantId),
     },
     resolve: async (query, _root, a, ctx) => {
       const { click } = await ctx.storefront.clickRecommendation(
         a.customerId,
-        { listId: a.listId, recommender: a.recommender ?? 'ours' },
+        { listId: a.listId, recommender: a.recommender ?? 'ours', ...arm(a) },
         shownItem(a.item),
         meta(a),
       );

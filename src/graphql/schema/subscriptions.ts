@@ -33,7 +33,8 @@ const ChangeOperation = builder.enumType('ChangeOperation', {
   } as const,
 });
 
-const SUBSCRIPTION_NAMES: Record<CdcTable, string> = {
+/** The tables with a typed subscription of their own; the others (the experiments' tables) are watched with tableChanged. */
+const SUBSCRIPTION_NAMES: Partial<Record<CdcTable, string>> = {
   categories: 'categoryChanged',
   products: 'productChanged',
   customers: 'customerChanged',
@@ -63,6 +64,8 @@ function changeFields(t: FieldBuilder<DeliveredChange>) {
 }
 
 for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (typeof CDC_TABLES)[CdcTable]][]) {
+  const name = SUBSCRIPTION_NAMES[table];
+  if (!name) continue;
   const Change = builder.objectRef<DeliveredChange>(`${model}Change`).implement({
     description: `A change to a row of ${table}, captured from the database log.`,
     fields: (t) => ({
@@ -78,7 +81,7 @@ for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (
   });
   const fieldNames = new Set(models[model]!.fields.map((f) => f.name));
   const filters = [key, ...FILTERABLE.filter((f) => f !== key && fieldNames.has(f))];
-  builder.subscriptionField(SUBSCRIPTION_NAMES[table], (t) =>
+  builder.subscriptionField(name, (t) =>
     t.field({
       type: Change,
       description: `Changes to ${table} as they commit; optional filters: ${filters.join(', ')}${table === 'behavior_events' ? ', eventType' : ''}.`,
@@ -89,7 +92,7 @@ for (const [table, { model, key }] of Object.entries(CDC_TABLES) as [CdcTable, (
       },
       subscribe: async (_root, { after, ...args }: Record<string, unknown>, ctx) =>
         pipe(
-          await subscribeFrom(ctx.history, table, SUBSCRIPTION_NAMES[table], after as string | null | undefined, ctx.changes.subscribe(table)),
+          await subscribeFrom(ctx.history, table, name, after as string | null | undefined, ctx.changes.subscribe(table)),
           // A TRUNCATE concerns every row, so it passes every filter.
           filter(
             (event: DeliveredChange) =>
