@@ -3,7 +3,7 @@ import type { Db } from '../database/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Recommendation } from '../recommend/serving.js';
-import { type ActiveRule, applyRules, inWindow, type ProductFacts, productsNeeded, type RuleAction } from './apply.js';
+import { type ActiveRule, applyRules, inWindow, type ProductFacts, productsNeeded, type RuleAction, type Selector } from './apply.js';
 
 /*
  * Merchandising rules: managed by admins (GraphQL mutations, `rtrec rule`), kept in merchandising_rules, applied
@@ -18,16 +18,9 @@ export const OVERFETCH = 2;
 const RULES_TTL_MS = 1000;
 const MAX_INT = 2_147_483_647;
 
-export interface RuleInput {
+export interface RuleInput extends Selector {
   name: string;
   action: RuleAction;
-  productId?: number | null;
-  categoryId?: number | null;
-  minPrice?: number | null;
-  maxPrice?: number | null;
-  minStock?: number | null;
-  maxStock?: number | null;
-  newWithinDays?: number | null;
   factor?: number | null;
   position?: number | null;
   startsAt?: Date | null;
