@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app/context.js';
 import { loadConfig } from '../../src/config/env.js';
-import type { Db } from '../../src/database/database.js';
+import { createReadPool, type Db } from '../../src/database/database.js';
 import { compileRead, createEntityReader, modelsOf, UnsupportedRead } from '../../src/database/entity-reader.js';
 import { Prisma } from '../../src/generated/prisma/client.js';
 import { createApp } from '../../src/server/app.js';
@@ -178,5 +178,25 @@ describe('GraphQL entity lists', () => {
     expect(body.data.order.orderId).toBe(1);
     expect(body.data.order.customer.email).toContain('@');
     expect(trips() - before).toBe(1);
+  });
+});
+
+describe('the read pool', () => {
+  it('plans the reader’s prepared statements generically on every connection, and reads what the shared pool reads', async () => {
+    const readPool = createReadPool(t.url, 2);
+    try {
+      const settings = await Promise.all(
+        Array.from({ length: 4 }, () => readPool.query({ text: "SELECT current_setting('plan_cache_mode') AS mode" }).then((r) => r.rows[0].mode)),
+      );
+      expect(settings).toEqual(Array(4).fill('force_generic_plan'));
+      const args = { include: { customer: true }, orderBy: { orderId: 'desc' }, take: 5 };
+      const shared = await createEntityReader(t.pool, t.db).findMany('Order', args, {});
+      const generic = createEntityReader(readPool, t.db);
+      for (let i = 0; i < 7; i++) expect(await generic.findMany('Order', args, {})).toEqual(shared);
+      await expect(readPool.query({ text: 'SELECT 1/0' })).rejects.toThrow('division by zero');
+      expect((await readPool.query({ text: 'SELECT 1 AS one' })).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await readPool.end();
+    }
   });
 });
