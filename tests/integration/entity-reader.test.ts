@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app/context.js';
 import { loadConfig } from '../../src/config/env.js';
@@ -196,6 +197,51 @@ describe('the read pool', () => {
       await expect(readPool.query({ text: 'SELECT 1/0' })).rejects.toThrow('division by zero');
       expect((await readPool.query({ text: 'SELECT 1 AS one' })).rows).toEqual([{ one: 1 }]);
     } finally {
+      await readPool.end();
+    }
+  });
+});
+
+describe('the orders list with customers and totalCount, counted on the wire', () => {
+  it('sends PostgreSQL one statement whatever the page size (every query of every pg client counted)', async () => {
+    const readPool = createReadPool(t.url, 4);
+    const services = createServices({
+      config: loadConfig({ LOG_LEVEL: 'silent', AUTH_SECRET: TEST_AUTH_SECRET }),
+      logger: t.logger,
+      databaseUrl: t.url,
+      db: t.db,
+      pool: t.pool,
+      readPool,
+    });
+    const app = createApp(services);
+    const headers = { ...(await as('admin')), 'content-type': 'application/json' };
+    const query = `query ($n: Int!) { orders(first: $n, order: DESC) { totalCount
+      edges { node { orderId orderDate status totalPrice customer { firstName lastName } } } } }`;
+    // Prisma's adapter and the raw pools all send through pg.Client#query: each call is one round trip.
+    const original = pg.Client.prototype.query;
+    let sent = 0;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      sent++;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    try {
+      const run = async (n: number) => {
+        const before = sent;
+        const response = await app.fetch('http://localhost/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables: { n } }) });
+        const body = (await response.json()) as {
+          data: { orders: { totalCount: number; edges: { node: { customer: { firstName: string } } }[] } };
+          errors?: unknown;
+        };
+        expect(body.errors).toBeUndefined();
+        expect(body.data.orders.edges.length).toBe(Math.min(n, body.data.orders.totalCount));
+        expect(body.data.orders.edges.every((e) => typeof e.node.customer.firstName === 'string')).toBe(true);
+        return sent - before;
+      };
+      for (const n of [1, 10, 50]) await run(n); // each connection's first query also sets its plan mode
+      const trips = { 1: await run(1), 10: await run(10), 50: await run(50) };
+      expect(trips).toEqual({ 1: 1, 10: 1, 50: 1 });
+    } finally {
+      pg.Client.prototype.query = original;
       await readPool.end();
     }
   });
