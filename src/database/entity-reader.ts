@@ -367,25 +367,12 @@ export function compileRead(models: Map<string, ModelMeta>, model: string, args:
   return { text, values: compiler.values };
 }
 
-/** Every object the reader built from a statement's JSON (rows and their nested relations). */
-const fromStatements = new WeakSet<object>();
-
-/**
- * Whether `row` (or a relation nested in it) came from one of the reader's statements: then each to-one relation
- * key it has holds that relation with every scalar column, as the `include` planned from the whole operation
- * asked (src/graphql/preloaded.ts answers from it).
- */
-export function isReaderRow(row: unknown): boolean {
-  return typeof row === 'object' && row !== null && fromStatements.has(row);
-}
-
 /**
  * Turns the JSON of a row back into Prisma's types (Date, bigint), nested relations included. Money stays the
  * exact two-decimal string PostgreSQL prints ("20.00"), which is what the API sends: a Decimal.js object per
  * value cost ~4% of a 20-row list's server time for nothing.
  */
 function revive(models: Map<string, ModelMeta>, m: ModelMeta, row: Json): Json {
-  fromStatements.add(row);
   for (const key of Object.keys(row)) {
     const value = row[key];
     if (value === null || value === undefined) continue;
