@@ -179,7 +179,8 @@ async function cpuMeter(server: { pid?: number; databaseUrl?: string }) {
       const serverAfter = server.pid ? cpuMs(server.pid) : undefined;
       const now = await backends();
       const readable = now.map((pid) => cpuMs(pid)).filter((ms) => ms !== undefined);
-      const postgres = readable.length ? now.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0) - (pgBefore.get(pid) ?? 0), 0) : undefined;
+      // No backend: the server never connected (the no-op query); none readable: PostgreSQL runs elsewhere.
+      const postgres = now.length === 0 ? 0 : readable.length ? now.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0) - (pgBefore.get(pid) ?? 0), 0) : undefined;
       return { server: serverBefore !== undefined && serverAfter !== undefined ? serverAfter - serverBefore : undefined, postgres };
     },
   };
