@@ -1,5 +1,6 @@
 import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -69,6 +70,9 @@ const BENCH_SECRET = randomBytes(24).toString('hex');
 export interface BenchServer {
   base: string;
   token: string;
+  /** The server's process id and its database (for the CPU each request costs them, see againstNoop). */
+  pid?: number;
+  databaseUrl?: string;
   /** The server's error-level log lines and error messages so far (its stderr is also shown). */
   errorLines: () => string[];
   stop: () => Promise<void>;
@@ -102,6 +106,8 @@ export async function startServer(url: string, extraEnv: NodeJS.ProcessEnv = {},
   return {
     base,
     token,
+    pid: child.pid,
+    databaseUrl: url,
     errorLines: () => [...errors],
     stop: () =>
       new Promise((resolve) => {
@@ -135,12 +141,57 @@ export async function load(base: string, query: string | (() => string | Operati
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
+/** CPU time (ms) a local process has used so far (/proc; Linux's USER_HZ is 100), or undefined when unreadable. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A CPU meter for the server process and the PostgreSQL backends serving its database (when PostgreSQL runs on
+ * this machine): `stop()` gives the CPU ms each used since `start`, or undefined where /proc cannot tell.
+ */
+async function cpuMeter(server: { pid?: number; databaseUrl?: string }) {
+  const backends = async (): Promise<number[]> => {
+    if (!server.databaseUrl) return [];
+    const client = new pg.Client({ connectionString: server.databaseUrl });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+      );
+      return rows.map((r) => r.pid);
+    } catch {
+      return [];
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  const pids = await backends();
+  const pgBefore = new Map(pids.map((pid) => [pid, cpuMs(pid) ?? 0]));
+  const serverBefore = server.pid ? cpuMs(server.pid) : undefined;
+  return {
+    async stop(): Promise<{ server?: number; postgres?: number }> {
+      const serverAfter = server.pid ? cpuMs(server.pid) : undefined;
+      const now = await backends();
+      const readable = now.map((pid) => cpuMs(pid)).filter((ms) => ms !== undefined);
+      // No backend: the server never connected (the no-op query); none readable: PostgreSQL runs elsewhere.
+      const postgres = now.length === 0 ? 0 : readable.length ? now.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0) - (pgBefore.get(pid) ?? 0), 0) : undefined;
+      return { server: serverBefore !== undefined && serverAfter !== undefined ? serverAfter - serverBefore : undefined, postgres };
+    },
+  };
+}
+
 /**
  * Warms `query` up, then measures the same server's no-op query `{ __typename }` (the baseline) and `query` for
  * `seconds` each, and prints both with their requests/s ratio.
  */
 export async function againstNoop(
-  server: { base: string; token?: string },
+  server: { base: string; token?: string; pid?: number; databaseUrl?: string },
   query: string | (() => string | Operation),
   label: string,
   seconds: number,
@@ -157,13 +208,23 @@ export async function againstNoop(
   const checked = (await check.json()) as { data?: unknown; errors?: unknown };
   if (check.status !== 200 || checked.errors || !checked.data) throw new Error(`${label}: ${check.status} ${JSON.stringify(checked).slice(0, 300)}`);
   await load(base, query, 2, connections, token);
+  const noopMeter = await cpuMeter(server);
   const noop = await load(base, '{ __typename }', seconds, connections, token);
+  const noopCpu = await noopMeter.stop();
+  const meter = await cpuMeter(server);
   const measured = await load(base, query, seconds, connections, token);
+  const cpu = await meter.stop();
+  // µs of CPU per request: the server process, and PostgreSQL's backends for its database.
+  const perRequest = (ms: number | undefined, rps: number) => (ms === undefined ? '?' : Math.round((ms * 1000) / (rps * seconds)).toLocaleString('en'));
   line('baseline: no-op query { __typename }: requests/s', Math.round(noop.rps).toLocaleString('en'));
   line('baseline: no-op latency p50 / p99 (ms)', `${noop.p50} / ${noop.p99}`);
   line(`${label}: requests/s`, Math.round(measured.rps).toLocaleString('en'));
   line(`${label}: latency p50 / p99 (ms)`, `${measured.p50} / ${measured.p99}`);
   line(`${label} / no-op requests/s`, `${((measured.rps / noop.rps) * 100).toFixed(0)}%`);
+  line(
+    'CPU per request, µs: server / PostgreSQL (no-op; query)',
+    `${perRequest(noopCpu.server, noop.rps)} / ${perRequest(noopCpu.postgres, noop.rps)}; ${perRequest(cpu.server, measured.rps)} / ${perRequest(cpu.postgres, measured.rps)}`,
+  );
   return { noop, measured, ratio: measured.rps / noop.rps };
 }
 

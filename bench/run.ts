@@ -4,7 +4,7 @@
  *
  *   npm run bench                         # everything
  *   npm run bench -- historical [--days 30] [--sessions-per-day 3000]
- *   npm run bench -- graphql [--seconds 10] [--connections 20] [--base-root DIR]
+ *   npm run bench -- graphql [--seconds 10] [--connections 20] [--base-root DIR]   (also: CPU per request of the server and PostgreSQL)
  */
 
 import { createServices } from '../src/app/context.js';

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { isCdcTable, topicOf } from '../cdc/tables.js';
 import { createRng } from '../common/random.js';
 import type { Config } from '../config/env.js';
-import { createPool, createPrisma, type Db, prepareDatabase } from '../database/database.js';
+import { createPool, createPrisma, createReadPool, type Db, prepareDatabase } from '../database/database.js';
 import { createEntityReader, type EntityReader } from '../database/entity-reader.js';
 import type { DatabaseUrls } from '../database/roles.js';
 import { AppError } from '../errors.js';
@@ -87,6 +87,8 @@ export interface ServiceBase {
   databaseUrls?: DatabaseUrls;
   db: Db;
   pool: pg.Pool;
+  /** The entity reader's pool (createReadPool: generic plans); the reader uses `pool` when not given. */
+  readPool?: pg.Pool;
   /** Made with the simulated payment gateway when not given. */
   storefront?: Storefront;
 }
@@ -113,7 +115,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
   const recommender = recommenderOn(pool);
   const storefront = base.storefront ?? createStorefront({ db, payments: createSimulatedGateway(createRng(Date.now() % 2 ** 31)) });
   const changes = createChangePubSub();
-  const reader = createEntityReader(pool, db, (model, reason) => logger.debug({ model, reason }, 'entity read handed to Prisma'));
+  const reader = createEntityReader(base.readPool ?? pool, db, (model, reason) => logger.debug({ model, reason }, 'entity read handed to Prisma'));
   const merchandising = createMerchandising({ db, pool, logger });
   const experiments = createExperiments({ db, pool, recommender, logger, merchandising });
   experiments.onChange((id) => changes.publishExperiment(id));
@@ -264,8 +266,10 @@ export async function createAppContext(config: Config, options: ContextOptions =
   const databaseUrls = await prepareDatabase(config, logger, { migrate: options.migrate });
   const databaseUrl = databaseUrls[options.role ?? 'api'];
   const db = createPrisma(databaseUrl);
-  const pool = createPool(databaseUrl, options.poolSize ?? 10, (error) => logger.warn({ err: error }, 'idle database connection failed'));
-  return createServices({ config, logger, databaseUrl, databaseUrls, db, pool }, async () => {
-    await Promise.allSettled([db.$disconnect(), pool.end()]);
+  const onError = (error: Error) => logger.warn({ err: error }, 'idle database connection failed');
+  const pool = createPool(databaseUrl, options.poolSize ?? 10, onError);
+  const readPool = createReadPool(databaseUrl, options.poolSize ?? 10, onError);
+  return createServices({ config, logger, databaseUrl, databaseUrls, db, pool, readPool }, async () => {
+    await Promise.allSettled([db.$disconnect(), pool.end(), readPool.end()]);
   });
 }

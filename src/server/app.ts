@@ -106,6 +106,11 @@ export function createApp(deps: AppDeps): YogaServerInstance<Record<string, unkn
     graphqlEndpoint: '/graphql',
     // Yoga's own liveness probe would shadow /health, which also checks the database.
     healthCheckEndpoint: '/livez',
+    // The listener bounds every body already (src/server/http.ts, guards.ts): a Content-Length is required (411
+    // otherwise) and at most MAX_BODY_BYTES (413), and Node reads exactly that many bytes. Yoga's own limit piped
+    // every request body through a stream pipeline whose AbortController threw (and captured the stack of) a
+    // DOMException per request, a few % of a request's CPU for a check that cannot fail behind the listener.
+    maxRequestBodySize: false,
     landingPage: false,
     renderGraphiQL: renderGraphiQLWithToken,
     cors: corsFor(config.server),

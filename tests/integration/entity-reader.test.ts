@@ -1,7 +1,8 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app/context.js';
 import { loadConfig } from '../../src/config/env.js';
-import type { Db } from '../../src/database/database.js';
+import { createReadPool, type Db } from '../../src/database/database.js';
 import { compileRead, createEntityReader, modelsOf, UnsupportedRead } from '../../src/database/entity-reader.js';
 import { Prisma } from '../../src/generated/prisma/client.js';
 import { createApp } from '../../src/server/app.js';
@@ -178,5 +179,70 @@ describe('GraphQL entity lists', () => {
     expect(body.data.order.orderId).toBe(1);
     expect(body.data.order.customer.email).toContain('@');
     expect(trips() - before).toBe(1);
+  });
+});
+
+describe('the read pool', () => {
+  it('plans the reader’s prepared statements generically on every connection, and reads what the shared pool reads', async () => {
+    const readPool = createReadPool(t.url, 2);
+    try {
+      const settings = await Promise.all(
+        Array.from({ length: 4 }, () => readPool.query({ text: "SELECT current_setting('plan_cache_mode') AS mode" }).then((r) => r.rows[0].mode)),
+      );
+      expect(settings).toEqual(Array(4).fill('force_generic_plan'));
+      const args = { include: { customer: true }, orderBy: { orderId: 'desc' }, take: 5 };
+      const shared = await createEntityReader(t.pool, t.db).findMany('Order', args, {});
+      const generic = createEntityReader(readPool, t.db);
+      for (let i = 0; i < 7; i++) expect(await generic.findMany('Order', args, {})).toEqual(shared);
+      await expect(readPool.query({ text: 'SELECT 1/0' })).rejects.toThrow('division by zero');
+      expect((await readPool.query({ text: 'SELECT 1 AS one' })).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await readPool.end();
+    }
+  });
+});
+
+describe('the orders list with customers and totalCount, counted on the wire', () => {
+  it('sends PostgreSQL one statement whatever the page size (every query of every pg client counted)', async () => {
+    const readPool = createReadPool(t.url, 4);
+    const services = createServices({
+      config: loadConfig({ LOG_LEVEL: 'silent', AUTH_SECRET: TEST_AUTH_SECRET }),
+      logger: t.logger,
+      databaseUrl: t.url,
+      db: t.db,
+      pool: t.pool,
+      readPool,
+    });
+    const app = createApp(services);
+    const headers = { ...(await as('admin')), 'content-type': 'application/json' };
+    const query = `query ($n: Int!) { orders(first: $n, order: DESC) { totalCount
+      edges { node { orderId orderDate status totalPrice customer { firstName lastName } } } } }`;
+    // Prisma's adapter and the raw pools all send through pg.Client#query: each call is one round trip.
+    const original = pg.Client.prototype.query;
+    let sent = 0;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      sent++;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    try {
+      const run = async (n: number) => {
+        const before = sent;
+        const response = await app.fetch('http://localhost/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables: { n } }) });
+        const body = (await response.json()) as {
+          data: { orders: { totalCount: number; edges: { node: { customer: { firstName: string } } }[] } };
+          errors?: unknown;
+        };
+        expect(body.errors).toBeUndefined();
+        expect(body.data.orders.edges.length).toBe(Math.min(n, body.data.orders.totalCount));
+        expect(body.data.orders.edges.every((e) => typeof e.node.customer.firstName === 'string')).toBe(true);
+        return sent - before;
+      };
+      for (const n of [1, 10, 50]) await run(n); // each connection's first query also sets its plan mode
+      const trips = { 1: await run(1), 10: await run(10), 50: await run(50) };
+      expect(trips).toEqual({ 1: 1, 10: 1, 50: 1 });
+    } finally {
+      pg.Client.prototype.query = original;
+      await readPool.end();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { applyPolicy } from '../authorize.js';
 import { builder } from '../builder.js';
+import { answerPreloadedRelations } from '../preloaded.js';
 import './scalars.js';
 import './enums.js';
 import './models.js';
@@ -11,5 +12,8 @@ import './recommendations.js';
 import './experiments.js';
 import './merchandising.js';
 
-/** The schema with the access policy applied to every root field and entity field (src/graphql/authorize.ts). */
-export const schema = applyPolicy(builder.toSchema({ sortSchema: true }));
+/**
+ * The schema with the access policy applied to every root field and entity field (src/graphql/authorize.ts), on top
+ * of to-one relations answered from the rows the entity reader loaded (src/graphql/preloaded.ts).
+ */
+export const schema = applyPolicy(answerPreloadedRelations(builder.toSchema({ sortSchema: true })));
