@@ -55,8 +55,8 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
     brokers: config.brokers,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
-    // A broker that is starting accepts connections before it answers: kafkajs' default 30 s request timeout
-    // then held the reconnect for 30 s after Kafka was back (measured by the soak). Fetches wait 100 ms at most.
+    // A broker that is starting may accept connections before it answers: a request fails after 5 s instead of
+    // kafkajs' 30 s (fetches wait 100 ms at most, so no healthy request comes near it).
     requestTimeout: 5000,
     // maxRetryTime also bounds the pause before kafkajs restarts a crashed consumer (30 s by default).
     retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 2000 },
