@@ -113,7 +113,10 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
       for (const [partition, high] of ends) if (!known.has(partition)) known.set(partition, high);
       next.set(topic, known);
     }
-    consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+    // A crashed consumer is rebuilt by the bridge in a fresh group (positioned from `next`), never restarted by
+    // kafkajs in the old one: after a broker restart the old group still holds the dead member, and its JoinGroup
+    // waited out that member's 30 s session (measured by the soak: subscribers 30 s behind a recovered Kafka).
+    consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false, retry: { restartOnFailure: async () => false } });
     // kafkajs restarts a crashed consumer by itself while the error is retriable; readiness follows its
     // events, and only a crash it gives up on makes the bridge rebuild everything.
     consumer.on(consumer.events.GROUP_JOIN, () => {
