@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka } from 'kafkajs';
 import { type AppContext, createAppContext } from '../app/context.js';
 import { createConnectClient } from '../cdc/connect-client.js';
 import { registerConnector } from '../cdc/register.js';
@@ -182,6 +183,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       for (const port of Object.values(s.ports)) seen.ports.add(port);
     }
   };
+  if (config.databaseUrl) throw new Error('the soak kills PostgreSQL, so it runs on the embedded one: unset DATABASE_URL');
   let report: SoakReport | undefined;
   try {
     progress('starting the stack (PostgreSQL, Kafka, Kafka Connect with Debezium, Flink)…');
@@ -189,8 +191,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await noteEngines();
     const ctx = await createAppContext(config, { logger });
     cleanups.push({ name: 'closing the database pools', run: () => ctx.close() });
-    const superuser = locateDatabase(config, logger).embedded?.url();
-    if (!superuser) throw new Error('the soak kills PostgreSQL, so it runs on the embedded one: unset DATABASE_URL');
+    const superuser = locateDatabase(config, logger).embedded!.url();
     const admin = createPool(superuser, 3);
     cleanups.push({ name: 'closing the superuser pool', run: () => admin.end() });
     progress('generating a shop, registering the connector, deploying the Flink jobs…');
@@ -214,20 +215,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const kafka = createKafka(config, 'rtrec-soak');
     // Subscribers start right after the records already in their topics (the snapshot and the generated shop). A
     // cursor names the last record received, so each topic needs one: an order (with its events) makes sure.
-    const world = await loadWorld(ctx.pool);
-    const shopper = world.customers[0]!.customerId;
-    await ctx.storefront.addToCart(shopper, world.activeProducts.find((p) => p.stock > 0)!.productId, 1);
-    await ctx.storefront.placeOrder(shopper, 'credit_card');
+    await placeOneOrder(ctx);
     const startOffsets = new Map<CdcTable, Map<number, bigint>>();
     const subscribers = new Map<CdcTable, ResumingSubscriber>();
     for (const table of SUBSCRIBED) {
       const topic = topicOf(config.cdc.topicPrefix, table);
-      let ends = await endOffsets(kafka, topic).catch(() => new Map<number, bigint>());
-      for (let i = 0; i < 120 && (ends.size === 0 || [...ends.values()].some((o) => o === 0n)); i++) {
-        await sleep(500);
-        ends = await endOffsets(kafka, topic).catch(() => new Map<number, bigint>());
-      }
-      if (ends.size === 0 || [...ends.values()].some((o) => o === 0n)) throw new Error(`no change reached ${topic} within 60 s: is the connector running?`);
+      const ends = await recordsIn(kafka, topic);
       startOffsets.set(table, ends);
       const after = encodeCursor(topic, new Map([...ends].map(([p, o]) => [p, o - 1n])));
       subscribers.set(table, startResumingSubscriber({ url: api.url, token, table, topic, after }));
@@ -332,10 +325,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const changesPerSecond = reference.count / loadSeconds;
     await sleep(3000);
     // One more order after a pause moves the jobs' watermark past every window that ended before it.
-    const closing = await loadWorld(ctx.pool);
-    const closer = closing.customers[0]!.customerId;
-    await ctx.storefront.addToCart(closer, closing.activeProducts.find((p) => p.stock > 0)!.productId, 1);
-    await ctx.storefront.placeOrder(closer, 'credit_card');
+    await placeOneOrder(ctx);
     await reference.poll();
 
     // (a) Every committed change is in Kafka.
@@ -463,6 +453,24 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const recovered = report.faults.every((f) => f.recoverySeconds !== null);
   report.ok = report.lost === 0 && report.duplicated === 0 && report.mismatchedAggregates === 0 && leftOver.length === 0 && recovered;
   return report;
+}
+
+/** One order through the storefront (a product in the cart, then paid), by the first customer. */
+async function placeOneOrder(ctx: AppContext): Promise<void> {
+  const world = await loadWorld(ctx.pool);
+  const customer = world.customers[0]!.customerId;
+  await ctx.storefront.addToCart(customer, world.activeProducts.find((p) => p.stock > 0)!.productId, 1);
+  await ctx.storefront.placeOrder(customer, 'credit_card');
+}
+
+/** The end offsets of `topic` once every partition holds a record (a cursor names a record), waiting up to 60 s. */
+async function recordsIn(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
+  for (let i = 0; ; i++) {
+    const ends = await endOffsets(kafka, topic).catch(() => new Map<number, bigint>());
+    if (ends.size > 0 && [...ends.values()].every((o) => o > 0n)) return ends;
+    if (i >= 120) throw new Error(`no change reached ${topic} within 60 s: is the connector running?`);
+    await sleep(500);
+  }
 }
 
 /**

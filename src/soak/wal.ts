@@ -20,14 +20,52 @@ export interface WalChange {
 export interface CreatedRow {
   table: 'orders' | 'order_items';
   values: Record<string, string | null>;
-  /** The transaction's commit time as PostgreSQL printed it (timestamptz text). */
+  /** The transaction's commit time (ISO-8601, as PostgreSQL printed it). */
   committedAt: string;
 }
 
 const ROW = /^table public\.([a-z_]+): (INSERT|UPDATE|DELETE): (.*)$/s;
 const COMMIT = /^COMMIT(?: \d+)?(?: \(at (.+)\))?$/;
-const COLUMN = /(\w+)\[(?:[^\]]+)\]:('(?:[^']|'')*'|\S+)/g;
+const COLUMN = /(\w+)\[(.+?)\]:('(?:[^']|'')*'|\S+)/g;
 const OPERATIONS = { INSERT: 'c', UPDATE: 'u', DELETE: 'd' } as const;
+
+/*
+ * test_decoding's text format, shared with the tests' logical change feed (tests/helpers/pg-changes.ts).
+ */
+
+/** A row-change line: its table, SQL operation, and the old and new row images (a delete has only the old one). */
+export function decodeRowLine(data: string): { table: string; operation: keyof typeof OPERATIONS; old?: string; new?: string } | undefined {
+  const m = ROW.exec(data);
+  if (!m) return undefined;
+  const operation = m[2] as keyof typeof OPERATIONS;
+  const body = m[3]!;
+  if (operation === 'DELETE') return { table: m[1]!, operation, old: body };
+  // An update with REPLICA IDENTITY FULL prints the old row first.
+  if (body.startsWith('old-key: ')) {
+    const [old, fresh] = body.slice('old-key: '.length).split(' new-tuple: ');
+    return { table: m[1]!, operation, old, new: fresh ?? '' };
+  }
+  return { table: m[1]!, operation, new: body };
+}
+
+/** The columns of one row image: name, SQL type and value as text (null for SQL NULL); unchanged TOAST values left out. */
+export function decodeColumns(text: string): { column: string; type: string; value: string | null }[] {
+  const columns: { column: string; type: string; value: string | null }[] = [];
+  for (const [, column, type, raw] of text.matchAll(COLUMN)) {
+    if (raw === 'unchanged-toast-datum') continue;
+    columns.push({ column: column!, type: type!, value: raw === 'null' ? null : raw!.startsWith("'") ? raw!.slice(1, -1).replace(/''/g, "'") : raw! });
+  }
+  return columns;
+}
+
+/** A COMMIT line's commit time as ISO-8601 ('2026-12-02 05:41:00.123+00' → '2026-12-02T05:41:00.123+00:00'), if printed. */
+export function commitTimeOf(data: string): string | undefined {
+  const at = COMMIT.exec(data)?.[1];
+  return at === undefined ? undefined : isoTime(at);
+}
+
+/** A PostgreSQL timestamp as test_decoding prints it, in ISO-8601. */
+export const isoTime = (text: string) => text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
 
 /** "0/1CB1100" → "30085376": the 64-bit WAL position in decimal, as Debezium reports it. */
 export function lsnToDecimal(lsn: string): string {
@@ -37,27 +75,21 @@ export function lsnToDecimal(lsn: string): string {
 
 /** The columns of one test_decoding tuple as text (null for SQL NULL). */
 export function decodeTuple(text: string): Record<string, string | null> {
-  const row: Record<string, string | null> = {};
-  for (const [, column, raw] of text.matchAll(COLUMN)) {
-    if (raw === 'unchanged-toast-datum') continue;
-    row[column!] = raw === 'null' ? null : raw!.startsWith("'") ? raw!.slice(1, -1).replace(/''/g, "'") : raw!;
-  }
-  return row;
+  return Object.fromEntries(decodeColumns(text).map((c) => [c.column, c.value]));
 }
 
 const keyColumn = (table: CdcTable) => CDC_TABLES[table].key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** One decoded row change of a captured table, with its row when it is a creation (undefined otherwise). */
 export function parseWalLine(data: string, lsn: string): { change: WalChange; row: Record<string, string | null> } | undefined {
-  const m = ROW.exec(data);
-  if (!m || !isCdcTable(m[1]!)) return undefined;
-  const table = m[1];
-  const body = m[3]!;
-  // An update with REPLICA IDENTITY FULL prints the old row first: the key is read from the new one.
-  const tuple = decodeTuple(body.startsWith('old-key: ') ? (body.split(' new-tuple: ')[1] ?? body.slice('old-key: '.length)) : body);
+  const line = decodeRowLine(data);
+  if (!line || !isCdcTable(line.table)) return undefined;
+  const table = line.table;
+  // The key of an update is read from its new row, of a delete from its old one.
+  const tuple = decodeTuple(line.new ?? line.old ?? '');
   const key = tuple[keyColumn(table)];
   if (key === undefined || key === null) return undefined;
-  return { change: { table, key, lsn: lsnToDecimal(lsn), operation: OPERATIONS[m[2] as keyof typeof OPERATIONS] }, row: tuple };
+  return { change: { table, key, lsn: lsnToDecimal(lsn), operation: OPERATIONS[line.operation] }, row: tuple };
 }
 
 export interface ReferenceLog {
@@ -114,7 +146,7 @@ export async function openReferenceLog(superuserUrl: string, slot: string): Prom
         for (const { lsn, data } of rows) {
           if (data.startsWith('BEGIN')) pending = [];
           else if (data.startsWith('COMMIT')) {
-            const at = COMMIT.exec(data)?.[1] ?? '';
+            const at = commitTimeOf(data) ?? '';
             for (const { change, row } of pending) {
               const id = changeId(change);
               if (changes.has(id)) continue;
@@ -123,7 +155,7 @@ export async function openReferenceLog(superuserUrl: string, slot: string): Prom
               if (change.operation === 'c' && (change.table === 'orders' || change.table === 'order_items'))
                 created.push({ table: change.table, values: row, committedAt: at });
             }
-            if (at) lastCommit = new Date(at.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+            if (at) lastCommit = new Date(at);
             pending = [];
           } else {
             const parsed = parseWalLine(data, lsn);

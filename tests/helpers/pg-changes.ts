@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { ChangeEvent, ChangeOperation } from '../../src/cdc/envelope.js';
 import { isCdcTable, rowToEntity } from '../../src/cdc/tables.js';
+import { commitTimeOf, decodeColumns, decodeRowLine, isoTime } from '../../src/soak/wal.js';
 
 /*
  * Row changes read from PostgreSQL's logical decoding (the test_decoding plugin, polled through a replication
@@ -14,51 +15,32 @@ export interface LogicalChangeFeed {
   stop(): Promise<void>;
 }
 
-const ROW = /^table public\.([a-z_]+): (INSERT|UPDATE|DELETE): (.*)$/s;
-const COMMIT = /^COMMIT(?: \d+)?(?: \(at (.+)\))?$/;
-const COLUMN = /(\w+)\[(.+?)\]:('(?:[^']|'')*'|\S+)/g;
 const OPERATIONS: Record<string, ChangeOperation> = { INSERT: 'CREATE', UPDATE: 'UPDATE', DELETE: 'DELETE' };
 
-/** A PostgreSQL timestamp as test_decoding prints it ('2026-12-02 05:41:00.123+00') in ISO-8601. */
-const isoTime = (text: string) => text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
-
-/** One tuple of a test_decoding line as a Debezium-style row (snake_case columns, JSON values). */
+/** One row image of a test_decoding line as a Debezium-style row (snake_case columns, JSON values). */
 function tuple(text: string): Record<string, unknown> {
   const row: Record<string, unknown> = {};
-  for (const [, column, type, raw] of text.matchAll(COLUMN)) {
-    if (raw === 'unchanged-toast-datum') continue;
-    if (raw === 'null') {
-      row[column!] = null;
-      continue;
-    }
-    const value = raw!.startsWith("'") ? raw!.slice(1, -1).replace(/''/g, "'") : raw!;
-    if (type === 'integer' || type === 'smallint') row[column!] = Number(value);
-    else if (type === 'boolean') row[column!] = value === 'true';
-    else if (type!.startsWith('timestamp')) row[column!] = isoTime(value);
-    else row[column!] = value;
+  for (const { column, type, value } of decodeColumns(text)) {
+    if (value === null) row[column] = null;
+    else if (type === 'integer' || type === 'smallint') row[column] = Number(value);
+    else if (type === 'boolean') row[column] = value === 'true';
+    else if (type.startsWith('timestamp')) row[column] = isoTime(value);
+    else row[column] = value;
   }
   return row;
 }
 
 /** Parses one decoded row change (exported for its test); undefined for tables the API does not capture. */
 export function parseDecodedRow(data: string, committedAt: Date, lsn: string): ChangeEvent | undefined {
-  const m = ROW.exec(data);
-  if (!m || !isCdcTable(m[1]!)) return undefined;
-  const table = m[1];
-  const operation = OPERATIONS[m[2]!]!;
-  const body = m[3]!;
-  let before: Record<string, unknown> | null = null;
-  let after: Record<string, unknown> | null = null;
-  if (operation === 'DELETE') before = rowToEntity(table, tuple(body));
-  else if (body.startsWith('old-key: ')) {
-    const [old, fresh] = body.slice('old-key: '.length).split(' new-tuple: ');
-    before = rowToEntity(table, tuple(old!));
-    after = rowToEntity(table, tuple(fresh ?? ''));
-  } else after = rowToEntity(table, tuple(body));
+  const line = decodeRowLine(data);
+  if (!line || !isCdcTable(line.table)) return undefined;
+  const table = line.table;
+  const before = line.old === undefined ? null : rowToEntity(table, tuple(line.old));
+  const after = line.new === undefined ? null : rowToEntity(table, tuple(line.new));
   // Not read from Kafka: a position of its own, in the order the slot returned the changes.
   return {
     table,
-    operation,
+    operation: OPERATIONS[line.operation]!,
     before,
     after,
     committedAt,
@@ -90,8 +72,8 @@ export async function startLogicalChangeFeed(superuserUrl: string, publish: (eve
     for (const { lsn, data } of rows) {
       if (data.startsWith('BEGIN')) pending = [];
       else if (data.startsWith('COMMIT')) {
-        const at = COMMIT.exec(data)?.[1];
-        const committedAt = at ? new Date(isoTime(at)) : new Date();
+        const at = commitTimeOf(data);
+        const committedAt = at ? new Date(at) : new Date();
         for (const event of pending) publish({ ...event, committedAt });
         pending = [];
       } else {
