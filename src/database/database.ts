@@ -71,7 +71,9 @@ export async function prepareDatabase(config: Config, logger: Logger, options: {
 
 /** A Prisma client on the pure-JS query compiler and node-postgres (no native engine). */
 export function createPrisma(url: string, poolSize = 10): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
+  // Prisma's connections come from a pool of ours: the same error handling as every other pool (createPool), and
+  // $disconnect() ends it.
+  return new PrismaClient({ adapter: new PrismaPg(createPool(url, poolSize), { disposeExternalPool: true }) });
 }
 
 /**
@@ -81,6 +83,25 @@ export function createPrisma(url: string, poolSize = 10): PrismaClient {
 export function createPool(url: string, max = 5, onError: (error: Error) => void = () => undefined): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max });
   pool.on('error', onError);
+  // pg-pool watches idle connections only. A checked-out one whose server dies (a transaction between two statements
+  // when PostgreSQL is killed) emitted 'error' with no listener, which ended the process; and a holder that never
+  // releases a dead connection kept its slot for good: Prisma's driver adapter did so for transactions cut by a
+  // kill -9 of PostgreSQL, and after two kills every Prisma call waited forever for a connection (the soak). So a
+  // connection that fails while checked out is released here, with its error (the pool drops it and the next
+  // caller gets a fresh one); the holder's own release afterwards does nothing.
+  const checkedOut = new Set<pg.PoolClient>();
+  pool.on('acquire', (client) => checkedOut.add(client));
+  pool.on('release', (_error, client) => checkedOut.delete(client));
+  pool.on('connect', (client) =>
+    client.on('error', (error) => {
+      onError(error);
+      if (!checkedOut.has(client as pg.PoolClient)) return;
+      const holder = client as pg.PoolClient;
+      const release = holder.release;
+      holder.release = () => undefined;
+      release.call(holder, error);
+    }),
+  );
   return pool;
 }
 

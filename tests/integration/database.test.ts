@@ -1,5 +1,6 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pendingMigrations, runPrismaCli } from '../../src/database/database.js';
+import { createPool, createPrisma, pendingMigrations, runPrismaCli } from '../../src/database/database.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;
@@ -42,5 +43,58 @@ describe('database schema', () => {
   it('runs with logical WAL so change data capture can attach', async () => {
     const { rows } = await t.pool.query<{ wal_level: string }>('SHOW wal_level');
     expect(rows[0]!.wal_level).toBe('logical');
+  });
+});
+
+/** Ends the server process of a connection, as a crash or a restart of PostgreSQL does to every connection. */
+async function terminate(t: TestDatabase, pid: number): Promise<void> {
+  const admin = new pg.Client({ connectionString: t.url });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+  } finally {
+    await admin.end();
+  }
+}
+
+const within = <T>(ms: number, work: Promise<T>): Promise<T> =>
+  Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))]);
+
+describe('connections the server drops while they are checked out', () => {
+  it('a pool frees the slot of a failed connection its holder never released, without an uncaught error', async () => {
+    const errors: Error[] = [];
+    const pool = createPool(t.url, 1, (error) => errors.push(error));
+    try {
+      const held = await pool.connect();
+      const { rows } = await held.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await terminate(t, rows[0]!.pid);
+      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(errors[0]?.message).toMatch(/terminat/);
+      // The only slot is free again although `held` was never released: the next caller gets a fresh connection.
+      const next = await within(5000, pool.connect());
+      expect((await next.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      next.release();
+      expect(() => held.release()).not.toThrow();
+      expect(pool.totalCount).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("Prisma's calls go on after a transaction whose connection the server ended (one connection in its pool)", async () => {
+    const db = createPrisma(t.url, 1);
+    try {
+      await expect(
+        db.$transaction(async (tx) => {
+          const [row] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+          await terminate(t, row!.pid);
+          await new Promise((r) => setTimeout(r, 300));
+          await tx.$queryRaw`SELECT 1`;
+        }),
+      ).rejects.toThrow();
+      expect(await within(10_000, db.$queryRaw<{ one: number }[]>`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
+    } finally {
+      await db.$disconnect();
+    }
   });
 });
