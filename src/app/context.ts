@@ -96,7 +96,14 @@ export interface ServiceBase {
 /** The Flink job manager for a configuration: the managed cluster's checkpoint folder is where redeploys resume from. */
 export function jobManagerFor(config: Config, databaseUrl: string, logger: Logger, jobsDir?: string): JobManager {
   const home = flinkHome(config);
-  return createJobManager(config, databaseUrl, logger, { jobsDir, checkpointsDir: home.checkpoints, historyFile: flinkJobRunsFile(config) });
+  return createJobManager(config, databaseUrl, logger, {
+    jobsDir,
+    checkpointsDir: home.checkpoints,
+    historyFile: flinkJobRunsFile(config),
+    // The gateway writes and reads the plans: only a managed one shares this machine's folders.
+    plansDir: config.flink.gatewayExternal ? undefined : home.plans,
+    haDir: config.flink.restExternal ? undefined : home.ha,
+  });
 }
 
 /** The bearer-token service of a configuration (the server's verifier; `rtrec token` mints with it). */

@@ -73,6 +73,12 @@ export async function resetShopData(deps: ResetDeps, scope: ResetScope): Promise
     running = (await jobs.list()).filter((j) => j.jobId && ACTIVE_STATES.has(j.state)).map((j) => j.name);
   } catch (error) {
     if (!(error instanceof AppError && error.code === 'FLINK_UNAVAILABLE')) throw error;
+    const recoverable = jobs.recoverable();
+    if (recoverable > 0)
+      throw new AppError(
+        'RESET_REFUSED',
+        `Flink's JobManager is not reachable, but its high-availability store holds ${recoverable} job(s) that it takes back when it starts, with state built from the data this reset would delete; nothing was deleted. Start it (\`npx rtrec stack up\`) and retry, so that the reset stops them first.`,
+      );
     logger.info('Flink is not reachable: no job to stop; the next deploy starts from a fresh state');
   }
   for (const name of running) await jobs.cancel(name);

@@ -4,7 +4,7 @@ import type { ResolvedArtifacts } from './artifacts.js';
  * The engines `rtrec stack` supervises, in start order (stop order is the reverse). A new engine is one
  * more name here and one more factory in stack.ts implementing `Engine`.
  */
-export const ENGINE_NAMES = ['postgres', 'kafka', 'connect', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway'] as const;
+export const ENGINE_NAMES = ['postgres', 'kafka', 'connect', 'flink-zookeeper', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export function isEngineName(name: string): name is EngineName {

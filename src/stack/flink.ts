@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { assertPortsFree, readIfExists, waitUntil } from '../common/process.js';
@@ -17,6 +19,8 @@ const MAIN_CLASS = {
   'flink-jobmanager': 'org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint',
   'flink-taskmanager': 'org.apache.flink.runtime.taskexecutor.TaskManagerRunner',
   'flink-sql-gateway': 'org.apache.flink.table.gateway.SqlGateway',
+  // The ZooKeeper server inside Flink's own shaded jar (what bin/start-zookeeper-quorum.sh runs, one node).
+  'flink-zookeeper': 'org.apache.flink.shaded.zookeeper3.org.apache.zookeeper.server.ZooKeeperServerMain',
 } as const;
 type FlinkEngineName = keyof typeof MAIN_CLASS;
 
@@ -30,7 +34,8 @@ export function flinkPorts(config: Config) {
     blob: base + 1,
     taskManagerRpc: base + 2,
     taskManagerData: base + 3,
-    metrics: `${base + 4}-${base + 12}`,
+    metrics: `${base + 4}-${base + 11}`,
+    zookeeper: base + 12,
   };
 }
 
@@ -44,6 +49,12 @@ export function flinkHome(config: Config) {
     home,
     conf: join(home, 'conf'),
     checkpoints: join(home, 'checkpoints'),
+    /** JobManager high availability: the job graphs and checkpoint pointers ZooKeeper points to. */
+    ha: join(home, 'ha'),
+    /** The ZooKeeper server's data (leader election and the pointers of the HA store). */
+    zookeeper: join(home, 'zookeeper'),
+    /** Compiled plans of the jobs (src/flink/jobs.ts): a redeploy submits the plan instead of planning the SQL again. */
+    plans: join(home, 'plans'),
 
     savepoints: join(home, 'savepoints'),
     tmp: join(home, 'tmp'),
@@ -79,6 +90,7 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
     'flink-jobmanager': new JvmDaemon(spec('flink-jobmanager')),
     'flink-taskmanager': new JvmDaemon(spec('flink-taskmanager')),
     'flink-sql-gateway': new JvmDaemon(spec('flink-sql-gateway')),
+    'flink-zookeeper': new JvmDaemon(spec('flink-zookeeper')),
   };
   const anyRunning = () =>
     Object.values(probes)
@@ -100,6 +112,7 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
     }
     for (const dir of Object.values(paths)) mkdirSync(dir, { recursive: true });
     writeFileSync(file, wanted);
+    writeFileSync(join(paths.conf, 'zoo.cfg'), zooCfg(ports.zookeeper, paths.zookeeper));
   };
 
   const restHealth = async (): Promise<{ healthy: boolean; detail: string; taskManagers: number; version?: string }> => {
@@ -119,6 +132,14 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
     } catch (error) {
       return { healthy: false, taskManagers: 0, detail: (error as Error).message };
     }
+  };
+
+  /** ZooKeeper's own liveness probe: `ruok` answered with `imok`. */
+  const zookeeperHealth = async (): Promise<{ healthy: boolean; detail: string }> => {
+    const answer = await fourLetterWord(ports.zookeeper, 'ruok').catch((error: Error) => error.message);
+    return answer === 'imok'
+      ? { healthy: true, detail: `JobManager high availability: leader election and job recovery (127.0.0.1:${ports.zookeeper})` }
+      : { healthy: false, detail: answer || 'no answer to ruok' };
   };
 
   const gatewayHealth = async (): Promise<{ healthy: boolean; detail: string; version?: string }> => {
@@ -163,18 +184,18 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
           healthy: checked.healthy,
           pid,
           ports: external ? {} : portList,
-          endpoint:
-            name === 'flink-sql-gateway'
-              ? config.flink.gatewayUrl
-              : name === 'flink-jobmanager'
-                ? config.flink.restUrl
-                : `task manager of ${config.flink.restUrl}`,
-          address:
-            name === 'flink-sql-gateway'
-              ? `REST ${config.flink.gatewayUrl}/v1/info`
-              : name === 'flink-jobmanager'
-                ? `web UI + REST ${config.flink.restUrl}`
-                : `web UI ${config.flink.restUrl}/#/task-manager`,
+          endpoint: {
+            'flink-sql-gateway': config.flink.gatewayUrl,
+            'flink-jobmanager': config.flink.restUrl,
+            'flink-taskmanager': `task manager of ${config.flink.restUrl}`,
+            'flink-zookeeper': `127.0.0.1:${ports.zookeeper}`,
+          }[name],
+          address: {
+            'flink-sql-gateway': `REST ${config.flink.gatewayUrl}/v1/info`,
+            'flink-jobmanager': `web UI + REST ${config.flink.restUrl}`,
+            'flink-taskmanager': `web UI ${config.flink.restUrl}/#/task-manager`,
+            'flink-zookeeper': `ZooKeeper 127.0.0.1:${ports.zookeeper} (Flink's HA store; no client needed)`,
+          }[name],
           version: checked.version ?? (external ? undefined : version),
           logFile: external ? undefined : probe.logFile,
           detail: checked.detail,
@@ -186,7 +207,10 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
 
   const classpath = (context: StartContext) => [context.artifacts.flink!.lib, context.artifacts['flink-connectors']!.lib];
 
-  const jm = base('flink-jobmanager', restExternal, [], { rest: ports.rest, rpc: ports.jobManagerRpc, blob: ports.blob }, [
+  const zk = base('flink-zookeeper', restExternal, [], { client: ports.zookeeper }, [
+    { port: ports.zookeeper, variable: 'FLINK_RPC_PORT', what: "ZooKeeper of Flink's high availability (FLINK_RPC_PORT + 12)" },
+  ]);
+  const jm = base('flink-jobmanager', restExternal, ['flink-zookeeper'], { rest: ports.rest, rpc: ports.jobManagerRpc, blob: ports.blob }, [
     { port: ports.rest, variable: 'FLINK_PORT', what: 'Flink REST / web UI' },
     { port: ports.jobManagerRpc, variable: 'FLINK_RPC_PORT', what: 'Flink JobManager RPC' },
     { port: ports.blob, variable: 'FLINK_RPC_PORT', what: 'Flink blob server (FLINK_RPC_PORT + 1)' },
@@ -222,6 +246,18 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
   };
 
   return {
+    'flink-zookeeper': {
+      ...zk,
+      start: (context) =>
+        launch(zk, context, {
+          label: 'ZooKeeper (Flink high availability)',
+          what: 'ZooKeeper',
+          log: { port: ports.zookeeper },
+          spec: async () => ({ heap: '96m', args: [join(paths.conf, 'zoo.cfg')] }),
+          ready: async () => (await zookeeperHealth()).healthy,
+        }),
+      status: () => zk.status(zookeeperHealth),
+    },
     'flink-jobmanager': {
       ...jm,
       start: (context) =>
@@ -266,6 +302,37 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
   };
 }
 
+/**
+ * zoo.cfg of the one-node ZooKeeper behind Flink's JobManager high availability: loopback only, no admin server,
+ * and a short tick, so that the session of a JobManager that was killed expires within seconds (Flink asks for
+ * high-availability.zookeeper.client.session-timeout, bounded by 2 and 20 ticks).
+ */
+function zooCfg(port: number, dataDir: string): string {
+  return `# Written by \`rtrec stack up\` on every start; edits are overwritten.
+tickTime=500
+dataDir=${dataDir}
+clientPort=${port}
+clientPortAddress=127.0.0.1
+maxClientCnxns=60
+admin.enableServer=false
+4lw.commands.whitelist=ruok,srvr
+autopurge.snapRetainCount=3
+autopurge.purgeInterval=1
+`;
+}
+
+/** Sends one of ZooKeeper's four-letter commands and returns its answer. */
+function fourLetterWord(port: number, word: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.end(word));
+    let answer = '';
+    socket.setTimeout(3000, () => socket.destroy(new Error(`ZooKeeper on 127.0.0.1:${port} did not answer ${word} in 3 s`)));
+    socket.on('data', (chunk) => (answer += String(chunk)));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer.trim()));
+  });
+}
+
 async function getJson(url: string): Promise<unknown> {
   const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
   if (!response.ok) throw new Error(`GET ${url} → ${response.status}`);
@@ -278,6 +345,28 @@ async function getJson(url: string): Promise<unknown> {
  * follow from `*.memory.process.size`, so FLINK_JM_MEMORY / FLINK_TM_MEMORY are the only knobs.
  */
 async function memoryParameters(lib: string, command: 'GET_JM_RESOURCE_PARAMS' | 'GET_TM_RESOURCE_PARAMS', confDir: string): Promise<[string[], string[]]> {
+  // The answer depends only on config.yaml and the jars: kept beside the config, so that a JobManager or TaskManager
+  // restarted after a crash does not wait for one more JVM (2–4 s on a loaded machine) before its own starts.
+  const key = createHash('sha256')
+    .update(`${command}\n${lib}\n${readIfExists(join(confDir, 'config.yaml')) ?? ''}`)
+    .digest('hex');
+  const cacheFile = join(confDir, `${command.toLowerCase()}.json`);
+  try {
+    const cached = JSON.parse(readIfExists(cacheFile) ?? 'null') as { key: string; jvm: string[]; dynamic: string[] } | null;
+    if (cached?.key === key) return [cached.jvm, cached.dynamic];
+  } catch {
+    // computed again below
+  }
+  const [jvm, dynamic] = await computeMemoryParameters(lib, command, confDir);
+  writeFileSync(cacheFile, `${JSON.stringify({ key, jvm, dynamic })}\n`);
+  return [jvm, dynamic];
+}
+
+async function computeMemoryParameters(
+  lib: string,
+  command: 'GET_JM_RESOURCE_PARAMS' | 'GET_TM_RESOURCE_PARAMS',
+  confDir: string,
+): Promise<[string[], string[]]> {
   let stdout: string;
   try {
     ({ stdout } = await execFileAsync(
@@ -348,21 +437,44 @@ io:
     dirs: ${paths.tmp}
 parallelism:
   default: 1
-# A TaskManager (or JobManager) that died is declared lost after two failed heartbeat RPCs, so the interval
-# bounds how long jobs wait before they fail over after a crash (10 s by default: 20 s of standstill). An alive
-# but slow process is still given heartbeat.timeout (Flink's 50 s).
+# A TaskManager that died is declared lost by the JobManager after two failed heartbeat RPCs, so the interval
+# bounds how long jobs wait before they fail over after a crash (10 s by default: 20 s of standstill). The other
+# way round, a TaskManager only hears that its JobManager died when the heartbeats stop for heartbeat.timeout:
+# Flink's 50 s kept a restarted JobManager without slots for 40 s (measured in the soak), so 15 s here, still
+# well above a pause of a loaded 2-core machine.
 heartbeat:
   interval: 2 s
+  timeout: 15 s
 # A TaskManager whose JobManager died retries its registration every second (10 s by default), so jobs
 # redeployed on a restarted JobManager find their slots sooner.
 cluster:
   registration:
     error-delay: 1 s
-# With checkpointing on, Flink's default restarts forever; a broken job should fail visibly instead.
+# JobManager high availability through the stack's ZooKeeper: a JobManager that dies is restarted by the stack and
+# takes its jobs back (their graphs and latest checkpoints) from the HA store, and the TaskManager finds it through
+# ZooKeeper at once. The short session lets the new JobManager win the leadership seconds after the old one died.
+high-availability:
+  type: zookeeper
+  storageDir: file://${paths.ha}
+  cluster-id: /rtrec
+  jobmanager:
+    port: ${ports.jobManagerRpc}
+  zookeeper:
+    quorum: 127.0.0.1:${ports.zookeeper}
+    path:
+      root: /flink
+    client:
+      session-timeout: 6 s
+      connection-timeout: 5 s
+      retry-wait: 1 s
+# With checkpointing on, Flink's default restarts forever; a broken job should fail visibly instead: more than 10
+# failures within 5 minutes fails it. A count over the job's whole life (fixed-delay) failed healthy jobs after a few
+# database restarts (in the soak: at the fourth kill -9 of PostgreSQL); the soak also redeploys a job that failed.
 restart-strategy:
-  type: fixed-delay
-  fixed-delay:
-    attempts: 10
+  type: failure-rate
+  failure-rate:
+    max-failures-per-interval: 10
+    failure-rate-interval: 5 min
     delay: 2 s
 state:
   backend:

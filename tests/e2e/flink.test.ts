@@ -952,7 +952,7 @@ describe('Flink jobs on the real stack', () => {
   it('stack status shows the Flink processes healthy', async () => {
     const status = await runCli(['stack', 'status', '--json'], env);
     const engines = (JSON.parse(status.stdout) as { engines: { engine: string; healthy: boolean; pid?: number }[] }).engines;
-    for (const name of ['flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway']) {
+    for (const name of ['flink-zookeeper', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway']) {
       const engine = engines.find((e) => e.engine === name)!;
       expect(engine.healthy, name).toBe(true);
       expect(isAlive(engine.pid!)).toBe(true);

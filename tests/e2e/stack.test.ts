@@ -75,8 +75,10 @@ const status = async (extraEnv: Record<string, string> = {}): Promise<StatusJson
 describe('rtrec stack', () => {
   it('brings PostgreSQL, Kafka, Kafka Connect and Flink up healthy on the configured ports', async () => {
     expect(firstUp.code, firstUp.stderr).toBe(0);
-    for (const engine of ['postgres', 'kafka', 'connect', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway'])
+    for (const engine of ['postgres', 'kafka', 'connect', 'flink-zookeeper', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway'])
       expect(firstUp.stdout).toMatch(new RegExp(`${engine}: started`));
+    // Flink's ZooKeeper (JobManager high availability) answers its liveness probe on FLINK_RPC_PORT + 12.
+    expect(await portOpen(ports.rpc + 12)).toBe(true);
     expect(await portOpen(ports.kafka)).toBe(true);
     expect(await portOpen(ports.connect)).toBe(true);
     expect(await portOpen(ports.flink)).toBe(true);
@@ -96,6 +98,7 @@ describe('rtrec stack', () => {
       postgres: expect.stringContaining(`postgresql://127.0.0.1:${ports.pg}/rtrec`),
       kafka: `bootstrap 127.0.0.1:${ports.kafka}`,
       connect: `REST http://127.0.0.1:${ports.connect}/connectors`,
+      'flink-zookeeper': `ZooKeeper 127.0.0.1:${ports.rpc + 12} (Flink's HA store; no client needed)`,
       'flink-jobmanager': `web UI + REST http://127.0.0.1:${ports.flink}`,
       'flink-taskmanager': `web UI http://127.0.0.1:${ports.flink}/#/task-manager`,
       'flink-sql-gateway': `REST http://127.0.0.1:${ports.gateway}/v1/info`,
@@ -112,7 +115,15 @@ describe('rtrec stack', () => {
 
   it('reports each engine healthy with its pid and ports in status --json', async () => {
     const { engines } = await status();
-    expect(engines.map((e) => e.engine)).toEqual(['postgres', 'kafka', 'connect', 'flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway']);
+    expect(engines.map((e) => e.engine)).toEqual([
+      'postgres',
+      'kafka',
+      'connect',
+      'flink-zookeeper',
+      'flink-jobmanager',
+      'flink-taskmanager',
+      'flink-sql-gateway',
+    ]);
     for (const engine of engines) {
       expect(engine, engine.engine).toMatchObject({ mode: 'managed', running: true, healthy: true });
       expect(isAlive(engine.pid!)).toBe(true);
@@ -120,9 +131,10 @@ describe('rtrec stack', () => {
     expect(engines[0]!.ports).toEqual({ postgres: ports.pg });
     expect(engines[1]!.ports).toEqual({ broker: ports.kafka, controller: ports.controller });
     expect(engines[2]!.ports).toEqual({ rest: ports.connect });
-    expect(engines[3]!.ports).toEqual({ rest: ports.flink, rpc: ports.rpc, blob: ports.rpc + 1 });
-    expect(engines[4]!.ports).toEqual({ rpc: ports.rpc + 2, data: ports.rpc + 3 });
-    expect(engines[5]!.ports).toEqual({ rest: ports.gateway });
+    expect(engines[3]!.ports).toEqual({ client: ports.rpc + 12 });
+    expect(engines[4]!.ports).toEqual({ rest: ports.flink, rpc: ports.rpc, blob: ports.rpc + 1 });
+    expect(engines[5]!.ports).toEqual({ rpc: ports.rpc + 2, data: ports.rpc + 3 });
+    expect(engines[6]!.ports).toEqual({ rest: ports.gateway });
   });
 
   it('runs Connect with the Debezium PostgresConnector plugin', async () => {
@@ -135,7 +147,7 @@ describe('rtrec stack', () => {
     const again = await runCli(['stack', 'up', '--json'], env);
     expect(again.code, again.stderr).toBe(0);
     const { results } = JSON.parse(again.stdout) as { results: { engine: string; outcome: string }[] };
-    expect(results.map((r) => r.outcome)).toEqual(Array(6).fill('already running'));
+    expect(results.map((r) => r.outcome)).toEqual(Array(7).fill('already running'));
     expect((await status()).engines.map((e) => e.pid)).toEqual(before.engines.map((e) => e.pid));
   });
 
@@ -151,13 +163,14 @@ describe('rtrec stack', () => {
     };
     const up = await runCli(['stack', 'up', '--json'], externalEnv);
     expect(up.code, up.stderr).toBe(0);
-    expect((JSON.parse(up.stdout) as { results: { outcome: string }[] }).results.map((r) => r.outcome)).toEqual(Array(6).fill('external'));
+    expect((JSON.parse(up.stdout) as { results: { outcome: string }[] }).results.map((r) => r.outcome)).toEqual(Array(7).fill('external'));
     expect(findProcesses(`-Drtrec.stack.dir=${join(root, 'external')}`)).toEqual([]);
     const { engines } = await status(externalEnv);
     expect(engines.map((e) => [e.engine, e.mode, e.healthy])).toEqual([
       ['postgres', 'external', true],
       ['kafka', 'external', true],
       ['connect', 'external', true],
+      ['flink-zookeeper', 'external', true],
       ['flink-jobmanager', 'external', true],
       ['flink-taskmanager', 'external', true],
       ['flink-sql-gateway', 'external', true],
@@ -178,11 +191,12 @@ describe('rtrec stack', () => {
     const down = await runCli(['stack', 'down'], env, 180_000);
     expect(down.code, down.stderr).toBe(0);
     expect(down.stdout).toMatch(
-      /flink-sql-gateway: stopped[\s\S]*flink-taskmanager: stopped[\s\S]*flink-jobmanager: stopped[\s\S]*connect: stopped[\s\S]*kafka: stopped[\s\S]*postgres: stopped/,
+      /flink-sql-gateway: stopped[\s\S]*flink-taskmanager: stopped[\s\S]*flink-jobmanager: stopped[\s\S]*flink-zookeeper: stopped[\s\S]*connect: stopped[\s\S]*kafka: stopped[\s\S]*postgres: stopped/,
     );
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
     expect(findProcesses(`-Drtrec.stack.dir=${env.RTREC_DATA_DIR}`)).toEqual([]);
     for (const port of Object.values(ports)) expect(await portOpen(port), `port ${port}`).toBe(false);
-    expect((await status()).engines.map((e) => e.running)).toEqual(Array(6).fill(false));
+    expect(await portOpen(ports.rpc + 12), 'ZooKeeper').toBe(false);
+    expect((await status()).engines.map((e) => e.running)).toEqual(Array(7).fill(false));
   }, 200_000);
 });

@@ -1,6 +1,10 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { jobManagerFor } from '../../src/app/context.js';
 import { PoisonMessageError } from '../../src/cdc/envelope.js';
 import { loadConfig } from '../../src/config/env.js';
 import { gatewayError } from '../../src/flink/gateway.js';
@@ -243,5 +247,33 @@ describe('values placed into Flink SQL', () => {
       /the checkpoint path contains a line break or another control character, so it cannot be placed in Flink SQL: deploy with --fresh/,
     );
     expect(quotedBody('a`b', { placeholder: 'topic.prefix' }, '`')).toBe('a``b');
+  });
+});
+
+describe("the managed cluster's high-availability store", () => {
+  it('counts the jobs a restarted JobManager would take back (their submitted job graphs), and nothing else', () => {
+    const root = mkdtempSync(join(tmpdir(), 'rtrec-ha-'));
+    try {
+      const jobs = jobManagerFor(loadConfig({ RTREC_DATA_DIR: root }), 'postgresql://app:x@db.local/shop', createLogger('silent'));
+      expect(jobs.recoverable()).toBe(0);
+      // The layout Flink 1.20's ZooKeeper HA writes under high-availability.storageDir (cluster id /rtrec).
+      const ha = join(root, 'stack', 'flink', 'ha');
+      mkdirSync(join(ha, 'rtrec', 'blob', 'job_5c57258e10675bbfd9c9fd455a72d8b9'), { recursive: true });
+      mkdirSync(join(ha, 'job-result-store', 'rtrec'), { recursive: true });
+      writeFileSync(join(ha, 'rtrec', 'completedCheckpoint012aa00dd8fe'), '');
+      expect(jobs.recoverable()).toBe(0);
+      writeFileSync(join(ha, 'rtrec', 'submittedJobGraph4c864ffd9069'), '');
+      writeFileSync(join(ha, 'rtrec', 'submittedJobGraph5d18d96afbc1'), '');
+      expect(jobs.recoverable()).toBe(2);
+      // A cluster of someone else's (FLINK_REST_URL) has no HA store of ours: never counted.
+      const external = jobManagerFor(
+        loadConfig({ RTREC_DATA_DIR: root, FLINK_REST_URL: 'http://flink.example:8081' }),
+        'postgresql://app:x@db.local/shop',
+        createLogger('silent'),
+      );
+      expect(external.recoverable()).toBe(0);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
