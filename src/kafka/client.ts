@@ -2,6 +2,22 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 
+/**
+ * kafkajs 2.2.4 (unmaintained) hands Node a negative timeout while its request queue idles; Node 24 then prints a
+ * TimeoutNegativeWarning (tulios/kafkajs#1751) under every command that talks to Kafka, although it runs the timer
+ * after 1 ms as kafkajs intends. Only that warning, raised from kafkajs, is dropped; every other one is printed as
+ * before. Installed once, on the first import of this module (every Kafka client of the project goes through it).
+ */
+function dropKafkajsTimeoutWarning(): void {
+  const printers = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'TimeoutNegativeWarning' && /[\\/]kafkajs[\\/]/.test(warning.stack ?? '')) return;
+    for (const print of printers) print.call(process, warning);
+  });
+}
+dropKafkajsTimeoutWarning();
+
 /** A kafkajs client for CLI use: quiet, quick to fail when the broker is not there. */
 export function createKafka(config: Config, clientId = 'rtrec-cli'): Kafka {
   return new Kafka({

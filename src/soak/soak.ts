@@ -292,7 +292,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const phases: FaultRecord['phases'] = { started: since(), healed: 0, api: null, flink: null };
       await noteEngines();
       if (api.pid) seen.pids.add(api.pid);
-      const healed = await heal(ctx, definition.name);
+      const healed = await heal(ctx, definition.name, since);
       phases.healed = since();
       // Back to full flow: a change committed after the restart reached every subscriber through Kafka and the API,
       // and the Flink features job has processed one.
@@ -478,7 +478,7 @@ async function recordsIn(kafka: Kafka, topic: string): Promise<Map<number, bigin
  * broker was gone is restarted; a Flink job that used up its restarts (or was lost with the JobManager) is
  * deployed again from its last checkpoint (`rtrec jobs deploy`).
  */
-async function heal(ctx: AppContext, connector: string): Promise<string[]> {
+async function heal(ctx: AppContext, connector: string, since: () => number): Promise<string[]> {
   const healed: string[] = [];
   const connect = createConnectClient(ctx.config.connect.url);
   const deadline = Date.now() + 180_000;
@@ -489,14 +489,14 @@ async function heal(ctx: AppContext, connector: string): Promise<string[]> {
     if (states.length > 1 && states.every((s) => s === 'RUNNING')) break;
     if (states.includes('FAILED') && !restarted) {
       await connect.restart(connector).catch(() => undefined);
-      healed.push('connector task restarted');
+      healed.push(`connector task restarted at ${since()} s`);
       restarted = true;
     }
     await sleep(500);
   }
   const redeployed = new Set<string>();
   while (Date.now() < deadline) {
-    const jobs = await ctx.jobs.list().catch(() => undefined);
+    const jobs = await ctx.jobs.states().catch(() => undefined);
     if (jobs?.every((j) => j.state === 'RUNNING')) break;
     // All at once: a JobManager that died took every job with it, and each submission waits on the SQL gateway.
     const lost = (jobs ?? []).filter((j) => ['FAILED', 'CANCELED', 'FINISHED', 'NOT DEPLOYED', 'SUSPENDED'].includes(j.state) && !redeployed.has(j.name));
@@ -505,7 +505,7 @@ async function heal(ctx: AppContext, connector: string): Promise<string[]> {
         const outcome = await ctx.jobs.deploy(job.name).catch(() => undefined);
         if (!outcome) return;
         redeployed.add(job.name);
-        healed.push(`job ${job.name} redeployed${outcome.resumedFrom ? ' from its checkpoint' : ' (no checkpoint)'}`);
+        healed.push(`job ${job.name} redeployed${outcome.resumedFrom ? ' from its checkpoint' : ' (no checkpoint)'} at ${since()} s`);
       }),
     );
     await sleep(1000);
