@@ -70,7 +70,7 @@ export async function resetShopData(deps: ResetDeps, scope: ResetScope): Promise
   // Jobs first: a running job's sink would write rows for data that is about to go.
   let running: string[] = [];
   try {
-    running = (await jobs.list()).filter((j) => j.jobId && ACTIVE_STATES.has(j.state)).map((j) => j.name);
+    running = (await jobs.states()).filter((j) => ACTIVE_STATES.has(j.state)).map((j) => j.name);
   } catch (error) {
     if (!(error instanceof AppError && error.code === 'FLINK_UNAVAILABLE')) throw error;
     const recoverable = jobs.recoverable();

@@ -95,8 +95,8 @@ export function createPool(url: string, max = 5, onError: (error: Error) => void
   pool.on('connect', (client) =>
     client.on('error', (error) => {
       onError(error);
-      if (!checkedOut.has(client as pg.PoolClient)) return;
       const holder = client as pg.PoolClient;
+      if (!checkedOut.has(holder)) return;
       const release = holder.release;
       holder.release = () => undefined;
       release.call(holder, error);

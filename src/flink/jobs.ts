@@ -289,26 +289,22 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
 
   // The job ids of earlier runs, per job: a restarted cluster has forgotten them, its checkpoints are still on disk.
   const historyFile = paths.historyFile;
-  const history = (): Record<string, string[]> => {
+  /** A small JSON file of ours, or `fallback` when it is missing or unreadable. */
+  const readJson = <T>(file: string, fallback: T): T => {
     try {
-      return JSON.parse(readFileSync(historyFile, 'utf8')) as Record<string, string[]>;
+      return JSON.parse(readFileSync(file, 'utf8')) as T;
     } catch {
-      return {};
+      return fallback;
     }
   };
+  const history = () => readJson<Record<string, string[]>>(historyFile, {});
   const save = (all: Record<string, string[]>) => {
     mkdirSync(dirname(historyFile), { recursive: true });
     writeFileSync(historyFile, `${JSON.stringify(all, null, 2)}\n`);
   };
   // The runs submitted from a compiled plan (their checkpoints resume only into a plan-built job).
   const planRunsFile = join(dirname(historyFile), 'job-plan-runs.json');
-  const planRuns = (): string[] => {
-    try {
-      return JSON.parse(readFileSync(planRunsFile, 'utf8')) as string[];
-    } catch {
-      return [];
-    }
-  };
+  const planRuns = () => readJson<string[]>(planRunsFile, []);
   const remember = (jobName: string, jobId: string, fromPlan: boolean) => {
     const all = history();
     all[jobName] = [jobId, ...(all[jobName] ?? []).filter((id) => id !== jobId)].slice(0, 10);
@@ -329,13 +325,7 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
   };
   // When the data the jobs were built from was last reset (src/app/reset.ts): runs started before it are not resumed.
   const resetsFile = join(dirname(historyFile), 'job-resets.json');
-  const resets = (): Record<string, number> => {
-    try {
-      return JSON.parse(readFileSync(resetsFile, 'utf8')) as Record<string, number>;
-    } catch {
-      return {};
-    }
-  };
+  const resets = () => readJson<Record<string, number>>(resetsFile, {});
 
   /**
    * The newest completed checkpoint of an earlier run of the job: where a redeploy resumes. The cluster
