@@ -418,6 +418,7 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
             throw error;
           }
         };
+        for (const statement of settings) await gateway.execute(session, statement);
         let jobId: string | undefined;
         if (plan) {
           if (!existsSync(plan.path)) {
@@ -435,10 +436,8 @@ export function createJobManager(config: Config, databaseUrl: string, logger: Lo
             // The session settings the plan does not carry (the time zone the job's SQL sets, for one).
             for (const [index, statement] of statements.entries()) if (/^SET\s/i.test(statement)) await run(statement, index);
           }
-          for (const statement of settings) await gateway.execute(session, statement);
           jobId = (await run(`EXECUTE PLAN ${stringLiteral(`file://${plan.path}`, checkpoint)}`, statements.length - 1, statements.at(-1))).jobId;
         } else {
-          for (const statement of settings) await gateway.execute(session, statement);
           for (const [index, statement] of statements.entries()) jobId = (await run(statement, index)).jobId ?? jobId;
         }
         if (!jobId) throw new AppError('FLINK_SQL_ERROR', `${d.file}: Flink accepted the statements but returned no job id.`);
