@@ -234,16 +234,46 @@ export function line(label: string, value: string) {
 }
 
 /** Kafka lag and records read, summed over the running rtrec jobs (or the one named `only`). */
-export async function jobLag(rest: FlinkRest, only?: string): Promise<{ jobs: number; lag: number; in: number }> {
+export async function jobLag(rest: FlinkRest, only?: string): Promise<{ jobs: number; lag: number; in: number; byJob: Record<string, number> }> {
   const jobs = (await rest.jobs()).filter((j) => (only ? j.name === `${JOB_PREFIX}${only}` : j.name.startsWith(JOB_PREFIX)) && j.state === 'RUNNING');
   let lag = 0;
   let recordsIn = 0;
+  const byJob: Record<string, number> = {};
   for (const job of jobs) {
     const r = await rest.records(job.id);
     lag += r.lag;
     recordsIn += r.in;
+    byJob[job.name.slice(JOB_PREFIX.length)] = r.lag;
   }
-  return { jobs: jobs.length, lag, in: recordsIn };
+  return { jobs: jobs.length, lag, in: recordsIn, byJob };
+}
+
+/**
+ * The running rtrec jobs' real Kafka lag per job: records in the topics they read that their sources have not
+ * emitted yet (topics' end offsets − the sources' positions, FlinkRest.sourceOffsets). Unlike the consumers'
+ * records-lag-max (jobLag), it does not freeze while a source is back-pressured; it lags by up to Flink's
+ * metric refresh (10 s).
+ */
+export async function offsetLag(
+  rest: FlinkRest,
+  kafka: { topics: () => Promise<string[]>; ends: (topic: string) => Promise<Map<number, number>> },
+): Promise<Record<string, number>> {
+  const jobs = (await rest.jobs()).filter((j) => j.name.startsWith(JOB_PREFIX) && j.state === 'RUNNING');
+  const byJob: Record<string, number> = {};
+  const topics = new Map((await kafka.topics()).map((t) => [t.replaceAll('.', '_'), t]));
+  const endsOf = new Map<string, Map<number, number>>();
+  for (const job of jobs) {
+    let lag = 0;
+    for (const [key, position] of await rest.sourceOffsets(job.id)) {
+      const at = key.lastIndexOf('/');
+      const topic = topics.get(key.slice(0, at));
+      if (!topic) throw new Error(`${job.name} reads ${key.slice(0, at)}, which matches no topic`);
+      if (!endsOf.has(topic)) endsOf.set(topic, await kafka.ends(topic));
+      lag += Math.max(0, (endsOf.get(topic)!.get(Number(key.slice(at + 1))) ?? 0) - position);
+    }
+    byJob[job.name.slice(JOB_PREFIX.length)] = lag;
+  }
+  return byJob;
 }
 
 /**

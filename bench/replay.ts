@@ -18,7 +18,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
 import { FlinkRest } from '../src/flink/gateway.js';
-import { BIN, jobLag, cli as rtrec, waitCaughtUp } from './lib.js';
+import { createKafka } from '../src/kafka/client.js';
+import { BIN, jobLag, offsetLag, cli as rtrec, waitCaughtUp } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,6 +50,12 @@ await cli(['cdc', 'register']);
 for (const job of ['fraud-detection', 'recommendation-features', 'revenue-stats', 'top-products']) await cli(['jobs', 'cancel', job]);
 console.log((await cli(['jobs', 'deploy', '--all', '--fresh'])).trim());
 const rest = new FlinkRest(config.flink.restUrl);
+const admin = createKafka(config, 'rtrec-bench-replay').admin();
+await admin.connect();
+const kafka = {
+  topics: () => admin.listTopics(),
+  ends: async (topic: string) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])),
+};
 console.log(`jobs caught up with the history in ${await waitCaughtUp(rest, 3000)} s`);
 
 const count = async () => {
@@ -82,16 +89,28 @@ const exited = new Promise<number | null>((resolve) => child.on('exit', resolve)
 
 // The replay starts writing after it has checked the file and made the keys: time from its first action.
 let started = 0;
-const samples: { t: number; written: number; lag: number }[] = [];
+const samples: { t: number; written: number; lag: number; byJob: Record<string, number>; behind: number; behindByJob: Record<string, number> }[] = [];
 while (true) {
   await new Promise((r) => setTimeout(r, 5000));
   const now = await count();
   if (!started && now.n > before) started = Date.now();
   if (!started) continue;
-  const { lag } = await jobLag(rest).catch(() => ({ lag: -1 }));
+  const { lag, byJob } = await jobLag(rest).catch(() => ({ lag: -1, byJob: {} }));
+  const behindByJob = await offsetLag(rest, kafka).catch((error) => {
+    console.error(`could not measure the records behind: ${error.message}`);
+    return {} as Record<string, number>;
+  });
+  const behind = Object.values(behindByJob).reduce((a, b) => a + b, 0);
   const t = (Date.now() - started) / 1000;
-  samples.push({ t, written: now.n - before, lag });
-  console.log(`t=${t.toFixed(0)} s  actions written ${now.n - before}  jobs' Kafka lag ${lag} records`);
+  samples.push({ t, written: now.n - before, lag, byJob, behind, behindByJob });
+  const perJob = (m: Record<string, number>) =>
+    Object.entries(m)
+      .filter(([, l]) => l > 0)
+      .map(([name, l]) => `${name} ${l}`)
+      .join(', ');
+  console.log(
+    `t=${t.toFixed(0)} s  actions written ${now.n - before}  records behind (end offsets − sources' positions) ${behind}${perJob(behindByJob) ? ` (${perJob(behindByJob)})` : ''}; consumers' records-lag-max ${lag}`,
+  );
   if (t >= seconds) break;
 }
 child.kill('SIGINT');
@@ -115,8 +134,13 @@ console.log(
     effectiveSpeed: Number((span[0]!.covered / elapsed).toFixed(1)),
     lagMax: Math.max(...lags),
     lagLast: lags[lags.length - 1],
+    lagLastByJob: samples.at(-1)?.byJob,
+    behindMax: Math.max(...samples.map((s) => s.behind)),
+    behindLast: samples.at(-1)?.behind,
+    behindLastByJob: samples.at(-1)?.behindByJob,
     drainSeconds: drain,
   }),
 );
+await admin.disconnect();
 await pool.end();
 if (!values['keep-stack']) await cli(['stack', 'down']);

@@ -14,6 +14,7 @@
 -- session, add-to-cart, paid order and order line). Changes that do not parse go to the dead-letter topic.
 
 SET 'table.local-time-zone' = 'UTC';
+SET 'table.optimizer.reuse-optimize-block-with-digest-enabled' = 'true';
 SET 'table.exec.mini-batch.enabled' = 'true';
 SET 'table.exec.mini-batch.allow-latency' = '200 ms';
 SET 'table.exec.mini-batch.size' = '5000';
@@ -43,9 +44,23 @@ CREATE TABLE results_table (
   'sink.max-retries' = '5'
 );
 
+-- Each event of the four kinds this job counts, once: like behavior_events_once, but the filter comes before the
+-- deduplication, so views (most of the traffic) keep no state here and the planner's copies of this step (one per
+-- use below) each see only these events. Equivalent, because every image of an event id is the same row.
+CREATE TEMPORARY VIEW experiment_events_once AS
+SELECT event_id, session_id, event_type, product_id, occurred_at, order_id, experiment_id, variant_id, payment_status
+FROM (
+  SELECT event_id, session_id, event_type, product_id, occurred_at, order_id, experiment_id, variant_id, payment_status,
+         ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proc_time ASC) AS n
+  FROM behavior_events_checked
+  WHERE op IN ('c', 'r') AND problem IS NULL
+    AND event_type IN ('recommendation_impression', 'recommendation_click', 'add_to_cart', 'place_order')
+)
+WHERE n = 1;
+
 CREATE TEMPORARY VIEW arm_events AS
 SELECT experiment_id, variant_id, event_type, session_id, product_id, occurred_at
-FROM behavior_events_once
+FROM experiment_events_once
 WHERE experiment_id IS NOT NULL AND variant_id IS NOT NULL AND event_type IN ('recommendation_impression', 'recommendation_click');
 
 CREATE TEMPORARY VIEW shown AS
@@ -64,7 +79,7 @@ WHERE event_type = 'recommendation_click' AND product_id IS NOT NULL
 GROUP BY experiment_id, variant_id, session_id, product_id;
 
 CREATE TEMPORARY VIEW cart_adds AS
-SELECT session_id, product_id, occurred_at FROM behavior_events_once WHERE event_type = 'add_to_cart' AND product_id IS NOT NULL;
+SELECT session_id, product_id, occurred_at FROM experiment_events_once WHERE event_type = 'add_to_cart' AND product_id IS NOT NULL;
 
 CREATE TEMPORARY VIEW carted AS
 SELECT c.experiment_id, c.variant_id, c.session_id, c.product_id
@@ -77,7 +92,7 @@ SELECT experiment_id, variant_id, COUNT(*) AS carts FROM carted GROUP BY experim
 
 CREATE TEMPORARY VIEW paid_orders AS
 SELECT session_id, order_id, occurred_at AS ordered_at
-FROM behavior_events_once
+FROM experiment_events_once
 WHERE event_type = 'place_order' AND payment_status = 'completed' AND order_id IS NOT NULL;
 
 CREATE TEMPORARY VIEW bought AS

@@ -608,7 +608,8 @@ describe('Flink jobs on the real stack', () => {
       if (poison) (offsets[table] ??= []).push(...messages.map((_, i) => String(first + BigInt(i))));
     };
     try {
-      // Re-delivered twice (as after a Connect crash), then one that is not JSON and one whose row does not convert.
+      // Re-delivered twice (as after a Connect crash), then one that is not JSON, one whose row does not convert, and
+      // a JSON object whose row is not an object (the json format cannot read it: the raw reader or the checks must).
       await send('orders', [...orderChanges, ...orderChanges]);
       await send('order_items', [...itemChanges, ...itemChanges]);
       const committed = JSON.parse(orderChanges[0]!.value!.toString()).source.ts_ms;
@@ -617,6 +618,7 @@ describe('Flink jobs on the real stack', () => {
         [
           { key: null, value: 'not json {' },
           { key: null, value: JSON.stringify({ op: 'c', after: { order_id: 'seven', customer_id: 1, total_price: '1.00' }, source: { ts_ms: committed } }) },
+          { key: null, value: JSON.stringify({ op: 'c', after: 'not a row', source: { ts_ms: committed } }) },
         ],
         true,
       );

@@ -60,20 +60,33 @@ describe('Flink job files', () => {
   it("expands the shared change-topic sources into each job (nested includes), with the job's own consumer group", () => {
     for (const d of jobDefinitions()) {
       const statements = renderJob(d.file, placeholders);
-      const sources = statements.filter((st) => /^CREATE TABLE \w+_raw/.test(st));
+      const sources = statements.filter((st) => /^CREATE TABLE \w+_(raw|changes) /.test(st));
       expect(sources.length, d.name).toBeGreaterThan(0);
       for (const source of sources) {
         expect(source).toMatch(/'topic' = 'shop\.public\.\w+'/);
         expect(source).toContain(`'properties.group.id' = 'rtrec-flink-${d.name}'`);
-        // Text, parsed by the job: a message that does not parse is dead-lettered, never skipped by the format.
-        expect(source).toContain(`'format' = 'raw'`);
-        expect(source).not.toMatch(/ignore-parse-errors|@include|\$\{/);
+        expect(source).not.toMatch(/@include|\$\{/);
       }
+      // Each topic is read twice: its changes parsed once by the json format, which skips what does not parse, and
+      // the same messages as text, so that what the format skips is dead-lettered, never dropped.
+      const tables = (kind: string) => sources.filter((st) => st.startsWith(`CREATE TABLE `) && new RegExp(`^CREATE TABLE \\w+_${kind} `).test(st));
+      const names = (kind: string) =>
+        tables(kind)
+          .map((st) => /^CREATE TABLE (\w+)_/.exec(st)![1])
+          .sort();
+      expect(names('changes'), d.name).toEqual(names('raw'));
+      for (const raw of tables('raw')) {
+        expect(raw).toContain(`'format' = 'raw'`);
+        expect(raw).not.toMatch(/ignore-parse-errors/);
+      }
+      for (const changes of tables('changes')) expect(changes).toContain(`'format' = 'json'`);
       // Every source it reads has its poison stream written to the dead-letter topic, named as this job.
       const set = statements.find((st) => /^EXECUTE STATEMENT SET/.test(st))!;
-      for (const source of sources) {
-        const table = /^CREATE TABLE (\w+)_raw/.exec(source)![1];
+      for (const table of names('raw')) {
         expect(set, `${d.name} dead-letters ${table}`).toContain(`INSERT INTO dead_letters SELECT * FROM ${table}_poison`);
+        const poison = statements.find((st) => st.startsWith(`CREATE TEMPORARY VIEW ${table}_poison `))!;
+        expect(poison, table).toMatch(new RegExp(`FROM ${table}_raw\\s+WHERE msg IS NOT NULL AND NOT \\(msg IS JSON OBJECT\\)`));
+        expect(poison, table).toContain(`FROM ${table}_problems`);
       }
       expect(statements.join('\n')).toContain(`ENCODE('flink:${d.name}', 'UTF-8')`);
     }
