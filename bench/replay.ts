@@ -13,7 +13,8 @@
  * log's pace), the lag samples, and the drain time after the replay stops. Use a data dir of its own: the
  * database is filled with the log. The stack is stopped at the end unless `--keep-stack`.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
@@ -87,13 +88,25 @@ const child = spawn(
 );
 const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
 
+// CPU seconds the TaskManager (all five jobs) spent during the replay: its cost per action, whatever the scheduler did.
+const taskManagerCpu = (): number | undefined => {
+  const pid = execFileSync('pgrep', ['-f', 'TaskManagerRunner'], { encoding: 'utf8' }).trim().split('\n')[0];
+  if (!pid) return undefined;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+};
+let cpuAtStart: number | undefined;
+
 // The replay starts writing after it has checked the file and made the keys: time from its first action.
 let started = 0;
 const samples: { t: number; written: number; lag: number; byJob: Record<string, number>; behind: number; behindByJob: Record<string, number> }[] = [];
 while (true) {
   await new Promise((r) => setTimeout(r, 5000));
   const now = await count();
-  if (!started && now.n > before) started = Date.now();
+  if (!started && now.n > before) {
+    started = Date.now();
+    cpuAtStart = taskManagerCpu();
+  }
   if (!started) continue;
   const { lag, byJob } = await jobLag(rest).catch(() => ({ lag: -1, byJob: {} }));
   const behindByJob = await offsetLag(rest, kafka).catch((error) => {
@@ -122,6 +135,7 @@ const { rows: span } = await pool.query<{ n: number; covered: number }>(
   [(await count()).n - before],
 );
 const drain = await waitCaughtUp(rest, 2000);
+const cpuAtEnd = taskManagerCpu();
 const lags = samples.map((s) => s.lag).filter((l) => l >= 0);
 console.log(
   JSON.stringify({
@@ -139,6 +153,10 @@ console.log(
     behindLast: samples.at(-1)?.behind,
     behindLastByJob: samples.at(-1)?.behindByJob,
     drainSeconds: drain,
+    // The TaskManager's CPU from the first action until the jobs had read everything, per 1,000 actions.
+    taskManagerCpuSeconds: cpuAtStart !== undefined && cpuAtEnd !== undefined ? Number((cpuAtEnd - cpuAtStart).toFixed(1)) : undefined,
+    taskManagerCpuMsPerAction:
+      cpuAtStart !== undefined && cpuAtEnd !== undefined ? Number((((cpuAtEnd - cpuAtStart) * 1000) / span[0]!.n).toFixed(2)) : undefined,
   }),
 );
 await admin.disconnect();
