@@ -82,7 +82,12 @@ export function createPrisma(url: string, poolSize = 10): PrismaClient {
  */
 export function createPool(url: string, max = 5, onError: (error: Error) => void = () => undefined): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max });
-  pool.on('error', onError);
+  // pg-pool hands over an idle connection's error with the whole connection attached (`error.client`): logged as
+  // is, that was kilobytes per line, the backend's cancel key included. The error alone says what happened.
+  pool.on('error', (error: Error & { client?: unknown }) => {
+    delete error.client;
+    onError(error);
+  });
   // pg-pool watches idle connections only. A checked-out one whose server dies (a transaction between two statements
   // when PostgreSQL is killed) emitted 'error' with no listener, which ended the process; and a holder that never
   // releases a dead connection kept its slot for good: Prisma's driver adapter did so for transactions cut by a

@@ -81,6 +81,23 @@ describe('connections the server drops while they are checked out', () => {
     }
   });
 
+  it('reports an idle connection the server ended with its error only, not the connection (no cancel key in the logs)', async () => {
+    const errors: Error[] = [];
+    const pool = createPool(t.url, 1, (error) => errors.push(error));
+    try {
+      const client = await pool.connect();
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      client.release();
+      await terminate(t, rows[0]!.pid);
+      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(errors[0]?.message).toMatch(/terminat/);
+      expect(Object.keys(errors[0]!)).not.toContain('client');
+      expect(JSON.stringify(errors[0])).not.toMatch(/secretKey|processID/);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it("Prisma's calls go on after a transaction whose connection the server ended (one connection in its pool)", async () => {
     const db = createPrisma(t.url, 1);
     try {
