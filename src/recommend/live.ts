@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { createChannelListener } from '../database/listener.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Recommendation, Recommender, RecommendOptions } from './serving.js';
@@ -80,10 +81,6 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
   /** customer → (list key → watch) */
   const watches = new Map<number, Map<string, Watch>>();
   const pending = new Map<number, NodeJS.Timeout>();
-  let listener: pg.Client | undefined;
-  let listening: Promise<void> | undefined;
-  let closed = false;
-  let retryMs = 500;
 
   const keyOf = (customerId: number, o: ListOptions) => `${customerId}:${o.first}:${o.categoryId ?? ''}`;
 
@@ -164,49 +161,18 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
   }
 
   /** One LISTEN connection, opened on first use, reopened with backoff after a failure until the pool ends. */
-  function listen(): Promise<void> {
-    if (closed) return Promise.resolve();
-    listening ??= (async () => {
-      const client = new pg.Client(pool.options);
-      client.on('notification', (n) => {
-        const id = Number(n.payload);
-        if (Number.isInteger(id)) onInputsChanged(id);
-      });
-      client.on('error', (error) => {
-        logger.warn({ err: error }, 'recommendation change listener lost its connection; cached lists expire by TTL until it is back');
-        reopen(client);
-      });
-      client.on('end', () => reopen(client));
-      try {
-        await client.connect();
-        await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
-        (client as unknown as { connection: { stream: { unref?: () => void } } }).connection.stream.unref?.();
-        listener = client;
-        retryMs = 500;
-        // Changes missed while not listening: drop every cached list.
-        cache.clear();
-        keysByCustomer.clear();
-      } catch (error) {
-        logger.warn({ err: error }, 'could not LISTEN for recommendation input changes; retrying');
-        reopen(client);
-      }
-    })();
-    return listening;
-  }
-
-  function reopen(client: pg.Client): void {
-    if (listener === client) listener = undefined;
-    void client.end().catch(() => undefined);
-    if (closed || (pool as unknown as { ending?: boolean }).ending) return;
-    const wait = retryMs;
-    retryMs = Math.min(retryMs * 2, 10_000);
-    setTimeout(() => {
-      if (listening && listener === undefined) {
-        listening = undefined;
-        void listen();
-      }
-    }, wait).unref();
-  }
+  const changes = createChannelListener(pool, logger, {
+    channel: NOTIFY_CHANNEL,
+    onId: onInputsChanged,
+    // Changes missed while not listening: drop every cached list.
+    onListening: () => {
+      cache.clear();
+      keysByCustomer.clear();
+    },
+    lostMessage: 'recommendation change listener lost its connection; cached lists expire by TTL until it is back',
+    failedMessage: 'could not LISTEN for recommendation input changes; retrying',
+  });
+  const listen = () => changes.start();
 
   return {
     /** The customer's list, from memory when its inputs have not changed within the TTL. */
@@ -243,13 +209,11 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
       await Promise.all([...watches.keys()].map((customerId) => refresh(customerId)));
     },
     /** For tests and benches: whether the LISTEN connection is up. */
-    listening: () => listen().then(() => listener !== undefined),
+    listening: () => listen().then(() => changes.connected()),
     async close(): Promise<void> {
-      closed = true;
       for (const timer of pending.values()) clearTimeout(timer);
       pending.clear();
-      await listener?.end().catch(() => undefined);
-      listener = undefined;
+      await changes.close();
     },
   };
 }

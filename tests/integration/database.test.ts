@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, createPrisma, pendingMigrations, runPrismaCli } from '../../src/database/database.js';
+import { createChannelListener } from '../../src/database/listener.js';
+import type { Logger } from '../../src/logging/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;
@@ -112,6 +114,53 @@ describe('connections the server drops while they are checked out', () => {
       expect(await within(10_000, db.$queryRaw<{ one: number }[]>`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
     } finally {
       await db.$disconnect();
+    }
+  });
+});
+
+describe('a LISTEN connection of its own (createChannelListener)', () => {
+  const silent = { warn: () => undefined } as unknown as Logger;
+  const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 8000) => {
+    for (const deadline = Date.now() + ms; !(await ok()); await new Promise((r) => setTimeout(r, 50)))
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  };
+
+  it('delivers integer payloads, reopens after the server ends it (and says so), and stops on close', async () => {
+    const pool = createPool(t.url, 2);
+    const ids: number[] = [];
+    let opened = 0;
+    const listener = createChannelListener(pool, silent, {
+      channel: 'rtrec_test_channel',
+      onId: (id) => ids.push(id),
+      onListening: () => opened++,
+      lostMessage: 'lost',
+      failedMessage: 'failed',
+    });
+    const listeners = "SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN rtrec_test_channel'";
+    try {
+      await listener.start();
+      await listener.start();
+      expect(listener.connected()).toBe(true);
+      expect(opened).toBe(1);
+      await pool.query("SELECT pg_notify('rtrec_test_channel', '42'), pg_notify('rtrec_test_channel', 'not an id')");
+      await until('the notification', () => ids.length > 0);
+      expect(ids).toEqual([42]);
+
+      const { rows } = await pool.query<{ pid: number }>(listeners);
+      expect(rows).toHaveLength(1);
+      await terminate(t, rows[0]!.pid);
+      await until('the listener to reopen', () => opened === 2 && listener.connected());
+      await pool.query("SELECT pg_notify('rtrec_test_channel', '7')");
+      await until('the notification after the reopen', () => ids.length === 2);
+      expect(ids).toEqual([42, 7]);
+      expect((await pool.query(listeners)).rows).toHaveLength(1);
+
+      await listener.close();
+      expect(listener.connected()).toBe(false);
+      await until('the LISTEN connection to end', async () => (await pool.query(listeners)).rows.length === 0);
+    } finally {
+      await listener.close();
+      await pool.end();
     }
   });
 });
