@@ -97,6 +97,13 @@ const taskManagerCpu = (): number | undefined => {
 };
 let cpuAtStart: number | undefined;
 
+/** `job n, …` for the jobs with a backlog. */
+const perJob = (m: Record<string, number>) =>
+  Object.entries(m)
+    .filter(([, l]) => l > 0)
+    .map(([name, l]) => `${name} ${l}`)
+    .join(', ');
+
 // The replay starts writing after it has checked the file and made the keys: time from its first action.
 let started = 0;
 const samples: { t: number; written: number; lag: number; byJob: Record<string, number>; behind: number; behindByJob: Record<string, number> }[] = [];
@@ -116,11 +123,6 @@ while (true) {
   const behind = Object.values(behindByJob).reduce((a, b) => a + b, 0);
   const t = (Date.now() - started) / 1000;
   samples.push({ t, written: now.n - before, lag, byJob, behind, behindByJob });
-  const perJob = (m: Record<string, number>) =>
-    Object.entries(m)
-      .filter(([, l]) => l > 0)
-      .map(([name, l]) => `${name} ${l}`)
-      .join(', ');
   console.log(
     `t=${t.toFixed(0)} s  actions written ${now.n - before}  records behind (end offsets − sources' positions) ${behind}${perJob(behindByJob) ? ` (${perJob(behindByJob)})` : ''}; consumers' records-lag-max ${lag}`,
   );

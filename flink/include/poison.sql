@@ -2,6 +2,17 @@
 -- in headers (the same headers the API bridge writes): those that are not a JSON object (<table>_raw: the message
 -- itself), and changes whose fields are missing or do not convert (<table>_problems: the change as the json format
 -- read it, re-serialised).
+-- The raw reader: the topic's messages as text, beside the changes reader of source-<table>.sql, whose json format
+-- skips a message that is not a JSON object.
+CREATE TABLE ${table}_raw (
+  msg STRING,
+  `partition` INT METADATA VIRTUAL,
+  `offset` BIGINT METADATA VIRTUAL
+) WITH (
+  'format' = 'raw',
+  -- @include cdc-source table=${table}
+);
+
 CREATE TEMPORARY VIEW ${table}_poison AS
 SELECT msg, MAP[CAST('rtrec.source.topic' AS STRING), CAST(ENCODE('${topic.prefix}.public.${table}', 'UTF-8') AS BYTES),
                 CAST('rtrec.source.partition' AS STRING), CAST(ENCODE(CAST(`partition` AS STRING), 'UTF-8') AS BYTES),

@@ -1,15 +1,6 @@
 -- The behavior_events change topic, read twice like orders (see source-orders.sql): parsed once by the json format,
 -- and as text to dead-letter what is not a JSON object. Event time is when the customer acted (occurred_at), which a
 -- re-delivered change repeats.
-CREATE TABLE behavior_events_raw (
-  msg STRING,
-  `partition` INT METADATA VIRTUAL,
-  `offset` BIGINT METADATA VIRTUAL
-) WITH (
-  'format' = 'raw',
-  -- @include cdc-source table=behavior_events
-);
-
 CREATE TABLE behavior_events_changes (
   op STRING,
   after ROW<event_id STRING, customer_id STRING, session_id STRING, event_type STRING, product_id STRING, category_id STRING,

@@ -1,14 +1,5 @@
 -- The order_items change topic, read twice like orders (see source-orders.sql): parsed once by the json format, and
 -- as text to dead-letter what is not a JSON object.
-CREATE TABLE order_items_raw (
-  msg STRING,
-  `partition` INT METADATA VIRTUAL,
-  `offset` BIGINT METADATA VIRTUAL
-) WITH (
-  'format' = 'raw',
-  -- @include cdc-source table=order_items
-);
-
 CREATE TABLE order_items_changes (
   op STRING,
   after ROW<order_item_id STRING, order_id STRING, product_id STRING, quantity STRING, price STRING>,

@@ -1,18 +1,9 @@
 -- The orders change topic, read twice. orders_changes parses each message once with the json format (every field as
 -- text, converted with TRY_CAST, so no field fails the parse); the format skips a message that is not a JSON object,
--- so orders_raw reads the same messages as text to dead-letter those. A change whose fields are missing or do not
--- convert is dead-lettered too (orders_problems): nothing is dropped silently. (Parsing the text with JSON_VALUE
+-- so orders_raw (poison.sql) reads the same messages as text to dead-letter those. A change whose fields are missing
+-- or do not convert is dead-lettered too (orders_problems): nothing is dropped silently. (Parsing the text with JSON_VALUE
 -- instead parsed each message once per field and check, ~10 times: the sources were the jobs' bottleneck.)
 -- Event time is the commit time in PostgreSQL (Debezium's source.ts_ms), which a re-delivered change repeats.
-CREATE TABLE orders_raw (
-  msg STRING,
-  `partition` INT METADATA VIRTUAL,
-  `offset` BIGINT METADATA VIRTUAL
-) WITH (
-  'format' = 'raw',
-  -- @include cdc-source table=orders
-);
-
 CREATE TABLE orders_changes (
   op STRING,
   after ROW<order_id STRING, customer_id STRING, total_price STRING, order_date STRING>,

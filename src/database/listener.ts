@@ -25,9 +25,6 @@ export function createChannelListener(pool: pg.Pool, logger: Logger, options: Ch
   let retryMs = 500;
 
   function reopen(failed: pg.Client): void {
-    // A client reports its loss once: an error is followed by an end, or an end comes alone.
-    if ((failed as { rtrecReopened?: boolean }).rtrecReopened) return;
-    (failed as { rtrecReopened?: boolean }).rtrecReopened = true;
     if (client === failed) client = undefined;
     void failed.end().catch(() => undefined);
     if (closed || (pool as unknown as { ending?: boolean }).ending) return;
@@ -43,15 +40,22 @@ export function createChannelListener(pool: pg.Pool, logger: Logger, options: Ch
     if (closed) return Promise.resolve();
     opening ??= (async () => {
       const c = new pg.Client(pool.options);
+      // A connection is reopened once: an error is followed by an end, or an end comes alone.
+      let lost = false;
+      const lose = () => {
+        if (lost) return;
+        lost = true;
+        reopen(c);
+      };
       c.on('notification', (n) => {
         const id = Number(n.payload);
         if (Number.isInteger(id)) options.onId(id);
       });
       c.on('error', (error) => {
         logger.warn({ err: error }, options.lostMessage);
-        reopen(c);
+        lose();
       });
-      c.on('end', () => reopen(c));
+      c.on('end', lose);
       try {
         await c.connect();
         await c.query(`LISTEN ${options.channel}`);
@@ -65,7 +69,7 @@ export function createChannelListener(pool: pg.Pool, logger: Logger, options: Ch
         options.onListening?.();
       } catch (error) {
         logger.warn({ err: error }, options.failedMessage);
-        reopen(c);
+        lose();
       }
     })();
     return opening;

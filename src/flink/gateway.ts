@@ -99,6 +99,17 @@ export interface FlinkJob {
   durationMs: number;
 }
 
+/**
+ * Whether a job vertex is the `_raw` reader of a change topic (flink/include/poison.sql), which only checks that each
+ * message is JSON: the figures of a job are its changes readers'.
+ */
+export function isRawReader(vertexName: string): boolean {
+  return /^Source: \w+_raw\[/.test(vertexName);
+}
+
+/** A Kafka source's position metric: `…KafkaSourceReader.topic.<topic>.partition.<n>.currentOffset`. */
+const CURRENT_OFFSET = /\.KafkaSourceReader\.topic\.(.+)\.partition\.(\d+)\.currentOffset$/;
+
 /** The JobManager's REST API: jobs, their metrics and checkpoints, cancel. */
 export class FlinkRest {
   constructor(readonly url: string) {}
@@ -117,14 +128,10 @@ export class FlinkRest {
     let recordsIn = 0;
     let lag = 0;
     let lateDropped = 0;
-    for (const vertex of body.vertices) {
+    for (const vertex of body.vertices.filter((v) => !isRawReader(v.name))) {
       const base = `/jobs/${jobId}/vertices/${vertex.id}/subtasks/metrics`;
       const names = ((await this.get(base)) as { id: string }[]).map((m) => m.id);
-      // Each change topic has two readers in a job (flink/include/source-<table>.sql): the `_raw` one only checks that
-      // each message is JSON, so the changes reader's figures are the job's.
-      const wanted = names.filter(
-        (n) => !/^Source__\w+_raw\[/.test(n) && (/^Source__.*\.numRecordsOut$/.test(n) || /records-lag-max$/.test(n) || /numLateRecordsDropped$/.test(n)),
-      );
+      const wanted = names.filter((n) => /^Source__.*\.numRecordsOut$/.test(n) || /records-lag-max$/.test(n) || /numLateRecordsDropped$/.test(n));
       if (wanted.length === 0) continue;
       const values = (await this.get(`${base}?get=${wanted.map(encodeURIComponent).join(',')}&agg=sum`)) as { id: string; sum: number }[];
       for (const v of values) {
@@ -140,8 +147,8 @@ export class FlinkRest {
   /**
    * Where each Kafka partition a job's sources read stands: `topic/partition` → the offset of the next record the
    * source will emit (its `currentOffset` metric + 1; 0 before the first record). Flink's metric names spell the
-   * topic with `_` for each `.` (shop_public_orders for shop.public.orders): match topics the same way. Against the topics' end offsets
-   * this is the job's real lag; the consumer's `records-lag-max` is only refreshed when the source fetches, so a
+   * topic with `_` for each `.` (shop_public_orders for shop.public.orders): match topics the same way. Against the
+   * topics' end offsets this is the job's real lag; the consumer's `records-lag-max` is only refreshed when the source fetches, so a
    * back-pressured source reports an old value for as long as it waits. Flink's REST metrics are up to
    * `metrics.fetcher.update-interval` (10 s) old.
    */
@@ -150,13 +157,11 @@ export class FlinkRest {
     const offsets = new Map<string, number>();
     for (const vertex of body.vertices.filter((v) => v.name.startsWith('Source'))) {
       const base = `/jobs/${jobId}/vertices/${vertex.id}/subtasks/metrics`;
-      const names = ((await this.get(base)) as { id: string }[])
-        .map((m) => m.id)
-        .filter((n) => /\.KafkaSourceReader\.topic\..+\.partition\.\d+\.currentOffset$/.test(n));
+      const names = ((await this.get(base)) as { id: string }[]).map((m) => m.id).filter((n) => CURRENT_OFFSET.test(n));
       if (names.length === 0) continue;
       const values = (await this.get(`${base}?get=${names.map(encodeURIComponent).join(',')}&agg=max`)) as { id: string; max: number }[];
       for (const v of values) {
-        const [, topic, partition] = /\.KafkaSourceReader\.topic\.(.+)\.partition\.(\d+)\.currentOffset$/.exec(v.id)!;
+        const [, topic, partition] = CURRENT_OFFSET.exec(v.id)!;
         const key = `${topic}/${partition}`;
         // A topic's two readers in a job (its changes and its `_raw` check): the job is as far as the slower one.
         const position = Number.isFinite(v.max) ? v.max + 1 : 0;

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { isRawReader } from '../flink/gateway.js';
 
 /*
  * Flink's and Kafka Connect's state as Prometheus gauges, read from their REST APIs when /metrics is scraped.
@@ -54,8 +55,7 @@ export function createEngineProbe(options: EngineProbeOptions): () => Promise<En
     if (!names) {
       names = (async () => {
         const job = await getJson<{ vertices: { id: string; name: string }[] }>(`${flinkRestUrl}/jobs/${jobId}`, timeoutMs);
-        // The `_raw` reader of each change topic only checks that its messages are JSON (flink/include/source-<table>.sql).
-        const sources = job.vertices.filter((v) => /Source/.test(v.name) && !/^Source: \w+_raw\[/.test(v.name));
+        const sources = job.vertices.filter((v) => /Source/.test(v.name) && !isRawReader(v.name));
         return Promise.all(
           sources.map(async (v) => {
             const all = await getJson<{ id: string }[]>(`${flinkRestUrl}/jobs/${jobId}/vertices/${v.id}/subtasks/metrics`, timeoutMs);

@@ -59,6 +59,15 @@ async function terminate(t: TestDatabase, pid: number): Promise<void> {
   }
 }
 
+/** The server process of a pooled connection (for `terminate`). */
+const backendPid = async (client: pg.PoolClient): Promise<number> => (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+
+/** Waits until `ok()` holds; fails naming `what` after `ms`. */
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 8000): Promise<void> {
+  for (const deadline = Date.now() + ms; !(await ok()); await new Promise((r) => setTimeout(r, 50)))
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+}
+
 const within = <T>(ms: number, work: Promise<T>): Promise<T> =>
   Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))]);
 
@@ -68,9 +77,8 @@ describe('connections the server drops while they are checked out', () => {
     const pool = createPool(t.url, 1, (error) => errors.push(error));
     try {
       const held = await pool.connect();
-      const { rows } = await held.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      await terminate(t, rows[0]!.pid);
-      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      await terminate(t, await backendPid(held));
+      await until('the pool to report the lost connection', () => errors.length > 0, 5000);
       expect(errors[0]?.message).toMatch(/terminat/);
       // The only slot is free again although `held` was never released: the next caller gets a fresh connection.
       const next = await within(5000, pool.connect());
@@ -88,10 +96,10 @@ describe('connections the server drops while they are checked out', () => {
     const pool = createPool(t.url, 1, (error) => errors.push(error));
     try {
       const client = await pool.connect();
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const pid = await backendPid(client);
       client.release();
-      await terminate(t, rows[0]!.pid);
-      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      await terminate(t, pid);
+      await until('the pool to report the lost connection', () => errors.length > 0, 5000);
       expect(errors[0]?.message).toMatch(/terminat/);
       expect(Object.keys(errors[0]!)).not.toContain('client');
       expect(JSON.stringify(errors[0])).not.toMatch(/secretKey|processID/);
@@ -120,10 +128,6 @@ describe('connections the server drops while they are checked out', () => {
 
 describe('a LISTEN connection of its own (createChannelListener)', () => {
   const silent = { warn: () => undefined } as unknown as Logger;
-  const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 8000) => {
-    for (const deadline = Date.now() + ms; !(await ok()); await new Promise((r) => setTimeout(r, 50)))
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  };
 
   it('delivers integer payloads, reopens after the server ends it (and says so), and stops on close', async () => {
     const pool = createPool(t.url, 2);
