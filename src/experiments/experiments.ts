@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Db } from '../database/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { pinnedProducts } from '../merchandising/apply.js';
 import { type Merchandising, OVERFETCH } from '../merchandising/rules.js';
 import type { Recommendation, Recommender, RecommendOptions } from '../recommend/serving.js';
 import { assignVariant } from './assignment.js';
@@ -309,12 +310,21 @@ export function createExperiments({ db, pool, recommender, logger, merchandising
       const first = options.first ?? 10;
       const rules = merchandising ? await merchandising.active() : [];
       const read = { ...options, first: rules.length ? Math.max(first, Math.min(100, first * OVERFETCH)) : first };
-      // The pins' cart check runs alongside the recommender's query, not after it.
-      const carted = rules.length && merchandising ? merchandising.cartedPins(customerId, rules) : undefined;
-      carted?.catch(() => undefined);
       const experiment = (await runningExperiments()).get(placement);
       const variant = experiment && (await recordAssignment(experiment, customerId));
-      const candidates = variant ? await serveVariant({ pool, recommender }, variant, customerId, read) : await recommender.recommend(customerId, read);
+      let candidates: Recommendation[];
+      let carted: Promise<Set<number>> | undefined;
+      if (variant) {
+        // The pins' cart check runs alongside the variant's query, not after it.
+        carted = rules.length && merchandising ? merchandising.cartedPins(customerId, rules) : undefined;
+        carted?.catch(() => undefined);
+        candidates = await serveVariant({ pool, recommender }, variant, customerId, read);
+      } else {
+        // The served recommender tells which pinned products are in the cart from its own query.
+        const served = await recommender.recommendWatching(customerId, read, pinnedProducts(rules));
+        candidates = served.items;
+        carted = Promise.resolve(served.inCart);
+      }
       const items = rules.length && merchandising ? await merchandising.apply(customerId, candidates, first, rules, new Date(), carted) : candidates;
       if (!experiment || !variant) return { items };
       return {

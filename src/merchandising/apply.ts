@@ -65,11 +65,14 @@ export function inWindow(rule: { startsAt?: Date | null; endsAt?: Date | null },
   return (!rule.startsAt || rule.startsAt.getTime() <= now.getTime()) && (!rule.endsAt || now.getTime() < rule.endsAt.getTime());
 }
 
+/** The products the rules pin. */
+export function pinnedProducts(rules: readonly ActiveRule[]): number[] {
+  return rules.filter((r) => r.action === 'pin' && r.productId != null).map((r) => r.productId!);
+}
+
 /** The products a list and its pins need facts about. */
 export function productsNeeded(list: readonly Recommendation[], rules: readonly ActiveRule[]): number[] {
-  const ids = new Set(list.map((r) => r.productId));
-  for (const rule of rules) if (rule.action === 'pin' && rule.productId != null) ids.add(rule.productId);
-  return [...ids];
+  return [...new Set([...list.map((r) => r.productId), ...pinnedProducts(rules)])];
 }
 
 /** The list after the rules (see the file comment). `facts` must hold every product of `productsNeeded`. */

@@ -2,8 +2,8 @@ import type pg from 'pg';
 import type { Db } from '../database/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import type { Recommendation } from '../recommend/serving.js';
-import { type ActiveRule, applyRules, inWindow, type ProductFacts, productsNeeded, type RuleAction, type Selector } from './apply.js';
+import { productsInCart, type Recommendation } from '../recommend/serving.js';
+import { type ActiveRule, applyRules, inWindow, type ProductFacts, pinnedProducts, productsNeeded, type RuleAction, type Selector } from './apply.js';
 
 /*
  * Merchandising rules: managed by admins (GraphQL mutations, `rtrec rule`), kept in merchandising_rules, applied
@@ -124,6 +124,14 @@ const toRow = (r: StoredRule): RuleRow => ({
   maxPrice: r.maxPrice === null ? null : Number(r.maxPrice.toString()),
 });
 
+/** Every rule, oldest first: read with pg, not Prisma, because serving re-reads them every second (a fraction of the CPU). */
+const RULES_SQL = `
+SELECT rule_id AS "ruleId", name, action::text AS action, product_id AS "productId", category_id AS "categoryId",
+       min_price::text AS "minPrice", max_price::text AS "maxPrice", min_stock AS "minStock", max_stock AS "maxStock",
+       new_within_days AS "newWithinDays", factor, position, starts_at AS "startsAt", ends_at AS "endsAt",
+       created_at AS "createdAt", updated_at AS "updatedAt"
+FROM merchandising_rules ORDER BY rule_id`;
+
 const FACTS_SQL = `
 SELECT p.product_id, p.name, p.category_id, c.name AS category_name, p.price::text AS price, p.stock, p.is_active, p.created_at
 FROM products p JOIN categories c ON c.category_id = p.category_id
@@ -242,7 +250,7 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
     }
     return cached.rules;
   }
-  const readRules = () => db.merchandisingRule.findMany({ orderBy: { ruleId: 'asc' } }).then((rows) => rows.map((r) => toRow(r as StoredRule)));
+  const readRules = () => pool.query<StoredRule>({ name: 'rtrec-merchandising-rules', text: RULES_SQL }).then((r) => r.rows.map(toRow));
 
   function changed(): void {
     cached = undefined;
@@ -264,18 +272,11 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
 
   /**
    * Which pinned products are in the customer's cart (pins skip them; the recommender already leaves carted
-   * products out of its list). Start it alongside the recommender's query, and pass it to `apply`.
+   * products out of its list). Start it alongside the recommender's query, and pass it to `apply`; the served
+   * recommender answers it in its own query instead (`recommendWatching`).
    */
   function cartedPins(customerId: number, rules: readonly ActiveRule[]): Promise<Set<number>> {
-    const pinned = rules.filter((r) => r.action === 'pin' && r.productId != null).map((r) => r.productId!);
-    if (pinned.length === 0) return Promise.resolve(new Set());
-    return pool
-      .query<{ product_id: number }>({
-        name: 'rtrec-merchandising-carted',
-        text: 'SELECT product_id FROM carts WHERE customer_id = $1 AND product_id = ANY($2::int[])',
-        values: [customerId, pinned],
-      })
-      .then((r) => new Set(r.rows.map((x) => x.product_id)));
+    return productsInCart(pool, customerId, pinnedProducts(rules));
   }
 
   const data = (input: RuleInput) => ({
@@ -300,9 +301,7 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
 
   return {
     /** Every rule, oldest first, with whether it is in force now. */
-    async list(): Promise<RuleRow[]> {
-      return (await db.merchandisingRule.findMany({ orderBy: { ruleId: 'asc' } })).map((r) => toRow(r as StoredRule));
-    },
+    list: readRules,
     async create(input: RuleInput): Promise<RuleRow> {
       validateRule(input);
       await checkTargets(input);

@@ -95,7 +95,8 @@ const learnedSql = (model: string, f: number) => `
   WHERE ($5::float8[])[${f}] > 0
   GROUP BY n.product_b`;
 
-const RECOMMEND_SQL = `
+/** The candidates query; `withFeatures` adds each candidate's raw signal values (training reads them, serving does not). */
+const recommendSql = (withFeatures: boolean) => `
 WITH recent AS (
   SELECT product_id, last_at, purchases, (views + 2 * wishlists + 3 * carts + 5 * purchases)::float8 AS strength
   FROM rec_customer_product WHERE customer_id = $1 ORDER BY last_at DESC LIMIT ${RECENT}
@@ -166,10 +167,14 @@ candidates AS (
 best AS (
   SELECT product_id, sum(($5::float8[])[f] * coalesce(v, 0)) AS total,
          (array_agg(f ORDER BY ($5::float8[])[f] * coalesce(v, 0) DESC))[1] AS f,
-         (array_agg(source_id ORDER BY ($5::float8[])[f] * coalesce(v, 0) DESC))[1] AS source_id,
+         (array_agg(source_id ORDER BY ($5::float8[])[f] * coalesce(v, 0) DESC))[1] AS source_id${
+           withFeatures
+             ? `,
          ARRAY[${RANKER_FEATURES.map((_, i) => i + 1)
            .map((f) => `coalesce(sum(v) FILTER (WHERE f = ${f}), 0)`)
-           .join(', ')}]::float8[] AS features
+           .join(', ')}]::float8[] AS features`
+             : ''
+         }
   FROM candidates GROUP BY product_id
 ),
 excluded AS (
@@ -185,13 +190,21 @@ ranked AS (
   -- enough rows for the list, its diversity, and what the customer bought or carted (dropped in JS)
   LIMIT $3 + (SELECT count(*) FROM excluded)
 )
-SELECT b.product_id, b.name, b.category_id, c.name AS category_name, b.price::text AS price, b.total AS score, b.f, b.features,
+SELECT b.product_id, b.name, b.category_id, c.name AS category_name, b.price::text AS price, b.total AS score, b.f,${withFeatures ? ' b.features,' : ''}
        s.name AS source_name, coalesce((SELECT bool_or(bought) FROM excluded e WHERE e.product_id = b.product_id), false) AS excluded_bought,
-       EXISTS (SELECT 1 FROM excluded e WHERE e.product_id = b.product_id AND NOT e.bought) AS in_cart
+       EXISTS (SELECT 1 FROM excluded e WHERE e.product_id = b.product_id AND NOT e.bought) AS in_cart${
+         withFeatures
+           ? ''
+           : `,
+       -- which of the products the caller watches ($6: merchandising pins) are in the cart, in the same round trip
+       (SELECT array_agg(product_id) FROM carts WHERE customer_id = $1 AND product_id = ANY($6::int[])) AS watched_in_cart`
+       }
 FROM ranked b
 JOIN categories c ON c.category_id = b.category_id
 LEFT JOIN products s ON s.product_id = b.source_id
 ORDER BY b.total DESC, b.product_id`;
+const SERVE_SQL = recommendSql(false);
+const CANDIDATES_SQL = recommendSql(true);
 
 interface Row {
   product_id: number;
@@ -202,10 +215,13 @@ interface Row {
   score: number;
   /** The strongest weighted signal (1-based index into RANKER_FEATURES). */
   f: number;
-  features: number[];
+  /** Only in the training query (`candidates`). */
+  features?: number[];
   source_name: string | null;
   excluded_bought: boolean;
   in_cart: boolean;
+  /** Only in the serving query: which watched products are in the cart (null: none). */
+  watched_in_cart?: number[] | null;
 }
 
 type Signal = RankerFeature;
@@ -284,13 +300,46 @@ export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults =
     return stored.ranker;
   }
 
-  async function query(customerId: number, options: RecommendOptions, rows: number, weights: RankerWeights): Promise<Row[]> {
-    const { rows: result } = await pool.query<Row>({
-      name: 'rtrec-recommend',
-      text: RECOMMEND_SQL,
-      values: [customerId, options.categoryId ?? null, rows, options.asOf ?? new Date(), weightVector(weights)],
-    });
+  async function query(customerId: number, options: RecommendOptions, rows: number, weights: RankerWeights, watch?: readonly number[]): Promise<Row[]> {
+    const values = [customerId, options.categoryId ?? null, rows, options.asOf ?? new Date(), weightVector(weights)];
+    const { rows: result } = await pool.query<Row>(
+      watch ? { name: 'rtrec-recommend', text: SERVE_SQL, values: [...values, watch] } : { name: 'rtrec-candidates', text: CANDIDATES_SQL, values },
+    );
     return result;
+  }
+
+  /** The list, and which of `watch` are in the customer's cart (from the same query while it returns rows). */
+  async function serve(
+    customerId: number,
+    options: RecommendOptions & { ranker?: RankerWeights },
+    watch: readonly number[],
+  ): Promise<{ items: Recommendation[]; inCart: Set<number> }> {
+    const first = options.first ?? 10;
+    if (!Number.isInteger(customerId) || customerId < 1) throw new AppError('BAD_USER_INPUT', `customerId must be a positive integer, got ${customerId}.`);
+    if (!Number.isInteger(first) || first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
+    const weights = options.ranker ?? (await ranker());
+    // Rows for the list and its diversity (rowsConsidered), plus what the customer bought or carted (the query adds those).
+    const rows = await query(customerId, options, rowsConsidered(first), weights, watch);
+    const inCart = rows.length > 0 || watch.length === 0 ? new Set(rows[0]?.watched_in_cart ?? []) : await productsInCart(pool, customerId, watch);
+    const list = finalList(
+      rows.map((r) => ({ ...r, productId: r.product_id, categoryId: r.category_id, inCart: r.in_cart, bought: r.excluded_bought })),
+      first,
+      { maxCategoryShare: weights.maxCategoryShare, oneCategory: options.categoryId !== undefined, repurchasable: options.repurchasable ?? byCategory },
+    );
+    const items = list.map((r): Recommendation => {
+      const signal = RANKER_FEATURES[r.f - 1] ?? 'popular';
+      return {
+        productId: r.product_id,
+        name: r.name,
+        categoryId: r.category_id,
+        categoryName: r.category_name,
+        price: r.price,
+        score: Number(r.score),
+        reason: reasonFor(signal, { sourceName: r.source_name, categoryName: r.category_name }),
+        source: SOURCE_OF[signal],
+      };
+    });
+    return { items, inCart };
   }
 
   return {
@@ -298,31 +347,13 @@ export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults =
     options: defaults,
     ranker,
     async recommend(customerId: number, options: RecommendOptions & { ranker?: RankerWeights } = {}): Promise<Recommendation[]> {
-      const first = options.first ?? 10;
-      if (!Number.isInteger(customerId) || customerId < 1) throw new AppError('BAD_USER_INPUT', `customerId must be a positive integer, got ${customerId}.`);
-      if (!Number.isInteger(first) || first < 1 || first > 100) throw new AppError('BAD_USER_INPUT', `first must be between 1 and 100, got ${first}.`);
-      const weights = options.ranker ?? (await ranker());
-      // Rows for the list and its diversity (rowsConsidered), plus what the customer bought or carted (the query adds those).
-      const rows = await query(customerId, options, rowsConsidered(first), weights);
-      const list = finalList(
-        rows.map((r) => ({ ...r, productId: r.product_id, categoryId: r.category_id, inCart: r.in_cart, bought: r.excluded_bought })),
-        first,
-        { maxCategoryShare: weights.maxCategoryShare, oneCategory: options.categoryId !== undefined, repurchasable: options.repurchasable ?? byCategory },
-      );
-      return list.map((r) => {
-        const signal = RANKER_FEATURES[r.f - 1] ?? 'popular';
-        return {
-          productId: r.product_id,
-          name: r.name,
-          categoryId: r.category_id,
-          categoryName: r.category_name,
-          price: r.price,
-          score: Number(r.score),
-          reason: reasonFor(signal, { sourceName: r.source_name, categoryName: r.category_name }),
-          source: SOURCE_OF[signal],
-        };
-      });
+      return (await serve(customerId, options, [])).items;
     },
+    /**
+     * `recommend`, and which of `watch` are in the customer's cart, in one round trip (merchandising pins skip
+     * carted products, and a pinned product need not be among the candidates).
+     */
+    recommendWatching: serve,
     /**
      * Every candidate serving considers for the customer as of `asOf`, with its raw signal values: what
      * `rtrec train` fits the weights on. The same query as `recommend`, without its row limit.
@@ -332,7 +363,7 @@ export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults =
       return rows.map((r) => ({
         productId: r.product_id,
         categoryId: r.category_id,
-        features: r.features.map(Number),
+        features: r.features!.map(Number),
         bought: r.excluded_bought,
         inCart: r.in_cart,
       }));
@@ -345,6 +376,17 @@ export function createRecommender(pool: pg.Pool, defaults: RecommenderDefaults =
 export type Recommender = ReturnType<typeof createRecommender>;
 
 /** Products most often viewed or bought with `productId`, cosine-normalised, active and in stock. */
+/** Which of these products are in the customer's cart. */
+export async function productsInCart(pool: pg.Pool, customerId: number, productIds: readonly number[]): Promise<Set<number>> {
+  if (productIds.length === 0) return new Set();
+  const { rows } = await pool.query<{ product_id: number }>({
+    name: 'rtrec-products-in-cart',
+    text: 'SELECT product_id FROM carts WHERE customer_id = $1 AND product_id = ANY($2::int[])',
+    values: [customerId, productIds],
+  });
+  return new Set(rows.map((r) => r.product_id));
+}
+
 export async function similarProducts(pool: pg.Pool, productId: number, first = 10): Promise<{ productId: number; score: number; reason: string }[]> {
   const { rows } = await pool.query<{ product_id: number; score: number; kind: string; source_name: string }>({
     name: 'rtrec-similar',

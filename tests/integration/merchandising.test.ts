@@ -64,6 +64,38 @@ describe('rules on served lists', () => {
     await clear();
   });
 
+  it('does not pin a product the customer has in the cart; the recommender reports it from its own query, or from the cart when it has no rows', async () => {
+    await clear();
+    const before = await serve();
+    const { rows } = await t.pool.query<{ product_id: number }>(
+      'SELECT product_id FROM products WHERE NOT (product_id = ANY($1)) AND is_active AND stock > 0 ORDER BY product_id LIMIT 2',
+      [before.map((r) => r.productId)],
+    );
+    const [carted, free] = rows.map((r) => r.product_id) as [number, number];
+    await t.pool.query('INSERT INTO carts (customer_id, product_id, quantity) VALUES ($1, $2, 1)', [customer, carted]);
+    try {
+      const watched = await test.services.recommender.recommendWatching(customer, { first: 6 }, [carted, free]);
+      expect(watched.items.length).toBe(6);
+      expect([...watched.inCart]).toEqual([carted]);
+      // A category without products: no candidate rows, so the cart is read on its own.
+      const empty = (await t.pool.query<{ category_id: number }>("INSERT INTO categories (name) VALUES ('Empty shelf') RETURNING category_id")).rows[0]!
+        .category_id;
+      const none = await test.services.recommender.recommendWatching(customer, { first: 6, categoryId: empty }, [carted, free]);
+      expect(none.items).toEqual([]);
+      expect([...none.inCart]).toEqual([carted]);
+      await t.pool.query('DELETE FROM categories WHERE category_id = $1', [empty]);
+
+      await test.services.merchandising.create({ name: 'pin carted', action: 'pin', productId: carted, position: 2 });
+      await test.services.merchandising.create({ name: 'pin free', action: 'pin', productId: free, position: 3 });
+      const pinned = await serve();
+      expect(pinned.some((r) => r.productId === carted)).toBe(false);
+      expect(pinned[2]).toMatchObject({ productId: free, reason: 'promoted' });
+    } finally {
+      await t.pool.query('DELETE FROM carts WHERE customer_id = $1', [customer]);
+      await clear();
+    }
+  });
+
   it('applies a rule only within its time window', async () => {
     await clear();
     const top = (await serve())[0]!;
