@@ -249,6 +249,7 @@ export function createServices(base: ServiceBase, closeBase: () => Promise<void>
       if (boundary) clearTimeout(boundary);
       await recommendations?.close();
       await experiments.close();
+      await merchandising.close();
       await closeBase();
     },
   };

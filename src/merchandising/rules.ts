@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Db } from '../database/database.js';
+import { createChannelListener } from '../database/listener.js';
 import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { productsInCart, type Recommendation } from '../recommend/serving.js';
@@ -7,14 +8,22 @@ import { type ActiveRule, applyRules, inWindow, type ProductFacts, pinnedProduct
 
 /*
  * Merchandising rules: managed by admins (GraphQL mutations, `rtrec rule`), kept in merchandising_rules, applied
- * by serving to every list after scoring (apply.ts). This process reads the rules at most once a second (and at
- * once after a change it made); each rule's time window is checked at serving time, and the composition root
- * re-serves the watched lists when a rule changes or a window opens or closes.
+ * by serving to every list after scoring (apply.ts). A trigger notifies every change, whoever made it, and this
+ * process re-reads the rules then (and at most once a second while its LISTEN connection is down); each rule's time
+ * window is checked at serving time, and the composition root re-serves the watched lists when a rule changes or
+ * a window opens or closes.
  */
 
 export const RULE_ACTIONS = ['pin', 'boost', 'bury', 'filter'] as const satisfies readonly RuleAction[];
 /** Candidates read per list while rules are in force (× its length), so boosts can lift products from below the cut. */
 export const OVERFETCH = 2;
+/** The channel the merchandising_rules trigger notifies with a rule id (migration 20261207120000_merchandising_rules_notify). */
+export const RULES_CHANNEL = 'rtrec_merchandising_rules';
+/**
+ * How long the rules read last serve: while this process LISTENs on RULES_CHANNEL a change re-reads them at once,
+ * so the re-read is only a safety net; without the LISTEN (it is being reopened) they are re-read every second.
+ */
+const RULES_TTL_LISTENING_MS = 60_000;
 const RULES_TTL_MS = 1000;
 const MAX_INT = 2_147_483_647;
 
@@ -150,6 +159,14 @@ export type RuleListener = () => void;
 export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Pool; logger: Logger }) {
   let cached: { at: number; rules: Promise<RuleRow[]> } | undefined;
   const listeners = new Set<RuleListener>();
+  const notifications = createChannelListener(pool, logger, {
+    channel: RULES_CHANNEL,
+    onId: () => changed(),
+    // Changes made while the connection was down were not notified: read the rules again.
+    onListening: () => changed(),
+    lostMessage: 'the merchandising rules listener lost its connection; reconnecting (rules are re-read every second meanwhile)',
+    failedMessage: 'could not LISTEN for merchandising rule changes; retrying (rules are re-read every second meanwhile)',
+  });
   const factsCache = new Map<number, { at: number; facts: Omit<ProductFacts, 'inCart'> }>();
 
   /** Reads the facts of these products into the cache. */
@@ -225,17 +242,19 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
   }
 
   /**
-   * The rules, read at most once per RULES_TTL_MS: a change this process made reads them at once; otherwise the
-   * rules read last serve while the next read is in flight (no list waits for it).
+   * The rules, read again after a change (notified, or made by this process) or after their TTL: the rules read
+   * last serve while the next read is in flight (no list waits for it).
    */
   function all(): Promise<RuleRow[]> {
+    void notifications.start();
+    const ttl = notifications.connected() ? RULES_TTL_LISTENING_MS : RULES_TTL_MS;
     if (!cached) {
       const read = readRules();
       cached = { at: Date.now(), rules: read };
       read.catch(() => {
         cached = undefined;
       });
-    } else if (Date.now() - cached.at > RULES_TTL_MS) {
+    } else if (Date.now() - cached.at > ttl) {
       const previous = cached.rules;
       const entry = { at: Date.now(), rules: previous };
       cached = entry;
@@ -351,11 +370,14 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
       const facts = new Map<number, ProductFacts>([...known].map(([id, f]) => [id, { ...f, inCart: inCart.has(id) }]));
       return applyRules(list, rules, facts, first, now);
     },
-    /** Calls `listener` after every rule this process creates, updates or deletes. Returns the unsubscribe. */
+    /** Calls `listener` after every rule change (this process's at once, others' when notified). Returns the unsubscribe. */
     onChange(listener: RuleListener): () => void {
       listeners.add(listener);
+      void notifications.start();
       return () => listeners.delete(listener);
     },
+    /** Ends the LISTEN connection. */
+    close: () => notifications.close(),
   };
 }
 

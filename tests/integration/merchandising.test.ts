@@ -137,7 +137,7 @@ describe('product facts', () => {
 });
 
 describe('pushes', () => {
-  it('pushes a new list to recommendationsUpdated when a rule changes, and again when a rule’s window opens', async () => {
+  it('pushes a new list to recommendationsUpdated when a rule changes (here or in another process), and again when a rule’s window opens', async () => {
     await clear();
     const server = await listen(test.app, '127.0.0.1', 0);
     const client = subscriptionClient(server.url);
@@ -183,6 +183,16 @@ describe('pushes', () => {
       await test.services.merchandising.create({ name: 'soon', action: 'pin', productId: outside, position: 1, startsAt: new Date(Date.now() + 1500) });
       await next(4);
       expect(lists[3]![0]).toEqual({ productId: outside, reason: 'promoted' });
+      // A rule another process writes (`rtrec rule`, another API process, plain SQL) is notified by the table's trigger.
+      const { rows } = await t.pool.query<{ rule_id: number }>(
+        "INSERT INTO merchandising_rules (name, action, product_id) VALUES ('elsewhere', 'filter', $1) RETURNING rule_id",
+        [outside],
+      );
+      await next(5);
+      expect(lists[4]!.some((r) => r.productId === outside)).toBe(false);
+      await t.pool.query('DELETE FROM merchandising_rules WHERE rule_id = $1', [rows[0]!.rule_id]);
+      await next(6);
+      expect(lists[5]![0]).toEqual({ productId: outside, reason: 'promoted' });
     } finally {
       dispose();
       await client.dispose();
