@@ -9,7 +9,7 @@ const connections = flag('connections', 8);
 const scrapes = flag('scrapes', 500);
 const baseAt = process.argv.indexOf('--base');
 const baseDir = baseAt >= 0 ? process.argv[baseAt + 1] : undefined;
-if (!baseDir) throw new Error('usage: bench/metrics.ts --base <checkout of a commit before the metrics, with node_modules>');
+if (baseAt >= 0 && !baseDir) throw new Error('usage: bench/metrics.ts [--base <checkout of a commit before the metrics, with node_modules>]');
 
 const url = await benchDatabase('rtrec_bench_metrics', { keep: true });
 const pool = createPool(url, 2);
@@ -55,12 +55,16 @@ async function scrapeTimes(base: string): Promise<{ times: number[]; bytes: numb
 
 const results: Record<string, number> = {};
 let scrape: Awaited<ReturnType<typeof scrapeTimes>> | undefined;
-for (const [label, root] of [
-  ['base (no metrics)', baseDir],
-  ['this branch', process.cwd()],
-  ['base (no metrics)', baseDir],
-  ['this branch', process.cwd()],
-] as const) {
+// Without --base only this branch runs: its scrape times, and its no-op rate without a comparison.
+const rounds: (readonly [string, string])[] = baseDir
+  ? [
+      ['base (no metrics)', baseDir],
+      ['this branch', process.cwd()],
+      ['base (no metrics)', baseDir],
+      ['this branch', process.cwd()],
+    ]
+  : [['this branch', process.cwd()]];
+for (const [label, root] of rounds) {
   const server = await serve(root);
   try {
     await noopRps(server.base, 2);
@@ -82,7 +86,7 @@ for (let i = 0; i < scrapes; i++) {
 registryTimes.sort((a, b) => a - b);
 process.stdout.write(`\n## Metrics cost: ${connections} connections, ${seconds} s each; ${scrapes} sequential scrapes\n`);
 for (const [label, value] of Object.entries(results)) line(`${label}: no-op requests/s`, Math.round(value).toLocaleString('en'));
-line('this branch / base (no-op req/s)', `${((results['this branch']! / results['base (no metrics)']!) * 100).toFixed(1)}%`);
+if (baseDir) line('this branch / base (no-op req/s)', `${((results['this branch']! / results['base (no metrics)']!) * 100).toFixed(1)}%`);
 const ms = (p: number) => percentile(scrape!.times, p).toFixed(2);
 line('/metrics scrape p50 / p95 / p99 / max (ms)', `${ms(50)} / ${ms(95)} / ${ms(99)} / ${scrape!.times.at(-1)!.toFixed(2)}`);
 line('registry.metrics() in process p50 / p99 (ms)', `${percentile(registryTimes, 50).toFixed(2)} / ${percentile(registryTimes, 99).toFixed(2)}`);

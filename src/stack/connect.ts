@@ -5,7 +5,7 @@ import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Engine, EngineStatus, StartContext } from './engine.js';
-import { JvmDaemon } from './jvm.js';
+import { type ClassData, JvmDaemon } from './jvm.js';
 import { describeCluster } from './kafka.js';
 import { stackHome } from './manifest.js';
 
@@ -16,12 +16,13 @@ export const DEBEZIUM_POSTGRES_CONNECTOR = 'io.debezium.connector.postgresql.Pos
 export function createConnectEngine(config: Config, logger: Logger, version: string): Engine {
   const dir = join(config.dataDir, 'stack', 'connect');
   const { port } = config.connect;
-  const daemon = (classpath: string[] = []) =>
+  const daemon = (classpath: string[] = [], classData?: ClassData) =>
     new JvmDaemon({
       name: 'connect',
       dir,
       mainClass: 'org.apache.kafka.connect.cli.ConnectDistributed',
       classpath,
+      classData,
       heap: config.connect.heap,
       properties: { 'log4j2.configurationFile': join(stackHome, 'config', 'log4j2-engine.properties') },
       args: [join(dir, 'worker.properties')],
@@ -56,7 +57,7 @@ export function createConnectEngine(config: Config, logger: Logger, version: str
 
     async start(context: StartContext) {
       if (config.connect.external) return 'external';
-      const engine = daemon([context.artifacts.connect!.lib]);
+      const engine = daemon([context.artifacts.connect!.lib], context.classData);
       const running = engine.pid();
       const properties = workerProperties(config, context.artifacts['debezium-postgres']!.dir);
       if (running !== undefined && readIfExists(join(dir, 'worker.properties')) !== properties) {

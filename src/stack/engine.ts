@@ -1,4 +1,5 @@
 import type { ResolvedArtifacts } from './artifacts.js';
+import type { ClassData } from './jvm.js';
 
 /**
  * The engines `rtrec stack` supervises, in start order (stop order is the reverse). A new engine is one
@@ -37,6 +38,8 @@ export interface EngineStatus {
 export interface StartContext {
   /** Resolved jar sets by name (only those the engine declared in `artifacts`). */
   artifacts: Record<string, ResolvedArtifacts>;
+  /** Class-data sharing for the JVM engines (jvm.ts), when the JVM supports it. */
+  classData?: ClassData;
 }
 
 export type StartOutcome = 'started' | 'already running' | 'external';

@@ -233,7 +233,9 @@ export function createFlinkEngines(config: Config, logger: Logger, version: stri
     ensureConfig();
     const running = engine.probe.pid();
     if (running === undefined) await engine.preflight();
-    const daemon = new JvmDaemon(spec(engine.name, classpath(context), running === undefined ? await options.spec() : {}));
+    const daemon = new JvmDaemon(
+      spec(engine.name, classpath(context), { classData: context.classData, ...(running === undefined ? await options.spec() : {}) }),
+    );
     const pid = running ?? daemon.start();
     if (running === undefined) logger.info({ engine: engine.name, pid, ...options.log }, `${options.label} starting`);
     await waitUntil(options.ready, { what: options.what, pid, logFile: daemon.logFile, timeoutMs: 180_000 });
@@ -416,6 +418,10 @@ taskmanager:
   data:
     port: ${ports.taskManagerData}
   numberOfTaskSlots: ${config.flink.slots}
+  # A slot a JobMaster has not taken within this time is freed. Flink's 10 s made restarted jobs on a restarted
+  # TaskManager fail once more ("has no more allocated slots"), when one JobManager restores five jobs at once.
+  slot:
+    timeout: 60 s
   memory:
     process:
       size: ${config.flink.taskManagerMemory}

@@ -1,4 +1,5 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clearStalePidFile, findProcesses, isAlive, readPidFile, spawnDetached, terminate } from '../common/process.js';
 import { AppError } from '../errors.js';
@@ -21,7 +22,36 @@ export interface JvmSpec {
   env?: Record<string, string>;
   properties?: Record<string, string>;
   args: string[];
+  /** Class-data sharing (see `ClassData`); unset: none. */
+  classData?: ClassData;
 }
+
+/**
+ * Class-data sharing (HotSpot's AppCDS): the first clean run of an engine writes the classes it loaded into an
+ * archive when it stops (-XX:ArchiveClassesAtExit); every later start maps that archive instead of reading,
+ * parsing and verifying the classes again. Kafka's start measured 3.9 → 2.4 s of CPU (2.4 → 1.5 s wall), which
+ * counts most when an engine restarts on a loaded machine. Archives are shared by every data folder.
+ */
+export interface ClassData {
+  /** Folder of the archives (under the engine cache). */
+  dir: string;
+  /** The JVM build (JavaRuntime.build): an archive only fits the JVM that wrote it. */
+  build: string;
+  /** A run shorter than this has not loaded what a working engine loads: its archive is not kept (default 20 s). */
+  minRecordingMs?: number;
+}
+
+/** A run that records its archive, noted beside the pid file so that any later `stop` can keep or drop it. */
+interface Recording {
+  part: string;
+  archive: string;
+  startedAt: number;
+  minMs: number;
+}
+
+const MIN_RECORDING_MS = 20_000;
+/** Leftover partial archives of runs that were never stopped are removed after this long. */
+const STALE_PART_MS = 24 * 3600_000;
 
 /** A JVM daemon run from cached jars: detached, logging to a file, with a pid file and a command-line tag. */
 export class JvmDaemon {
@@ -30,10 +60,63 @@ export class JvmDaemon {
   /** Appears in the JVM's command line, so `down` can find it even without a pid file. */
   readonly marker: string;
 
+  private readonly recordingFile: string;
+
   constructor(readonly spec: JvmSpec) {
     this.pidFile = join(spec.dir, `${spec.name}.pid`);
     this.logFile = join(spec.dir, `${spec.name}.log`);
+    this.recordingFile = join(spec.dir, `${spec.name}.class-data.json`);
     this.marker = `-Drtrec.stack.dir=${spec.dir}`;
+  }
+
+  /** The archive of this engine's classpath on this JVM build. */
+  private archive(classData: ClassData): string {
+    const key = createHash('sha256')
+      .update(JSON.stringify([classData.build, this.spec.mainClass, this.spec.classpath, this.spec.jvmOptions ?? []]))
+      .digest('hex')
+      .slice(0, 16);
+    return join(classData.dir, `${this.spec.name}-${key}.jsa`);
+  }
+
+  /** The flags that map the archive, or that record it on this run's clean exit. */
+  private classDataOptions(): { options: string[]; recording?: Omit<Recording, 'startedAt'> } {
+    this.dropRecording();
+    const classData = this.spec.classData;
+    if (!classData) return { options: [] };
+    const archive = this.archive(classData);
+    if (existsSync(archive)) return { options: [`-XX:SharedArchiveFile=${archive}`] };
+    mkdirSync(classData.dir, { recursive: true });
+    removeStaleParts(classData.dir);
+    const part = `${archive}.${process.pid}-${Date.now()}.part`;
+    return { options: [`-XX:ArchiveClassesAtExit=${part}`], recording: { part, archive, minMs: classData.minRecordingMs ?? MIN_RECORDING_MS } };
+  }
+
+  /** After a stop: keeps the archive a clean, long enough run wrote; drops a partial one. */
+  private finishRecording(clean: boolean): void {
+    const recording = this.readRecording();
+    if (!recording) return;
+    try {
+      const written = existsSync(recording.part) && statSync(recording.part).size > 0;
+      if (clean && written && Date.now() - recording.startedAt >= recording.minMs && !existsSync(recording.archive))
+        renameSync(recording.part, recording.archive);
+    } finally {
+      this.dropRecording();
+    }
+  }
+
+  /** Forgets the recording of an earlier run (killed, or never stopped), with its partial archive. */
+  private dropRecording(): void {
+    const recording = this.readRecording();
+    if (recording) rmSync(recording.part, { force: true });
+    rmSync(this.recordingFile, { force: true });
+  }
+
+  private readRecording(): Recording | undefined {
+    try {
+      return JSON.parse(readFileSync(this.recordingFile, 'utf8')) as Recording;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Pid of the running engine, or undefined. */
@@ -47,9 +130,11 @@ export class JvmDaemon {
   start(): number {
     mkdirSync(this.spec.dir, { recursive: true });
     const memory = this.spec.memoryOptions ?? (this.spec.heap ? [`-Xms${initialHeap(this.spec.heap)}`, `-Xmx${this.spec.heap}`] : []);
+    const classData = this.classDataOptions();
     const args = [
       ...memory,
       ...(this.spec.jvmOptions ?? []),
+      ...classData.options,
       '-XX:+UseG1GC',
       '-XX:MaxGCPauseMillis=20',
       // A JVM out of memory keeps its ports open but stops working; exiting lets `status` see it.
@@ -65,6 +150,7 @@ export class JvmDaemon {
     const env = this.spec.env ? { ...process.env, ...this.spec.env } : undefined;
     const pid = spawnDetached('java', args, { logFile: this.logFile, cwd: this.spec.dir, env });
     writeFileSync(this.pidFile, `${pid}\n`);
+    if (classData.recording) writeFileSync(this.recordingFile, JSON.stringify({ ...classData.recording, startedAt: Date.now() } satisfies Recording));
     return pid;
   }
 
@@ -76,9 +162,23 @@ export class JvmDaemon {
     let forced = false;
     for (const pid of pids) forced = (await terminate(pid, graceMs)).forced || forced;
     rmSync(this.pidFile, { force: true });
+    this.finishRecording(pids.size > 0 && !forced);
     const left = findProcesses(this.marker);
     if (left.length > 0) throw new AppError('STACK_START_FAILED', `${this.spec.name} processes ${left.join(', ')} are still running after SIGKILL.`);
     return { stopped: [...pids], forced };
+  }
+}
+
+/** Removes partial archives that no run will finish (their runs died or were never stopped). */
+function removeStaleParts(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.part')) continue;
+    const path = join(dir, name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > STALE_PART_MS) rmSync(path, { force: true });
+    } catch {
+      // Another process finished or removed it.
+    }
   }
 }
 

@@ -82,7 +82,8 @@ export function createStack(config: Config, logger: Logger, deps: StackDependenc
       const managed = selected.filter((e) => !e.external);
       // Fail before anything starts or downloads: a half-started stack is worse than none.
       for (const engine of managed) await engine.preflight();
-      if (managed.some((e) => e.jvm)) await checkJava();
+      const java = managed.some((e) => e.jvm) ? await checkJava() : undefined;
+      const classData = java?.hotspot ? { dir: join(config.engineCache, 'class-data'), build: java.build } : undefined;
       const sets = [...new Set(managed.flatMap((e) => e.artifacts))].map((name) => artifactSet(manifest, name));
       const artifacts = await resolveArtifacts(sets, { cacheDir: config.engineCache, manifest, logger, progress });
       return withLock(
@@ -93,7 +94,7 @@ export function createStack(config: Config, logger: Logger, deps: StackDependenc
           const results: UpResult[] = [];
           for (const engine of selected) {
             const started = Date.now();
-            const outcome = await engine.start({ artifacts: pick(artifacts, engine.artifacts) });
+            const outcome = await engine.start({ artifacts: pick(artifacts, engine.artifacts), classData });
             results.push({ engine: engine.name, outcome, ms: Date.now() - started });
           }
           return results;
