@@ -110,6 +110,27 @@ export function isRawReader(vertexName: string): boolean {
 /** A Kafka source's position metric: `…KafkaSourceReader.topic.<topic>.partition.<n>.currentOffset`. */
 const CURRENT_OFFSET = /\.KafkaSourceReader\.topic\.(.+)\.partition\.(\d+)\.currentOffset$/;
 
+/** Whether a subtask metric is a Kafka source reader's position (`…topic.<topic>.partition.<n>.currentOffset`). */
+export const isCurrentOffset = (name: string): boolean => CURRENT_OFFSET.test(name);
+
+/**
+ * `topic/partition` → the offset of the next record the job's sources will emit, from their `currentOffset` metrics
+ * (aggregated with max over subtasks; + 1; 0 before the first record). Topics are spelled as Flink's metric names
+ * spell them (`_` for each `.`). A topic read by two sources of one job (its changes and its `_raw` check) counts
+ * at the slower one.
+ */
+export function sourcePositions(values: readonly { id: string; max: number }[]): Map<string, number> {
+  const offsets = new Map<string, number>();
+  for (const v of values) {
+    const match = CURRENT_OFFSET.exec(v.id);
+    if (!match) continue;
+    const key = `${match[1]}/${match[2]}`;
+    const position = Number.isFinite(v.max) ? v.max + 1 : 0;
+    offsets.set(key, Math.min(offsets.get(key) ?? position, position));
+  }
+  return offsets;
+}
+
 /** The JobManager's REST API: jobs, their metrics and checkpoints, cancel. */
 export class FlinkRest {
   constructor(readonly url: string) {}
@@ -154,21 +175,14 @@ export class FlinkRest {
    */
   async sourceOffsets(jobId: string): Promise<Map<string, number>> {
     const body = (await this.get(`/jobs/${jobId}`)) as { vertices: { id: string; name: string }[] };
-    const offsets = new Map<string, number>();
+    const values: { id: string; max: number }[] = [];
     for (const vertex of body.vertices.filter((v) => v.name.startsWith('Source'))) {
       const base = `/jobs/${jobId}/vertices/${vertex.id}/subtasks/metrics`;
-      const names = ((await this.get(base)) as { id: string }[]).map((m) => m.id).filter((n) => CURRENT_OFFSET.test(n));
+      const names = ((await this.get(base)) as { id: string }[]).map((m) => m.id).filter(isCurrentOffset);
       if (names.length === 0) continue;
-      const values = (await this.get(`${base}?get=${names.map(encodeURIComponent).join(',')}&agg=max`)) as { id: string; max: number }[];
-      for (const v of values) {
-        const [, topic, partition] = CURRENT_OFFSET.exec(v.id)!;
-        const key = `${topic}/${partition}`;
-        // A topic's two readers in a job (its changes and its `_raw` check): the job is as far as the slower one.
-        const position = Number.isFinite(v.max) ? v.max + 1 : 0;
-        offsets.set(key, Math.min(offsets.get(key) ?? position, position));
-      }
+      values.push(...((await this.get(`${base}?get=${names.map(encodeURIComponent).join(',')}&agg=max`)) as { id: string; max: number }[]));
     }
-    return offsets;
+    return sourcePositions(values);
   }
 
   /** The latest completed checkpoint: its id, time and external path (to resume from it). */

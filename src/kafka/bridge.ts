@@ -28,8 +28,8 @@ export interface BridgeObserver {
   /** A change was handed to the subscriptions (commit → delivery latency). */
   delivered(event: ChangeEvent): void;
   deadLettered(topic: string): void;
-  /** The consumer's lag on a partition as of the batch it just processed. */
-  lag(topic: string, partition: number, lag: number): void;
+  /** The consumer's lag on a partition, and the partition's end offset (high watermark), as of the batch it just processed. */
+  lag(topic: string, partition: number, lag: number, highWatermark: number): void;
 }
 
 export interface BridgeReadiness {
@@ -133,7 +133,10 @@ export function createCdcBridge(config: CdcBridgeConfig, deps: CdcBridgeDeps) {
       if (!event.payload.restart && !stopped) scheduleReconnect();
     });
     const observer = deps.observer;
-    if (observer) consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => observer.lag(payload.topic, payload.partition, Number(payload.offsetLag)));
+    if (observer)
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+        observer.lag(payload.topic, payload.partition, Number(payload.offsetLag), Number(payload.highWatermark)),
+      );
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: false });
     await consumer.run({

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { isRawReader } from '../flink/gateway.js';
+import { isCurrentOffset, isRawReader, sourcePositions } from '../flink/gateway.js';
 
 /*
  * Flink's and Kafka Connect's state as Prometheus gauges, read from their REST APIs when /metrics is scraped.
@@ -18,6 +18,12 @@ export interface EngineProbeOptions {
   timeoutMs: number;
   /** How long a probe's result is reused (default 1 s). */
   cacheMs?: number;
+  /**
+   * The Kafka topics' end offsets (`topic/partition` → high watermark) as this process last saw them (the CDC
+   * bridge's fetches). With them a job's lag is measured from its sources' positions; without, from Kafka's
+   * consumer metric `records-lag-max`, which stops updating while a source is back-pressured.
+   */
+  highWatermarks?: () => ReadonlyMap<string, number>;
 }
 
 interface FlinkJobFigures {
@@ -32,8 +38,8 @@ interface EngineSnapshot {
   connect: { up: boolean; connectors: { name: string; state: string; tasks: { id: number; state: string }[] }[] };
 }
 
-/** A job's Kafka sources: which vertex reports which lag metric (names never change for a job id). */
-type LagMetricNames = { vertex: string; names: string[] }[];
+/** A job's Kafka sources: which vertex reports which lag and position metrics (names never change for a job id). */
+type SourceMetricNames = { vertex: string; lag: string[]; offsets: string[] }[];
 
 async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
@@ -47,27 +53,56 @@ const ACTIVE = new Set(['RUNNING', 'CREATED', 'INITIALIZING', 'RESTARTING', 'FAI
 export function createEngineProbe(options: EngineProbeOptions): () => Promise<EngineSnapshot> {
   const { flinkRestUrl, connectUrl, timeoutMs } = options;
   const cacheMs = options.cacheMs ?? 1000;
-  const lagNames = new Map<string, Promise<LagMetricNames>>();
+  const sourceNames = new Map<string, Promise<SourceMetricNames>>();
   let last: { at: number; snapshot: Promise<EngineSnapshot> } | undefined;
 
-  const lagMetricsOf = (jobId: string): Promise<LagMetricNames> => {
-    let names = lagNames.get(jobId);
+  const sourceMetricsOf = (jobId: string): Promise<SourceMetricNames> => {
+    let names = sourceNames.get(jobId);
     if (!names) {
       names = (async () => {
         const job = await getJson<{ vertices: { id: string; name: string }[] }>(`${flinkRestUrl}/jobs/${jobId}`, timeoutMs);
         const sources = job.vertices.filter((v) => /Source/.test(v.name) && !isRawReader(v.name));
         return Promise.all(
           sources.map(async (v) => {
-            const all = await getJson<{ id: string }[]>(`${flinkRestUrl}/jobs/${jobId}/vertices/${v.id}/subtasks/metrics`, timeoutMs);
-            return { vertex: v.id, names: all.map((m) => m.id).filter((n) => /records-lag-max$/.test(n)) };
+            const all = (await getJson<{ id: string }[]>(`${flinkRestUrl}/jobs/${jobId}/vertices/${v.id}/subtasks/metrics`, timeoutMs)).map((m) => m.id);
+            return { vertex: v.id, lag: all.filter((n) => /records-lag-max$/.test(n)), offsets: all.filter(isCurrentOffset) };
           }),
         );
       })();
       // A failed lookup (job just starting, metrics not registered yet) is retried on the next scrape.
-      names.then((found) => found.every((s) => s.names.length > 0) || lagNames.delete(jobId)).catch(() => lagNames.delete(jobId));
-      lagNames.set(jobId, names);
+      names.then((found) => found.every((s) => s.lag.length > 0 && s.offsets.length > 0) || sourceNames.delete(jobId)).catch(() => sourceNames.delete(jobId));
+      sourceNames.set(jobId, names);
     }
     return names;
+  };
+
+  /** Records behind: end offsets − the sources' positions when every partition's end is known, else records-lag-max. */
+  const jobLag = async (jobId: string): Promise<number> => {
+    let lagMax = 0;
+    const positions: { id: string; max: number }[] = [];
+    for (const source of await sourceMetricsOf(jobId)) {
+      const wanted = [...source.lag, ...source.offsets];
+      if (wanted.length === 0) continue;
+      const values = await getJson<{ id: string; sum: number; max: number }[]>(
+        `${flinkRestUrl}/jobs/${jobId}/vertices/${source.vertex}/subtasks/metrics?get=${wanted.map(encodeURIComponent).join(',')}&agg=sum,max`,
+        timeoutMs,
+      );
+      for (const v of values) {
+        if (isCurrentOffset(v.id)) positions.push(v);
+        else lagMax += Number.isFinite(v.sum) ? Math.max(0, v.sum) : 0;
+      }
+    }
+    const ends = new Map<string, number>();
+    // Flink's metric names spell a topic with `_` for each `.`.
+    for (const [key, end] of options.highWatermarks?.() ?? []) {
+      const at = key.lastIndexOf('/');
+      ends.set(`${key.slice(0, at).replaceAll('.', '_')}${key.slice(at)}`, end);
+    }
+    const read = sourcePositions(positions);
+    if (read.size === 0 || ![...read.keys()].every((key) => ends.has(key))) return lagMax;
+    let behind = 0;
+    for (const [key, position] of read) behind += Math.max(0, ends.get(key)! - position);
+    return behind;
   };
 
   const jobFigures = async (job: { jid: string; name: string; state: string }): Promise<FlinkJobFigures> => {
@@ -75,18 +110,7 @@ export function createEngineProbe(options: EngineProbeOptions): () => Promise<En
     if (!ACTIVE.has(job.state)) return figures;
     const [restarts, lag] = await Promise.allSettled([
       getJson<{ id: string; value: string }[]>(`${flinkRestUrl}/jobs/${job.jid}/metrics?get=numRestarts`, timeoutMs),
-      (async () => {
-        let total = 0;
-        for (const source of await lagMetricsOf(job.jid)) {
-          if (source.names.length === 0) continue;
-          const values = await getJson<{ id: string; sum: number }[]>(
-            `${flinkRestUrl}/jobs/${job.jid}/vertices/${source.vertex}/subtasks/metrics?get=${source.names.map(encodeURIComponent).join(',')}&agg=sum`,
-            timeoutMs,
-          );
-          for (const v of values) total += Number.isFinite(v.sum) ? Math.max(0, v.sum) : 0;
-        }
-        return total;
-      })(),
+      jobLag(job.jid),
     ]);
     if (restarts.status === 'fulfilled') {
       const value = Number(restarts.value.find((m) => m.id === 'numRestarts')?.value);
@@ -189,7 +213,7 @@ export function registerEngineMetrics(registry: Registry, options: EngineProbeOp
   });
   new Gauge({
     name: 'rtrec_flink_job_lag_records',
-    help: "Records a running Flink job's Kafka sources have not read yet (records-lag-max summed over its source subtasks).",
+    help: "Records a running Flink job's Kafka sources have not read yet: the topics' end offsets (as the CDC bridge last fetched them) minus the sources' positions; records-lag-max summed over the source subtasks when the bridge has not seen every topic the job reads.",
     labelNames: ['job'],
     registers,
     async collect() {

@@ -179,7 +179,9 @@ export function createMetrics(options: MetricsOptions = {}) {
     });
     new Gauge({ name: 'rtrec_pg_pool_max_connections', help: 'Size limit of the shared pool.', registers }).set(pool.options.max ?? 10);
   }
-  if (options.engines) registerEngineMetrics(registry, options.engines);
+  // The CDC topics' end offsets as the bridge last fetched them: Flink's job lag is measured against them.
+  const highWatermarks = new Map<string, number>();
+  if (options.engines) registerEngineMetrics(registry, { highWatermarks: () => highWatermarks, ...options.engines });
 
   // Label children per label values: a request then costs two map lookups, not prom-client's label hashing.
   const httpChildren = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<string> }>();
@@ -216,7 +218,10 @@ export function createMetrics(options: MetricsOptions = {}) {
     message: (topic) => kafkaMessages.inc({ topic }),
     delivered: (event: ChangeEvent) => deliveryLatency.observe({ table: event.table }, Math.max(0, Date.now() - event.committedAt.getTime()) / 1000),
     deadLettered: (topic) => deadLetters.inc({ topic }),
-    lag: (topic, partition, lag) => kafkaLag.set({ topic, partition: String(partition) }, lag),
+    lag: (topic, partition, lag, highWatermark) => {
+      kafkaLag.set({ topic, partition: String(partition) }, lag);
+      if (Number.isFinite(highWatermark)) highWatermarks.set(`${topic}/${partition}`, highWatermark);
+    },
   };
 
   const recommendations: LiveObserver = {
