@@ -72,7 +72,7 @@ export class JvmDaemon {
   /** The archive of this engine's classpath on this JVM build. */
   private archive(classData: ClassData): string {
     const key = createHash('sha256')
-      .update(JSON.stringify([classData.build, this.spec.mainClass, this.spec.classpath, this.spec.jvmOptions ?? []]))
+      .update(JSON.stringify([classData.build, this.spec.mainClass, this.spec.classpath, (this.spec.jvmOptions ?? []).map(argFileContent)]))
       .digest('hex')
       .slice(0, 16);
     return join(classData.dir, `${this.spec.name}-${key}.jsa`);
@@ -166,6 +166,21 @@ export class JvmDaemon {
     const left = findProcesses(this.marker);
     if (left.length > 0) throw new AppError('STACK_START_FAILED', `${this.spec.name} processes ${left.join(', ')} are still running after SIGKILL.`);
     return { stopped: [...pids], forced };
+  }
+}
+
+/**
+ * An `@argfile` option by its content, not its path: every clone of the project has its own path to the same
+ * file, and should share the archive.
+ */
+function argFileContent(option: string): string {
+  if (!option.startsWith('@')) return option;
+  try {
+    return `@${createHash('sha256')
+      .update(readFileSync(option.slice(1)))
+      .digest('hex')}`;
+  } catch {
+    return option;
   }
 }
 

@@ -95,6 +95,35 @@ describe('class-data sharing', () => {
     expect(archives(short.dir)).toEqual([]);
   });
 
+  it('shares an archive between clones whose @argfiles differ only in their path', async () => {
+    const classData = { dir: join(root, 'cds-e'), build: 'b1', minRecordingMs: 0 };
+    const withArgFile = (clone: string, content: string) => {
+      mkdirSync(join(root, clone), { recursive: true });
+      writeFileSync(join(root, clone, 'opens.args'), content);
+      return new JvmDaemon({
+        name: 'engine-e',
+        dir: join(root, clone, 'data'),
+        mainClass: 'example.Main',
+        classpath: [join(root, 'lib')],
+        jvmOptions: [`@${join(root, clone, 'opens.args')}`],
+        args: [],
+        classData,
+      });
+    };
+    const first = withArgFile('clone-1', '--add-opens=java.base/java.lang=ALL-UNNAMED\n');
+    first.start();
+    await new Promise((r) => setTimeout(r, 200));
+    await first.stop(5000);
+    const second = withArgFile('clone-2', '--add-opens=java.base/java.lang=ALL-UNNAMED\n');
+    second.start();
+    expect(lastStart(second)).toContain('-XX:SharedArchiveFile=');
+    await second.stop(5000);
+    const changed = withArgFile('clone-3', '--add-opens=java.base/java.util=ALL-UNNAMED\n');
+    changed.start();
+    expect(lastStart(changed)).toContain('ArchiveClassesAtExit');
+    await changed.stop(5000);
+  });
+
   it('without class data, starts with no sharing flag', async () => {
     const plain = new JvmDaemon({ name: 'engine-d', dir: join(root, 'data', 'engine-d'), mainClass: 'example.Main', classpath: [], args: [] });
     plain.start();
