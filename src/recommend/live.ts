@@ -63,6 +63,8 @@ interface Watch {
   options: ListOptions;
   listeners: Set<Listener>;
   last?: string;
+  /** Counts the recomputations started: only the newest may push (an older one can finish later, with older inputs). */
+  generation: number;
 }
 
 /** What makes two lists different for a subscriber: the products, their order and their reasons. */
@@ -133,8 +135,11 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
   async function refresh(customerId: number): Promise<void> {
     forget(customerId);
     for (const watch of watches.get(customerId)?.values() ?? []) {
+      const generation = ++watch.generation;
       try {
         const list = await get(customerId, watch.options);
+        // A newer recomputation started meanwhile (two changes close together): its list is the current one.
+        if (generation !== watch.generation) continue;
         const signature = listSignature(list);
         if (signature === watch.last) continue;
         watch.last = signature;
@@ -189,7 +194,7 @@ export function createLiveRecommendations(pool: pg.Pool, logger: Logger, options
       let byKey = watches.get(customerId);
       if (!byKey) watches.set(customerId, (byKey = new Map()));
       let watch = byKey.get(key);
-      if (!watch) byKey.set(key, (watch = { options: o, listeners: new Set() }));
+      if (!watch) byKey.set(key, (watch = { options: o, listeners: new Set(), generation: 0 }));
       watch.last ??= listSignature(list);
       watch.listeners.add(onList);
       onList(list);

@@ -273,3 +273,44 @@ describe('one recommender for the API, the simulator and the evaluation', () => 
     await services.close();
   });
 });
+
+describe('live lists', () => {
+  it('never pushes an older recomputation after a newer one, when two changes come close together', async () => {
+    const { createLiveRecommendations } = await import('../../src/recommend/live.js');
+    const { createLogger } = await import('../../src/logging/logger.js');
+    const item = (productId: number) => ({
+      productId,
+      name: `P${productId}`,
+      categoryId: 1,
+      categoryName: 'C',
+      price: '1.00',
+      score: 1,
+      reason: 'r',
+      source: 'trending' as const,
+    });
+    // The first recomputation reads the old inputs and finishes last; the second reads the new ones and finishes first.
+    const answers: { items: ReturnType<typeof item>[]; delayMs: number }[] = [
+      { items: [item(1)], delayMs: 0 },
+      { items: [item(2)], delayMs: 300 },
+      { items: [item(3)], delayMs: 0 },
+    ];
+    let call = 0;
+    const live = createLiveRecommendations(t.pool, createLogger('warn'), {
+      ttlMs: 30_000,
+      recommender: {} as never,
+      serve: async () => {
+        const answer = answers[Math.min(call++, answers.length - 1)]!;
+        await new Promise((r) => setTimeout(r, answer.delayMs));
+        return { items: answer.items };
+      },
+    });
+    const pushed: number[] = [];
+    const stop = await live.watch(1, { first: 5 }, (list) => pushed.push(list[0]!.productId));
+    const older = live.refreshAll();
+    const newer = live.refreshAll();
+    await Promise.all([older, newer]);
+    expect(pushed).toEqual([1, 3]);
+    stop();
+    await live.close();
+  });
+});
