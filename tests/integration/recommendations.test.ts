@@ -276,8 +276,7 @@ describe('one recommender for the API, the simulator and the evaluation', () => 
 
 describe('live lists', () => {
   it('never pushes an older recomputation after a newer one, when two changes come close together', async () => {
-    const { createLiveRecommendations } = await import('../../src/recommend/live.js');
-    const { createLogger } = await import('../../src/logging/logger.js');
+    const { services } = createTestApp(t);
     const item = (productId: number) => ({
       productId,
       name: `P${productId}`,
@@ -295,22 +294,26 @@ describe('live lists', () => {
       { items: [item(3)], delayMs: 0 },
     ];
     let call = 0;
-    const live = createLiveRecommendations(t.pool, createLogger('warn'), {
-      ttlMs: 30_000,
-      recommender: {} as never,
-      serve: async () => {
-        const answer = answers[Math.min(call++, answers.length - 1)]!;
-        await new Promise((r) => setTimeout(r, answer.delayMs));
-        return { items: answer.items };
-      },
+    let olderServing: () => void = () => undefined;
+    const olderStarted = new Promise<void>((resolve) => {
+      olderServing = resolve;
     });
+    vi.spyOn(services.experiments, 'serve').mockImplementation(async () => {
+      const index = call++;
+      const answer = answers[Math.min(index, answers.length - 1)]!;
+      if (index === 1) olderServing();
+      await new Promise((r) => setTimeout(r, answer.delayMs));
+      return { items: answer.items };
+    });
+    const live = services.recommendations;
     const pushed: number[] = [];
     const stop = await live.watch(1, { first: 5 }, (list) => pushed.push(list[0]!.productId));
     const older = live.refreshAll();
-    const newer = live.refreshAll();
-    await Promise.all([older, newer]);
+    // The newer change comes while the older recomputation is being served.
+    await olderStarted;
+    await Promise.all([older, live.refreshAll()]);
     expect(pushed).toEqual([1, 3]);
     stop();
-    await live.close();
+    await services.close();
   });
 });
