@@ -246,7 +246,6 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
    * last serve while the next read is in flight (no list waits for it).
    */
   function all(): Promise<RuleRow[]> {
-    void notifications.start();
     const ttl = notifications.connected() ? RULES_TTL_LISTENING_MS : RULES_TTL_MS;
     if (!cached) {
       const read = readRules();
@@ -348,6 +347,8 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
     },
     /** The rules in force at `now` (from this process's view, at most a second old). */
     async active(now = new Date()): Promise<ActiveRule[]> {
+      // The LISTEN opens with the first list served (not when the app is made: a process that serves nothing needs none).
+      void notifications.start();
       return (await all()).filter((r) => inWindow(r, now));
     },
     /** The next moment a rule's window opens or closes after `now`, if any (to re-serve watched lists then). */
@@ -373,7 +374,6 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
     /** Calls `listener` after every rule change (this process's at once, others' when notified). Returns the unsubscribe. */
     onChange(listener: RuleListener): () => void {
       listeners.add(listener);
-      void notifications.start();
       return () => listeners.delete(listener);
     },
     /** Ends the LISTEN connection. */
