@@ -345,7 +345,7 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
       changed();
       return toRow(row as StoredRule);
     },
-    /** The rules in force at `now` (from this process's view, at most a second old). */
+    /** The rules in force at `now` (this process's view: re-read on every notified change, at most a second old while the LISTEN is down). */
     async active(now = new Date()): Promise<ActiveRule[]> {
       // The LISTEN opens with the first list served (not when the app is made: a process that serves nothing needs none).
       void notifications.start();
