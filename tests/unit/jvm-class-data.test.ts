@@ -24,6 +24,7 @@ beforeAll(() => {
 part=""
 for a in "$@"; do case "$a" in -XX:ArchiveClassesAtExit=*) part="\${a#*=}";; esac; done
 trap 'if [ -n "$part" ]; then echo archive > "$part"; fi; exit 0' TERM
+echo ready
 while true; do sleep 0.05; done
 `,
   );
@@ -44,6 +45,18 @@ const lastStart = (d: JvmDaemon) =>
     .split('\n')
     .filter((l) => l.startsWith('----- '))
     .at(-1)!;
+/**
+ * Until the stand-in of the daemon's last start has set its SIGTERM trap: a SIGTERM before that kills it the
+ * default way (no archive), as a loaded CI machine showed.
+ */
+async function ready(d: JvmDaemon): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const log = readFileSync(d.logFile, 'utf8');
+    if (/^ready$/m.test(log.slice(log.lastIndexOf('----- ')))) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${d.spec.name}'s stand-in java never became ready`);
+}
 const archives = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
 describe('class-data sharing', () => {
@@ -51,6 +64,7 @@ describe('class-data sharing', () => {
     const classData = { dir: join(root, 'cds-a'), build: 'b1', minRecordingMs: 0 };
     const first = daemon('engine-a', classData);
     first.start();
+    await ready(first);
     expect(lastStart(first)).toMatch(/-XX:ArchiveClassesAtExit=\S+\.part /);
     await new Promise((r) => setTimeout(r, 300));
     await first.stop(5000);
@@ -60,6 +74,7 @@ describe('class-data sharing', () => {
 
     const second = daemon('engine-a', classData);
     second.start();
+    await ready(second);
     expect(lastStart(second)).toContain(`-XX:SharedArchiveFile=${join(classData.dir, kept[0]!)}`);
     expect(lastStart(second)).not.toContain('ArchiveClassesAtExit');
     await second.stop(5000);
@@ -68,6 +83,7 @@ describe('class-data sharing', () => {
     // Another JVM build gets its own archive.
     const other = daemon('engine-a', { ...classData, build: 'b2' });
     other.start();
+    await ready(other);
     expect(lastStart(other)).toContain('ArchiveClassesAtExit');
     await other.stop(5000);
     expect(archives(classData.dir)).toHaveLength(2);
@@ -82,6 +98,7 @@ describe('class-data sharing', () => {
     await new Promise((r) => setTimeout(r, 200));
     const again = daemon('engine-b', classData);
     again.start();
+    await ready(again);
     expect(lastStart(again)).toContain('ArchiveClassesAtExit');
     await again.stop(5000);
     expect(archives(classData.dir).filter((f) => f.endsWith('.jsa'))).toHaveLength(1);
@@ -90,6 +107,7 @@ describe('class-data sharing', () => {
     const short = { dir: join(root, 'cds-c'), build: 'b1', minRecordingMs: 60_000 };
     const brief = daemon('engine-c', short);
     brief.start();
+    await ready(brief);
     await new Promise((r) => setTimeout(r, 200));
     await brief.stop(5000);
     expect(archives(short.dir)).toEqual([]);
@@ -112,14 +130,17 @@ describe('class-data sharing', () => {
     };
     const first = withArgFile('clone-1', '--add-opens=java.base/java.lang=ALL-UNNAMED\n');
     first.start();
+    await ready(first);
     await new Promise((r) => setTimeout(r, 200));
     await first.stop(5000);
     const second = withArgFile('clone-2', '--add-opens=java.base/java.lang=ALL-UNNAMED\n');
     second.start();
+    await ready(second);
     expect(lastStart(second)).toContain('-XX:SharedArchiveFile=');
     await second.stop(5000);
     const changed = withArgFile('clone-3', '--add-opens=java.base/java.util=ALL-UNNAMED\n');
     changed.start();
+    await ready(changed);
     expect(lastStart(changed)).toContain('ArchiveClassesAtExit');
     await changed.stop(5000);
   });
@@ -127,6 +148,7 @@ describe('class-data sharing', () => {
   it('without class data, starts with no sharing flag', async () => {
     const plain = new JvmDaemon({ name: 'engine-d', dir: join(root, 'data', 'engine-d'), mainClass: 'example.Main', classpath: [], args: [] });
     plain.start();
+    await ready(plain);
     expect(lastStart(plain)).not.toMatch(/SharedArchiveFile|ArchiveClassesAtExit/);
     await plain.stop(5000);
   });
