@@ -162,8 +162,8 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
   const notifications = createChannelListener(pool, logger, {
     channel: RULES_CHANNEL,
     onId: () => changed(),
-    // Changes made while the connection was down were not notified: read the rules again.
-    onListening: () => changed(),
+    // Changes made while the connection was down (or before it first opened) were not notified: read again.
+    onListening: () => void recheck(),
     lostMessage: 'the merchandising rules listener lost its connection; reconnecting (rules are re-read every second meanwhile)',
     failedMessage: 'could not LISTEN for merchandising rule changes; retrying (rules are re-read every second meanwhile)',
   });
@@ -269,6 +269,25 @@ export function createMerchandising({ db, pool, logger }: { db: Db; pool: pg.Poo
     return cached.rules;
   }
   const readRules = () => pool.query<StoredRule>({ name: 'rtrec-merchandising-rules', text: RULES_SQL }).then((r) => r.rows.map(toRow));
+
+  /**
+   * Reads the rules again and runs the listeners only if they differ from the ones served so far: a LISTEN that
+   * (re)connects after nothing changed must not drop every cached list.
+   */
+  async function recheck(): Promise<void> {
+    const before = cached;
+    // Nothing read yet: the first read comes after this LISTEN, so nothing was missed.
+    if (!before) return;
+    let same = false;
+    try {
+      const [old, fresh] = await Promise.all([before.rules, readRules()]);
+      same = JSON.stringify(old) === JSON.stringify(fresh);
+      if (same && cached === before) cached = { at: Date.now(), rules: Promise.resolve(fresh) };
+    } catch (error) {
+      logger.warn({ err: error }, 'could not re-read the merchandising rules after the LISTEN connected');
+    }
+    if (!same) changed();
+  }
 
   function changed(): void {
     cached = undefined;

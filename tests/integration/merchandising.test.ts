@@ -202,6 +202,54 @@ describe('pushes', () => {
   });
 });
 
+describe('the rules’ LISTEN connection', () => {
+  it('re-reads the rules when it reconnects, and tells the listeners only when they changed meanwhile', async () => {
+    await clear();
+    await serve();
+    const listeners = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN rtrec_merchandising_rules'";
+    const listenerPid = async (not?: number) => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        const pid = (await t.pool.query<{ pid: number }>(listeners)).rows.find((r) => r.pid !== not)?.pid;
+        if (pid !== undefined) return pid;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the rules’ LISTEN connection did not (re)open within 10 s');
+    };
+    let calls = 0;
+    const off = test.services.merchandising.onChange(() => calls++);
+    try {
+      // Nothing changed while it was down: no listener runs (a reconnect must not drop every cached list).
+      const first = await listenerPid();
+      await t.pool.query('SELECT pg_terminate_backend($1)', [first]);
+      const second = await listenerPid(first);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(calls).toBe(0);
+
+      // A rule written without its trigger (so never notified) while the connection is down: found on reconnect.
+      const product = (await serve())[0]!.productId;
+      const admin = await t.pool.connect();
+      try {
+        await admin.query('BEGIN');
+        await admin.query('SET LOCAL session_replication_role = replica');
+        await admin.query("INSERT INTO merchandising_rules (name, action, product_id) VALUES ('unnotified', 'filter', $1)", [product]);
+        await admin.query('COMMIT');
+      } finally {
+        admin.release();
+      }
+      await t.pool.query('SELECT pg_terminate_backend($1)', [second]);
+      await listenerPid(second);
+      const deadline = Date.now() + 5000;
+      while (calls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(calls).toBe(1);
+      expect((await serve()).some((r) => r.productId === product)).toBe(false);
+    } finally {
+      off();
+      await clear();
+    }
+  });
+});
+
 describe('GraphQL', () => {
   const CREATE = `mutation($input: MerchandisingRuleInput!) { createMerchandisingRule(input: $input) { id action productId factor active } }`;
 
