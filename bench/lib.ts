@@ -6,7 +6,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { loadConfig } from '../src/config/env.js';
 import { ensureDatabaseUrl, migrate } from '../src/database/database.js';
-import type { FlinkRest } from '../src/flink/gateway.js';
+import { type FlinkRest, flinkTopicName, recordsBehind } from '../src/flink/gateway.js';
 import { JOB_PREFIX } from '../src/flink/jobs.js';
 import { projectRoot } from '../src/paths.js';
 
@@ -260,18 +260,17 @@ export async function offsetLag(
 ): Promise<Record<string, number>> {
   const jobs = (await rest.jobs()).filter((j) => j.name.startsWith(JOB_PREFIX) && j.state === 'RUNNING');
   const byJob: Record<string, number> = {};
-  const topics = new Map((await kafka.topics()).map((t) => [t.replaceAll('.', '_'), t]));
+  const topics = new Map((await kafka.topics()).map((t) => [flinkTopicName(t), t]));
   const endsOf = new Map<string, Map<number, number>>();
   for (const job of jobs) {
-    let lag = 0;
-    for (const [key, position] of await rest.sourceOffsets(job.id)) {
-      const at = key.lastIndexOf('/');
-      const topic = topics.get(key.slice(0, at));
-      if (!topic) throw new Error(`${job.name} reads ${key.slice(0, at)}, which matches no topic`);
-      if (!endsOf.has(topic)) endsOf.set(topic, await kafka.ends(topic));
-      lag += Math.max(0, (endsOf.get(topic)!.get(Number(key.slice(at + 1))) ?? 0) - position);
+    const positions = await rest.sourceOffsets(job.id);
+    for (const key of positions.keys()) {
+      const spelled = key.slice(0, key.lastIndexOf('/'));
+      const topic = topics.get(spelled);
+      if (!topic) throw new Error(`${job.name} reads ${spelled}, which matches no topic`);
+      if (!endsOf.has(spelled)) endsOf.set(spelled, await kafka.ends(topic));
     }
-    byJob[job.name.slice(JOB_PREFIX.length)] = lag;
+    byJob[job.name.slice(JOB_PREFIX.length)] = recordsBehind(positions, (topic, partition) => endsOf.get(topic)!.get(partition) ?? 0)!;
   }
   return byJob;
 }

@@ -131,6 +131,24 @@ export function sourcePositions(values: readonly { id: string; max: number }[]):
   return offsets;
 }
 
+/** A topic as Flink's metric names spell it (`_` for each `.`), the spelling of `sourcePositions`' keys. */
+export const flinkTopicName = (topic: string): string => topic.replaceAll('.', '_');
+
+/**
+ * Records the sources have not emitted yet: Σ max(0, end − position) over `positions` (`sourcePositions`), with
+ * `endOf(topic, partition)` the partition's end offset (topic in Flink's spelling); undefined when an end is unknown.
+ */
+export function recordsBehind(positions: ReadonlyMap<string, number>, endOf: (topic: string, partition: number) => number | undefined): number | undefined {
+  let behind = 0;
+  for (const [key, position] of positions) {
+    const at = key.lastIndexOf('/');
+    const end = endOf(key.slice(0, at), Number(key.slice(at + 1)));
+    if (end === undefined) return undefined;
+    behind += Math.max(0, end - position);
+  }
+  return behind;
+}
+
 /** The JobManager's REST API: jobs, their metrics and checkpoints, cancel. */
 export class FlinkRest {
   constructor(readonly url: string) {}

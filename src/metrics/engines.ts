@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { isCurrentOffset, isRawReader, sourcePositions } from '../flink/gateway.js';
+import { flinkTopicName, isCurrentOffset, isRawReader, recordsBehind, sourcePositions } from '../flink/gateway.js';
 
 /*
  * Flink's and Kafka Connect's state as Prometheus gauges, read from their REST APIs when /metrics is scraped.
@@ -93,16 +93,13 @@ export function createEngineProbe(options: EngineProbeOptions): () => Promise<En
       }
     }
     const ends = new Map<string, number>();
-    // Flink's metric names spell a topic with `_` for each `.`.
     for (const [key, end] of options.highWatermarks?.() ?? []) {
       const at = key.lastIndexOf('/');
-      ends.set(`${key.slice(0, at).replaceAll('.', '_')}${key.slice(at)}`, end);
+      ends.set(`${flinkTopicName(key.slice(0, at))}${key.slice(at)}`, end);
     }
     const read = sourcePositions(positions);
-    if (read.size === 0 || ![...read.keys()].every((key) => ends.has(key))) return lagMax;
-    let behind = 0;
-    for (const [key, position] of read) behind += Math.max(0, ends.get(key)! - position);
-    return behind;
+    if (read.size === 0) return lagMax;
+    return recordsBehind(read, (topic, partition) => ends.get(`${topic}/${partition}`)) ?? lagMax;
   };
 
   const jobFigures = async (job: { jid: string; name: string; state: string }): Promise<FlinkJobFigures> => {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sourcePositions } from '../../src/flink/gateway.js';
+import { flinkTopicName, recordsBehind, sourcePositions } from '../../src/flink/gateway.js';
 import { createEngineProbe } from '../../src/metrics/engines.js';
 
 /*
@@ -80,5 +80,17 @@ describe('Flink job lag in the metrics', () => {
       ['shop_public_orders/0', 31],
       ['shop_public_orders/1', 0],
     ]);
+  });
+
+  it('counts records behind as the sum of end − position, never below zero, and nothing when an end is unknown', () => {
+    expect(flinkTopicName('shop.public.orders')).toBe('shop_public_orders');
+    const positions = new Map([
+      ['shop_public_orders/0', 31],
+      ['shop_public_orders/1', 12],
+    ]);
+    const ends: Record<string, number> = { 'shop_public_orders/0': 40, 'shop_public_orders/1': 10 };
+    expect(recordsBehind(positions, (topic, partition) => ends[`${topic}/${partition}`])).toBe(9);
+    expect(recordsBehind(positions, (_topic, partition) => (partition === 0 ? 40 : undefined))).toBeUndefined();
+    expect(recordsBehind(new Map(), () => undefined)).toBe(0);
   });
 });
