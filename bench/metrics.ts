@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { Session } from 'node:inspector/promises';
 import autocannon from 'autocannon';
 import { createPool } from '../src/database/database.js';
 import { generateData } from '../src/datagen/generate.js';
@@ -60,30 +61,66 @@ function scrapeOnce(url: string): Promise<{ status: number; text: string }> {
 /** Scrapes before the measured ones: the server's first scrapes compile its code paths (reported apart). */
 const WARMUP_SCRAPES = 20;
 
-/** Sequential scrapes: their client-side times (ms, sorted), the warm-up's, the slowest's positions, and the size of the last one. */
-async function scrapeTimes(base: string): Promise<{ times: number[]; warmup: number[]; slowest: number[]; bytes: number; series: number }> {
-  const times: number[] = [];
-  const warmup: number[] = [];
-  let text = '';
-  for (let i = 0; i < WARMUP_SCRAPES + scrapes; i++) {
-    const started = performance.now();
-    const response = await scrapeOnce(`${base}/metrics`);
-    text = response.text;
-    (i < WARMUP_SCRAPES ? warmup : times).push(performance.now() - started);
-    if (response.status !== 200) throw new Error(`/metrics answered ${response.status}: ${text}`);
-  }
-  // Where in the sequence the slowest scrapes fell (clustered at the start = the load's aftermath; spread = noise).
+interface Timed {
+  /** Client-side times (ms, sorted). */
+  times: number[];
+  warmup: number[];
+  /** Positions of the 10 slowest. */
+  slowest: number[];
+}
+const timed = (all: number[]): Timed => {
+  const times = all.slice(WARMUP_SCRAPES);
+  // Where in the sequence the slowest fell (clustered = a pause of the server or the machine; spread = noise).
   const slowest = times
     .map((t, i) => [t, i] as const)
     .sort((a, b) => b[0] - a[0])
     .slice(0, 10)
     .map(([, i]) => i);
+  return { times: [...times].sort((a, b) => a - b), warmup: all.slice(0, WARMUP_SCRAPES), slowest };
+};
+
+/**
+ * Sequential scrapes, each followed by a GET /livez on the same connection: the baseline, the same HTTP path
+ * without the registry, measured through the same moments of the server (its collections after the load
+ * included). Returns both, and the size of the last scrape.
+ */
+/** The server's own count and total seconds of garbage collections of a kind, from a scrape's text. */
+function collections(text: string, kind: string): { count: number; seconds: number } {
+  const read = (name: string) => Number(new RegExp(`^nodejs_gc_duration_seconds_${name}\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { count: read('count'), seconds: read('sum') };
+}
+
+async function scrapeTimes(
+  base: string,
+): Promise<{ scrape: Timed; livez: Timed; bytes: number; series: number; gc: Record<string, { count: number; seconds: number }> }> {
+  const scrapeAll: number[] = [];
+  const livezAll: number[] = [];
+  let text = '';
+  let before = '';
+  for (let i = 0; i < WARMUP_SCRAPES + scrapes; i++) {
+    let started = performance.now();
+    const response = await scrapeOnce(`${base}/metrics`);
+    scrapeAll.push(performance.now() - started);
+    text = response.text;
+    if (response.status !== 200) throw new Error(`/metrics answered ${response.status}: ${text}`);
+    if (i === WARMUP_SCRAPES - 1) before = text;
+    started = performance.now();
+    const live = await scrapeOnce(`${base}/livez`);
+    livezAll.push(performance.now() - started);
+    if (live.status !== 200) throw new Error(`/livez answered ${live.status}: ${live.text}`);
+  }
   return {
-    times: [...times].sort((a, b) => a - b),
-    warmup,
-    slowest,
+    scrape: timed(scrapeAll),
+    livez: timed(livezAll),
     bytes: Buffer.byteLength(text),
     series: text.split('\n').filter((l) => l && !l.startsWith('#')).length,
+    // The server's collections during the measured scrapes (the last scrape's figures minus the warm-up's last).
+    gc: Object.fromEntries(
+      ['minor', 'major', 'incremental'].map((kind) => {
+        const [a, b] = [collections(before, kind), collections(text, kind)];
+        return [kind, { count: b.count - a.count, seconds: b.seconds - a.seconds }];
+      }),
+    ),
   };
 }
 
@@ -108,23 +145,50 @@ for (const [label, root] of rounds) {
     await server.stop();
   }
 }
-// The registry alone, in process (what a scrape costs the server besides HTTP and the token check).
+// The registry alone, in process (what a scrape costs the server besides HTTP and the token check): our writer
+// of the text (src/metrics/exposition.ts) and prom-client's own `registry.metrics()`, alternating, with the heap
+// each allocates per scrape (V8's sampling profiler, garbage included).
 const inProcess = createMetrics({ engines: { flinkRestUrl: nowhere, connectUrl: nowhere, timeoutMs: 500 } });
 for (let i = 0; i < 100; i++) inProcess.http.observe('POST', '/graphql', 200, i / 1000);
-const registryTimes: number[] = [];
+const writers = { ours: () => inProcess.scrape(), 'prom-client': () => inProcess.registry.metrics() };
+const registryTimes: Record<keyof typeof writers, number[]> = { ours: [], 'prom-client': [] };
 for (let i = 0; i < scrapes; i++) {
-  const started = performance.now();
-  await inProcess.scrape();
-  registryTimes.push(performance.now() - started);
+  for (const [name, write] of Object.entries(writers) as [keyof typeof writers, () => Promise<string>][]) {
+    const started = performance.now();
+    await write();
+    registryTimes[name].push(performance.now() - started);
+  }
 }
-registryTimes.sort((a, b) => a - b);
+for (const times of Object.values(registryTimes)) times.sort((a, b) => a - b);
+const allocated: Record<string, number> = {};
+const inspector = new Session();
+inspector.connect();
+for (const [name, write] of Object.entries(writers)) {
+  await inspector.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  for (let i = 0; i < 200; i++) await write();
+  const { profile } = await inspector.post('HeapProfiler.stopSampling');
+  const total = (node: { selfSize: number; children: unknown[] }): number =>
+    node.selfSize + node.children.reduce<number>((sum, child) => sum + total(child as typeof node), 0);
+  allocated[name] = total(profile.head as never) / 200;
+}
+inspector.disconnect();
 process.stdout.write(`\n## Metrics cost: ${connections} connections, ${seconds} s each; ${scrapes} sequential scrapes\n`);
 for (const [label, value] of Object.entries(results)) line(`${label}: no-op requests/s`, Math.round(value).toLocaleString('en'));
 if (baseDir) line('this branch / base (no-op req/s)', `${((results['this branch']! / results['base (no metrics)']!) * 100).toFixed(1)}%`);
-const ms = (p: number) => percentile(scrape!.times, p).toFixed(2);
-line('/metrics scrape p50 / p95 / p99 / max (ms)', `${ms(50)} / ${ms(95)} / ${ms(99)} / ${scrape!.times.at(-1)!.toFixed(2)}`);
-line(`first ${WARMUP_SCRAPES} scrapes (not counted above), first / max (ms)`, `${scrape!.warmup[0]!.toFixed(2)} / ${Math.max(...scrape!.warmup).toFixed(2)}`);
-line('positions of the 10 slowest measured scrapes', scrape!.slowest.join(', '));
-line('registry.metrics() in process p50 / p99 (ms)', `${percentile(registryTimes, 50).toFixed(2)} / ${percentile(registryTimes, 99).toFixed(2)}`);
+const figures = (t: Timed) =>
+  `${[50, 95, 99].map((p) => percentile(t.times, p).toFixed(2)).join(' / ')} / ${t.times.at(-1)!.toFixed(2)}`;
+line('/metrics scrape p50 / p95 / p99 / max (ms)', figures(scrape!.scrape));
+line('GET /livez after each scrape (baseline: HTTP without the registry), p50 / p95 / p99 / max (ms)', figures(scrape!.livez));
+line(`first ${WARMUP_SCRAPES} scrapes (not counted above), first / max (ms)`, `${scrape!.scrape.warmup[0]!.toFixed(2)} / ${Math.max(...scrape!.scrape.warmup).toFixed(2)}`);
+line('positions of the 10 slowest measured scrapes', scrape!.scrape.slowest.join(', '));
+line('positions of the 10 slowest /livez', scrape!.livez.slowest.join(', '));
+line(
+  "the server's garbage collections meanwhile: count, mean ms (minor / major / incremental)",
+  Object.values(scrape!.gc)
+    .map((g) => `${g.count}, ${g.count ? ((g.seconds / g.count) * 1000).toFixed(2) : '-'}`)
+    .join(' / '),
+);
+for (const [name, times] of Object.entries(registryTimes))
+  line(`in process, ${name}'s text: p50 / p99 (ms), KB allocated per scrape`, `${percentile(times, 50).toFixed(2)} / ${percentile(times, 99).toFixed(2)}, ${Math.round(allocated[name]! / 1024)}`);
 line('/metrics size', `${scrape!.series} samples, ${(scrape!.bytes / 1024).toFixed(1)} KiB`);
 process.exit(0);

@@ -220,7 +220,7 @@ export function registerEngineMetrics(registry: Registry, options: EngineProbeOp
   });
   new Gauge({
     name: 'rtrec_connect_connector_state',
-    help: 'Each Kafka Connect connector with its state as a label (RUNNING, PAUSED, FAILED, …): 1 for the current state.',
+    help: 'Each Kafka Connect connector with its state as a label (RUNNING, PAUSED, FAILED, UNASSIGNED): 1 for the current state.',
     labelNames: ['connector', 'state'],
     registers,
     async collect() {

@@ -7,6 +7,7 @@ import type { LiveObserver } from '../recommend/live.js';
 import type { SocketObserver } from '../server/websocket.js';
 import { version } from '../version.js';
 import { type EngineProbeOptions, registerEngineMetrics } from './engines.js';
+import { exposition } from './exposition.js';
 
 /*
  * The process's Prometheus metrics (prom-client), all named rtrec_*, next to prom-client's default process
@@ -232,8 +233,8 @@ export function createMetrics(options: MetricsOptions = {}) {
 
   return {
     registry,
-    /** The text exposition of every metric (engine probes included, each bounded by its timeout). */
-    scrape: () => registry.metrics(),
+    /** The text exposition of every metric (engine probes included, each bounded by its timeout); see exposition.ts. */
+    scrape: () => exposition(registry),
     contentType: registry.contentType,
     http: {
       observe(method: string, route: string, status: number, seconds: number): void {
