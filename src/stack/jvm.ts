@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { clearStalePidFile, findProcesses, isAlive, readPidFile, spawnDetached, terminate } from '../common/process.js';
 import { AppError } from '../errors.js';
 
@@ -84,7 +84,10 @@ export class JvmDaemon {
     const classData = this.spec.classData;
     if (!classData) return { options: [] };
     const archive = this.archive(classData);
-    if (existsSync(archive)) return { options: [`-XX:SharedArchiveFile=${archive}`] };
+    if (existsSync(archive)) {
+      markUsed(archive);
+      return { options: [`-XX:SharedArchiveFile=${archive}`] };
+    }
     mkdirSync(classData.dir, { recursive: true });
     removeStaleParts(classData.dir);
     const part = `${archive}.${process.pid}-${Date.now()}.part`;
@@ -97,8 +100,10 @@ export class JvmDaemon {
     if (!recording) return;
     try {
       const written = existsSync(recording.part) && statSync(recording.part).size > 0;
-      if (clean && written && Date.now() - recording.startedAt >= recording.minMs && !existsSync(recording.archive))
+      if (clean && written && Date.now() - recording.startedAt >= recording.minMs && !existsSync(recording.archive)) {
         renameSync(recording.part, recording.archive);
+        pruneArchives(recording.archive, this.spec.name);
+      }
     } finally {
       this.dropRecording();
     }
@@ -182,6 +187,42 @@ function argFileContent(option: string): string {
   } catch {
     return option;
   }
+}
+
+/** Archives kept per engine: the current one and the one used before it (another clone's or JVM's, say). */
+const ARCHIVES_PER_ENGINE = 2;
+
+/** Marks an archive as used now (its mtime), so that pruning keeps the ones in use. */
+function markUsed(archive: string): void {
+  try {
+    const now = new Date();
+    utimesSync(archive, now, now);
+  } catch {
+    // Removed meanwhile by another clone's pruning: this start maps nothing and the next one records again.
+  }
+}
+
+/**
+ * After a new archive is kept: removes this engine's older archives beyond ARCHIVES_PER_ENGINE, least recently
+ * used first (each JVM build or classpath change writes a new one of 20–100 MB; nothing else removes them).
+ */
+function pruneArchives(kept: string, engine: string): void {
+  const dir = dirname(kept);
+  const pattern = new RegExp(`^${engine.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{16}\\.jsa$`);
+  const archives = readdirSync(dir)
+    .filter((name) => pattern.test(name))
+    .map((name) => join(dir, name))
+    .filter((path) => path !== kept)
+    .map((path) => {
+      try {
+        return { path, used: statSync(path).mtimeMs };
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((a) => a !== undefined)
+    .sort((a, b) => b.used - a.used);
+  for (const old of archives.slice(ARCHIVES_PER_ENGINE - 1)) rmSync(old.path, { force: true });
 }
 
 /** Removes partial archives that no run will finish (their runs died or were never stopped). */

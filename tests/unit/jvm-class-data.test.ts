@@ -145,6 +145,34 @@ describe('class-data sharing', () => {
     await changed.stop(5000);
   });
 
+  it("keeps two archives per engine, the most recently used, when a new one is recorded; never another engine's", async () => {
+    const dir = join(root, 'cds-f');
+    const run = async (name: string, build: string) => {
+      const d = daemon(name, { dir, build, minRecordingMs: 0 });
+      d.start();
+      await ready(d);
+      await new Promise((r) => setTimeout(r, 20));
+      await d.stop(5000);
+      return lastStart(d);
+    };
+    const jsa = () => archives(dir).filter((f) => f.endsWith('.jsa'));
+    await run('engine-f', 'b1');
+    await run('engine-f-other', 'b1');
+    await run('engine-f', 'b2');
+    const [b1] = jsa().filter((f) => f.startsWith('engine-f-') && !f.startsWith('engine-f-other'));
+    expect(jsa()).toHaveLength(3);
+    // b1 is mapped again (used after b2 was recorded), so b2 is the least recently used of engine-f's when b3 comes.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await run('engine-f', 'b1')).toContain('SharedArchiveFile');
+    const before = new Set(jsa());
+    await run('engine-f', 'b3');
+    const after = jsa();
+    expect(after).toHaveLength(3);
+    expect(after).toContain(b1);
+    expect(after.filter((f) => f.startsWith('engine-f-other-'))).toHaveLength(1);
+    expect([...before].filter((f) => !after.includes(f))).toHaveLength(1);
+  });
+
   it('without class data, starts with no sharing flag', async () => {
     const plain = new JvmDaemon({ name: 'engine-d', dir: join(root, 'data', 'engine-d'), mainClass: 'example.Main', classpath: [], args: [] });
     plain.start();
