@@ -20,8 +20,8 @@ interface Collectable {
   getForPromString?(): Promise<Collected> | Collected;
 }
 
-const escape = (text: string) => (text.includes('\\') || text.includes('\n') ? text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : text);
-const escapeLabelValue = (value: unknown) => (typeof value === 'string' ? escape(value).replace(/"/g, '\\"') : String(value));
+const escapeText = (text: string) => (text.includes('\\') || text.includes('\n') ? text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : text);
+const escapeLabelValue = (value: unknown) => (typeof value === 'string' ? escapeText(value).replace(/"/g, '\\"') : String(value));
 
 function valueText(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
@@ -47,8 +47,8 @@ function header(metric: Collected): string {
   const key = `${metric.name}\u0000${metric.type}\u0000${metric.help}`;
   let text = headers.get(key);
   if (text === undefined) {
-    const name = escape(metric.name);
-    text = `# HELP ${name} ${escape(metric.help)}\n# TYPE ${name} ${metric.type}`;
+    const name = escapeText(metric.name);
+    text = `# HELP ${name} ${escapeText(metric.help)}\n# TYPE ${name} ${metric.type}`;
     headers.set(key, text);
   }
   return text;
@@ -56,7 +56,7 @@ function header(metric: Collected): string {
 
 function block(metric: Collected): string {
   let text = header(metric);
-  const name = escape(metric.name);
+  const name = escapeText(metric.name);
   for (const value of metric.values ?? []) {
     const shared = value.sharedLabels;
     let labels = '';
