@@ -143,6 +143,14 @@ offset.storage.partitions=1
 status.storage.partitions=1
 # Commit source offsets every second (default 60 s): fewer duplicates after a crash.
 offset.flush.interval.ms=1000
+# After a Kafka restart the worker may have to join its group as a new member (UNKNOWN_MEMBER_ID); its old member's
+# connector and task then count as "lost", and Connect waits scheduled.rebalance.max.delay.ms (5 min) for that
+# member to come back before it assigns them again: a soak saw Debezium stop for 7 minutes after one kill -9 of
+# Kafka. One worker per cluster here, so nobody else could take them over: assign them at once (KAFKA-15693). A
+# join also waits rebalance.timeout.ms for every member the coordinator still knows (60 s, twice in that soak, for
+# the worker's own earlier attempts): 20 s is ample for one worker to stop its task (5 s graceful timeout).
+scheduled.rebalance.max.delay.ms=0
+rebalance.timeout.ms=20000
 # Source tasks' producers send one request at a time per broker (Connect's max.in.flight=1 keeps the order), each
 # with up to batch.size bytes per partition: 16 KB, about ten changes, made Debezium's catch-up after a Kafka restart
 # slow. Larger batches form only when records queue up, so steady-state latency is unchanged.
