@@ -17,8 +17,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
 import { inTransaction } from '../src/database/transaction.js';
+import { jobLag, waitCaughtUp } from '../src/flink/catch-up.js';
 import { FlinkRest } from '../src/flink/gateway.js';
-import { flag, jobLag, percentile, cli as rtrec, waitCaughtUp } from './lib.js';
+import { flag, percentile, cli as rtrec } from './lib.js';
 
 const seconds = flag('seconds', 300);
 const rate = flag('rate', 100);

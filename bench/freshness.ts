@@ -19,8 +19,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
+import { waitCaughtUp } from '../src/flink/catch-up.js';
 import { FlinkRest } from '../src/flink/gateway.js';
-import { flag, line, percentile, cli as rtrec, startServer, waitCaughtUp } from './lib.js';
+import { flag, line, percentile, cli as rtrec, startServer } from './lib.js';
 
 const trials = flag('trials', 100);
 /** Trials run first and not counted: the connector, the job and the server warm up (the first change took seconds). */

@@ -233,21 +233,6 @@ export function line(label: string, value: string) {
   process.stdout.write(`${label.padEnd(58)} ${value}\n`);
 }
 
-/** Kafka lag and records read, summed over the running rtrec jobs (or the one named `only`). */
-export async function jobLag(rest: FlinkRest, only?: string): Promise<{ jobs: number; lag: number; in: number; byJob: Record<string, number> }> {
-  const jobs = (await rest.jobs()).filter((j) => (only ? j.name === `${JOB_PREFIX}${only}` : j.name.startsWith(JOB_PREFIX)) && j.state === 'RUNNING');
-  let lag = 0;
-  let recordsIn = 0;
-  const byJob: Record<string, number> = {};
-  for (const job of jobs) {
-    const r = await rest.records(job.id);
-    lag += r.lag;
-    recordsIn += r.in;
-    byJob[job.name.slice(JOB_PREFIX.length)] = r.lag;
-  }
-  return { jobs: jobs.length, lag, in: recordsIn, byJob };
-}
-
 /**
  * The running rtrec jobs' real Kafka lag per job: records in the topics they read that their sources have not
  * emitted yet (topics' end offsets − the sources' positions, FlinkRest.sourceOffsets). Unlike the consumers'
@@ -273,21 +258,6 @@ export async function offsetLag(
     byJob[job.name.slice(JOB_PREFIX.length)] = recordsBehind(positions, (topic, partition) => endsOf.get(topic)!.get(partition) ?? 0)!;
   }
   return byJob;
-}
-
-/**
- * Waits until freshly deployed jobs (all, or the one named `only`) have read the topics' history: running, no
- * Kafka lag, and records read unchanged since the previous poll. Resolves with the seconds it took.
- */
-export async function waitCaughtUp(rest: FlinkRest, pollMs: number, only?: string, timeoutMs = 600_000): Promise<number> {
-  const started = Date.now();
-  for (let previous = -1; ; ) {
-    await new Promise((r) => setTimeout(r, pollMs));
-    const now = await jobLag(rest, only).catch(() => ({ jobs: 0, lag: -1, in: -1 }));
-    if (now.jobs > 0 && now.lag === 0 && now.in === previous) return Math.round((Date.now() - started) / 1000);
-    previous = now.in;
-    if (Date.now() - started > timeoutMs) throw new Error(`${only ?? 'the jobs'} did not catch up with the topics in ${timeoutMs / 60_000} minutes`);
-  }
 }
 
 /** Waits until the connector's initial snapshot has drained (topic offsets stop moving for 3 s). */

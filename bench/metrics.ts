@@ -164,7 +164,11 @@ const allocated: Record<string, number> = {};
 const inspector = new Session();
 inspector.connect();
 for (const [name, write] of Object.entries(writers)) {
-  await inspector.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await inspector.post('HeapProfiler.startSampling', {
+    samplingInterval: 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
   for (let i = 0; i < 200; i++) await write();
   const { profile } = await inspector.post('HeapProfiler.stopSampling');
   const total = (node: { selfSize: number; children: unknown[] }): number =>
@@ -175,11 +179,13 @@ inspector.disconnect();
 process.stdout.write(`\n## Metrics cost: ${connections} connections, ${seconds} s each; ${scrapes} sequential scrapes\n`);
 for (const [label, value] of Object.entries(results)) line(`${label}: no-op requests/s`, Math.round(value).toLocaleString('en'));
 if (baseDir) line('this branch / base (no-op req/s)', `${((results['this branch']! / results['base (no metrics)']!) * 100).toFixed(1)}%`);
-const figures = (t: Timed) =>
-  `${[50, 95, 99].map((p) => percentile(t.times, p).toFixed(2)).join(' / ')} / ${t.times.at(-1)!.toFixed(2)}`;
+const figures = (t: Timed) => `${[50, 95, 99].map((p) => percentile(t.times, p).toFixed(2)).join(' / ')} / ${t.times.at(-1)!.toFixed(2)}`;
 line('/metrics scrape p50 / p95 / p99 / max (ms)', figures(scrape!.scrape));
 line('GET /livez after each scrape (baseline: HTTP without the registry), p50 / p95 / p99 / max (ms)', figures(scrape!.livez));
-line(`first ${WARMUP_SCRAPES} scrapes (not counted above), first / max (ms)`, `${scrape!.scrape.warmup[0]!.toFixed(2)} / ${Math.max(...scrape!.scrape.warmup).toFixed(2)}`);
+line(
+  `first ${WARMUP_SCRAPES} scrapes (not counted above), first / max (ms)`,
+  `${scrape!.scrape.warmup[0]!.toFixed(2)} / ${Math.max(...scrape!.scrape.warmup).toFixed(2)}`,
+);
 line('positions of the 10 slowest measured scrapes', scrape!.scrape.slowest.join(', '));
 line('positions of the 10 slowest /livez', scrape!.livez.slowest.join(', '));
 line(
@@ -189,6 +195,9 @@ line(
     .join(' / '),
 );
 for (const [name, times] of Object.entries(registryTimes))
-  line(`in process, ${name}'s text: p50 / p99 (ms), KB allocated per scrape`, `${percentile(times, 50).toFixed(2)} / ${percentile(times, 99).toFixed(2)}, ${Math.round(allocated[name]! / 1024)}`);
+  line(
+    `in process, ${name}'s text: p50 / p99 (ms), KB allocated per scrape`,
+    `${percentile(times, 50).toFixed(2)} / ${percentile(times, 99).toFixed(2)}, ${Math.round(allocated[name]! / 1024)}`,
+  );
 line('/metrics size', `${scrape!.series} samples, ${(scrape!.bytes / 1024).toFixed(1)} KiB`);
 process.exit(0);

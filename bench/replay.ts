@@ -18,9 +18,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/env.js';
 import { createPool, ensureDatabaseUrl } from '../src/database/database.js';
+import { jobLag, waitCaughtUp } from '../src/flink/catch-up.js';
 import { FlinkRest } from '../src/flink/gateway.js';
 import { createKafka } from '../src/kafka/client.js';
-import { BIN, jobLag, offsetLag, cli as rtrec, waitCaughtUp } from './lib.js';
+import { BIN, offsetLag, cli as rtrec } from './lib.js';
 
 const { values } = parseArgs({
   options: {

@@ -12,6 +12,8 @@ import { createRng } from '../common/random.js';
 import { type Config, loadConfig } from '../config/env.js';
 import { createPool, locateDatabase } from '../database/database.js';
 import { generateData } from '../datagen/generate.js';
+import { waitCaughtUp } from '../flink/catch-up.js';
+import { FlinkRest } from '../flink/gateway.js';
 import { createKafka } from '../kafka/client.js';
 import { encodeCursor } from '../kafka/cursor.js';
 import { createLogger } from '../logging/logger.js';
@@ -198,6 +200,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await generateData(ctx.pool, { categories: 6, products: 120, customers: 300, seed: options.seed });
     const { definition } = await registerConnector(config);
     for (const d of ctx.jobs.definitions()) await ctx.jobs.deploy(d.name);
+    // The load starts once the jobs have read the shop's history (the connector's snapshot): setup, not load.
+    progress('letting the Flink jobs read the shop’s history…');
+    progress(`  caught up in ${await waitCaughtUp(new FlinkRest(config.flink.restUrl), 5000, undefined, 300_000)} s`);
     // The reference begins before the load, so every change of the load is in it.
     const reference = await openReferenceLog(superuser, 'rtrec_soak_reference');
     cleanups.push({ name: 'dropping the reference slot', run: () => reference.close() });
@@ -278,7 +283,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let nextKill = loadStarted + options.intervalSeconds * 1000;
     const maxLastAt = async () =>
       (await ctx.pool.query<{ at: Date | null }>('SELECT max(last_at) AS at FROM rec_customer_product')).rows[0]?.at?.getTime() ?? 0;
-    while (options.faults.length > 0 && nextKill + options.downSeconds * 1000 < until) {
+    // A recovery can outlast the next kill time (or the load): no fault starts that could not end within the load.
+    while (options.faults.length > 0 && Math.max(nextKill, Date.now()) + options.downSeconds * 1000 < until) {
       await sleep(Math.max(0, nextKill - Date.now()));
       const component = next();
       const at = (Date.now() - loadStarted) / 1000;
