@@ -14,7 +14,6 @@
 -- session, add-to-cart, paid order and order line). Changes that do not parse go to the dead-letter topic.
 
 SET 'table.local-time-zone' = 'UTC';
--- @include one-phase
 SET 'table.optimizer.reuse-optimize-block-with-digest-enabled' = 'true';
 SET 'table.exec.mini-batch.enabled' = 'true';
 SET 'table.exec.mini-batch.allow-latency' = '200 ms';

@@ -14,7 +14,6 @@
 -- ${placeholders} are filled by `rtrec jobs deploy`; `rtrec jobs render fraud-detection` prints the result.
 
 SET 'table.local-time-zone' = 'UTC';
--- @include one-phase
 
 -- @include source-orders
 -- @include source-order_items

@@ -20,7 +20,6 @@
 -- drops changes that arrive more than ${watermark.delay} s after the watermark (late data).
 
 SET 'table.local-time-zone' = 'UTC';
--- @include one-phase
 SET 'table.optimizer.reuse-optimize-block-with-digest-enabled' = 'true';
 -- Mini-batches: the aggregations fold what arrived within 200 ms per key before emitting, so a burst of changes to one
 -- product or customer becomes one upsert instead of one per change (the JDBC sinks were what fell behind at ×60 replay).

@@ -12,7 +12,6 @@
 -- their window (Flink's numLateRecordsDropped metric counts them).
 
 SET 'table.local-time-zone' = 'UTC';
--- @include one-phase
 
 -- @include source-orders
 -- @include dead-letters

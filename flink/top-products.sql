@@ -11,7 +11,6 @@
 -- window's quantities. Changes that do not parse go to the dead-letter topic.
 
 SET 'table.local-time-zone' = 'UTC';
--- @include one-phase
 
 -- @include source-order_items
 -- @include dead-letters
