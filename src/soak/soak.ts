@@ -174,7 +174,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     RTREC_DATA_DIR: options.dataDir,
   };
   const config: Config = loadConfig(env);
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', { component: 'soak' });
+  // Errors only by default: every kill of PostgreSQL makes each idle connection of the soak's own pools warn (with a
+  // stack), which the report already accounts for (writerErrors, recovery). LOG_LEVEL=warn shows them.
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'error', { component: 'soak' });
   const stack = createStack(config, logger);
   const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
   const seen = { pids: new Set<number>(), ports: new Set<number>() };
