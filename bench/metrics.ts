@@ -79,17 +79,17 @@ const timed = (all: number[]): Timed => {
   return { times: [...times].sort((a, b) => a - b), warmup: all.slice(0, WARMUP_SCRAPES), slowest };
 };
 
-/**
- * Sequential scrapes, each followed by a GET /livez on the same connection: the baseline, the same HTTP path
- * without the registry, measured through the same moments of the server (its collections after the load
- * included). Returns both, and the size of the last scrape.
- */
 /** The server's own count and total seconds of garbage collections of a kind, from a scrape's text. */
 function collections(text: string, kind: string): { count: number; seconds: number } {
   const read = (name: string) => Number(new RegExp(`^nodejs_gc_duration_seconds_${name}\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return { count: read('count'), seconds: read('sum') };
 }
 
+/**
+ * Sequential scrapes, each followed by a GET /livez on the same connection: the baseline, the same HTTP path
+ * without the registry, measured through the same moments of the server (its collections after the load
+ * included). Returns both, and the size of the last scrape.
+ */
 async function scrapeTimes(
   base: string,
 ): Promise<{ scrape: Timed; livez: Timed; bytes: number; series: number; gc: Record<string, { count: number; seconds: number }> }> {

@@ -76,8 +76,11 @@ export function createEngineProbe(options: EngineProbeOptions): () => Promise<En
     return names;
   };
 
-  /** Records behind: end offsets − the sources' positions when every partition's end is known, else records-lag-max. */
-  const jobLag = async (jobId: string): Promise<number> => {
+  /**
+   * Records behind: end offsets − the sources' positions when every partition's end is known, else records-lag-max.
+   * `ends`: `topic/partition` → end offset, the topic spelled as Flink's metric names spell it.
+   */
+  const jobLag = async (jobId: string, ends: ReadonlyMap<string, number>): Promise<number> => {
     let lagMax = 0;
     const positions: { id: string; max: number }[] = [];
     for (const source of await sourceMetricsOf(jobId)) {
@@ -92,22 +95,27 @@ export function createEngineProbe(options: EngineProbeOptions): () => Promise<En
         else lagMax += Number.isFinite(v.sum) ? Math.max(0, v.sum) : 0;
       }
     }
-    const ends = new Map<string, number>();
-    for (const [key, end] of options.highWatermarks?.() ?? []) {
-      const at = key.lastIndexOf('/');
-      ends.set(`${flinkTopicName(key.slice(0, at))}${key.slice(at)}`, end);
-    }
     const read = sourcePositions(positions);
     if (read.size === 0) return lagMax;
     return recordsBehind(read, (topic, partition) => ends.get(`${topic}/${partition}`)) ?? lagMax;
   };
 
-  const jobFigures = async (job: { jid: string; name: string; state: string }): Promise<FlinkJobFigures> => {
+  /** The bridge's high watermarks keyed as `sourcePositions` keys them (read once per probe, for every job). */
+  const flinkEnds = (): Map<string, number> => {
+    const ends = new Map<string, number>();
+    for (const [key, end] of options.highWatermarks?.() ?? []) {
+      const at = key.lastIndexOf('/');
+      ends.set(`${flinkTopicName(key.slice(0, at))}${key.slice(at)}`, end);
+    }
+    return ends;
+  };
+
+  const jobFigures = async (job: { jid: string; name: string; state: string }, ends: ReadonlyMap<string, number>): Promise<FlinkJobFigures> => {
     const figures: FlinkJobFigures = { name: job.name, state: job.state };
     if (!ACTIVE.has(job.state)) return figures;
     const [restarts, lag] = await Promise.allSettled([
       getJson<{ id: string; value: string }[]>(`${flinkRestUrl}/jobs/${job.jid}/metrics?get=numRestarts`, timeoutMs),
-      jobLag(job.jid),
+      jobLag(job.jid, ends),
     ]);
     if (restarts.status === 'fulfilled') {
       const value = Number(restarts.value.find((m) => m.id === 'numRestarts')?.value);
@@ -129,7 +137,8 @@ export function createEngineProbe(options: EngineProbeOptions): () => Promise<En
         const seen = latest.get(job.name);
         if (!seen || ACTIVE.has(job.state) || !ACTIVE.has(seen.state)) latest.set(job.name, job);
       }
-      return { up: true, jobs: await Promise.all([...latest.values()].map(jobFigures)) };
+      const ends = flinkEnds();
+      return { up: true, jobs: await Promise.all([...latest.values()].map((job) => jobFigures(job, ends))) };
     } catch {
       return { up: false, jobs: [] };
     }

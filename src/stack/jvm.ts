@@ -189,6 +189,9 @@ function argFileContent(option: string): string {
   }
 }
 
+/** An archive's file name: `<engine>-<16 hex digits of its key>.jsa` (see `JvmDaemon.archive`). */
+const ARCHIVE_NAME = /^(.+)-[0-9a-f]{16}\.jsa$/;
+
 /** Archives kept per engine: the current one and the one used before it (another clone's or JVM's, say). */
 const ARCHIVES_PER_ENGINE = 2;
 
@@ -208,9 +211,8 @@ function markUsed(archive: string): void {
  */
 function pruneArchives(kept: string, engine: string): void {
   const dir = dirname(kept);
-  const pattern = new RegExp(`^${engine.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{16}\\.jsa$`);
   const archives = readdirSync(dir)
-    .filter((name) => pattern.test(name))
+    .filter((name) => ARCHIVE_NAME.exec(name)?.[1] === engine)
     .map((name) => join(dir, name))
     .filter((path) => path !== kept)
     .map((path) => {
