@@ -27,6 +27,8 @@ const PLACEMENT = /^[a-z0-9_-]{1,40}$/;
 /** How long this process serves its view of the running experiments before reading them again. */
 const RUNNING_TTL_MS = 1000;
 const MAX_REMEMBERED = 200_000;
+/** The most candidates one served list reads while merchandising rules are in force (filters may need many). */
+const MAX_CANDIDATES = 400;
 
 export interface VariantInput {
   name: string;
@@ -309,23 +311,32 @@ export function createExperiments({ db, pool, recommender, logger, merchandising
     async serve(customerId: number, options: RecommendOptions, placement = DEFAULT_PLACEMENT): Promise<ServedList> {
       const first = options.first ?? 10;
       const rules = merchandising ? await merchandising.active() : [];
-      const read = { ...options, first: rules.length ? Math.max(first, Math.min(100, first * OVERFETCH)) : first };
       const experiment = (await runningExperiments()).get(placement);
       const variant = experiment && (await recordAssignment(experiment, customerId));
-      let candidates: Recommendation[];
-      let carted: Promise<Set<number>> | undefined;
-      if (variant) {
-        // The pins' cart check runs alongside the variant's query, not after it.
-        carted = rules.length && merchandising ? merchandising.cartedPins(customerId, rules) : undefined;
-        carted?.catch(() => undefined);
-        candidates = await serveVariant({ pool, recommender }, variant, customerId, read);
-      } else {
+      // The pins' cart check runs alongside the variant's query, not after it.
+      const variantCarted = variant && rules.length && merchandising ? merchandising.cartedPins(customerId, rules) : undefined;
+      variantCarted?.catch(() => undefined);
+      const candidatesFor = async (n: number): Promise<{ candidates: Recommendation[]; carted?: Promise<Set<number>> }> => {
+        const read = { ...options, first: n };
+        if (variant) return { candidates: await serveVariant({ pool, recommender }, variant, customerId, read), carted: variantCarted };
         // The served recommender tells which pinned products are in the cart from its own query.
         const served = await recommender.recommendWatching(customerId, read, pinnedProducts(rules));
-        candidates = served.items;
-        carted = Promise.resolve(served.inCart);
+        return { candidates: served.items, carted: Promise.resolve(served.inCart) };
+      };
+      let items: Recommendation[];
+      if (!rules.length || !merchandising) items = (await candidatesFor(first)).candidates;
+      else {
+        // Rules read more candidates, so a boost can lift one from below the cut; when filters leave the list short
+        // while the recommender had more, it reads again with a larger pool (up to MAX_CANDIDATES).
+        const now = new Date();
+        let n = Math.max(first, Math.min(MAX_CANDIDATES, first * OVERFETCH));
+        for (;;) {
+          const { candidates, carted } = await candidatesFor(n);
+          items = await merchandising.apply(customerId, candidates, first, rules, now, carted);
+          if (items.length >= first || candidates.length < n || n >= MAX_CANDIDATES) break;
+          n = Math.min(MAX_CANDIDATES, n * 4);
+        }
       }
-      const items = rules.length && merchandising ? await merchandising.apply(customerId, candidates, first, rules, new Date(), carted) : candidates;
       if (!experiment || !variant) return { items };
       return {
         items,

@@ -96,6 +96,26 @@ describe('rules on served lists', () => {
     }
   });
 
+  it('keeps a list full when filters remove most candidates, reading more of them while the recommender has more', async () => {
+    await clear();
+    // Filter every category but the one least present in the first 12 candidates: most of them go.
+    const candidates = await serve(12);
+    const { rows } = await t.pool.query<{ category_id: number }>('SELECT category_id FROM categories ORDER BY category_id');
+    const count = (c: number) => candidates.filter((r) => r.categoryId === c).length;
+    const kept = rows.map((r) => r.category_id).sort((a, b) => count(a) - count(b))[0]!;
+    expect(count(kept)).toBeLessThan(6);
+    for (const { category_id } of rows) {
+      if (category_id !== kept) await test.services.merchandising.create({ name: `not ${category_id}`, action: 'filter', categoryId: category_id });
+    }
+    const filtered = await serve();
+    expect(filtered.every((r) => r.categoryId === kept)).toBe(true);
+    // As many as that category alone offers (the recommender restricted to it, no rules), up to 6.
+    await clear();
+    const alone = await test.services.recommender.recommend(customer, { first: 6, categoryId: kept });
+    expect(alone.length).toBeGreaterThan(count(kept));
+    expect(filtered.length).toBe(alone.length);
+  });
+
   it('applies a rule only within its time window', async () => {
     await clear();
     const top = (await serve())[0]!;
