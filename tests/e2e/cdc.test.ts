@@ -14,14 +14,15 @@ import { createTestApp, gql, subscriptionClient } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, roleUrl, type TestDatabase } from '../helpers/db.js';
 import { ensureDebianTool, pidListeningOn } from '../helpers/debian.js';
-import { freePortBlock } from '../helpers/net.js';
+import { type EnginePorts, engineEnv } from '../helpers/net.js';
 
 /*
  * Change data capture on the real engines the project starts: `rtrec stack up` (Kafka KRaft + Kafka
  * Connect with Debezium), `rtrec cdc register`, and the API's bridge into GraphQL subscriptions.
  */
 
-let ports: { kafka: number; controller: number; connect: number };
+let ports: EnginePorts;
+let engines: Record<string, string>;
 const prefix = 'cdctest';
 let dataDir: string;
 let env: Record<string, string>;
@@ -34,8 +35,7 @@ let brokers: string[];
 let kafka: Kafka;
 
 beforeAll(async () => {
-  const base = await freePortBlock(3);
-  ports = { kafka: base, controller: base + 1, connect: base + 2 };
+  ({ ports, env: engines } = await engineEnv());
   brokers = [`127.0.0.1:${ports.kafka}`];
   kafka = new Kafka({ clientId: 'cdc-test', brokers, logLevel: logLevel.NOTHING });
   dataDir = mkdtempSync(join(tmpdir(), 'rtrec-cdc-'));
@@ -49,9 +49,7 @@ beforeAll(async () => {
     DATABASE_API_URL: roleUrl('api', t.name),
     RTREC_DATA_DIR: dataDir,
     CDC_TOPIC_PREFIX: prefix,
-    KAFKA_PORT: String(ports.kafka),
-    KAFKA_CONTROLLER_PORT: String(ports.controller),
-    CONNECT_PORT: String(ports.connect),
+    ...engines,
     KAFKA_HEAP: '384m',
     CONNECT_HEAP: '384m',
   };

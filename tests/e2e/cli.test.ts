@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { engineEnv, freePort } from '../helpers/net.js';
 
 let t: TestDatabase;
 let env: Record<string, string>;
@@ -154,7 +155,8 @@ describe('rtrec CLI', () => {
   it('starts, reports and stops an embedded PostgreSQL of its own, and stack down stops the one the demo started', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rtrec-cli-'));
     chmodSync(dir, 0o755);
-    const own = { RTREC_DATA_DIR: dir, EMBEDDED_PG_PORT: String(56000 + Math.floor(Math.random() * 1000)), DATABASE_URL: '' };
+    // Engine ports of its own: `stack down` must not meet a stack `npm start` left running on the default ones.
+    const own = { RTREC_DATA_DIR: dir, EMBEDDED_PG_PORT: String(await freePort()), DATABASE_URL: '', ...(await engineEnv()).env };
     try {
       expect((await runCli(['db', 'status'], own)).stdout).toMatch(/not initialised/);
       const started = await runCli(['db', 'start'], own);

@@ -21,7 +21,7 @@ import { as, createTestApp, gql, subscriptionClient } from '../helpers/app.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, roleUrl, type TestDatabase } from '../helpers/db.js';
 import { pidListeningOn } from '../helpers/debian.js';
-import { freePortBlock } from '../helpers/net.js';
+import { type EnginePorts, engineEnv } from '../helpers/net.js';
 
 /*
  * The Flink jobs on the real engines the project starts (PostgreSQL → Debezium → Kafka → Flink →
@@ -30,7 +30,8 @@ import { freePortBlock } from '../helpers/net.js';
  * TaskManager mid-stream; alerts reach a graphql-ws subscriber; a bad SQL file is named with its problem.
  */
 
-let ports: { kafka: number; controller: number; connect: number; flink: number; gateway: number; rpc: number };
+let ports: EnginePorts;
+let engines: Record<string, string>;
 const prefix = 'flinktest';
 const REVENUE_WINDOW = 5;
 let dataDir: string;
@@ -42,9 +43,7 @@ let client: Client;
 let app: ReturnType<typeof createTestApp>['app'];
 
 beforeAll(async () => {
-  // Flink's managed cluster takes FLINK_RPC_PORT and the next 12 ports.
-  const base = await freePortBlock(20);
-  ports = { kafka: base, controller: base + 1, connect: base + 2, flink: base + 3, gateway: base + 4, rpc: base + 5 };
+  ({ ports, env: engines } = await engineEnv());
   dataDir = mkdtempSync(join(tmpdir(), 'rtrec-flink-'));
   chmodSync(dataDir, 0o755);
   t = await createTestDatabase('flink');
@@ -58,12 +57,7 @@ beforeAll(async () => {
     RTREC_DATA_DIR: dataDir,
     CDC_TOPIC_PREFIX: prefix,
     CDC_SLOT_NAME: 'rtrec_flinktest',
-    KAFKA_PORT: String(ports.kafka),
-    KAFKA_CONTROLLER_PORT: String(ports.controller),
-    CONNECT_PORT: String(ports.connect),
-    FLINK_PORT: String(ports.flink),
-    FLINK_SQL_GATEWAY_PORT: String(ports.gateway),
-    FLINK_RPC_PORT: String(ports.rpc),
+    ...engines,
     KAFKA_HEAP: '384m',
     CONNECT_HEAP: '384m',
     REVENUE_WINDOW_SECONDS: String(REVENUE_WINDOW),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSoak } from '../../src/soak/soak.js';
-import { freePort, freePortBlock } from '../helpers/net.js';
+import { engineEnv, freePort } from '../helpers/net.js';
 
 /*
  * A short soak on the real engines the project starts (its own embedded PostgreSQL, Kafka, Kafka Connect with
@@ -23,16 +23,9 @@ afterAll(() => {
 
 describe('soak with faults', () => {
   it('loses nothing, counts nothing twice and leaves nothing behind across kill -9 of PostgreSQL, Connect, the API and the TaskManager', async () => {
-    // Flink's managed cluster takes FLINK_RPC_PORT and the next 12 ports.
-    const base = await freePortBlock(20);
     const env = {
       EMBEDDED_PG_PORT: String(await freePort()),
-      KAFKA_PORT: String(base),
-      KAFKA_CONTROLLER_PORT: String(base + 1),
-      CONNECT_PORT: String(base + 2),
-      FLINK_PORT: String(base + 3),
-      FLINK_SQL_GATEWAY_PORT: String(base + 4),
-      FLINK_RPC_PORT: String(base + 5),
+      ...(await engineEnv()).env,
       KAFKA_HEAP: '384m',
       CONNECT_HEAP: '384m',
       LOG_LEVEL: 'warn',

@@ -25,13 +25,28 @@ export async function as(role: TestRole | 'anonymous', customerId?: number): Pro
   return { authorization: role === 'anonymous' ? '' : `Bearer ${await token(role, customerId)}` };
 }
 
+/** Nothing listens on the discard port: a test app does not reach the engines of a demo stack left running. */
+const CLOSED = 'http://127.0.0.1:9';
+
+/**
+ * Kafka Connect's and Flink's URLs for a test app whose `env` names neither their URL nor their port: a closed port,
+ * not the default ports where `npm start`'s stack may answer (which would change what the app may do, e.g. clearData).
+ */
+function closedEngines(env: Record<string, string>): Record<string, string> {
+  const closed: Record<string, string> = {};
+  if (!env.CONNECT_URL && !env.CONNECT_PORT) closed.CONNECT_URL = CLOSED;
+  if (!env.FLINK_REST_URL && !env.FLINK_PORT) closed.FLINK_REST_URL = CLOSED;
+  if (!env.FLINK_SQL_GATEWAY_URL && !env.FLINK_SQL_GATEWAY_PORT) closed.FLINK_SQL_GATEWAY_URL = CLOSED;
+  return closed;
+}
+
 /**
  * The real HTTP application on a test database, driven in process through `app.fetch`. Its services come
  * from the composition root (with `env` as configuration), as `serve` builds them; it accepts the tokens of
  * `token()` / `as()`.
  */
 export function createTestApp(t: TestDatabase, env: Record<string, string> = {}) {
-  const config = loadConfig({ LOG_LEVEL: 'silent', AUTH_SECRET: TEST_AUTH_SECRET, ...env });
+  const config = loadConfig({ LOG_LEVEL: 'silent', AUTH_SECRET: TEST_AUTH_SECRET, ...closedEngines(env), ...env });
   const services = createServices({ config, logger: t.logger, databaseUrl: t.url, db: t.db, pool: t.pool, storefront: t.storefront });
   const app = createApp(services);
   return { app, simulations: services.simulations, changes: services.changes, services };
