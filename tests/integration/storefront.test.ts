@@ -24,10 +24,28 @@ const always = (status: 'completed' | 'failed'): PaymentGateway => ({
 
 describe('storefront actions', () => {
   it('records a view and a category browse as behaviour events', async () => {
+    await t.pool.query('UPDATE products SET price = 12.50 WHERE product_id = $1', [productId]);
     const view = await t.storefront.viewProduct(1, productId);
-    expect(view).toMatchObject({ customerId: 1, productId, eventType: 'view_product' });
-    const browse = await t.storefront.browseCategory(1, view.categoryId!);
-    expect(browse.eventType).toBe('browse_category');
+    expect(view).toMatchObject({ customerId: 1, productId, eventType: 'view_product', context: { price: '12.5' } });
+    // What the action returns is the stored row as Prisma reads it (types included), the price as Prisma's Decimal prints it.
+    const product = await t.db.product.findUniqueOrThrow({ where: { productId } });
+    expect(view).toEqual(await t.db.behaviorEvent.findUniqueOrThrow({ where: { eventId: view.eventId } }));
+    expect(view).toMatchObject({ categoryId: product.categoryId, orderId: null, context: { price: product.price.toString() } });
+    const at = new Date('2026-03-01T10:00:00.123Z');
+    const sessionId = '3f0b8a4e-5b7c-4d2e-9f1a-0c6d7e8f9a0b';
+    const browse = await t.storefront.browseCategory(1, view.categoryId!, { at, sessionId });
+    expect(browse).toEqual(await t.db.behaviorEvent.findUniqueOrThrow({ where: { eventId: browse.eventId } }));
+    expect(browse).toMatchObject({ eventType: 'browse_category', productId: null, categoryId: view.categoryId, occurredAt: at, sessionId, context: null });
+  });
+
+  it('names what does not exist, the customer first, and records nothing then', async () => {
+    const before = await t.db.behaviorEvent.count();
+    await expect(t.storefront.viewProduct(999_999, 999_998)).rejects.toThrow(/Customer 999999/);
+    await expect(t.storefront.viewProduct(1, 999_998)).rejects.toThrow(/Product 999998/);
+    await expect(t.storefront.browseCategory(999_999, 999_998)).rejects.toThrow(/Customer 999999/);
+    await expect(t.storefront.browseCategory(1, 999_998)).rejects.toThrow(/Category 999998/);
+    await expect(t.storefront.browseCategory(1, 0)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(await t.db.behaviorEvent.count()).toBe(before);
   });
 
   it('adds to the cart (quantities add up) with one event per action', async () => {
