@@ -126,6 +126,8 @@ async function scrapeTimes(
 
 const results: Record<string, number> = {};
 let scrape: Awaited<ReturnType<typeof scrapeTimes>> | undefined;
+/** The same series on the server before any load: Prometheus's usual case, without the load's garbage to collect. */
+let quiet: Awaited<ReturnType<typeof scrapeTimes>> | undefined;
 // Without --base only this branch runs: its scrape times, and its no-op rate without a comparison.
 const rounds: (readonly [string, string])[] = baseDir
   ? [
@@ -138,6 +140,7 @@ const rounds: (readonly [string, string])[] = baseDir
 for (const [label, root] of rounds) {
   const server = await serve(root);
   try {
+    if (root !== baseDir && !quiet) quiet = await scrapeTimes(server.base);
     await noopRps(server.base, 2);
     results[label] = await noopRps(server.base);
     if (root !== baseDir) scrape = await scrapeTimes(server.base);
@@ -180,20 +183,24 @@ process.stdout.write(`\n## Metrics cost: ${connections} connections, ${seconds} 
 for (const [label, value] of Object.entries(results)) line(`${label}: no-op requests/s`, Math.round(value).toLocaleString('en'));
 if (baseDir) line('this branch / base (no-op req/s)', `${((results['this branch']! / results['base (no metrics)']!) * 100).toFixed(1)}%`);
 const figures = (t: Timed) => `${[50, 95, 99].map((p) => percentile(t.times, p).toFixed(2)).join(' / ')} / ${t.times.at(-1)!.toFixed(2)}`;
-line('/metrics scrape p50 / p95 / p99 / max (ms)', figures(scrape!.scrape));
-line('GET /livez after each scrape (baseline: HTTP without the registry), p50 / p95 / p99 / max (ms)', figures(scrape!.livez));
-line(
-  `first ${WARMUP_SCRAPES} scrapes (not counted above), first / max (ms)`,
-  `${scrape!.scrape.warmup[0]!.toFixed(2)} / ${Math.max(...scrape!.scrape.warmup).toFixed(2)}`,
-);
-line('positions of the 10 slowest measured scrapes', scrape!.scrape.slowest.join(', '));
-line('positions of the 10 slowest /livez', scrape!.livez.slowest.join(', '));
-line(
-  "the server's garbage collections meanwhile: count, mean ms (minor / major / incremental)",
-  Object.values(scrape!.gc)
-    .map((g) => `${g.count}, ${g.count ? ((g.seconds / g.count) * 1000).toFixed(2) : '-'}`)
-    .join(' / '),
-);
+function scrapeReport(when: string, series: NonNullable<typeof scrape>): void {
+  line(`${when}: /metrics scrape p50 / p95 / p99 / max (ms)`, figures(series.scrape));
+  line(`${when}: GET /livez after each scrape (baseline: HTTP without the registry), p50 / p95 / p99 / max (ms)`, figures(series.livez));
+  line(
+    `${when}: first ${WARMUP_SCRAPES} scrapes (not counted above), first / max (ms)`,
+    `${series.scrape.warmup[0]!.toFixed(2)} / ${Math.max(...series.scrape.warmup).toFixed(2)}`,
+  );
+  line(`${when}: positions of the 10 slowest measured scrapes`, series.scrape.slowest.join(', '));
+  line(`${when}: positions of the 10 slowest /livez`, series.livez.slowest.join(', '));
+  line(
+    `${when}: the server's garbage collections meanwhile: count, mean ms (minor / major / incremental)`,
+    Object.values(series.gc)
+      .map((g) => `${g.count}, ${g.count ? ((g.seconds / g.count) * 1000).toFixed(2) : '-'}`)
+      .join(' / '),
+  );
+}
+scrapeReport('before any load', quiet!);
+scrapeReport('after the no-op load', scrape!);
 for (const [name, times] of Object.entries(registryTimes))
   line(
     `in process, ${name}'s text: p50 / p99 (ms), KB allocated per scrape`,
