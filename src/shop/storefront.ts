@@ -215,14 +215,17 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
 
   return {
     /**
-     * One statement, one round trip (the shop's most frequent action): the customer and the product are checked
-     * and the event inserted together; the error names whichever does not exist, the customer first.
+     * One statement (the shop's most frequent action): the customer and the product are checked and the event
+     * inserted together; the error names whichever does not exist, the customer first. It still runs in a
+     * `db.$transaction` of its own, as every action does: the importer's replay adds its bookkeeping to that
+     * transaction (src/importer/replay.ts).
      */
     async viewProduct(customerId: number, productId: number, meta: ActionMeta = {}): Promise<BehaviorEvent> {
       const sessionId = sessionOf(meta);
       positiveId('customerId', customerId);
       positiveId('productId', productId);
-      const [row] = await db.$queryRaw<CheckedEvent[]>`
+      const [row] = await db.$transaction(
+        (tx) => tx.$queryRaw<CheckedEvent[]>`
         WITH c AS (SELECT customer_id FROM customers WHERE customer_id = ${customerId}),
              p AS (SELECT product_id, category_id, price FROM products WHERE product_id = ${productId}),
              e AS (
@@ -231,7 +234,8 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
                       coalesce(${meta.at ?? null}::timestamptz, now()), jsonb_build_object('price', trim_scale(p.price)::text)
                FROM c, p
                RETURNING ${EVENT_COLUMNS})
-        SELECT EXISTS (SELECT FROM c) AS customer_found, e.* FROM (VALUES (1)) one LEFT JOIN e ON true`;
+        SELECT EXISTS (SELECT FROM c) AS customer_found, e.* FROM (VALUES (1)) one LEFT JOIN e ON true`,
+      );
       return checkedEvent(row, customerId, 'Product', productId);
     },
 
@@ -295,7 +299,8 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
       const sessionId = sessionOf(meta);
       positiveId('customerId', customerId);
       positiveId('categoryId', categoryId);
-      const [row] = await db.$queryRaw<CheckedEvent[]>`
+      const [row] = await db.$transaction(
+        (tx) => tx.$queryRaw<CheckedEvent[]>`
         WITH c AS (SELECT customer_id FROM customers WHERE customer_id = ${customerId}),
              k AS (SELECT category_id FROM categories WHERE category_id = ${categoryId}),
              e AS (
@@ -303,7 +308,8 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
                SELECT c.customer_id, ${sessionId}::uuid, 'browse_category'::behavior_event_type, k.category_id, coalesce(${meta.at ?? null}::timestamptz, now())
                FROM c, k
                RETURNING ${EVENT_COLUMNS})
-        SELECT EXISTS (SELECT FROM c) AS customer_found, e.* FROM (VALUES (1)) one LEFT JOIN e ON true`;
+        SELECT EXISTS (SELECT FROM c) AS customer_found, e.* FROM (VALUES (1)) one LEFT JOIN e ON true`,
+      );
       return checkedEvent(row, customerId, 'Category', categoryId);
     },
 
