@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { fromCents, toCents } from '../common/money.js';
 import type { Db } from '../database/database.js';
 import { AppError, notFound } from '../errors.js';
-import { type BehaviorEvent, type Cart, type Order, Prisma, type Wishlist } from '../generated/prisma/client.js';
+import type { BehaviorEvent, Cart, Order, Prisma, Wishlist } from '../generated/prisma/client.js';
 import { PAYMENT_METHODS, type PaymentGateway, type PaymentMethodName, parseAddress, trackingNumber } from './policy.js';
 
 type Tx = Prisma.TransactionClient;
@@ -89,39 +89,6 @@ async function requireProduct(tx: Tx, productId: number) {
   });
   if (!product) throw notFound('Product', productId);
   return product;
-}
-
-/** What the single-statement actions return: whether the customer exists, and the event when it was inserted. */
-interface CheckedEvent {
-  customer_found: boolean;
-  event_id: bigint | null;
-  customer_id: number;
-  session_id: string;
-  event_type: BehaviorEvent['eventType'];
-  product_id: number | null;
-  category_id: number | null;
-  order_id: number | null;
-  occurred_at: Date;
-  context: Prisma.JsonValue;
-}
-
-const EVENT_COLUMNS = Prisma.raw('event_id, customer_id, session_id, event_type, product_id, category_id, order_id, occurred_at, context');
-
-/** The event a single-statement action inserted, as Prisma's model has it; Not Found for a missing customer or `what`. */
-function checkedEvent(row: CheckedEvent | undefined, customerId: number, what: string, id: number): BehaviorEvent {
-  if (!row?.customer_found) throw notFound('Customer', customerId);
-  if (row.event_id === null) throw notFound(what, id);
-  return {
-    eventId: row.event_id,
-    customerId: row.customer_id,
-    sessionId: row.session_id,
-    eventType: row.event_type,
-    productId: row.product_id,
-    categoryId: row.category_id,
-    orderId: row.order_id,
-    occurredAt: row.occurred_at,
-    context: row.context,
-  };
 }
 
 /** Most products a reported list may hold, and the longest reason or source text. */
@@ -214,29 +181,21 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
   const event = (tx: Tx, data: Prisma.BehaviorEventUncheckedCreateInput) => tx.behaviorEvent.create({ data });
 
   return {
-    /**
-     * One statement (the shop's most frequent action): the customer and the product are checked and the event
-     * inserted together; the error names whichever does not exist, the customer first. It still runs in a
-     * `db.$transaction` of its own, as every action does: the importer's replay adds its bookkeeping to that
-     * transaction (src/importer/replay.ts).
-     */
     async viewProduct(customerId: number, productId: number, meta: ActionMeta = {}): Promise<BehaviorEvent> {
       const sessionId = sessionOf(meta);
-      positiveId('customerId', customerId);
-      positiveId('productId', productId);
-      const [row] = await db.$transaction(
-        (tx) => tx.$queryRaw<CheckedEvent[]>`
-        WITH c AS (SELECT customer_id FROM customers WHERE customer_id = ${customerId}),
-             p AS (SELECT product_id, category_id, price FROM products WHERE product_id = ${productId}),
-             e AS (
-               INSERT INTO behavior_events (customer_id, session_id, event_type, product_id, category_id, occurred_at, context)
-               SELECT c.customer_id, ${sessionId}::uuid, 'view_product'::behavior_event_type, p.product_id, p.category_id,
-                      coalesce(${meta.at ?? null}::timestamptz, now()), jsonb_build_object('price', trim_scale(p.price)::text)
-               FROM c, p
-               RETURNING ${EVENT_COLUMNS})
-        SELECT EXISTS (SELECT FROM c) AS customer_found, e.* FROM (VALUES (1)) one LEFT JOIN e ON true`,
-      );
-      return checkedEvent(row, customerId, 'Product', productId);
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        const product = await requireProduct(tx, productId);
+        return event(tx, {
+          customerId,
+          sessionId,
+          eventType: 'view_product',
+          productId,
+          categoryId: product.categoryId,
+          occurredAt: meta.at,
+          context: { price: product.price.toString() },
+        });
+      });
     },
 
     /** Records one recommendation_impression per shown product, all in one transaction. */
@@ -294,23 +253,15 @@ export function createStorefront({ db, payments }: StorefrontDeps) {
       });
     },
 
-    /** One statement, as viewProduct. */
     async browseCategory(customerId: number, categoryId: number, meta: ActionMeta = {}): Promise<BehaviorEvent> {
       const sessionId = sessionOf(meta);
-      positiveId('customerId', customerId);
       positiveId('categoryId', categoryId);
-      const [row] = await db.$transaction(
-        (tx) => tx.$queryRaw<CheckedEvent[]>`
-        WITH c AS (SELECT customer_id FROM customers WHERE customer_id = ${customerId}),
-             k AS (SELECT category_id FROM categories WHERE category_id = ${categoryId}),
-             e AS (
-               INSERT INTO behavior_events (customer_id, session_id, event_type, category_id, occurred_at)
-               SELECT c.customer_id, ${sessionId}::uuid, 'browse_category'::behavior_event_type, k.category_id, coalesce(${meta.at ?? null}::timestamptz, now())
-               FROM c, k
-               RETURNING ${EVENT_COLUMNS})
-        SELECT EXISTS (SELECT FROM c) AS customer_found, e.* FROM (VALUES (1)) one LEFT JOIN e ON true`,
-      );
-      return checkedEvent(row, customerId, 'Category', categoryId);
+      return db.$transaction(async (tx) => {
+        await requireCustomer(tx, customerId);
+        const category = await tx.category.findUnique({ where: { categoryId }, select: { categoryId: true } });
+        if (!category) throw notFound('Category', categoryId);
+        return event(tx, { customerId, sessionId, eventType: 'browse_category', categoryId, occurredAt: meta.at });
+      });
     },
 
     /** Adds to the customer's cart line for the product (quantities add up), within available stock. */
